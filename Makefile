@@ -1,0 +1,44 @@
+# Parapet's build and test entry points. `make test` is what CI runs.
+GO ?= go
+STATICCHECK_VERSION ?= 2026.2.2
+BIN ?= bin/parapet
+
+.PHONY: all build test lint fmt-check vet staticcheck test-race demo bench fuzz
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/parapet
+
+## test: everything CI checks: formatting, vet, staticcheck, and all tests with the race detector.
+test: lint test-race
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## fuzz: run every fuzz target briefly (FUZZTIME each).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+demo:
+	$(GO) run ./cmd/parapet demo
+
+bench:
+	bash bench/run.sh

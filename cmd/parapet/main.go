@@ -1,0 +1,143 @@
+// Command parapet is a web application firewall for Django apps: one
+// binary that sits in front of the app, as a sidecar in the same Heroku
+// dyno or as its own edge service. Run `parapet help` for usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Parapet: a web application firewall for Django apps.
+
+Usage:
+  parapet demo [--listen ADDR]             run a demo app behind Parapet and print what to curl
+  parapet run [--config FILE]              edge mode: proxy to the config's upstream
+  parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND (e.g. gunicorn) and proxy to it
+  parapet check [--config FILE]            validate the config and print it with secrets masked
+  parapet version                          print the version
+  parapet help                             this text
+
+Sidecar mode (Heroku Procfile):
+  web: parapet -- gunicorn app.wsgi --bind unix:/tmp/gunicorn.sock
+  Parapet binds $PORT at once, answers 503 until the socket accepts, forwards
+  SIGTERM/SIGINT, drains in-flight requests (timeouts.drain, default 25s) and exits
+  with the command's status. The upstream is taken from --bind unix:PATH when the
+  config does not name one.
+
+Configuration:
+  --config FILE (or PARAPET_CONFIG) names a YAML file; see parapet.example.yaml.
+  Without a file, defaults plus the environment are used. Every key has an
+  environment override named after its path: upstream -> PARAPET_UPSTREAM,
+  trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
+  PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
+  PORT sets the listen address when listen is not set (default :8080).
+  SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
+  new config is refused and the running one keeps serving.
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain runs the CLI and returns the process exit status.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	var child []string
+	for i, a := range args {
+		if a == "--" {
+			args, child = args[:i], args[i+1:]
+			if child == nil {
+				child = []string{}
+			}
+			break
+		}
+	}
+	cmd := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "" {
+		if child == nil && len(args) == 0 && os.Getenv("PARAPET_CONFIG") == "" && os.Getenv("PARAPET_UPSTREAM") == "" {
+			// `parapet` alone, with nothing to run: show help.
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		cmd = "run"
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, args, child, stdout, stderr)
+	case "check":
+		return cmdCheck(args, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "parapet %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "parapet: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// configFlag parses the --config flag shared by run and check.
+func configFlag(name string, args []string, stderr io.Writer) (string, error) {
+	fs := flag.NewFlagSet("parapet "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", os.Getenv("PARAPET_CONFIG"), "YAML config file (env PARAPET_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", fmt.Errorf("unexpected arguments %q (a command to run goes after --)", fs.Args())
+	}
+	return *file, nil
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	file, err := configFlag("check", args, stderr)
+	if err != nil {
+		return 2
+	}
+	cfg, err := loadAndBuild(file)
+	if err != nil {
+		printConfigError(stderr, err)
+		return 1
+	}
+	out, err := cfg.YAML()
+	if err != nil {
+		fmt.Fprintf(stderr, "parapet: %v\n", err)
+		return 1
+	}
+	src := "defaults and environment"
+	if file != "" {
+		src = file
+	}
+	fmt.Fprintf(stdout, "# effective config from %s (secrets masked): OK\n%s", src, out)
+	return 0
+}
+
+func printConfigError(w io.Writer, err error) {
+	fmt.Fprintln(w, "parapet: config refused:")
+	var es interface{ Unwrap() []error }
+	if errors.As(err, &es) {
+		for _, e := range es.Unwrap() {
+			fmt.Fprintf(w, "  %v\n", e)
+		}
+		return
+	}
+	fmt.Fprintf(w, "  %v\n", err)
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/waf"
+)
+
+// loadAndBuild loads the config and builds a chain from it, so that `check`
+// refuses exactly what `run` and a reload would refuse.
+func loadAndBuild(file string) (*config.Config, error) {
+	cfg, err := config.Load(file, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := waf.Build(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer) int {
+	file, err := configFlag("run", args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "parapet: %v\n", err)
+		return 2
+	}
+	cfg, err := config.Load(file, os.Environ())
+	if err != nil {
+		printConfigError(stderr, err)
+		return 1
+	}
+	if cfg.Upstream == "" && child != nil {
+		cfg.Upstream = upstreamFromCommand(child)
+	}
+	if cfg.Upstream == "" {
+		fmt.Fprintln(stderr, "parapet: config refused:\n  upstream: is required (set upstream: in the config or PARAPET_UPSTREAM; in sidecar mode, or pass --bind unix:PATH to gunicorn)")
+		return 1
+	}
+	return serve(ctx, cfg, child, stdout, stderr)
+}
+
+// upstreamFromCommand finds gunicorn's --bind unix:PATH (or -b) in argv.
+func upstreamFromCommand(argv []string) string {
+	for i, a := range argv {
+		var v string
+		switch {
+		case (a == "--bind" || a == "-b") && i+1 < len(argv):
+			v = argv[i+1]
+		case strings.HasPrefix(a, "--bind="):
+			v = strings.TrimPrefix(a, "--bind=")
+		case strings.HasPrefix(a, "-b") && len(a) > 2:
+			v = a[2:]
+		}
+		if strings.HasPrefix(v, "unix:") {
+			return v
+		}
+	}
+	return ""
+}
+
+// serve runs Parapet with cfg until ctx ends (or the child dies), then
+// drains. It is shared by run, sidecar mode and demo.
+func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stderr io.Writer) int {
+	level := new(slog.LevelVar)
+	level.Set(parseLevel(cfg.Log.Level))
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+
+	chain, err := waf.Build(cfg)
+	if err != nil {
+		printConfigError(stderr, err)
+		return 1
+	}
+	up, err := config.ParseUpstream(cfg.Upstream)
+	if err != nil {
+		printConfigError(stderr, cfg.Errorf("upstream", "%v", err))
+		return 1
+	}
+	var handler *waf.Handler
+	px := proxy.New(up, proxy.Options{
+		ConnectTimeout:        cfg.Timeouts.UpstreamConnect,
+		ResponseHeaderTimeout: cfg.Timeouts.UpstreamResponseHeader,
+		RequestIDHeader:       cfg.RequestIDHeader,
+		OnError: func(w http.ResponseWriter, r *http.Request, status int, err error) {
+			handler.ProxyError(w, r, status, err)
+		},
+	})
+	handler = waf.NewHandler(chain, px, events.LogSink{Logger: logger}, logger)
+
+	addr := listenAddr(cfg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("cannot listen", "addr", addr, "error", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		ReadTimeout:       cfg.Timeouts.Read,
+		WriteTimeout:      cfg.Timeouts.Write,
+		IdleTimeout:       cfg.Timeouts.Idle,
+		MaxHeaderBytes:    int(cfg.Limits.MaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", version, "sidecar", child != nil)
+
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+
+	var kid *proxy.Child
+	if child != nil {
+		kid, err = proxy.StartChild(child, os.Environ(), os.Stdout, os.Stderr)
+		if err != nil {
+			logger.Error("cannot start upstream command", "error", err)
+			_ = ln.Close()
+			return 1
+		}
+		logger.Info("upstream command started", "pid", kid.Pid(), "command", child[0])
+		go func() {
+			start := time.Now()
+			if px.WaitReady(serveCtx, 50*time.Millisecond) == nil {
+				logger.Info("upstream ready", "after_ms", time.Since(start).Milliseconds())
+			}
+		}()
+	}
+
+	reloads := make(chan os.Signal, 1)
+	signal.Notify(reloads, syscall.SIGHUP)
+	defer signal.Stop(reloads)
+	go reloadLoop(serveCtx, cfg, handler, level, logger, reloads)
+
+	childDied := make(chan struct{})
+	if kid != nil {
+		go func() {
+			select {
+			case <-kid.Done():
+				close(childDied)
+				stopServing()
+			case <-serveCtx.Done():
+			}
+		}()
+	}
+
+	err = proxy.Serve(serveCtx, srv, ln, cfg.Timeouts.Drain)
+	select {
+	case <-childDied:
+		logger.Error("upstream command exited unexpectedly; stopping so the platform restarts the dyno",
+			"status", kid.Describe(), "exit_code", kid.ExitCode())
+		if code := kid.ExitCode(); code > 0 {
+			return code
+		}
+		return 1
+	default:
+	}
+	if err != nil {
+		logger.Error("server stopped", "error", err)
+	} else {
+		logger.Info("drained; stopping")
+	}
+	if kid != nil {
+		kid.Stop(syscall.SIGTERM, 30*time.Second)
+		logger.Info("upstream command stopped", "status", kid.Describe())
+		return kid.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func listenAddr(cfg *config.Config) string {
+	if cfg.Listen != "" {
+		return cfg.Listen
+	}
+	return ":8080"
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+
+// reloadLoop rebuilds the chain on SIGHUP and, with reload.watch, when the
+// config file changes. A config that fails is refused and logged; the
+// running chain keeps serving.
+func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, level *slog.LevelVar, log *slog.Logger, hup <-chan os.Signal) {
+	file := cfg.File()
+	var tick <-chan time.Time
+	lastMod := modTime(file)
+	if file != "" && cfg.Reload.Watch {
+		t := time.NewTicker(cfg.Reload.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading config", "file", file)
+		case <-tick:
+			m := modTime(file)
+			if m.Equal(lastMod) {
+				continue
+			}
+			lastMod = m
+			log.Info("config file changed: reloading", "file", file)
+		}
+		reload(h, level, log)
+	}
+}
+
+func modTime(file string) time.Time {
+	if file == "" {
+		return time.Time{}
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
+}
+
+// pinRestartKeys keeps the settings fixed when the server started (listen
+// address, upstream, request id header, timeouts, header size cap) from
+// running at their old values, and names those a reload tried to change.
+func pinRestartKeys(running, next *config.Config) []string {
+	var changed []string
+	pin := func(name string, differ bool, keep func()) {
+		if differ {
+			changed = append(changed, name)
+			keep()
+		}
+	}
+	pin("listen", running.Listen != next.Listen, func() { next.Listen = running.Listen })
+	pin("upstream", running.Upstream != next.Upstream, func() { next.Upstream = running.Upstream })
+	pin("request_id_header", running.RequestIDHeader != next.RequestIDHeader, func() { next.RequestIDHeader = running.RequestIDHeader })
+	pin("timeouts", running.Timeouts != next.Timeouts, func() { next.Timeouts = running.Timeouts })
+	pin("limits.max_header_bytes", running.Limits.MaxHeaderBytes != next.Limits.MaxHeaderBytes, func() { next.Limits.MaxHeaderBytes = running.Limits.MaxHeaderBytes })
+	return changed
+}
+
+func reload(h *waf.Handler, level *slog.LevelVar, log *slog.Logger) {
+	running := h.Chain().Config()
+	cfg, err := config.Load(running.File(), os.Environ())
+	if err == nil {
+		if cfg.Upstream == "" {
+			cfg.Upstream = running.Upstream // sidecar mode took it from the command
+		}
+		for _, k := range pinRestartKeys(running, cfg) {
+			log.Warn("config change needs a restart to take effect; keeping the running value", "key", k)
+		}
+		var chain *waf.Chain
+		chain, err = waf.Build(cfg)
+		if err == nil {
+			h.Swap(chain)
+			level.Set(parseLevel(cfg.Log.Level))
+			log.Info("config reloaded", "file", cfg.File())
+			return
+		}
+	}
+	log.Error("config reload refused; the running config keeps serving", "error", err.Error())
+}

@@ -1,0 +1,240 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadDefaultsWithoutFile(t *testing.T) {
+	cfg, err := Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock", "PORT=5123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Upstream != "unix:/tmp/g.sock" || cfg.Listen != ":5123" {
+		t.Fatalf("upstream %q listen %q", cfg.Upstream, cfg.Listen)
+	}
+	if cfg.Limits.MaxBodyBytes != 25<<20 || cfg.Timeouts.ReadHeader != 10*time.Second || !cfg.DefaultPathRules {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestLoadFileAndEnvOverrides(t *testing.T) {
+	p := writeFile(t, `
+listen: 127.0.0.1:9000
+upstream: http://127.0.0.1:8000
+trusted_proxies: [heroku]
+edge:
+  allowed_hosts: [example.com, .example.org]
+  https_redirect: true
+limits:
+  max_body_bytes: 10MB
+timeouts:
+  drain: 5s
+path_rules:
+  - id: no-admin
+    prefixes: [/admin/]
+    mode: monitor
+`)
+	env := []string{
+		"PARAPET_EDGE_ALLOWED_HOSTS=a.example, b.example",
+		"PARAPET_LIMITS_MAX_URI_BYTES=4KB",
+		"PARAPET_TIMEOUTS_IDLE=30s",
+		"PARAPET_EDGE_HTTPS_REDIRECT=false",
+		"PORT=1234", // ignored: listen is set in the file
+	}
+	cfg, err := Load(p, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Edge.AllowedHosts, "|"); got != "a.example|b.example" {
+		t.Errorf("allowed_hosts = %q", got)
+	}
+	if cfg.Listen != "127.0.0.1:9000" {
+		t.Errorf("listen = %q, the file should win over PORT", cfg.Listen)
+	}
+	if cfg.Limits.MaxBodyBytes != 10<<20 || cfg.Limits.MaxURIBytes != 4<<10 {
+		t.Errorf("sizes %v %v", cfg.Limits.MaxBodyBytes, cfg.Limits.MaxURIBytes)
+	}
+	if cfg.Timeouts.Idle != 30*time.Second || cfg.Timeouts.Drain != 5*time.Second {
+		t.Errorf("timeouts %+v", cfg.Timeouts)
+	}
+	if cfg.Edge.HTTPSRedirect {
+		t.Error("env should have turned https_redirect off")
+	}
+	if len(cfg.PathRules) != 1 || cfg.PathRules[0].Mode != "monitor" {
+		t.Errorf("path rules %+v", cfg.PathRules)
+	}
+}
+
+func TestEnvListOfObjects(t *testing.T) {
+	cfg, err := Load("", []string{`PARAPET_PATH_RULES=[{"id":"x","prefixes":["/x"]}]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.PathRules) != 1 || cfg.PathRules[0].ID != "x" {
+		t.Fatalf("%+v", cfg.PathRules)
+	}
+	_, err = Load("", []string{`PARAPET_PATH_RULES=[{"id":"x","prefixes":["/x"],"regexes":["("]}]`})
+	if err == nil || !strings.Contains(err.Error(), "environment PARAPET_PATH_RULES: path_rules[0].regexes[0]: bad regex") {
+		t.Fatalf("error should name the variable: %v", err)
+	}
+}
+
+// Every problem names the file, the line and the reason.
+func TestBadConfigsGiveFileLineReason(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+	}{
+		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level)`},
+		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in Edge section)`},
+		{"bad type", "limits:\n  max_body_bytes: lots\n", `:2: "lots" is not a size`},
+		{"bad duration", "timeouts:\n  idle: forever\n", `:2:`},
+		{"bad upstream scheme", "upstream: ftp://x\n", `:1: upstream: "ftp://x": scheme must be http, https or unix`},
+		{"relative unix socket", "upstream: unix:tmp/x.sock\n", `:1: upstream:`},
+		{"bad method", "edge:\n  allowed_methods:\n    - GET\n    - get\n", `:4: edge.allowed_methods[1]: "get" is not an upper-case HTTP method`},
+		{"bad regex", "path_rules:\n  - id: a\n    regexes:\n      - ok\n      - '(unclosed'\n", `:5: path_rules[0].regexes[1]: bad regex`},
+		{"rule without id", "path_rules:\n  - prefixes: [/x]\n", `:2: path_rules[0].id: every rule needs an id`},
+		{"duplicate id", "path_rules:\n  - id: path-dotfiles\n    prefixes: [/x]\n", `:2: path_rules[0].id: "path-dotfiles" is used twice`},
+		{"bad status", "path_rules:\n  - id: a\n    prefixes: [/x]\n    status: 200\n", `:4: path_rules[0].status: 200 must be a 4xx or 5xx status`},
+		{"bad yaml", "edge: [\n", `:`},
+		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.body)
+			_, err := Load(p, nil)
+			if err == nil {
+				t.Fatal("config accepted")
+			}
+			if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q should contain file and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownEnvironmentKeyIsRefused(t *testing.T) {
+	_, err := Load("", []string{"PARAPET_UPSTRAEM=http://x"})
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Env != "PARAPET_UPSTRAEM" || !strings.Contains(es[0].Reason, "did you mean PARAPET_UPSTREAM") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := Load("", []string{"PARAPET_CONFIG=/x.yaml"}); err != nil {
+		t.Fatalf("PARAPET_CONFIG is not a key but is allowed: %v", err)
+	}
+	if _, err := Load("", []string{"PORT=http"}); err == nil {
+		t.Fatal("bad PORT accepted")
+	}
+}
+
+func TestMaskedHidesUpstreamPassword(t *testing.T) {
+	cfg, err := Load("", []string{"PARAPET_UPSTREAM=https://user:s3cr3t@app.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cr3t") || !strings.Contains(string(out), "user:xxxxx@app.example.com") {
+		t.Fatalf("secret not masked:\n%s", out)
+	}
+	if cfg.Upstream != "https://user:s3cr3t@app.example.com" {
+		t.Fatal("masking changed the running config")
+	}
+	// The printed config loads back to the same values.
+	p := writeFile(t, string(out))
+	again, err := Load(p, nil)
+	if err != nil {
+		t.Fatalf("printed config does not load: %v\n%s", err, out)
+	}
+	if again.Timeouts != cfg.Timeouts || again.Limits != cfg.Limits {
+		t.Fatalf("round trip changed values: %+v vs %+v", again.Timeouts, cfg.Timeouts)
+	}
+}
+
+func TestEveryKeyHasAnEnvOverride(t *testing.T) {
+	// Walk the schema: each key's variable must be accepted (not "no such key").
+	var names []string
+	cfg := Default()
+	walkKeys(reflect.ValueOf(cfg).Elem(), "", func(path string, _ reflect.Value) { names = append(names, EnvName(path)) })
+	if len(names) < 20 {
+		t.Fatalf("only %d keys found", len(names))
+	}
+	for _, n := range names {
+		_, err := Load("", []string{n + "=x"})
+		if err != nil && strings.Contains(err.Error(), "no such config key") {
+			t.Errorf("%s refused as unknown", n)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"512": 512, "64KB": 64 << 10, "10MiB": 10 << 20, "1gb": 1 << 30, " 2 MB ": 2 << 20} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-1", "1TB", "MB", "1.5MB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestParseUpstream(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"http://127.0.0.1:8000":   {"tcp", "127.0.0.1:8000"},
+		"https://app.example.com": {"tcp", "app.example.com:443"},
+		"http://app":              {"tcp", "app:80"},
+		"unix:/tmp/gunicorn.sock": {"unix", "/tmp/gunicorn.sock"},
+	} {
+		u, err := ParseUpstream(in)
+		if err != nil || u.Network != want[0] || u.Address != want[1] {
+			t.Errorf("%q: %+v %v", in, u, err)
+		}
+	}
+}
+
+// FuzzLoad feeds arbitrary YAML to the loader: it must never panic, and a
+// refusal must always say where.
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{
+		"listen: :8080\nupstream: http://127.0.0.1:8000\n",
+		"edge:\n  allowed_hosts: [a, .b, '*']\n",
+		"path_rules:\n  - id: x\n    regexes: ['(?i)\\.php$']\n",
+		"limits: {max_body_bytes: 1GB}\n",
+		"timeouts: {idle: 1h}\n",
+		"trusted_proxies: [heroku, 10.0.0.0/8]\n",
+		"&a [*a]",
+		"- - - -",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, body string) {
+		p := filepath.Join(dir, "f.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(p, nil)
+		if err != nil && !strings.Contains(err.Error(), p) {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}

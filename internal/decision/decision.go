@@ -1,0 +1,194 @@
+// Package decision defines what every stage of the Parapet request chain
+// returns: a Decision (allow, block, challenge, throttle) with the rule that
+// made it, and the per-request Info that stages read and enrich.
+//
+// It has no dependencies inside Parapet, so every stage can import it.
+package decision
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+)
+
+// Action is what a stage wants done with a request.
+type Action uint8
+
+const (
+	// Allow lets the request continue to the next stage.
+	Allow Action = iota
+	// Block answers with a deny page (403 unless the rule says otherwise).
+	Block
+	// Challenge answers with a challenge page; a client with clearance passes.
+	Challenge
+	// Throttle answers 429 with Retry-After.
+	Throttle
+	// Redirect answers with Status (301 unless set) and the Location in Headers.
+	Redirect
+	// Log records that the rule matched and lets the request continue.
+	Log
+)
+
+// String returns the lower-case name used in logs and events.
+func (a Action) String() string {
+	switch a {
+	case Allow:
+		return "allow"
+	case Block:
+		return "block"
+	case Challenge:
+		return "challenge"
+	case Throttle:
+		return "throttle"
+	case Redirect:
+		return "redirect"
+	case Log:
+		return "log"
+	}
+	return "unknown"
+}
+
+// Mode says whether a rule acts or only reports what it would have done.
+type Mode uint8
+
+const (
+	// Enforce carries out the rule's action.
+	Enforce Mode = iota
+	// Monitor records the action the rule would have taken and lets the request through.
+	Monitor
+)
+
+// String returns "enforce" or "monitor".
+func (m Mode) String() string {
+	if m == Monitor {
+		return "monitor"
+	}
+	return "enforce"
+}
+
+// ParseMode parses "enforce" (or "") and "monitor".
+func ParseMode(s string) (Mode, bool) {
+	switch s {
+	case "", "enforce":
+		return Enforce, true
+	case "monitor":
+		return Monitor, true
+	}
+	return Enforce, false
+}
+
+// Decision is the verdict of one stage on one request.
+type Decision struct {
+	Action Action
+	// Mode is the mode of the rule that decided.
+	Mode Mode
+	// RuleID names the rule; it appears in the event, the log line and the
+	// deny page's reason code.
+	RuleID string
+	// Reason is a short human explanation for logs (never shown to clients).
+	Reason string
+	// Status overrides the HTTP status of the answer (0: the action's default).
+	Status int
+	// RetryAfter is sent as Retry-After for Throttle (and 503s) when set.
+	RetryAfter time.Duration
+	// Final, on an Allow, stops the chain: later stages do not run
+	// (an allow list entry). Skip lists later stage names the allow skips
+	// instead of all of them.
+	Final bool
+	// Headers are extra response headers for the answer (e.g. Allow, RateLimit-*).
+	Headers http.Header
+}
+
+// Pass is the zero decision: continue to the next stage.
+var Pass = Decision{}
+
+// Decided reports whether the decision stops the request: it is enforced
+// and neither an Allow nor a Log.
+func (d Decision) Decided() bool {
+	return d.Action != Allow && d.Action != Log && d.Mode == Enforce
+}
+
+// Matched reports whether a rule matched without stopping the request (a
+// Log action, or any action in monitor mode): the chain records it.
+func (d Decision) Matched() bool {
+	return d.RuleID != "" && !d.Decided() && !(d.Action == Allow && d.Final)
+}
+
+// Info is what the chain knows about a request. It is created once per
+// request by the chain, before any stage runs, and stages may enrich it
+// (country, tags). Stages must not keep it after the request ends.
+type Info struct {
+	// ID is the request id (kept from a trusted X-Request-Id or made).
+	ID string
+	// ClientIP is the real client address computed from the trusted proxy chain.
+	ClientIP netip.Addr
+	// Scheme is "http" or "https" as the client used it.
+	Scheme string
+	// Start is when Parapet received the request.
+	Start time.Time
+	// Country is the ISO country code, when a geo stage found one.
+	Country string
+	// Tags are labels stages attach (e.g. "tor", "datacenter").
+	Tags []string
+	// Matched holds the decisions of rules that matched without stopping
+	// the request: monitor-mode rules (what would have happened) and Log actions.
+	Matched []Decision
+	// Final is the decision that ended the request, or an Allow.
+	Final Decision
+	// SkipStages lists stage names that an earlier allow rule exempted
+	// (e.g. a bypass allow skips "detect").
+	SkipStages []string
+}
+
+// Skips reports whether the named stage was exempted for this request.
+func (i *Info) Skips(stage string) bool {
+	for _, s := range i.SkipStages {
+		if s == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// AddTag attaches a tag once.
+func (i *Info) AddTag(tag string) {
+	for _, t := range i.Tags {
+		if t == tag {
+			return
+		}
+	}
+	i.Tags = append(i.Tags, tag)
+}
+
+// Stage inspects a request and returns a Decision. Stages are built once
+// from a validated config (compile everything there) and must be safe for
+// concurrent use; Check must not read the request body unless its doc says so.
+type Stage interface {
+	// Name is the stage's stable name ("edge", "paths", "ip", "detect"…).
+	Name() string
+	// Check decides on the request.
+	Check(ctx context.Context, r *http.Request, info *Info) Decision
+}
+
+// ResponseStage is a stage that also inspects (and may rewrite) the
+// upstream's response before it is sent to the client.
+type ResponseStage interface {
+	Stage
+	// CheckResponse runs on the upstream response; returning an error makes
+	// the chain answer with a 502 page instead.
+	CheckResponse(ctx context.Context, resp *http.Response, info *Info) error
+}
+
+type infoKey struct{}
+
+// WithInfo returns a context carrying info.
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, info)
+}
+
+// FromContext returns the request's Info, or nil outside the chain.
+func FromContext(ctx context.Context) *Info {
+	i, _ := ctx.Value(infoKey{}).(*Info)
+	return i
+}

@@ -1,0 +1,127 @@
+// Package denypage renders the small branded page (or JSON) that Parapet
+// answers with when it blocks, throttles or fails a request. It names the
+// request id and a reason code, never internals.
+package denypage
+
+import (
+	"embed"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed page.html
+var assets embed.FS
+
+var pageTemplate = template.Must(template.ParseFS(assets, "page.html"))
+
+// Renderer writes deny pages with a brand and an optional contact line.
+type Renderer struct {
+	Brand   string
+	Contact string
+}
+
+// Page is what one deny page says.
+type Page struct {
+	Status    int
+	Reason    string // reason code: the rule id, e.g. "path-dotfiles"
+	RequestID string
+	// RetryAfter, when set, is sent as Retry-After.
+	RetryAfter time.Duration
+	// Header holds extra headers (e.g. Allow on a 405).
+	Header http.Header
+}
+
+type view struct {
+	Brand, Contact, Title, Message, Reason, RequestID string
+	Status                                            int
+}
+
+// Write answers the request with the page: JSON when the client prefers
+// application/json, HTML otherwise. HEAD requests get headers only.
+func (rd *Renderer) Write(w http.ResponseWriter, r *http.Request, p Page) {
+	h := w.Header()
+	for k, vs := range p.Header {
+		h[k] = vs
+	}
+	if p.RetryAfter > 0 {
+		secs := int((p.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	title, message := describe(p.Status)
+	if wantsJSON(r) {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(p.Status)
+		if r.Method == http.MethodHead {
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"error":      title,
+			"status":     p.Status,
+			"reason":     p.Reason,
+			"request_id": p.RequestID,
+		})
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(p.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	brand := rd.Brand
+	if brand == "" {
+		brand = "Parapet"
+	}
+	_ = pageTemplate.Execute(w, view{
+		Brand: brand, Contact: rd.Contact, Title: title, Message: message,
+		Reason: p.Reason, RequestID: p.RequestID, Status: p.Status,
+	})
+}
+
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+	}
+	// A browser asks for text/html first; an API client for JSON.
+	j := strings.Index(accept, "application/json")
+	if j < 0 {
+		return false
+	}
+	h := strings.Index(accept, "text/html")
+	return h < 0 || j < h
+}
+
+func describe(status int) (title, message string) {
+	switch status {
+	case http.StatusForbidden:
+		return "Access denied", "This request was blocked by the site's security policy."
+	case http.StatusTooManyRequests:
+		return "Too many requests", "You are sending requests too quickly. Please wait and try again."
+	case http.StatusBadRequest:
+		return "Bad request", "The request could not be accepted."
+	case http.StatusMethodNotAllowed:
+		return "Method not allowed", "This method is not accepted here."
+	case http.StatusRequestEntityTooLarge:
+		return "Request too large", "The request body is larger than this site accepts."
+	case http.StatusRequestURITooLong:
+		return "URI too long", "The address requested is longer than this site accepts."
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return "Headers too large", "The request headers are larger than this site accepts."
+	case http.StatusBadGateway:
+		return "Bad gateway", "The application did not answer properly. Please try again shortly."
+	case http.StatusServiceUnavailable:
+		return "Service unavailable", "The application is starting or overloaded. Please try again shortly."
+	case http.StatusGatewayTimeout:
+		return "Gateway timeout", "The application took too long to answer. Please try again shortly."
+	}
+	if t := http.StatusText(status); t != "" {
+		return t, "The request could not be completed."
+	}
+	return "Error", "The request could not be completed."
+}

@@ -1,0 +1,157 @@
+// Package edge holds the cheap guards that run on every request before any
+// rule: URI length, allowed hosts (Django's ALLOWED_HOSTS at the edge), the
+// method allow list, the body size limit and the HTTPS redirect.
+package edge
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// Rule ids reported by the guards.
+const (
+	RuleURITooLong     = "edge-uri-too-long"
+	RuleHostNotAllowed = "edge-host-not-allowed"
+	RuleMethod         = "edge-method-not-allowed"
+	RuleBodyTooLarge   = "edge-body-too-large"
+	RuleHTTPSRedirect  = "edge-https-redirect"
+)
+
+// Guards is the edge stage. Build it with New; it is safe for concurrent use.
+type Guards struct {
+	redirect    bool
+	exempt      []string
+	anyHost     bool
+	exactHosts  map[string]bool
+	suffixHosts []string // ".example.com" entries, lower-case
+	methods     map[string]bool
+	allowHeader string
+	maxURI      int
+	maxBody     int64
+}
+
+// New builds the guards from the edge and limits config.
+func New(e config.Edge, l config.Limits) *Guards {
+	g := &Guards{
+		redirect:   e.HTTPSRedirect,
+		exempt:     e.HTTPSRedirectExempt,
+		exactHosts: map[string]bool{},
+		methods:    map[string]bool{},
+		maxURI:     int(l.MaxURIBytes),
+		maxBody:    int64(l.MaxBodyBytes),
+	}
+	g.anyHost = len(e.AllowedHosts) == 0
+	for _, h := range e.AllowedHosts {
+		h = strings.ToLower(h)
+		switch {
+		case h == "*":
+			g.anyHost = true
+		case strings.HasPrefix(h, "."):
+			g.suffixHosts = append(g.suffixHosts, h)
+		default:
+			g.exactHosts[strings.Trim(h, "[]")] = true
+		}
+	}
+	for _, m := range e.AllowedMethods {
+		g.methods[m] = true
+	}
+	ms := append([]string(nil), e.AllowedMethods...)
+	sort.Strings(ms)
+	g.allowHeader = strings.Join(ms, ", ")
+	return g
+}
+
+// Name returns "edge".
+func (g *Guards) Name() string { return "edge" }
+
+// MaxBody is the body size limit the chain enforces while streaming.
+func (g *Guards) MaxBody() int64 { return g.maxBody }
+
+// Check runs the guards in order: URI length, host, method, HTTPS
+// redirect, declared body size.
+func (g *Guards) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	if len(r.RequestURI) > g.maxURI {
+		return decision.Decision{Action: decision.Block, RuleID: RuleURITooLong, Status: http.StatusRequestURITooLong,
+			Reason: "request URI longer than limits.max_uri_bytes"}
+	}
+	if !g.HostAllowed(r.Host) {
+		return decision.Decision{Action: decision.Block, RuleID: RuleHostNotAllowed, Status: http.StatusBadRequest,
+			Reason: "Host not in edge.allowed_hosts"}
+	}
+	if !g.methods[r.Method] {
+		return decision.Decision{Action: decision.Block, RuleID: RuleMethod, Status: http.StatusMethodNotAllowed,
+			Reason: "method not in edge.allowed_methods", Headers: http.Header{"Allow": {g.allowHeader}}}
+	}
+	if g.redirect && info.Scheme != "https" && !g.exempted(r.URL.Path) {
+		return decision.Decision{Action: decision.Redirect, RuleID: RuleHTTPSRedirect, Status: http.StatusMovedPermanently,
+			Reason: "plain HTTP", Headers: http.Header{"Location": {"https://" + r.Host + r.URL.RequestURI()}}}
+	}
+	if r.ContentLength > g.maxBody {
+		return decision.Decision{Action: decision.Block, RuleID: RuleBodyTooLarge, Status: http.StatusRequestEntityTooLarge,
+			Reason: "Content-Length over limits.max_body_bytes"}
+	}
+	return decision.Pass
+}
+
+func (g *Guards) exempted(path string) bool {
+	for _, p := range g.exempt {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// HostAllowed reports whether the Host header (port ignored) matches the
+// allowed hosts the way Django's ALLOWED_HOSTS does.
+func (g *Guards) HostAllowed(hostport string) bool {
+	if g.anyHost {
+		return true
+	}
+	host := strings.ToLower(hostport)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if !validHost(host) {
+		return false
+	}
+	if g.exactHosts[host] {
+		return true
+	}
+	for _, s := range g.suffixHosts {
+		if host == s[1:] || strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// validHost accepts what Django's host validation accepts: a DNS name
+// (letters, digits, dots, hyphens) or an IPv6 literal (hex digits, colons,
+// dots). Anything else (userinfo, '#', spaces) is refused whatever the
+// allowed hosts say.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	ipv6 := strings.Contains(h, ":")
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= '0' && c <= '9', c == '.':
+		case c >= 'a' && c <= 'f':
+		case c == ':' && ipv6:
+		case c >= 'g' && c <= 'z' && !ipv6, c == '-' && !ipv6:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,163 @@
+// Package events turns what the chain decided about a request into one
+// structured event, redacts it, and writes it to sinks (the JSON log line
+// today; metrics and the dashboard ring plug in as further sinks).
+package events
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Event is one request as Parapet saw it. It never holds headers, cookies
+// or bodies, so nothing secret can leak through it.
+type Event struct {
+	Time      time.Time
+	RequestID string
+	ClientIP  string
+	Method    string
+	Host      string
+	// Path is the path with the query, secrets redacted (see Redactor).
+	Path     string
+	Status   int
+	Bytes    int64
+	Duration time.Duration
+	// Decision is allow, block, challenge, throttle or redirect.
+	Decision string
+	RuleID   string
+	Mode     string
+	Reason   string
+	Country  string
+	Tags     []string
+	// Monitored names rules in monitor mode that matched, with the action
+	// they would have taken ("path-dotfiles:block").
+	Monitored []string
+	// Error is set when the upstream failed (502/504).
+	Error string
+}
+
+// Sink receives events. Implementations must be safe for concurrent use
+// and must not block the request for long.
+type Sink interface {
+	Emit(ctx context.Context, e *Event)
+}
+
+// LogSink writes one JSON line per event through slog.
+type LogSink struct {
+	Logger *slog.Logger
+}
+
+// Emit writes the event as one log line; blocked requests log at warn.
+func (s LogSink) Emit(ctx context.Context, e *Event) {
+	attrs := []slog.Attr{
+		slog.String("request_id", e.RequestID),
+		slog.String("client_ip", e.ClientIP),
+		slog.String("method", e.Method),
+		slog.String("host", e.Host),
+		slog.String("path", e.Path),
+		slog.Int("status", e.Status),
+		slog.Int64("bytes", e.Bytes),
+		slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000),
+		slog.String("decision", e.Decision),
+	}
+	if e.RuleID != "" {
+		attrs = append(attrs, slog.String("rule", e.RuleID), slog.String("mode", e.Mode))
+	}
+	if e.Reason != "" {
+		attrs = append(attrs, slog.String("reason", e.Reason))
+	}
+	if e.Country != "" {
+		attrs = append(attrs, slog.String("country", e.Country))
+	}
+	if len(e.Tags) > 0 {
+		attrs = append(attrs, slog.Any("tags", e.Tags))
+	}
+	if len(e.Monitored) > 0 {
+		attrs = append(attrs, slog.Any("monitored", e.Monitored))
+	}
+	if e.Error != "" {
+		attrs = append(attrs, slog.String("error", e.Error))
+	}
+	level := slog.LevelInfo
+	if e.Decision != "allow" && e.Mode != "monitor" {
+		level = slog.LevelWarn
+	}
+	s.Logger.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// Multi fans an event out to several sinks.
+type Multi []Sink
+
+// Emit sends e to every sink in order.
+func (m Multi) Emit(ctx context.Context, e *Event) {
+	for _, s := range m {
+		s.Emit(ctx, e)
+	}
+}
+
+// alwaysSecret are query parameter names (and substrings of names) that
+// are redacted whatever the config says.
+var alwaysSecret = []string{"pass", "pwd", "secret", "token", "key", "auth", "session", "signature", "sig", "code", "otp", "csrf", "credential"}
+
+// Redactor hides the values of secret query parameters in logged paths.
+type Redactor struct {
+	names map[string]bool
+}
+
+// NewRedactor redacts the always-secret names plus extra (case-insensitive).
+func NewRedactor(extra []string) *Redactor {
+	r := &Redactor{names: map[string]bool{}}
+	for _, n := range extra {
+		r.names[strings.ToLower(n)] = true
+	}
+	return r
+}
+
+func (r *Redactor) secret(name string) bool {
+	n := strings.ToLower(name)
+	if r.names[n] {
+		return true
+	}
+	for _, s := range alwaysSecret {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Path returns path?query with secret values replaced by REDACTED. The
+// query's order and unknown parts are kept; an unparsable pair is kept
+// by name only.
+func (r *Redactor) Path(path, rawQuery string) string {
+	if rawQuery == "" {
+		return path
+	}
+	var b strings.Builder
+	b.Grow(len(path) + 1 + len(rawQuery))
+	b.WriteString(path)
+	b.WriteByte('?')
+	for i, pair := range strings.Split(rawQuery, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, value, hasValue := strings.Cut(pair, "=")
+		decoded, err := url.QueryUnescape(name)
+		if err != nil {
+			decoded = name
+		}
+		b.WriteString(name)
+		if !hasValue {
+			continue
+		}
+		b.WriteByte('=')
+		if r.secret(decoded) || err != nil {
+			b.WriteString("REDACTED")
+		} else {
+			b.WriteString(value)
+		}
+	}
+	return b.String()
+}

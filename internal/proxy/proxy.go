@@ -1,0 +1,141 @@
+// Package proxy carries allowed requests to the upstream (HTTP, HTTPS or a
+// unix socket) with httputil.ReverseProxy, supervises the child process in
+// sidecar mode, and drains in-flight requests on shutdown.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync/atomic"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// Options configures the upstream transport.
+type Options struct {
+	// ConnectTimeout bounds dialing the upstream.
+	ConnectTimeout time.Duration
+	// ResponseHeaderTimeout bounds waiting for the upstream's headers.
+	ResponseHeaderTimeout time.Duration
+	// RequestIDHeader is the header the request id is sent upstream in.
+	RequestIDHeader string
+	// OnError answers a request the upstream failed: status is 502, 504
+	// or 413 (body over the limit); 0 means the client went away and
+	// nothing should be written.
+	OnError func(w http.ResponseWriter, r *http.Request, status int, err error)
+}
+
+// Proxy forwards requests to one upstream. It is long-lived: a config
+// reload keeps it (changing the upstream needs a restart).
+type Proxy struct {
+	upstream *config.Upstream
+	rp       *httputil.ReverseProxy
+	ready    atomic.Bool
+	dialer   *net.Dialer
+}
+
+// New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
+// until the child's socket accepts.
+func New(up *config.Upstream, opt Options) *Proxy {
+	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second}}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: opt.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		TLSHandshakeTimeout:   opt.ConnectTimeout,
+		ForceAttemptHTTP2:     up.URL.Scheme == "https",
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if up.Network == "unix" {
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return p.dialer.DialContext(ctx, "unix", up.Address)
+		}
+	} else {
+		tr.DialContext = p.dialer.DialContext
+	}
+	reqIDHeader := opt.RequestIDHeader
+	p.rp = &httputil.ReverseProxy{
+		Transport: tr,
+		// Rewrite replaces whatever forwarding headers the client sent with
+		// the ones Parapet computed from the trusted proxy chain.
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up.URL)
+			pr.Out.Host = pr.In.Host
+			h := pr.Out.Header
+			h.Del("Forwarded")
+			h.Del("X-Real-Ip")
+			if info := decision.FromContext(pr.In.Context()); info != nil {
+				h.Set("X-Forwarded-For", info.ClientIP.String())
+				h.Set("X-Real-IP", info.ClientIP.String())
+				h.Set("X-Forwarded-Proto", info.Scheme)
+				h.Set(reqIDHeader, info.ID)
+			}
+			h.Set("X-Forwarded-Host", pr.In.Host)
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			opt.OnError(w, r, classify(r, err), err)
+		},
+		FlushInterval: -1, // stream: flush after every write (server-sent events, downloads)
+	}
+	p.ready.Store(true)
+	return p
+}
+
+// classify maps a transport error to the status the client gets.
+func classify(r *http.Request, err error) int {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		return 0
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// ServeHTTP forwards the request. The request's context must carry the
+// chain's decision.Info.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.rp.ServeHTTP(w, r)
+}
+
+// Ready reports whether the upstream has been seen accepting connections.
+func (p *Proxy) Ready() bool { return p.ready.Load() }
+
+// SetReady marks the upstream ready or not.
+func (p *Proxy) SetReady(v bool) { p.ready.Store(v) }
+
+// WaitReady marks the proxy not ready and polls the upstream address until
+// it accepts a connection (then marks it ready and returns nil) or ctx ends.
+func (p *Proxy) WaitReady(ctx context.Context, every time.Duration) error {
+	p.ready.Store(false)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := p.dialer.DialContext(dctx, p.upstream.Network, p.upstream.Address)
+		cancel()
+		if err == nil {
+			_ = c.Close()
+			p.ready.Store(true)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,261 @@
+// Package waf assembles Parapet's request chain from a validated config:
+// request context (id, client IP, scheme), edge guards, rule stages, the
+// upstream proxy and the event sink. It is the only package that knows
+// every stage.
+package waf
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/clientip"
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/denypage"
+	"github.com/parapet-waf/parapet/internal/edge"
+	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/rules"
+)
+
+// Chain is one immutable, ready-to-run assembly of stages built from one
+// config. A reload builds a new Chain; requests in flight finish on the old.
+type Chain struct {
+	cfg         *config.Config
+	resolver    *clientip.Resolver
+	guards      *edge.Guards
+	stages      []decision.Stage
+	pages       *denypage.Renderer
+	redactor    *events.Redactor
+	reqIDHeader string
+}
+
+// Build provisions a chain: every pattern and list is compiled here so the
+// request path never parses config. Problems are reported at the place
+// in the config that caused them.
+func Build(cfg *config.Config) (*Chain, error) {
+	res, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		var se *clientip.SpecError
+		if errors.As(err, &se) {
+			return nil, config.Errors{cfg.Errorf(fmtIndex("trusted_proxies", se.Index), "%s", se.Reason)}
+		}
+		return nil, config.Errors{cfg.Errorf("trusted_proxies", "%v", err)}
+	}
+	paths, err := rules.NewPathRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	guards := edge.New(cfg.Edge, cfg.Limits)
+	return &Chain{
+		cfg:         cfg,
+		resolver:    res,
+		guards:      guards,
+		stages:      []decision.Stage{guards, paths},
+		pages:       &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact},
+		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
+		reqIDHeader: cfg.RequestIDHeader,
+	}, nil
+}
+
+// Config is the config the chain was built from.
+func (c *Chain) Config() *config.Config { return c.cfg }
+
+// Handler serves every request through the current chain and, when the
+// chain allows it, the upstream proxy. Swap replaces the chain atomically.
+type Handler struct {
+	chain atomic.Pointer[Chain]
+	proxy *proxy.Proxy
+	sink  events.Sink
+	log   *slog.Logger
+}
+
+// NewHandler returns a handler serving chain through p, emitting one event
+// per request to sink.
+func NewHandler(chain *Chain, p *proxy.Proxy, sink events.Sink, log *slog.Logger) *Handler {
+	h := &Handler{proxy: p, sink: sink, log: log}
+	h.chain.Store(chain)
+	return h
+}
+
+// Swap installs a new chain; requests already running keep the old one.
+func (h *Handler) Swap(c *Chain) { h.chain.Store(c) }
+
+// Chain returns the chain currently serving.
+func (h *Handler) Chain() *Chain { return h.chain.Load() }
+
+// ProxyError is the proxy's OnError hook: it answers a failed upstream
+// request with a deny page of the right status and notes the error for
+// the request's event.
+func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	rec, _ := w.(*responseRecorder)
+	if rec != nil {
+		rec.upstreamErr = err.Error()
+	}
+	info := decision.FromContext(r.Context())
+	id := ""
+	if info != nil {
+		id = info.ID
+	}
+	reason := "upstream-error"
+	switch status {
+	case 0: // the client went away: nobody to answer
+		if rec != nil {
+			rec.status = 499
+		}
+		return
+	case http.StatusGatewayTimeout:
+		reason = "upstream-timeout"
+	case http.StatusRequestEntityTooLarge:
+		reason = edge.RuleBodyTooLarge
+		if info != nil {
+			info.Final = decision.Decision{Action: decision.Block, RuleID: reason, Reason: "body over limits.max_body_bytes"}
+		}
+	}
+	h.chain.Load().pages.Write(w, r, denypage.Page{Status: status, Reason: reason, RequestID: id})
+}
+
+// ServeHTTP runs the request through the chain.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := h.chain.Load()
+	start := time.Now()
+	peer := c.resolver.Resolve(r)
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
+	info.ID = c.requestID(r, peer.Trusted)
+	w.Header().Set(c.reqIDHeader, info.ID)
+	ctx := decision.WithInfo(r.Context(), info)
+	r = r.WithContext(ctx)
+	rec := &responseRecorder{ResponseWriter: w}
+
+	if d := c.run(ctx, r, info); d.Decided() {
+		info.Final = d
+		c.answer(rec, r, info, d)
+	} else if !h.proxy.Ready() {
+		c.pages.Write(rec, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-starting", RequestID: info.ID, RetryAfter: 2 * time.Second})
+	} else {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
+		}
+		h.proxy.ServeHTTP(rec, r)
+	}
+	h.emit(ctx, c, r, rec, info)
+}
+
+// run passes the request through every stage until one decides.
+func (c *Chain) run(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	for _, s := range c.stages {
+		if info.Skips(s.Name()) {
+			continue
+		}
+		d := s.Check(ctx, r, info)
+		if d.Decided() {
+			return d
+		}
+		if d.Matched() {
+			info.Matched = append(info.Matched, d)
+		}
+		if d.Action == decision.Allow && d.Final {
+			info.Final = d
+			return d
+		}
+	}
+	return decision.Pass
+}
+
+// answer writes the response for an enforced decision.
+func (c *Chain) answer(w http.ResponseWriter, r *http.Request, info *decision.Info, d decision.Decision) {
+	status := d.Status
+	switch d.Action {
+	case decision.Redirect:
+		if status == 0 {
+			status = http.StatusMovedPermanently
+		}
+		for k, v := range d.Headers {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		return
+	case decision.Throttle:
+		if status == 0 {
+			status = http.StatusTooManyRequests
+		}
+	default:
+		if status == 0 {
+			status = http.StatusForbidden
+		}
+	}
+	c.pages.Write(w, r, denypage.Page{Status: status, Reason: d.RuleID, RequestID: info.ID, RetryAfter: d.RetryAfter, Header: d.Headers})
+}
+
+// requestID keeps a well-formed id from a trusted proxy (Heroku's router
+// sets X-Request-Id) or makes a new one.
+func (c *Chain) requestID(r *http.Request, trusted bool) string {
+	if trusted {
+		if id := r.Header.Get(c.reqIDHeader); validRequestID(id) {
+			return id
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 200 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.' || ch == ':' || ch == '+' || ch == '=' || ch == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *responseRecorder, info *decision.Info) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	d := info.Final
+	e := &events.Event{
+		Time:      info.Start,
+		RequestID: info.ID,
+		ClientIP:  info.ClientIP.String(),
+		Method:    r.Method,
+		Host:      r.Host,
+		Path:      c.redactor.Path(r.URL.Path, r.URL.RawQuery),
+		Status:    status,
+		Bytes:     rec.bytes,
+		Duration:  time.Since(info.Start),
+		Decision:  d.Action.String(),
+		RuleID:    d.RuleID,
+		Reason:    d.Reason,
+		Country:   info.Country,
+		Tags:      info.Tags,
+		Error:     rec.upstreamErr,
+	}
+	if d.RuleID != "" {
+		e.Mode = d.Mode.String()
+	}
+	for _, m := range info.Matched {
+		label := m.RuleID + ":" + m.Action.String()
+		if m.Mode == decision.Monitor {
+			label += ":monitor"
+		}
+		e.Monitored = append(e.Monitored, label)
+	}
+	h.sink.Emit(ctx, e)
+}
+
+func fmtIndex(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
