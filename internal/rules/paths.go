@@ -2,8 +2,8 @@
 package rules
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
