@@ -62,6 +62,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cmd := ""
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		args[0] = "help"
+	}
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}

@@ -33,6 +33,8 @@ type Error struct {
 	Path string
 	// Reason says what is wrong.
 	Reason string
+
+	decodeKept bool // a YAML type error after which decoding went on
 }
 
 func (e *Error) Error() string {
@@ -131,13 +133,20 @@ func parentPath(p string) string {
 func Load(path string, environ []string) (*Config, error) {
 	cfg := Default()
 	cfg.src = &source{file: path, lines: map[string]int{}, env: map[string]string{}}
+	var errs Errors
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
 		if err := cfg.decodeYAML(path, data); err != nil {
-			return nil, err
+			var es Errors
+			if !errors.As(err, &es) || !es.partial() {
+				return nil, err
+			}
+			// Unknown keys and type mismatches leave the rest decoded:
+			// report them together with whatever validation finds.
+			errs = append(errs, es...)
 		}
 	}
 	env := envMap(environ)
@@ -145,7 +154,13 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		var es Errors
+		errors.As(err, &es)
+		errs = append(errs, es...)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
 	}
 	return cfg, nil
 }
@@ -170,18 +185,30 @@ func (c *Config) decodeYAML(file string, data []byte) error {
 	return nil
 }
 
+// partial reports whether the errors came from a decode that went on past
+// them (yaml.TypeError), so validation can still run on the rest.
+func (es Errors) partial() bool {
+	for _, e := range es {
+		if !e.decodeKept {
+			return false
+		}
+	}
+	return len(es) > 0
+}
+
 // yamlError turns yaml.v3's messages into Errors with file and line.
 func yamlError(file string, err error) error {
 	var msgs []string
 	var te *yaml.TypeError
-	if errors.As(err, &te) {
+	kept := errors.As(err, &te)
+	if kept {
 		msgs = te.Errors
 	} else {
 		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	var out Errors
 	for _, m := range msgs {
-		e := &Error{File: file, Reason: m}
+		e := &Error{File: file, Reason: m, decodeKept: kept}
 		if sm := yamlLineErr.FindStringSubmatch(m); sm != nil {
 			e.Line, _ = strconv.Atoi(sm[1])
 			e.Reason = sm[2]

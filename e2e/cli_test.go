@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func run(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(parapetBin, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	out, _ := cmd.CombinedOutput()
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+func TestCheckPrintsEffectiveConfigMasked(t *testing.T) {
+	out, code := run(t, []string{"PARAPET_UPSTREAM=https://deploy:hunter2@app.example.com", "PORT=5000"}, "check")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "hunter2") || !strings.Contains(out, "deploy:xxxxx@app.example.com") || !strings.Contains(out, "listen: :5000") {
+		t.Fatalf("check output:\n%s", out)
+	}
+}
+
+func TestCheckRefusesBadConfigWithFileLineReason(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte("upstream: http://127.0.0.1:1\nedge:\n  allowed_methods: [GET, get]\nupstreem: x\n"), 0o600)
+	out, code := run(t, nil, "check", "--config", p)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{p + ":3: edge.allowed_methods[1]", p + `:4: unknown key "upstreem"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// run refuses the same file the same way and never starts listening.
+	out, code = run(t, nil, "run", "--config", p)
+	if code != 1 || !strings.Contains(out, "config refused") {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, code := run(t, nil, "--help")
+	if code != 0 || !strings.Contains(out, "parapet demo") || !strings.Contains(out, "PARAPET_UPSTREAM") {
+		t.Fatalf("help: %d\n%s", code, out)
+	}
+	if out, code = run(t, nil); code != 2 || !strings.Contains(out, "Usage:") {
+		t.Fatalf("bare parapet should print usage and exit 2: %d\n%s", code, out)
+	}
+	if out, code = run(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "parapet ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
+
+func TestDemoBlocksSomething(t *testing.T) {
+	addr := freeAddr(t)
+	p := startParapet(t, addr, nil, "demo", "--listen", addr)
+	waitStatus(t, p, "/", 200)
+	waitStatus(t, p, "/.env", 403)
+	if !strings.Contains(p.out.String(), "curl -i") {
+		t.Errorf("demo does not tell what to curl:\n%s", p.out.String())
+	}
+	p.waitLog(t, `"rule":"path-dotfiles"`, `"status":403`)
+}
+
+// A config change on SIGHUP takes effect; a bad one is refused and the old
+// rules keep serving.
+func TestReloadOnSIGHUPKeepsOldConfigWhenNewIsBad(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
+	defer up.Close()
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "parapet.yaml")
+	write := func(body string) {
+		if err := os.WriteFile(cfgPath, []byte("upstream: "+up.URL+"\nlisten: "+addr+"\nreload:\n  watch: false\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
+	waitStatus(t, p, "/secret/", 200)
+
+	write("path_rules:\n  - id: hide-secret\n    prefixes: [/secret/]\n    status: 404\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitStatus(t, p, "/secret/", 404)
+
+	write("path_rules:\n  - id: broken\n    regexes: ['(']\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, "config reload refused", cfgPath+":7")
+	resp, err := http.Get("http://" + addr + "/secret/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("after a bad reload the old rule should still apply: %d", resp.StatusCode)
+	}
+}
+
+// With reload.watch on, saving the file is enough.
+func TestReloadOnFileChange(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
+	defer up.Close()
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "parapet.yaml")
+	base := "upstream: " + up.URL + "\nlisten: " + addr + "\nreload:\n  watch: true\n  interval: 50ms\n"
+	os.WriteFile(cfgPath, []byte(base), 0o600)
+	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
+	waitStatus(t, p, "/x/", 200)
+	time.Sleep(20 * time.Millisecond) // a distinct mtime
+	os.WriteFile(cfgPath, []byte(base+"path_rules:\n  - id: x\n    prefixes: [/x/]\n"), 0o600)
+	waitStatus(t, p, "/x/", 403)
+}
+
+// In sidecar mode, a child that dies takes Parapet down with a clear line
+// and a non-zero status, so the platform restarts the dyno.
+func TestSidecarChildDeathExitsNonZero(t *testing.T) {
+	addr := freeAddr(t)
+	p := startParapet(t, addr, []string{"PARAPET_LISTEN=" + addr, "PARAPET_UPSTREAM=unix:/tmp/parapet-none.sock"},
+		"--", "sh", "-c", "sleep 0.5; exit 3")
+	// Parapet answers at once, before the child is ready.
+	seen := waitStatus(t, p, "/", 503)
+	_ = seen
+	code := p.wait(t, 10*time.Second)
+	if code != 3 {
+		t.Fatalf("exit code %d, want the child's 3", code)
+	}
+	p.waitLog(t, "upstream command exited unexpectedly")
+}
+
+func TestUnknownCommandAndMissingUpstream(t *testing.T) {
+	if out, code := run(t, nil, "frobnicate"); code != 2 || !strings.Contains(out, `unknown command "frobnicate"`) {
+		t.Fatalf("%d %s", code, out)
+	}
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("listen: 127.0.0.1:0\n"), 0o600)
+	out, code := run(t, nil, "run", "--config", p)
+	if code != 1 || !strings.Contains(out, "upstream: is required") {
+		t.Fatalf("%d %s", code, out)
+	}
+	_ = io.Discard
+}

@@ -1,0 +1,181 @@
+// Package e2e runs the parapet binary for real: in sidecar mode in front of
+// the Django test app under gunicorn, in edge mode, and its CLI commands.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// parapetBin is the binary built once for all tests.
+var parapetBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "parapet-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	parapetBin = filepath.Join(dir, "parapet")
+	build := exec.Command("go", "build", "-o", parapetBin, "../cmd/parapet")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building parapet: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is a running parapet with its output captured.
+type process struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	addr string
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the output lines that contain all of the words.
+func (b *syncBuffer) lines(words ...string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(b.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+next:
+	for sc.Scan() {
+		for _, w := range words {
+			if !strings.Contains(sc.Text(), w) {
+				continue next
+			}
+		}
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+// startParapet runs the binary with args and env (added to os.Environ()).
+// addr is where it will listen (set through env by the caller).
+func startParapet(t *testing.T, addr string, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(parapetBin, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, out: out, done: make(chan struct{}), addr: addr}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("parapet output:\n%s", out.String())
+		}
+	})
+	return p
+}
+
+// cleanEnv is the environment without PARAPET_ and PORT settings of the
+// developer's shell.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// waitStatus polls url until it answers with want (or fails after 20 s),
+// and returns every status seen on the way.
+func waitStatus(t *testing.T, p *process, path string, want int) []int {
+	t.Helper()
+	var seen []int
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("parapet exited early:\n%s", p.out.String())
+		default:
+		}
+		resp, err := http.Get("http://" + p.addr + path)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			seen = append(seen, resp.StatusCode)
+			if resp.StatusCode == want {
+				return seen
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %d (seen %v)", path, want, seen)
+	return nil
+}
+
+// waitLog waits until a line with all the words has been printed (a
+// request's line comes after its response) and returns it.
+func (p *process) waitLog(t *testing.T, words ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if l := p.out.lines(words...); len(l) > 0 {
+			return l[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no output line with %q", words)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (p *process) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		t.Fatalf("parapet did not exit within %v", d)
+	}
+	return -1
+}
