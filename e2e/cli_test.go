@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,18 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+	"github.com/parapet-waf/parapet/internal/testenv"
+)
 
 func run(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
@@ -77,7 +66,7 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestDemoBlocksSomething(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	p := startParapet(t, addr, nil, "demo", "--listen", addr)
 	waitStatus(t, p, "/", 200)
 	waitStatus(t, p, "/.env", 403)
@@ -92,7 +81,7 @@ func TestDemoBlocksSomething(t *testing.T) {
 func TestReloadOnSIGHUPKeepsOldConfigWhenNewIsBad(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
 	defer up.Close()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "parapet.yaml")
 	write := func(body string) {
 		if err := os.WriteFile(cfgPath, []byte("upstream: "+up.URL+"\nlisten: "+addr+"\nreload:\n  watch: false\n"+body), 0o600); err != nil {
@@ -124,7 +113,7 @@ func TestReloadOnSIGHUPKeepsOldConfigWhenNewIsBad(t *testing.T) {
 func TestReloadOnFileChange(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
 	defer up.Close()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "parapet.yaml")
 	base := "upstream: " + up.URL + "\nlisten: " + addr + "\nreload:\n  watch: true\n  interval: 50ms\n"
 	os.WriteFile(cfgPath, []byte(base), 0o600)
@@ -138,7 +127,7 @@ func TestReloadOnFileChange(t *testing.T) {
 // In sidecar mode, a child that dies takes Parapet down with a clear line
 // and a non-zero status, so the platform restarts the dyno.
 func TestSidecarChildDeathExitsNonZero(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	p := startParapet(t, addr, []string{"PARAPET_LISTEN=" + addr, "PARAPET_UPSTREAM=unix:/tmp/parapet-none.sock"},
 		"--", "sh", "-c", "sleep 0.5; exit 3")
 	// Parapet answers at once, before the child is ready.
@@ -161,5 +150,4 @@ func TestUnknownCommandAndMissingUpstream(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "upstream: is required") {
 		t.Fatalf("%d %s", code, out)
 	}
-	_ = io.Discard
 }

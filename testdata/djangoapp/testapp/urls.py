@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home),
+    path("login/", views.login_view),
+    path("account/", views.account),
+    path("api/echo/", views.api_echo),
+    path("upload/", views.upload),
+    path("cookies/", views.cookies),
+    path("whoami/", views.whoami),
+    path("slow/", views.slow),
+    path("boom/", views.boom),
+    path("__requests__/", views.requests_seen),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,105 @@
+"""Views that exercise what a WAF in front of Django must not break."""
+import hashlib
+import json
+import time
+
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from . import middleware
+
+USERS = {"alice": "correct horse"}
+
+
+def home(request):
+    return render(request, "home.html", {"items": range(20)})
+
+
+def login_view(request):
+    """A CSRF-protected login form (Django's middleware checks the token)."""
+    error = False
+    if request.method == "POST":
+        user = request.POST.get("username", "")
+        if USERS.get(user) == request.POST.get("password"):
+            request.session["user"] = user
+            return HttpResponseRedirect("/account/")
+        error = True
+    return render(request, "login.html", {"error": error})
+
+
+def account(request):
+    user = request.session.get("user")
+    if not user:
+        return HttpResponseRedirect("/login/")
+    return HttpResponse("hello %s" % user, content_type="text/plain")
+
+
+@csrf_exempt
+def api_echo(request):
+    if request.method == "GET":
+        return JsonResponse({
+            "method": "GET",
+            "query": {k: v for k, v in request.GET.items()},
+            "headers": {"content_type": request.META.get("CONTENT_TYPE", "")},
+        })
+    raw = request.body
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return JsonResponse({"error": "bad json: %s" % exc}, status=400)
+    return JsonResponse({
+        "method": request.method,
+        "json": parsed,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "length": len(raw),
+    })
+
+
+@csrf_exempt
+def upload(request):
+    if request.method != "POST" or "file" not in request.FILES:
+        return JsonResponse({"error": "POST a multipart form with a 'file' field"}, status=400)
+    f = request.FILES["file"]
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in f.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest()})
+
+
+def cookies(request):
+    """Sets session and CSRF cookies with no Secure/HttpOnly/SameSite flags."""
+    resp = JsonResponse({"ok": True})
+    resp.set_cookie("sessionid", "abc123session", samesite=None)
+    resp.set_cookie("csrftoken", "def456csrf", samesite=None)
+    return resp
+
+
+def whoami(request):
+    m = request.META
+    return JsonResponse({
+        "x_forwarded_for": m.get("HTTP_X_FORWARDED_FOR"),
+        "x_forwarded_proto": m.get("HTTP_X_FORWARDED_PROTO"),
+        "x_request_id": m.get("HTTP_X_REQUEST_ID"),
+        "x_real_ip": m.get("HTTP_X_REAL_IP"),
+        "remote_addr": m.get("REMOTE_ADDR"),
+        "host": request.get_host(),
+        "is_secure": request.is_secure(),
+    })
+
+
+def slow(request):
+    seconds = min(float(request.GET.get("seconds", "1")), 30.0)
+    time.sleep(seconds)
+    return JsonResponse({"slept": seconds})
+
+
+def boom(request):
+    raise RuntimeError("deliberate failure for the traceback leak test")
+
+
+def requests_seen(request):
+    count, paths = middleware.snapshot()
+    return JsonResponse({"count": count, "paths": paths})
