@@ -1,6 +1,6 @@
 # Parapet's build and test entry points. `make test` is what CI runs.
 GO ?= go
-STATICCHECK_VERSION ?= 2026.2.2
+
 BIN ?= bin/parapet
 
 .PHONY: all build test lint fmt-check vet staticcheck test-race demo bench fuzz
@@ -23,7 +23,7 @@ vet:
 	$(GO) vet ./...
 
 staticcheck:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) tool staticcheck ./...
 
 test-race:
 	$(GO) test -race -count=1 -timeout 15m ./...

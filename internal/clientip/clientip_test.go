@@ -77,7 +77,6 @@ func TestBadSpecsNameTheirIndex(t *testing.T) {
 	}
 }
 
-
 // FuzzResolveParts checks the invariants on any input: no panic, the
 // client is the peer or one of the hops, an untrusted peer is the client.
 func FuzzResolveParts(f *testing.F) {
