@@ -77,7 +77,9 @@ func upstreamFromCommand(argv []string) string {
 func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
-	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	logOut := events.NewBufferedWriter(stdout, 64<<10, 100*time.Millisecond)
+	defer logOut.Close()
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
 	chain, err := waf.Build(cfg)
 	if err != nil {

@@ -1,6 +1,13 @@
 package events
 
-import "testing"
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
 
 func TestRedactorPath(t *testing.T) {
 	r := NewRedactor([]string{"email"})
@@ -19,4 +26,40 @@ func TestRedactorPath(t *testing.T) {
 			t.Errorf("Path(%q, %q) = %q, want %q", in[0], in[1], got, want)
 		}
 	}
+}
+
+func TestBufferedWriterFlushesOnIntervalAndClose(t *testing.T) {
+	var mu sync.Mutex
+	var out bytes.Buffer
+	w := NewBufferedWriter(lockedWriter{&mu, &out}, 1024, 20*time.Millisecond)
+	fmt.Fprintln(w, "line one")
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		got := out.String()
+		mu.Unlock()
+		if got == "line one\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not flushed by the interval: %q", got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fmt.Fprintln(w, "line two")
+	_ = w.Close()
+	if out.String() != "line one\nline two\n" {
+		t.Fatalf("close lost data: %q", out.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

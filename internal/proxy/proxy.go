@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,8 @@ func New(up *config.Upstream, opt Options) *Proxy {
 	}
 	reqIDHeader := opt.RequestIDHeader
 	p.rp = &httputil.ReverseProxy{
-		Transport: tr,
+		Transport:  tr,
+		BufferPool: &bufferPool{},
 		// Rewrite replaces whatever forwarding headers the client sent with
 		// the ones Parapet computed from the trusted proxy chain.
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -84,7 +86,9 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			opt.OnError(w, r, classify(r, err), err)
 		},
-		FlushInterval: -1, // stream: flush after every write (server-sent events, downloads)
+		// FlushInterval 0: ReverseProxy already flushes every write of a
+		// streaming response (unknown length, text/event-stream); flushing
+		// fixed-length responses too costs a syscall per write.
 	}
 	p.ready.Store(true)
 	return p
@@ -139,3 +143,16 @@ func (p *Proxy) WaitReady(ctx context.Context, every time.Duration) error {
 		}
 	}
 }
+
+// bufferPool reuses the 32 KB copy buffers ReverseProxy would otherwise
+// allocate for every response.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
