@@ -1,0 +1,91 @@
+package netlist
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+)
+
+// Registry owns the running feeds across config reloads: a reload that
+// names a feed with the same settings gets the running one back (no new
+// download); feeds no longer named are stopped.
+type Registry struct {
+	ctx      context.Context
+	cacheDir string
+	client   *http.Client
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	feeds map[string]*runningFeed
+}
+
+type runningFeed struct {
+	feed   *Feed
+	cancel context.CancelFunc
+}
+
+// NewRegistry returns a registry whose feeds run until ctx ends, caching
+// their last good copies in cacheDir.
+func NewRegistry(ctx context.Context, cacheDir string, client *http.Client, log *slog.Logger) *Registry {
+	return &Registry{ctx: ctx, cacheDir: cacheDir, client: client, log: log, feeds: map[string]*runningFeed{}}
+}
+
+// Feed returns the running feed for cfg, starting it if it is new or its
+// settings changed.
+func (r *Registry) Feed(cfg FeedConfig) (*Feed, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rf, ok := r.feeds[cfg.Name]; ok {
+		if sameFeed(rf.feed.cfg, cfg) {
+			return rf.feed, nil
+		}
+		rf.cancel()
+		delete(r.feeds, cfg.Name)
+	}
+	f, err := NewFeed(cfg, r.cacheDir, r.client, r.log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	if err := f.Start(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	r.feeds[cfg.Name] = &runningFeed{feed: f, cancel: cancel}
+	return f, nil
+}
+
+// Retain stops every feed whose name is not in keep.
+func (r *Registry) Retain(keep map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, rf := range r.feeds {
+		if !keep[name] {
+			rf.cancel()
+			delete(r.feeds, name)
+		}
+	}
+}
+
+// Statuses reports every running feed.
+func (r *Registry) Statuses() []FeedStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]FeedStatus, 0, len(r.feeds))
+	for _, rf := range r.feeds {
+		out = append(out, rf.feed.Status())
+	}
+	return out
+}
+
+func sameFeed(a, b FeedConfig) bool {
+	withDefaults := func(c FeedConfig) FeedConfig {
+		f, err := NewFeed(c, "", nil, nil)
+		if err != nil {
+			return c
+		}
+		return f.cfg
+	}
+	return withDefaults(a) == withDefaults(b)
+}
