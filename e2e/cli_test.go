@@ -92,11 +92,11 @@ func TestReloadOnSIGHUPKeepsOldConfigWhenNewIsBad(t *testing.T) {
 	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
 	waitStatus(t, p, "/secret/", 200)
 
-	write("path_rules:\n  - id: hide-secret\n    prefixes: [/secret/]\n    status: 404\n")
+	write("rules:\n  - id: hide-secret\n    paths: [/secret/]\n    status: 404\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	waitStatus(t, p, "/secret/", 404)
 
-	write("path_rules:\n  - id: broken\n    regexes: ['(']\n")
+	write("rules:\n  - id: broken\n    path_regex: ['(']\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLog(t, "config reload refused", cfgPath+":7")
 	resp, err := http.Get("http://" + addr + "/secret/")
@@ -120,7 +120,7 @@ func TestReloadOnFileChange(t *testing.T) {
 	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
 	waitStatus(t, p, "/x/", 200)
 	time.Sleep(20 * time.Millisecond) // a distinct mtime
-	os.WriteFile(cfgPath, []byte(base+"path_rules:\n  - id: x\n    prefixes: [/x/]\n"), 0o600)
+	os.WriteFile(cfgPath, []byte(base+"rules:\n  - id: x\n    paths: [/x/]\n"), 0o600)
 	waitStatus(t, p, "/x/", 403)
 }
 

@@ -48,7 +48,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Listen = *listen
 	cfg.Upstream = "http://" + appLn.Addr().String()
 	cfg.Edge.AllowedHosts = []string{"localhost", "127.0.0.1", "[::1]"}
-	cfg.PathRules = []config.PathRule{{ID: "demo-monitor-search", Prefixes: []string{"/search"}, Mode: "monitor"}}
+	cfg.Rules = []config.Rule{{ID: "demo-monitor-search", Paths: []string{"/search"}, Mode: "monitor"}}
 
 	base := "http://" + strings.Replace(*listen, "127.0.0.1", "localhost", 1)
 	fmt.Fprintf(stderr, `Parapet demo: a demo app (%s) is running behind Parapet at %s

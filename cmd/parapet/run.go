@@ -20,13 +20,16 @@ import (
 )
 
 // loadAndBuild loads the config and builds a chain from it, so that `check`
-// refuses exactly what `run` and a reload would refuse.
+// refuses exactly what `run` and a reload would refuse. Feeds are checked
+// for their settings but not downloaded.
 func loadAndBuild(file string) (*config.Config, error) {
 	cfg, err := config.Load(file, os.Environ())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := waf.Build(cfg); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := waf.Build(cfg, waf.NewDeps(ctx, cfg.FeedCacheDir, slog.New(slog.DiscardHandler))); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -81,7 +84,8 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	defer logOut.Close()
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
-	chain, err := waf.Build(cfg)
+	deps := waf.NewDeps(ctx, cfg.FeedCacheDir, logger)
+	chain, err := waf.Build(cfg, deps)
 	if err != nil {
 		printConfigError(stderr, err)
 		return 1
@@ -142,7 +146,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	reloads := make(chan os.Signal, 1)
 	signal.Notify(reloads, syscall.SIGHUP)
 	defer signal.Stop(reloads)
-	go reloadLoop(serveCtx, cfg, handler, level, logger, reloads)
+	go reloadLoop(serveCtx, cfg, handler, deps, level, logger, reloads)
 
 	childDied := make(chan struct{})
 	if kid != nil {
@@ -199,7 +203,7 @@ func parseLevel(s string) slog.Level {
 // reloadLoop rebuilds the chain on SIGHUP and, with reload.watch, when the
 // config file changes. A config that fails is refused and logged; the
 // running chain keeps serving.
-func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, level *slog.LevelVar, log *slog.Logger, hup <-chan os.Signal) {
+func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger, hup <-chan os.Signal) {
 	file := cfg.File()
 	var tick <-chan time.Time
 	lastMod := modTime(file)
@@ -222,7 +226,7 @@ func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, level *
 			lastMod = m
 			log.Info("config file changed: reloading", "file", file)
 		}
-		reload(h, level, log)
+		reload(h, deps, level, log)
 	}
 }
 
@@ -253,10 +257,11 @@ func pinRestartKeys(running, next *config.Config) []string {
 	pin("request_id_header", running.RequestIDHeader != next.RequestIDHeader, func() { next.RequestIDHeader = running.RequestIDHeader })
 	pin("timeouts", running.Timeouts != next.Timeouts, func() { next.Timeouts = running.Timeouts })
 	pin("limits.max_header_bytes", running.Limits.MaxHeaderBytes != next.Limits.MaxHeaderBytes, func() { next.Limits.MaxHeaderBytes = running.Limits.MaxHeaderBytes })
+	pin("feed_cache_dir", running.FeedCacheDir != next.FeedCacheDir, func() { next.FeedCacheDir = running.FeedCacheDir })
 	return changed
 }
 
-func reload(h *waf.Handler, level *slog.LevelVar, log *slog.Logger) {
+func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger) {
 	running := h.Chain().Config()
 	cfg, err := config.Load(running.File(), os.Environ())
 	if err == nil {
@@ -267,7 +272,7 @@ func reload(h *waf.Handler, level *slog.LevelVar, log *slog.Logger) {
 			log.Warn("config change needs a restart to take effect; keeping the running value", "key", k)
 		}
 		var chain *waf.Chain
-		chain, err = waf.Build(cfg)
+		chain, err = waf.Build(cfg, deps)
 		if err == nil {
 			h.Swap(chain)
 			level.Set(parseLevel(cfg.Log.Level))

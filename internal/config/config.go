@@ -27,11 +27,20 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Timeouts bound every phase of a connection.
 	Timeouts Timeouts `yaml:"timeouts"`
-	// DefaultPathRules turns on the built-in list of scanner probe paths
-	// (dotfiles, PHP admin pages, backup files); see DefaultPathRules().
-	DefaultPathRules bool `yaml:"default_path_rules"`
-	// PathRules blocks or logs requests by path; they run after the defaults.
-	PathRules []PathRule `yaml:"path_rules"`
+	// Defaults turns the built-in rules on or off.
+	Defaults Defaults `yaml:"defaults"`
+	// Rules are the access rules: allow rules first, then the others in
+	// the order written, then the built-in defaults.
+	Rules []Rule `yaml:"rules"`
+	// Feeds declares IP lists fetched from URLs or files and kept fresh.
+	// The well-known public lists (tor-exits, firehol-level1, x4bnet-vpn,
+	// x4bnet-datacenter) can be named in rules without being declared.
+	Feeds []Feed `yaml:"feeds"`
+	// FeedCacheDir keeps the last good copy of every URL feed (used at
+	// start-up when the network is down). Empty: $TMPDIR/parapet-feeds.
+	FeedCacheDir string `yaml:"feed_cache_dir"`
+	// Geo configures IP -> country / ASN lookups.
+	Geo Geo `yaml:"geo"`
 	// Log configures the per-request log line.
 	Log Log `yaml:"log"`
 	// BlockPage configures the deny page shown to blocked clients.
@@ -83,22 +92,112 @@ type Timeouts struct {
 	Drain time.Duration `yaml:"drain"`
 }
 
-// PathRule blocks (or logs) requests by path.
-type PathRule struct {
+// Rule is one access rule: what it matches (every matcher given must
+// match) and what it does.
+type Rule struct {
 	// ID names the rule in events, logs and the deny page's reason code.
 	ID string `yaml:"id"`
-	// Prefixes match the start of the path.
-	Prefixes []string `yaml:"prefixes"`
-	// Regexes match anywhere in the path (RE2 syntax).
-	Regexes []string `yaml:"regexes"`
-	// Methods limits the rule to these methods (empty: all).
-	Methods []string `yaml:"methods"`
-	// Action is block (default) or log.
+	// Action is block (default), allow or log. An allow rule wins over
+	// every block; log only records the match (and tags the event).
 	Action string `yaml:"action"`
-	// Mode is enforce (default) or monitor.
+	// Mode is enforce (default) or monitor (record what would happen).
 	Mode string `yaml:"mode"`
-	// Status is the HTTP status for a block (default 403).
+	// Status is the HTTP status of a block (default 403).
 	Status int `yaml:"status"`
+	// Bypass, on an allow rule, also skips attack detection (office, monitoring).
+	Bypass bool `yaml:"bypass"`
+
+	// IPs are addresses and CIDRs (IPv4 and IPv6).
+	IPs []string `yaml:"ips"`
+	// IPFiles are files of addresses/CIDRs, one per line, '#' comments.
+	IPFiles []string `yaml:"ip_files"`
+	// Feeds names feeds (declared under feeds:, or the built-in public lists).
+	Feeds []string `yaml:"feeds"`
+	// Countries matches clients in these ISO codes ("ZZ": unknown).
+	Countries []string `yaml:"countries"`
+	// CountriesExcept matches clients NOT in these ISO codes (allow-list style).
+	CountriesExcept []string `yaml:"countries_except"`
+	// ASNs matches autonomous system numbers (15169 or AS15169).
+	ASNs []string `yaml:"asns"`
+	// UserAgents matches the User-Agent header.
+	UserAgents UserAgentMatch `yaml:"user_agents"`
+	// EmptyUserAgent matches requests with no or a blank User-Agent.
+	EmptyUserAgent bool `yaml:"empty_user_agent"`
+
+	// Paths limits the rule to path prefixes.
+	Paths []string `yaml:"paths"`
+	// PathRegex limits the rule to paths matching any of these (RE2).
+	PathRegex []string `yaml:"path_regex"`
+	// Methods limits the rule to these methods.
+	Methods []string `yaml:"methods"`
+	// Headers limits the rule to requests whose header matches the regex
+	// (e.g. Referer: '^https://evil\.example/').
+	Headers map[string]string `yaml:"headers"`
+	// Cookies limits the rule to requests carrying all these cookies.
+	Cookies []string `yaml:"cookies"`
+	// ExceptPaths are path prefixes the rule never applies to
+	// (e.g. /webhooks/stripe/, /.well-known/, /robots.txt).
+	ExceptPaths []string `yaml:"except_paths"`
+}
+
+// UserAgentMatch lists User-Agent patterns; any one matching is enough.
+type UserAgentMatch struct {
+	// Contains are case-insensitive substrings, all matched in one pass.
+	Contains []string `yaml:"contains"`
+	// Exact are case-insensitive whole User-Agents.
+	Exact []string `yaml:"exact"`
+	// Regex are RE2 patterns (add (?i) for case-insensitivity).
+	Regex []string `yaml:"regex"`
+}
+
+// Defaults turns the built-in rules on or off.
+type Defaults struct {
+	// PathRules blocks scanner probe paths (rules path-dotfiles,
+	// path-php-probes, path-backup-files).
+	PathRules bool `yaml:"path_rules"`
+	// UserAgents blocks the curated list of scanner User-Agents (rules ua-*).
+	UserAgents bool `yaml:"user_agents"`
+	// EnableUserAgents turns on listed-but-off defaults by id (ua-curl,
+	// ua-wget, ua-python-requests, ua-go-http-client).
+	EnableUserAgents []string `yaml:"enable_user_agents"`
+	// DisableUserAgents turns defaults off by id.
+	DisableUserAgents []string `yaml:"disable_user_agents"`
+	// UserAgentMode is enforce or monitor for the default User-Agent rules.
+	UserAgentMode string `yaml:"user_agent_mode"`
+	// EmptyUserAgent is what a request with no User-Agent gets: allow,
+	// log (default) or block (rule ua-empty).
+	EmptyUserAgent string `yaml:"empty_user_agent"`
+}
+
+// Feed declares a list kept fresh from a URL or file.
+type Feed struct {
+	// Name identifies the feed in rules and logs.
+	Name string `yaml:"name"`
+	// URL (http/https) or File: exactly one.
+	URL  string `yaml:"url"`
+	File string `yaml:"file"`
+	// Format is plain (default), tor or csv.
+	Format string `yaml:"format"`
+	// CSVColumn names the CSV column with the CIDR, or "start,end" range columns.
+	CSVColumn string `yaml:"csv_column"`
+	// Category tags matching requests' events: tor, vpn, hosting, proxy, abuse.
+	Category string `yaml:"category"`
+	// Refresh is how often it is fetched again (default 1h).
+	Refresh time.Duration `yaml:"refresh"`
+}
+
+// Geo configures IP -> country and ASN lookups.
+type Geo struct {
+	// Database is a MaxMind-format .mmdb (GeoLite2-Country/City, DB-IP lite,
+	// IPinfo lite). Empty: the embedded DB-IP country lite database. "off":
+	// no lookups.
+	Database string `yaml:"database"`
+	// ASNDatabase is an .mmdb with ASN data (GeoLite2-ASN, IPinfo lite),
+	// when Database has none.
+	ASNDatabase string `yaml:"asn_database"`
+	// CountryHeader, when set, sends the client's country code upstream in
+	// this header (any client-sent value is removed).
+	CountryHeader string `yaml:"country_header"`
 }
 
 // Log configures the per-request log line.
@@ -148,7 +247,7 @@ func Default() *Config {
 			UpstreamResponseHeader: 60 * time.Second,
 			Drain:                  25 * time.Second,
 		},
-		DefaultPathRules: true,
+		Defaults:        Defaults{PathRules: true, UserAgents: true, EmptyUserAgent: "log"},
 		Log: Log{
 			Level: "info",
 		},
@@ -158,11 +257,11 @@ func Default() *Config {
 }
 
 // DefaultPathRules blocks paths that only scanners ask a Django site for:
-// leaked dotfiles and other frameworks' admin pages.
-func DefaultPathRules() []PathRule {
-	return []PathRule{
-		{ID: "path-dotfiles", Prefixes: []string{"/.env", "/.git", "/.svn", "/.hg", "/.aws", "/.ssh", "/.DS_Store", "/.htaccess", "/.htpasswd"}},
-		{ID: "path-php-probes", Regexes: []string{`(?i)\.php\d?$`, `(?i)^/(wp-admin|wp-login|wp-content|wp-includes|phpmyadmin|pma|xmlrpc)`}},
-		{ID: "path-backup-files", Regexes: []string{`(?i)\.(bak|old|orig|sql|sqlite3?|swp)$`, `~$`}},
+// leaked dotfiles, other frameworks' admin pages, backup files.
+func DefaultPathRules() []Rule {
+	return []Rule{
+		{ID: "path-dotfiles", Paths: []string{"/.env", "/.git", "/.svn", "/.hg", "/.aws", "/.ssh", "/.DS_Store", "/.htaccess", "/.htpasswd"}},
+		{ID: "path-php-probes", PathRegex: []string{`(?i)\.php\d?$`, `(?i)^/(wp-admin|wp-login|wp-content|wp-includes|phpmyadmin|pma|xmlrpc)`}},
+		{ID: "path-backup-files", PathRegex: []string{`(?i)\.(bak|old|orig|sql|sqlite3?|swp)$`, `~$`}},
 	}
 }

@@ -27,7 +27,7 @@ func TestLoadDefaultsWithoutFile(t *testing.T) {
 	if cfg.Upstream != "unix:/tmp/g.sock" || cfg.Listen != ":5123" {
 		t.Fatalf("upstream %q listen %q", cfg.Upstream, cfg.Listen)
 	}
-	if cfg.Limits.MaxBodyBytes != 25<<20 || cfg.Timeouts.ReadHeader != 10*time.Second || !cfg.DefaultPathRules {
+	if cfg.Limits.MaxBodyBytes != 25<<20 || cfg.Timeouts.ReadHeader != 10*time.Second || !cfg.Defaults.PathRules {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 }
@@ -44,9 +44,9 @@ limits:
   max_body_bytes: 10MB
 timeouts:
   drain: 5s
-path_rules:
+rules:
   - id: no-admin
-    prefixes: [/admin/]
+    paths: [/admin/]
     mode: monitor
 `)
 	env := []string{
@@ -75,21 +75,21 @@ path_rules:
 	if cfg.Edge.HTTPSRedirect {
 		t.Error("env should have turned https_redirect off")
 	}
-	if len(cfg.PathRules) != 1 || cfg.PathRules[0].Mode != "monitor" {
-		t.Errorf("path rules %+v", cfg.PathRules)
+	if len(cfg.Rules) != 1 || cfg.Rules[0].Mode != "monitor" {
+		t.Errorf("rules %+v", cfg.Rules)
 	}
 }
 
 func TestEnvListOfObjects(t *testing.T) {
-	cfg, err := Load("", []string{`PARAPET_PATH_RULES=[{"id":"x","prefixes":["/x"]}]`})
+	cfg, err := Load("", []string{`PARAPET_RULES=[{"id":"x","paths":["/x"],"headers":{"Referer":"evil"}}]`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.PathRules) != 1 || cfg.PathRules[0].ID != "x" {
-		t.Fatalf("%+v", cfg.PathRules)
+	if len(cfg.Rules) != 1 || cfg.Rules[0].ID != "x" || cfg.Rules[0].Headers["Referer"] != "evil" {
+		t.Fatalf("%+v", cfg.Rules)
 	}
-	_, err = Load("", []string{`PARAPET_PATH_RULES=[{"id":"x","prefixes":["/x"],"regexes":["("]}]`})
-	if err == nil || !strings.Contains(err.Error(), "environment PARAPET_PATH_RULES: path_rules[0].regexes[0]: bad regex") {
+	_, err = Load("", []string{`PARAPET_RULES=[{"id":"x","paths":["x"]}]`})
+	if err == nil || !strings.Contains(err.Error(), "environment PARAPET_RULES: rules[0].paths[0]: \"x\" must start with /") {
 		t.Fatalf("error should name the variable: %v", err)
 	}
 }
@@ -106,10 +106,13 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 		{"bad upstream scheme", "upstream: ftp://x\n", `:1: upstream: "ftp://x": scheme must be http, https or unix`},
 		{"relative unix socket", "upstream: unix:tmp/x.sock\n", `:1: upstream:`},
 		{"bad method", "edge:\n  allowed_methods:\n    - GET\n    - get\n", `:4: edge.allowed_methods[1]: "get" is not an upper-case HTTP method`},
-		{"bad regex", "path_rules:\n  - id: a\n    regexes:\n      - ok\n      - '(unclosed'\n", `:5: path_rules[0].regexes[1]: bad regex`},
-		{"rule without id", "path_rules:\n  - prefixes: [/x]\n", `:2: path_rules[0].id: every rule needs an id`},
-		{"duplicate id", "path_rules:\n  - id: path-dotfiles\n    prefixes: [/x]\n", `:2: path_rules[0].id: "path-dotfiles" is used twice`},
-		{"bad status", "path_rules:\n  - id: a\n    prefixes: [/x]\n    status: 200\n", `:4: path_rules[0].status: 200 must be a 4xx or 5xx status`},
+		{"bad path", "rules:\n  - id: a\n    paths:\n      - /ok\n      - nope\n", `:5: rules[0].paths[1]: "nope" must start with /`},
+		{"rule without id", "rules:\n  - paths: [/x]\n", `:2: rules[0].id: every rule needs an id`},
+		{"duplicate id", "rules:\n  - id: path-dotfiles\n    paths: [/x]\n", `:2: rules[0].id: "path-dotfiles" is used twice`},
+		{"bad status", "rules:\n  - id: a\n    paths: [/x]\n    status: 200\n", `:4: rules[0].status: 200 must be a 4xx or 5xx status`},
+		{"challenge not built", "rules:\n  - id: a\n    paths: [/x]\n    action: challenge\n", `:4: rules[0].action: challenge is not available yet`},
+		{"bypass on block", "rules:\n  - id: a\n    ips: [192.0.2.1]\n    bypass: true\n", `:4: rules[0].bypass: only an allow rule`},
+		{"feed without source", "feeds:\n  - name: a\n", `:2: feeds[0]: needs exactly one of url and file`},
 		{"bad yaml", "edge: [\n", `:`},
 		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
 	}
@@ -217,7 +220,7 @@ func FuzzLoad(f *testing.F) {
 	for _, s := range []string{
 		"listen: :8080\nupstream: http://127.0.0.1:8000\n",
 		"edge:\n  allowed_hosts: [a, .b, '*']\n",
-		"path_rules:\n  - id: x\n    regexes: ['(?i)\\.php$']\n",
+		"rules:\n  - id: x\n    path_regex: ['(?i)\\.php$']\n    ips: [10.0.0.0/8]\n",
 		"limits: {max_body_bytes: 1GB}\n",
 		"timeouts: {idle: 1h}\n",
 		"trusted_proxies: [heroku, 10.0.0.0/8]\n",

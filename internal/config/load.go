@@ -93,7 +93,7 @@ func (c *Config) Errorf(path, format string, args ...any) *Error {
 	}
 	e.File = c.src.file
 	// The nearest enclosing path that has a position wins: an error in
-	// path_rules[2].regexes[0] set by PARAPET_PATH_RULES points at that variable.
+	// rules[2].path_regex[0] set by PARAPET_RULES points at that variable.
 	for p := path; p != ""; p = parentPath(p) {
 		if env, ok := c.src.env[p]; ok {
 			e.Env = env

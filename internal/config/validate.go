@@ -125,26 +125,38 @@ func (c *Config) Validate() error {
 	for _, r := range DefaultPathRules() {
 		ids[r.ID] = true
 	}
-	for i, r := range c.PathRules {
-		p := fmt.Sprintf("path_rules[%d]", i)
+	for i, r := range c.Rules {
+		p := fmt.Sprintf("rules[%d]", i)
 		switch {
 		case r.ID == "":
 			bad(p+".id", "every rule needs an id (it names the rule in logs and on the block page)")
 		case ids[r.ID]:
-			bad(p+".id", "%q is used twice", r.ID)
+			bad(p+".id", "%q is used twice (or by a built-in rule)", r.ID)
 		}
 		ids[r.ID] = true
-		if len(r.Prefixes) == 0 && len(r.Regexes) == 0 {
-			bad(p, "needs prefixes or regexes")
+		switch r.Action {
+		case "", "block", "allow", "log":
+		case "challenge":
+			bad(p+".action", "challenge is not available yet (the challenge stage is not built); use block or log")
+		default:
+			bad(p+".action", "%q must be block, allow or log", r.Action)
 		}
-		for j, pre := range r.Prefixes {
+		if r.Bypass && r.Action != "allow" {
+			bad(p+".bypass", "only an allow rule can bypass later stages")
+		}
+		if r.Mode != "" && r.Mode != "enforce" && r.Mode != "monitor" {
+			bad(p+".mode", "%q must be enforce or monitor", r.Mode)
+		}
+		if r.Status != 0 && (r.Status < 400 || r.Status > 599) {
+			bad(p+".status", "%d must be a 4xx or 5xx status", r.Status)
+		}
+		for j, pre := range append(append([]string(nil), r.Paths...), r.ExceptPaths...) {
 			if !strings.HasPrefix(pre, "/") {
-				bad(fmt.Sprintf("%s.prefixes[%d]", p, j), "%q must start with /", pre)
-			}
-		}
-		for j, re := range r.Regexes {
-			if _, err := regexp.Compile(re); err != nil {
-				bad(fmt.Sprintf("%s.regexes[%d]", p, j), "bad regex %q: %v", re, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				field := "paths"
+				if j >= len(r.Paths) {
+					field, j = "except_paths", j-len(r.Paths)
+				}
+				bad(fmt.Sprintf("%s.%s[%d]", p, field, j), "%q must start with /", pre)
 			}
 		}
 		for j, m := range r.Methods {
@@ -152,14 +164,24 @@ func (c *Config) Validate() error {
 				bad(fmt.Sprintf("%s.methods[%d]", p, j), "%q is not an upper-case HTTP method", m)
 			}
 		}
-		if r.Action != "" && r.Action != "block" && r.Action != "log" {
-			bad(p+".action", "%q must be block or log", r.Action)
+	}
+	switch c.Defaults.EmptyUserAgent {
+	case "allow", "log", "block":
+	default:
+		bad("defaults.empty_user_agent", "%q must be allow, log or block", c.Defaults.EmptyUserAgent)
+	}
+	if m := c.Defaults.UserAgentMode; m != "" && m != "enforce" && m != "monitor" {
+		bad("defaults.user_agent_mode", "%q must be enforce or monitor", m)
+	}
+	feedNames := map[string]bool{}
+	for i, f := range c.Feeds {
+		p := fmt.Sprintf("feeds[%d]", i)
+		if f.Name == "" || feedNames[f.Name] {
+			bad(p+".name", "every feed needs a unique name")
 		}
-		if r.Mode != "" && r.Mode != "enforce" && r.Mode != "monitor" {
-			bad(p+".mode", "%q must be enforce or monitor", r.Mode)
-		}
-		if r.Status != 0 && (r.Status < 400 || r.Status > 599) {
-			bad(p+".status", "%d must be a 4xx or 5xx status", r.Status)
+		feedNames[f.Name] = true
+		if (f.URL == "") == (f.File == "") {
+			bad(p, "needs exactly one of url and file")
 		}
 	}
 	switch c.Log.Level {

@@ -11,7 +11,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +24,8 @@ import (
 	"github.com/parapet-waf/parapet/internal/denypage"
 	"github.com/parapet-waf/parapet/internal/edge"
 	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/geo"
+	"github.com/parapet-waf/parapet/internal/netlist"
 	"github.com/parapet-waf/parapet/internal/proxy"
 	"github.com/parapet-waf/parapet/internal/rules"
 )
@@ -37,10 +42,49 @@ type Chain struct {
 	reqIDHeader string
 }
 
+// Deps are the long-lived parts chains share across reloads: running
+// feeds and open geo databases.
+type Deps struct {
+	Feeds *netlist.Registry
+	geoMu sync.Mutex
+	geoDB map[string]*geo.DB
+}
+
+// NewDeps returns Deps whose feeds run until ctx ends and cache their
+// last good copies in cacheDir ("" = $TMPDIR/parapet-feeds).
+func NewDeps(ctx context.Context, cacheDir string, log *slog.Logger) *Deps {
+	if cacheDir == "" {
+		cacheDir = filepath.Join(os.TempDir(), "parapet-feeds")
+	}
+	client := &http.Client{Timeout: 60 * time.Second}
+	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}}
+}
+
+// OpenGeo opens (once) the database at path; "" is the embedded default.
+func (d *Deps) OpenGeo(path string) (*geo.DB, error) {
+	d.geoMu.Lock()
+	defer d.geoMu.Unlock()
+	if db, ok := d.geoDB[path]; ok {
+		return db, nil
+	}
+	var db *geo.DB
+	var err error
+	if path == "" {
+		db, err = geo.Default()
+	} else {
+		db, err = geo.Open(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.geoDB[path] = db
+	return db, nil
+}
+
 // Build provisions a chain: every pattern and list is compiled here so the
 // request path never parses config. Problems are reported at the place
 // in the config that caused them.
-func Build(cfg *config.Config) (*Chain, error) {
+func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	res, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
 		var se *clientip.SpecError
@@ -49,7 +93,7 @@ func Build(cfg *config.Config) (*Chain, error) {
 		}
 		return nil, config.Errors{cfg.Errorf("trusted_proxies", "%v", err)}
 	}
-	paths, err := rules.NewPathRules(cfg)
+	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +102,7 @@ func Build(cfg *config.Config) (*Chain, error) {
 		cfg:         cfg,
 		resolver:    res,
 		guards:      guards,
-		stages:      []decision.Stage{guards, paths},
+		stages:      []decision.Stage{guards, access},
 		pages:       &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact},
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,

@@ -3,6 +3,7 @@ package waf
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,7 +127,7 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain, err := Build(cfg)
+	chain, err := Build(cfg, testDeps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +148,13 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &parapet{Server: srv, handler: h, proxy: px, logs: logs}
+}
+
+// testDeps gives a chain feeds (cached in a temp dir) and geo databases.
+func testDeps(t *testing.T) *Deps {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return NewDeps(ctx, t.TempDir(), nil)
 }
 
 func do(t *testing.T, req *http.Request) (*http.Response, string) {
@@ -246,7 +254,7 @@ func TestPathRuleBlocksWithPageAndNeverReachesUpstream(t *testing.T) {
 
 func TestMonitorModeLetsThroughAndRecords(t *testing.T) {
 	up := newUpstream(t, nil)
-	p := startParapet(t, up.URL, "path_rules:\n  - id: watch-admin\n    prefixes: [/admin/]\n    mode: monitor\n  - id: note-api\n    prefixes: [/api/]\n    action: log\n")
+	p := startParapet(t, up.URL, "rules:\n  - id: watch-admin\n    paths: [/admin/]\n    mode: monitor\n  - id: note-api\n    paths: [/api/]\n    action: log\n")
 	resp, _ := get(t, p.URL+"/admin/login/")
 	if resp.StatusCode != 200 || up.hits.Load() != 1 {
 		t.Fatalf("monitor rule blocked: %d", resp.StatusCode)
@@ -414,12 +422,12 @@ func TestSwapChangesRulesAtomically(t *testing.T) {
 		t.Fatal("unexpected block")
 	}
 	path := filepath.Join(t.TempDir(), "p.yaml")
-	_ = os.WriteFile(path, []byte("upstream: "+up.URL+"\npath_rules:\n  - id: private\n    prefixes: [/private/]\n    status: 404\n"), 0o600)
+	_ = os.WriteFile(path, []byte("upstream: "+up.URL+"\nrules:\n  - id: private\n    paths: [/private/]\n    status: 404\n"), 0o600)
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Build(cfg)
+	c, err := Build(cfg, testDeps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +444,7 @@ func TestBuildReportsBadTrustedProxyAtItsLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Build(cfg)
+	_, err = Build(cfg, testDeps(t))
 	if err == nil || !strings.Contains(err.Error(), path+":4: trusted_proxies[1]") {
 		t.Fatalf("got %v", err)
 	}

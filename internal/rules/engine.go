@@ -1,0 +1,520 @@
+// Package rules is the access-rule stage: allow and block by IP/CIDR (inline,
+// files, refreshed feeds), anonymous networks, country, ASN, User-Agent and
+// path, each rule optionally scoped to paths, methods, headers and cookies,
+// with exceptions.
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/geo"
+	"github.com/parapet-waf/parapet/internal/netlist"
+	"github.com/parapet-waf/parapet/internal/useragent"
+)
+
+// UnknownCountry is the code rules use for addresses the database does not
+// place (private ranges, new allocations).
+const UnknownCountry = "ZZ"
+
+// Deps are the long-lived parts rules use: running feeds and open
+// databases outlive a config reload.
+type Deps struct {
+	Feeds *netlist.Registry
+	// OpenGeo opens a database by path ("" = the embedded default); the
+	// caller may cache them.
+	OpenGeo func(path string) (*geo.DB, error)
+}
+
+// Engine is the compiled rule list. Safe for concurrent use.
+type Engine struct {
+	rules         []*rule
+	geo           *geo.DB
+	asnDB         *geo.DB
+	countryHeader string
+	ua            *useragent.Matcher
+	uaRules       int
+}
+
+type rule struct {
+	id     string
+	action decision.Action // Allow, Block or Log
+	mode   decision.Mode
+	status int
+	bypass bool
+
+	ips             *netlist.Set
+	feeds           []*netlist.Feed
+	countries       map[string]bool
+	countriesExcept map[string]bool
+	asns            map[uint32]bool
+	uaIndex         int // index in the shared User-Agent matcher, or -1
+	emptyUA         bool
+
+	paths       []string
+	pathRe      *regexp.Regexp
+	methods     map[string]bool
+	headers     []headerMatch
+	cookies     []string
+	exceptPaths []string
+}
+
+type headerMatch struct {
+	name string
+	re   *regexp.Regexp
+}
+
+// New compiles cfg's rules (allow rules, the others in order, then the
+// enabled defaults), loading IP files, attaching feeds and opening geo
+// databases. Errors point at the config line that caused them.
+func New(cfg *config.Config, deps Deps) (*Engine, error) {
+	e := &Engine{countryHeader: http.CanonicalHeaderKey(cfg.Geo.CountryHeader)}
+	var errs config.Errors
+	fail := func(path, format string, args ...any) { errs = append(errs, cfg.Errorf(path, format, args...)) }
+
+	declared := map[string]netlist.FeedConfig{}
+	for _, f := range netlist.DefaultFeeds() {
+		declared[f.Name] = f
+	}
+	for _, f := range cfg.Feeds {
+		declared[f.Name] = netlist.FeedConfig{Name: f.Name, URL: f.URL, File: f.File, Format: f.Format, CSVColumn: f.CSVColumn, Category: f.Category, Refresh: f.Refresh}
+	}
+
+	var uaRules []useragent.Rule
+	needGeo, needASN := cfg.Geo.CountryHeader != "", false
+	var allow, others []*rule
+	for i, rc := range cfg.Rules {
+		p := fmt.Sprintf("rules[%d]", i)
+		r, err := compileRule(cfg, p, rc, declared, deps.Feeds, &uaRules)
+		if err != nil {
+			var ce config.Errors
+			if errors.As(err, &ce) {
+				errs = append(errs, ce...)
+			} else {
+				fail(p, "%v", err)
+			}
+			continue
+		}
+		needGeo = needGeo || r.countries != nil || r.countriesExcept != nil
+		needASN = needASN || r.asns != nil
+		if r.action == decision.Allow {
+			allow = append(allow, r)
+		} else {
+			others = append(others, r)
+		}
+	}
+	defaults, err := defaultRules(cfg, &uaRules)
+	if err != nil {
+		fail("defaults", "%v", err)
+	}
+	e.rules = append(append(allow, others...), defaults...)
+
+	if len(uaRules) > 0 {
+		m, err := useragent.Compile(uaRules)
+		if err != nil {
+			fail("rules", "%v", err) // each rule's patterns were checked above
+		}
+		e.ua, e.uaRules = m, len(uaRules)
+	}
+	switch {
+	case cfg.Geo.Database != "off" && deps.OpenGeo != nil:
+		db, err := deps.OpenGeo(cfg.Geo.Database)
+		if err != nil {
+			fail("geo.database", "%v", err)
+		}
+		e.geo = db
+		if cfg.Geo.ASNDatabase != "" {
+			if e.asnDB, err = deps.OpenGeo(cfg.Geo.ASNDatabase); err != nil {
+				fail("geo.asn_database", "%v", err)
+			}
+		} else if db != nil && db.HasASN() {
+			e.asnDB = db
+		}
+	case needGeo:
+		fail("geo.database", "country rules need a geo database, but geo.database is off")
+	}
+	if needASN && e.asnDB == nil && len(errs) == 0 {
+		fail("geo.asn_database", "asns rules need ASN data: set geo.database or geo.asn_database to an .mmdb that has it (IPinfo lite, GeoLite2-ASN); the embedded database has countries only")
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return e, nil
+}
+
+func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[string]netlist.FeedConfig, reg *netlist.Registry, uaRules *[]useragent.Rule) (*rule, error) {
+	var errs config.Errors
+	fail := func(path, format string, args ...any) { errs = append(errs, cfg.Errorf(path, format, args...)) }
+	r := &rule{id: rc.ID, status: rc.Status, bypass: rc.Bypass, uaIndex: -1, emptyUA: rc.EmptyUserAgent}
+	switch rc.Action {
+	case "allow":
+		r.action = decision.Allow
+	case "log":
+		r.action = decision.Log
+	default:
+		r.action = decision.Block
+	}
+	r.mode, _ = decision.ParseMode(rc.Mode)
+	matchers := 0
+
+	if len(rc.IPs) > 0 || len(rc.IPFiles) > 0 {
+		matchers++
+		var b netlist.Builder
+		for j, s := range rc.IPs {
+			pfx, err := netlist.ParseEntry(s)
+			if err != nil {
+				fail(fmt.Sprintf("%s.ips[%d]", p, j), "%v", err)
+				continue
+			}
+			b.Add(pfx)
+		}
+		for j, path := range rc.IPFiles {
+			set, err := netlist.LoadFile(path, netlist.FormatPlain)
+			if err != nil {
+				fail(fmt.Sprintf("%s.ip_files[%d]", p, j), "%v", err)
+				continue
+			}
+			b.AddSet(set)
+		}
+		r.ips = b.Build()
+	}
+	for j, name := range rc.Feeds {
+		matchers++
+		fc, ok := declared[name]
+		switch {
+		case !ok:
+			fail(fmt.Sprintf("%s.feeds[%d]", p, j), "no feed named %q (declare it under feeds:, or use tor-exits, firehol-level1, x4bnet-vpn, x4bnet-datacenter)", name)
+		case reg == nil:
+			fail(fmt.Sprintf("%s.feeds[%d]", p, j), "feeds are not available here")
+		default:
+			f, err := reg.Feed(fc)
+			if err != nil {
+				fail(fmt.Sprintf("%s.feeds[%d]", p, j), "%v", err)
+				continue
+			}
+			r.feeds = append(r.feeds, f)
+		}
+	}
+	countrySet := func(field string, codes []string) map[string]bool {
+		if len(codes) == 0 {
+			return nil
+		}
+		m := map[string]bool{}
+		for j, c := range codes {
+			n, ok := geo.NormalizeCountry(c)
+			if !ok {
+				fail(fmt.Sprintf("%s.%s[%d]", p, field, j), "%q is not a two-letter ISO country code", c)
+			}
+			m[n] = true
+		}
+		matchers++
+		return m
+	}
+	r.countries = countrySet("countries", rc.Countries)
+	r.countriesExcept = countrySet("countries_except", rc.CountriesExcept)
+	if len(rc.ASNs) > 0 {
+		matchers++
+		r.asns = map[uint32]bool{}
+		for j, s := range rc.ASNs {
+			n, err := geo.ParseASN(s)
+			if err != nil {
+				fail(fmt.Sprintf("%s.asns[%d]", p, j), "%v", err)
+			}
+			r.asns[n] = true
+		}
+	}
+	ua := useragent.Rule{Contains: rc.UserAgents.Contains, Exact: rc.UserAgents.Exact, Regex: rc.UserAgents.Regex}
+	if len(ua.Contains)+len(ua.Exact)+len(ua.Regex) > 0 {
+		matchers++
+		if _, err := useragent.Compile([]useragent.Rule{ua}); err != nil {
+			var pe *useragent.PatternError
+			if errors.As(err, &pe) {
+				fail(fmt.Sprintf("%s.user_agents.%s[%d]", p, pe.Field, pe.Index), "%q: %s", pe.Pattern, pe.Reason)
+			} else {
+				fail(p+".user_agents", "%v", err)
+			}
+		} else {
+			r.uaIndex = len(*uaRules)
+			*uaRules = append(*uaRules, ua)
+		}
+	}
+	if r.emptyUA {
+		matchers++
+	}
+
+	// Scope: where the rule applies.
+	r.paths = rc.Paths
+	if len(rc.PathRegex) > 0 {
+		r.pathRe = compileAlternation(rc.PathRegex, func(j int, err error) {
+			fail(fmt.Sprintf("%s.path_regex[%d]", p, j), "bad regex %q: %v", rc.PathRegex[j], trimRegexErr(err))
+		})
+	}
+	if len(rc.Paths) > 0 || len(rc.PathRegex) > 0 {
+		matchers++
+	}
+	if len(rc.Methods) > 0 {
+		r.methods = map[string]bool{}
+		for _, m := range rc.Methods {
+			r.methods[m] = true
+		}
+	}
+	for name, expr := range rc.Headers {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			fail(fmt.Sprintf("%s.headers.%s", p, name), "bad regex %q: %v", expr, trimRegexErr(err))
+			continue
+		}
+		r.headers = append(r.headers, headerMatch{name: http.CanonicalHeaderKey(name), re: re})
+	}
+	r.cookies = rc.Cookies
+	r.exceptPaths = rc.ExceptPaths
+	if len(r.headers) > 0 || len(r.cookies) > 0 || len(r.methods) > 0 {
+		matchers++
+	}
+	if matchers == 0 {
+		fail(p, "matches nothing specific: give ips, ip_files, feeds, countries, countries_except, asns, user_agents, empty_user_agent, paths, path_regex, methods, headers or cookies")
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return r, nil
+}
+
+func trimRegexErr(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// compileAlternation joins patterns into one regexp, reporting each bad one.
+func compileAlternation(patterns []string, bad func(int, error)) *regexp.Regexp {
+	parts := make([]string, 0, len(patterns))
+	ok := true
+	for j, s := range patterns {
+		if _, err := regexp.Compile(s); err != nil {
+			bad(j, err)
+			ok = false
+			continue
+		}
+		parts = append(parts, "(?:"+s+")")
+	}
+	if !ok {
+		return nil
+	}
+	return regexp.MustCompile(strings.Join(parts, "|"))
+}
+
+// defaultRules builds the enabled built-in rules: scanner paths, scanner
+// User-Agents (one rule per tool, ids ua-*) and the empty User-Agent case.
+func defaultRules(cfg *config.Config, uaRules *[]useragent.Rule) ([]*rule, error) {
+	var out []*rule
+	d := cfg.Defaults
+	if d.PathRules {
+		for _, pr := range config.DefaultPathRules() {
+			r := &rule{id: pr.ID, action: decision.Block, uaIndex: -1, paths: pr.Paths}
+			if len(pr.PathRegex) > 0 {
+				r.pathRe = compileAlternation(pr.PathRegex, func(int, error) {})
+			}
+			out = append(out, r)
+		}
+	}
+	known := map[string]bool{}
+	for _, def := range useragent.Defaults() {
+		known[def.ID] = true
+	}
+	pick := func(field string, ids []string) (map[string]bool, error) {
+		m := map[string]bool{}
+		for _, id := range ids {
+			if !known[id] {
+				return nil, fmt.Errorf("%s: no default User-Agent rule %q", field, id)
+			}
+			m[id] = true
+		}
+		return m, nil
+	}
+	enable, err := pick("enable_user_agents", d.EnableUserAgents)
+	if err != nil {
+		return nil, err
+	}
+	disable, err := pick("disable_user_agents", d.DisableUserAgents)
+	if err != nil {
+		return nil, err
+	}
+	mode, _ := decision.ParseMode(d.UserAgentMode)
+	if d.UserAgents {
+		for _, def := range useragent.Defaults() {
+			if disable[def.ID] || (def.Off && !enable[def.ID]) {
+				continue
+			}
+			r := &rule{id: def.ID, action: decision.Block, mode: mode, uaIndex: len(*uaRules)}
+			*uaRules = append(*uaRules, useragent.Rule{Contains: def.Contains})
+			out = append(out, r)
+		}
+	}
+	switch d.EmptyUserAgent {
+	case "log":
+		out = append(out, &rule{id: "ua-empty", action: decision.Log, uaIndex: -1, emptyUA: true})
+	case "block":
+		out = append(out, &rule{id: "ua-empty", action: decision.Block, mode: mode, uaIndex: -1, emptyUA: true})
+	}
+	return out, nil
+}
+
+// Name returns "rules".
+func (e *Engine) Name() string { return "rules" }
+
+// request is the per-request view the matchers share; lookups are done
+// once, and only when a rule needs them.
+type request struct {
+	r       *http.Request
+	ip      netip.Addr
+	country string
+	asn     uint32
+	asnDone bool
+	uaHits  []bool
+	e       *Engine
+}
+
+func (q *request) asnOf() uint32 {
+	if !q.asnDone {
+		q.asnDone = true
+		if q.e.asnDB != nil {
+			if res, err := q.e.asnDB.Lookup(q.ip); err == nil {
+				q.asn = res.ASN
+			}
+		}
+	}
+	return q.asn
+}
+
+func (q *request) uaHit(i int) bool {
+	if q.uaHits == nil {
+		q.uaHits = make([]bool, q.e.uaRules)
+		q.e.ua.Match(q.r.Header.Get("User-Agent"), q.uaHits)
+	}
+	return q.uaHits[i]
+}
+
+// Check runs the rules: the first enforced allow or block decides; log
+// and monitor-mode matches are recorded on info.
+func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	q := &request{r: r, ip: info.ClientIP, e: e}
+	if e.geo != nil {
+		if res, err := e.geo.Lookup(info.ClientIP); err == nil {
+			q.country = res.Country
+			if res.ASN != 0 {
+				q.asn, q.asnDone = res.ASN, true
+			}
+		}
+		info.Country = q.country
+	}
+	if e.countryHeader != "" {
+		r.Header.Del(e.countryHeader)
+		if q.country != "" {
+			r.Header.Set(e.countryHeader, q.country)
+		}
+	}
+	for _, rl := range e.rules {
+		if !rl.matches(q) {
+			continue
+		}
+		for _, f := range rl.feeds {
+			if c := f.Config().Category; c != "" && f.Set().Contains(q.ip) {
+				info.AddTag(c)
+			}
+		}
+		d := decision.Decision{Action: rl.action, Mode: rl.mode, RuleID: rl.id, Status: rl.status, Reason: "access rule matched"}
+		if rl.action == decision.Allow && rl.mode == decision.Enforce {
+			d.Final = true
+			if rl.bypass {
+				info.SkipStages = append(info.SkipStages, "detect")
+			}
+			return d
+		}
+		if d.Decided() {
+			return d
+		}
+		if rl.action == decision.Allow { // a monitor-mode allow: record it, go on
+			d.Action = decision.Log
+		}
+		info.Matched = append(info.Matched, d)
+	}
+	return decision.Pass
+}
+
+// matches reports whether every matcher of the rule matches (scope first:
+// it is the cheapest and the most selective).
+func (rl *rule) matches(q *request) bool {
+	r := q.r
+	path := r.URL.Path
+	for _, p := range rl.exceptPaths {
+		if strings.HasPrefix(path, p) {
+			return false
+		}
+	}
+	if rl.methods != nil && !rl.methods[r.Method] {
+		return false
+	}
+	if len(rl.paths) > 0 || rl.pathRe != nil {
+		in := false
+		for _, p := range rl.paths {
+			if strings.HasPrefix(path, p) {
+				in = true
+				break
+			}
+		}
+		if !in && (rl.pathRe == nil || !rl.pathRe.MatchString(path)) {
+			return false
+		}
+	}
+	for _, h := range rl.headers {
+		if !h.re.MatchString(r.Header.Get(h.name)) {
+			return false
+		}
+	}
+	for _, c := range rl.cookies {
+		if _, err := r.Cookie(c); err != nil {
+			return false
+		}
+	}
+	if rl.ips != nil && !rl.ips.Contains(q.ip) {
+		return false
+	}
+	if len(rl.feeds) > 0 {
+		in := false
+		for _, f := range rl.feeds {
+			if f.Set().Contains(q.ip) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	country := q.country
+	if country == "" {
+		country = UnknownCountry
+	}
+	if rl.countries != nil && !rl.countries[country] {
+		return false
+	}
+	if rl.countriesExcept != nil && rl.countriesExcept[country] {
+		return false
+	}
+	if rl.asns != nil && !rl.asns[q.asnOf()] {
+		return false
+	}
+	if rl.emptyUA && strings.TrimSpace(r.Header.Get("User-Agent")) != "" {
+		return false
+	}
+	if rl.uaIndex >= 0 && !q.uaHit(rl.uaIndex) {
+		return false
+	}
+	return true
+}
