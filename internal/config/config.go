@@ -247,7 +247,7 @@ func Default() *Config {
 			UpstreamResponseHeader: 60 * time.Second,
 			Drain:                  25 * time.Second,
 		},
-		Defaults:        Defaults{PathRules: true, UserAgents: true, EmptyUserAgent: "log"},
+		Defaults: Defaults{PathRules: true, UserAgents: true, EmptyUserAgent: "log"},
 		Log: Log{
 			Level: "info",
 		},
