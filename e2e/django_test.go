@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,6 +31,13 @@ type django struct {
 
 func startDjango(t *testing.T, extraEnv ...string) *django {
 	t.Helper()
+	return startDjangoWithConfig(t, "", extraEnv...)
+}
+
+// startDjangoWithConfig is startDjango with a config file (YAML body; ""
+// for none) on top of the environment.
+func startDjangoWithConfig(t *testing.T, yaml string, extraEnv ...string) *django {
+	t.Helper()
 	testenv.RequireDjango(t)
 	sock := filepath.Join(testenv.SocketDir(t), "g.sock")
 	argv, env := testenv.GunicornCommand(sock, "")
@@ -40,7 +48,15 @@ func startDjango(t *testing.T, extraEnv ...string) *django {
 		"PARAPET_LIMITS_MAX_BODY_BYTES=50MB",
 	)
 	env = append(env, extraEnv...)
-	p := startParapet(t, addr, env, append([]string{"--"}, argv...)...)
+	var args []string
+	if yaml != "" {
+		cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = []string{"--config", cfg}
+	}
+	p := startParapet(t, addr, env, append(append(args, "--"), argv...)...)
 	d := &django{process: p, base: "http://" + addr}
 	waitStatus(t, p, "/", 200)
 	return d

@@ -179,3 +179,6 @@ func (p *process) wait(t *testing.T, d time.Duration) int {
 	}
 	return -1
 }
+
+// sigterm is what a platform sends to stop a dyno.
+var sigterm = syscall.SIGTERM

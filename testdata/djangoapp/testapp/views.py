@@ -84,6 +84,7 @@ def whoami(request):
         "x_forwarded_proto": m.get("HTTP_X_FORWARDED_PROTO"),
         "x_request_id": m.get("HTTP_X_REQUEST_ID"),
         "x_real_ip": m.get("HTTP_X_REAL_IP"),
+        "x_country": m.get("HTTP_X_COUNTRY"),
         "remote_addr": m.get("REMOTE_ADDR"),
         "host": request.get_host(),
         "is_secure": request.is_secure(),
