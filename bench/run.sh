@@ -16,7 +16,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-TARGETS=${TARGETS:-"direct bareproxy nginx parapet"}
+TARGETS=${TARGETS:-"direct bareproxy nginx parapet parapet-rules"}
 SCENARIOS=${SCENARIOS:-"get post2k"}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +51,7 @@ start_printing_addr() {
 }
 
 wait_http() {
-  for _ in $(seq 100); do curl -s -o /dev/null "http://$1/" && return 0; sleep 0.05; done
+  for _ in $(seq 600); do curl -s -o /dev/null "http://$1/" && return 0; sleep 0.05; done
   echo "bench: $1 did not answer" >&2; exit 1
 }
 
@@ -102,6 +102,35 @@ NGINX
       PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run >"$work/parapet.log" 2>&1 &
       pids+=($!)
       addr[parapet]=127.0.0.1:$port ;;
+    parapet-rules)
+      # Parapet with the access-rule load of a big deployment: 1,000,000
+      # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo
+      # lookups (embedded DB) and a country rule. Benchmark traffic matches none.
+      python3 - "$work" <<'PY'
+import random, sys
+work = sys.argv[1]
+r = random.Random(42)
+with open(f"{work}/block.txt", "w") as f:
+    for _ in range(1_000_000):
+        if r.random() < 0.8:
+            a = [r.randrange(1, 224), r.randrange(256), r.randrange(256), r.randrange(256)]
+            if a[0] == 127:
+                a[0] = 126
+            f.write("%d.%d.%d.%d/%d\n" % (*a, r.randrange(16, 33)))
+        else:
+            f.write("2001:%x:%x::/%d\n" % (r.randrange(65536), r.randrange(65536), r.randrange(32, 65)))
+letters = "abcdefghijklmnopqrstuvwxyz"
+with open(f"{work}/rules.yaml", "w") as f:
+    f.write("rules:\n  - id: big-blocklist\n    ip_files: [%s/block.txt]\n" % work)
+    f.write("  - id: no-kp\n    countries: [KP]\n")
+    f.write("  - id: many-bots\n    user_agents:\n      contains:\n")
+    for _ in range(1000):
+        f.write("        - %s-bot/\n" % "".join(r.choice(letters) for _ in range(r.randrange(5, 12))))
+PY
+      port=$(free_port)
+      PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run --config "$work/rules.yaml" >"$work/parapet-rules.log" 2>&1 &
+      pids+=($!)
+      addr[parapet-rules]=127.0.0.1:$port ;;
     *) echo "bench: unknown target $t" >&2; exit 2 ;;
   esac
 done
