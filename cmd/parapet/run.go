@@ -275,6 +275,7 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 		chain, err = waf.Build(cfg, deps)
 		if err == nil {
 			h.Swap(chain)
+			chain.RetainFeeds(deps)
 			level.Set(parseLevel(cfg.Log.Level))
 			log.Info("config reloaded", "file", cfg.File())
 			return

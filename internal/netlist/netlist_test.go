@@ -184,6 +184,16 @@ func TestFileFeedAndRegistryReuse(t *testing.T) {
 	if c == a {
 		t.Fatal("changed settings should start a new feed")
 	}
+	if _, err := reg.Feed(FeedConfig{Name: "other", File: path}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.Statuses()) != 2 {
+		t.Fatalf("statuses %v", reg.Statuses())
+	}
+	reg.Retain(map[string]bool{"vpn": true})
+	if st := reg.Statuses(); len(st) != 1 || st[0].Name != "vpn" {
+		t.Fatalf("after a reload without it, the feed should stop: %v", st)
+	}
 	if _, err := NewFeed(FeedConfig{Name: "x"}, "", nil, nil); err == nil {
 		t.Fatal("feed without url or file accepted")
 	}

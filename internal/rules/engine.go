@@ -368,6 +368,17 @@ func defaultRules(cfg *config.Config, uaRules *[]useragent.Rule) ([]*rule, error
 // Name returns "rules".
 func (e *Engine) Name() string { return "rules" }
 
+// FeedNames lists the feeds the rules use.
+func (e *Engine) FeedNames() map[string]bool {
+	names := map[string]bool{}
+	for _, r := range e.rules {
+		for _, f := range r.feeds {
+			names[f.Config().Name] = true
+		}
+	}
+	return names
+}
+
 // request is the per-request view the matchers share; lookups are done
 // once, and only when a rule needs them.
 type request struct {

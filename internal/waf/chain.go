@@ -34,6 +34,7 @@ import (
 // config. A reload builds a new Chain; requests in flight finish on the old.
 type Chain struct {
 	cfg         *config.Config
+	access      *rules.Engine
 	resolver    *clientip.Resolver
 	guards      *edge.Guards
 	stages      []decision.Stage
@@ -100,6 +101,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	guards := edge.New(cfg.Edge, cfg.Limits)
 	return &Chain{
 		cfg:         cfg,
+		access:      access,
 		resolver:    res,
 		guards:      guards,
 		stages:      []decision.Stage{guards, access},
@@ -131,6 +133,9 @@ func NewHandler(chain *Chain, p *proxy.Proxy, sink events.Sink, log *slog.Logger
 
 // Swap installs a new chain; requests already running keep the old one.
 func (h *Handler) Swap(c *Chain) { h.chain.Store(c) }
+
+// RetainFeeds stops the feeds the chain no longer uses (after a reload).
+func (c *Chain) RetainFeeds(deps *Deps) { deps.Feeds.Retain(c.access.FeedNames()) }
 
 // Chain returns the chain currently serving.
 func (h *Handler) Chain() *Chain { return h.chain.Load() }
