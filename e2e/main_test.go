@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 // parapetBin is the binary built once for all tests.
@@ -42,43 +41,9 @@ func TestMain(m *testing.M) {
 // process is a running parapet with its output captured.
 type process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan struct{}
 	addr string
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the output lines that contain all of the words.
-func (b *syncBuffer) lines(words ...string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-next:
-	for sc.Scan() {
-		for _, w := range words {
-			if !strings.Contains(sc.Text(), w) {
-				continue next
-			}
-		}
-		out = append(out, sc.Text())
-	}
-	return out
 }
 
 // startParapet runs the binary with args and env (added to os.Environ()).
@@ -87,7 +52,7 @@ func startParapet(t *testing.T, addr string, env []string, args ...string) *proc
 	t.Helper()
 	cmd := exec.Command(parapetBin, args...)
 	cmd.Env = append(cleanEnv(), env...)
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -159,7 +124,7 @@ func (p *process) waitLog(t *testing.T, words ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if l := p.out.lines(words...); len(l) > 0 {
+		if l := p.out.Lines(words...); len(l) > 0 {
 			return l[0]
 		}
 		if time.Now().After(deadline) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -117,7 +118,7 @@ func StartGunicorn(t testing.TB, settings string) string {
 	argv, env := GunicornCommand(sock, settings)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	var stderr syncBuffer
+	var stderr Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -193,20 +194,42 @@ func FreeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-type syncBuffer struct {
+// Buffer collects a process's or logger's output; safe for concurrent
+// writes and reads.
+type Buffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
 	return len(p), nil
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// Lines returns the lines written so far that contain all the words.
+func (b *Buffer) Lines(words ...string) []string {
+	var out []string
+next:
+	for _, line := range strings.Split(b.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		for _, w := range words {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 // upstream is a real HTTP server on loopback that records what reached it.
@@ -59,16 +60,7 @@ func (u *upstream) last() (*http.Request, []byte) {
 }
 
 // logBuffer collects the JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuffer struct{ testenv.Buffer }
 
 // lines waits until at least n lines are logged (the line is written
 // after the response, so a client can get there first) and returns all.
@@ -88,24 +80,15 @@ func (l *logBuffer) linesN(t *testing.T, n int) []map[string]any {
 }
 
 func (l *logBuffer) lines(t *testing.T) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
-	for sc.Scan() {
+	for _, line := range l.Lines() {
 		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", sc.Text())
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
 		}
 		out = append(out, m)
 	}
 	return out
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 type parapet struct {
