@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		OnError: func(w http.ResponseWriter, r *http.Request, status int, err error) {
 			handler.ProxyError(w, r, status, err)
 		},
+		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 	})
 	handler = waf.NewHandler(chain, px, events.LogSink{Logger: logger}, logger)
 

@@ -41,6 +41,8 @@ type Config struct {
 	FeedCacheDir string `yaml:"feed_cache_dir"`
 	// Geo configures IP -> country / ASN lookups.
 	Geo Geo `yaml:"geo"`
+	// Harden configures what Parapet adds to and checks in responses.
+	Harden Harden `yaml:"harden"`
 	// Log configures the per-request log line.
 	Log Log `yaml:"log"`
 	// BlockPage configures the deny page shown to blocked clients.
@@ -200,6 +202,86 @@ type Geo struct {
 	CountryHeader string `yaml:"country_header"`
 }
 
+// Harden is the Django deployment checklist enforced on responses.
+type Harden struct {
+	// Enabled turns response hardening on.
+	Enabled bool `yaml:"enabled"`
+	// HSTS is sent on HTTPS responses only.
+	HSTS HSTS `yaml:"hsts"`
+	// Headers are set on every response the app left without them
+	// (keys are header names; an empty value leaves that header alone).
+	Headers map[string]string `yaml:"headers"`
+	// Override replaces the app's own values of Headers too.
+	Override bool `yaml:"override"`
+	// RemoveHeaders are taken out of every response (Server, X-Powered-By).
+	RemoveHeaders []string `yaml:"remove_headers"`
+	// CSP is the Content Security Policy and its report endpoint.
+	CSP CSP `yaml:"csp"`
+	// Cookies adds flags to Set-Cookie by cookie name (glob patterns).
+	Cookies []CookieRule `yaml:"cookies"`
+	// CORS answers preflights and adds CORS headers per path.
+	CORS []CORSRule `yaml:"cors"`
+	// LeakGuard replaces DEBUG pages, tracebacks and responses holding
+	// secrets with a generic error page.
+	LeakGuard LeakGuard `yaml:"leak_guard"`
+}
+
+// HSTS configures Strict-Transport-Security.
+type HSTS struct {
+	Enabled           bool          `yaml:"enabled"`
+	MaxAge            time.Duration `yaml:"max_age"`
+	IncludeSubdomains bool          `yaml:"include_subdomains"`
+	Preload           bool          `yaml:"preload"`
+}
+
+// CSP configures the Content Security Policy.
+type CSP struct {
+	// Policy is the policy text; empty sends none.
+	Policy string `yaml:"policy"`
+	// ReportOnly sends Content-Security-Policy-Report-Only (the default:
+	// collect evidence before enforcing).
+	ReportOnly bool `yaml:"report_only"`
+	// ReportPath is where Parapet itself collects violation reports; it is
+	// added to the policy as report-uri. Empty: no endpoint.
+	ReportPath string `yaml:"report_path"`
+}
+
+// CookieRule adds flags to cookies whose name matches Name (a glob).
+type CookieRule struct {
+	Name     string `yaml:"name"`
+	Secure   bool   `yaml:"secure"`
+	HTTPOnly bool   `yaml:"http_only"`
+	// SameSite is Lax, Strict or None ("" leaves it).
+	SameSite string `yaml:"same_site"`
+	// MaxAgeCap shortens longer Max-Age values (0: no cap).
+	MaxAgeCap time.Duration `yaml:"max_age_cap"`
+}
+
+// CORSRule is the CORS policy for some paths.
+type CORSRule struct {
+	// Paths are path prefixes the rule covers.
+	Paths []string `yaml:"paths"`
+	// AllowedOrigins are exact origins ("https://app.example.com") or "*".
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	AllowedMethods []string `yaml:"allowed_methods"`
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// AllowCredentials may not be combined with the "*" origin.
+	AllowCredentials bool          `yaml:"allow_credentials"`
+	MaxAge           time.Duration `yaml:"max_age"`
+}
+
+// LeakGuard configures the response leak guard.
+type LeakGuard struct {
+	Enabled bool `yaml:"enabled"`
+	// InspectBytes is how much of each response body is inspected
+	// (decompressed); the rest streams through unread.
+	InspectBytes ByteSize `yaml:"inspect_bytes"`
+	// SecretPatterns are extra regexes that must never leave (e.g. your
+	// SECRET_KEY value); AWS keys, private keys and database URLs with
+	// passwords are always checked.
+	SecretPatterns []string `yaml:"secret_patterns" secret:"list"`
+}
+
 // Log configures the per-request log line.
 type Log struct {
 	// Level is debug, info, warn or error.
@@ -248,6 +330,24 @@ func Default() *Config {
 			Drain:                  25 * time.Second,
 		},
 		Defaults: Defaults{PathRules: true, UserAgents: true, EmptyUserAgent: "log"},
+		Harden: Harden{
+			Enabled: true,
+			HSTS:    HSTS{Enabled: true, MaxAge: 365 * 24 * time.Hour, IncludeSubdomains: true},
+			Headers: map[string]string{
+				"X-Content-Type-Options":     "nosniff",
+				"X-Frame-Options":            "DENY",
+				"Referrer-Policy":            "same-origin",
+				"Cross-Origin-Opener-Policy": "same-origin",
+				"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), payment=()",
+			},
+			RemoveHeaders: []string{"Server", "X-Powered-By"},
+			CSP:           CSP{ReportOnly: true, ReportPath: "/_parapet/csp-report"},
+			Cookies: []CookieRule{
+				{Name: "sessionid", Secure: true, HTTPOnly: true, SameSite: "Lax"},
+				{Name: "csrftoken", Secure: true, SameSite: "Lax"},
+			},
+			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10},
+		},
 		Log: Log{
 			Level: "info",
 		},

@@ -30,6 +30,11 @@ func maskSecrets(v reflect.Value) {
 				fv.SetString("********")
 			}
 			continue
+		case "list":
+			if fv.Kind() == reflect.Slice && fv.Len() > 0 {
+				fv.Set(reflect.ValueOf([]string{"********"}))
+			}
+			continue
 		case "userinfo":
 			if fv.Kind() == reflect.String {
 				fv.SetString(redactURL(fv.String()))

@@ -24,8 +24,9 @@ const (
 	Challenge
 	// Throttle answers 429 with Retry-After.
 	Throttle
-	// Redirect answers with Status (301 unless set) and the Location in Headers.
-	Redirect
+	// Respond answers at the edge with Status and Headers and no body:
+	// redirects (Location in Headers) and CORS preflights.
+	Respond
 	// Log records that the rule matched and lets the request continue.
 	Log
 )
@@ -41,8 +42,8 @@ func (a Action) String() string {
 		return "challenge"
 	case Throttle:
 		return "throttle"
-	case Redirect:
-		return "redirect"
+	case Respond:
+		return "respond"
 	case Log:
 		return "log"
 	}
@@ -98,6 +99,9 @@ type Decision struct {
 	Final bool
 	// Headers are extra response headers for the answer (e.g. Allow, RateLimit-*).
 	Headers http.Header
+	// Critical marks decisions someone should look at now (a leak stopped):
+	// they are logged at error level.
+	Critical bool
 }
 
 // Pass is the zero decision: continue to the next stage.

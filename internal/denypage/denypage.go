@@ -4,6 +4,7 @@
 package denypage
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"html/template"
@@ -53,34 +54,36 @@ func (rd *Renderer) Write(w http.ResponseWriter, r *http.Request, p Page) {
 	}
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	contentType, body := rd.Body(r, p)
+	h.Set("Content-Type", contentType)
+	w.WriteHeader(p.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// Body renders the page for r: JSON when the client prefers it, else HTML.
+func (rd *Renderer) Body(r *http.Request, p Page) (contentType string, body []byte) {
 	title, message := describe(p.Status)
+	var buf bytes.Buffer
 	if wantsJSON(r) {
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(p.Status)
-		if r.Method == http.MethodHead {
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{
+		_ = json.NewEncoder(&buf).Encode(map[string]any{
 			"error":      title,
 			"status":     p.Status,
 			"reason":     p.Reason,
 			"request_id": p.RequestID,
 		})
-		return
-	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(p.Status)
-	if r.Method == http.MethodHead {
-		return
+		return "application/json", buf.Bytes()
 	}
 	brand := rd.Brand
 	if brand == "" {
 		brand = "Parapet"
 	}
-	_ = pageTemplate.Execute(w, view{
+	_ = pageTemplate.Execute(&buf, view{
 		Brand: brand, Contact: rd.Contact, Title: title, Message: message,
 		Reason: p.Reason, RequestID: p.RequestID, Status: p.Status,
 	})
+	return "text/html; charset=utf-8", buf.Bytes()
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -113,6 +116,10 @@ func describe(status int) (title, message string) {
 		return "URI too long", "The address requested is longer than this site accepts."
 	case http.StatusRequestHeaderFieldsTooLarge:
 		return "Headers too large", "The request headers are larger than this site accepts."
+	case http.StatusInternalServerError:
+		return "Server error", "Something went wrong on our side. Please try again later."
+	case http.StatusNotFound:
+		return "Not found", "The page you asked for does not exist."
 	case http.StatusBadGateway:
 		return "Bad gateway", "The application did not answer properly. Please try again shortly."
 	case http.StatusServiceUnavailable:

@@ -89,7 +89,7 @@ func (g *Guards) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			Reason: "method not in edge.allowed_methods", Headers: http.Header{"Allow": {g.allowHeader}}}
 	}
 	if g.redirect && info.Scheme != "https" && !g.exempted(r.URL.Path) {
-		return decision.Decision{Action: decision.Redirect, RuleID: RuleHTTPSRedirect, Status: http.StatusMovedPermanently,
+		return decision.Decision{Action: decision.Respond, RuleID: RuleHTTPSRedirect, Status: http.StatusMovedPermanently,
 			Reason: "plain HTTP", Headers: http.Header{"Location": {"https://" + r.Host + r.URL.RequestURI()}}}
 	}
 	if r.ContentLength > g.maxBody {

@@ -36,6 +36,8 @@ type Event struct {
 	Monitored []string
 	// Error is set when the upstream failed (502/504).
 	Error string
+	// Critical marks events to look at now (a leak stopped).
+	Critical bool
 }
 
 // Sink receives events. Implementations must be safe for concurrent use
@@ -81,7 +83,10 @@ func (s LogSink) Emit(ctx context.Context, e *Event) {
 		attrs = append(attrs, slog.String("error", e.Error))
 	}
 	level := slog.LevelInfo
-	if e.Decision != "allow" && e.Mode != "monitor" {
+	switch {
+	case e.Critical:
+		level = slog.LevelError
+	case e.Decision != "allow" && e.Decision != "respond" && e.Mode != "monitor":
 		level = slog.LevelWarn
 	}
 	s.Logger.LogAttrs(ctx, level, "request", attrs...)

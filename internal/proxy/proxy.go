@@ -30,6 +30,9 @@ type Options struct {
 	// or 413 (body over the limit); 0 means the client went away and
 	// nothing should be written.
 	OnError func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// ModifyResponse, if set, may inspect and rewrite the upstream's
+	// response before it is sent; an error answers 502 instead.
+	ModifyResponse func(*http.Response) error
 }
 
 // Proxy forwards requests to one upstream. It is long-lived: a config
@@ -83,6 +86,7 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			}
 			h.Set("X-Forwarded-Host", pr.In.Host)
 		},
+		ModifyResponse: opt.ModifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			opt.OnError(w, r, classify(r, err), err)
 		},

@@ -9,11 +9,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/edge"
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/geo"
+	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/netlist"
 	"github.com/parapet-waf/parapet/internal/proxy"
 	"github.com/parapet-waf/parapet/internal/rules"
@@ -35,6 +38,8 @@ import (
 type Chain struct {
 	cfg         *config.Config
 	access      *rules.Engine
+	harden      *harden.Stage // nil when harden.enabled is off
+	respStages  []decision.ResponseStage
 	resolver    *clientip.Resolver
 	guards      *edge.Guards
 	stages      []decision.Stage
@@ -99,12 +104,24 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		return nil, err
 	}
 	guards := edge.New(cfg.Edge, cfg.Limits)
+	stages := []decision.Stage{guards, access}
+	var hard *harden.Stage
+	var respStages []decision.ResponseStage
+	if cfg.Harden.Enabled {
+		if hard, err = harden.New(cfg); err != nil {
+			return nil, err
+		}
+		stages = append(stages, hard)
+		respStages = append(respStages, hard)
+	}
 	return &Chain{
 		cfg:         cfg,
 		access:      access,
+		harden:      hard,
+		respStages:  respStages,
 		resolver:    res,
 		guards:      guards,
-		stages:      []decision.Stage{guards, access},
+		stages:      stages,
 		pages:       &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact},
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,
@@ -179,13 +196,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
 	info.ID = c.requestID(r, peer.Trusted)
 	w.Header().Set(c.reqIDHeader, info.ID)
-	ctx := decision.WithInfo(r.Context(), info)
+	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
 	rec := &responseRecorder{ResponseWriter: w}
 
 	if d := c.run(ctx, r, info); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
+	} else if c.harden != nil && c.harden.ReportPath() != "" && r.URL.Path == c.harden.ReportPath() {
+		c.collectCSP(rec, r, info)
 	} else if !h.proxy.Ready() {
 		c.pages.Write(rec, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-starting", RequestID: info.ID, RetryAfter: 2 * time.Second})
 	} else {
@@ -195,6 +214,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.proxy.ServeHTTP(rec, r)
 	}
 	h.emit(ctx, c, r, rec, info)
+}
+
+type chainKey struct{}
+
+// ModifyResponse is the proxy's response hook: the response stages of the
+// chain that served the request inspect and harden the upstream's answer.
+func (h *Handler) ModifyResponse(resp *http.Response) error {
+	c, _ := resp.Request.Context().Value(chainKey{}).(*Chain)
+	info := decision.FromContext(resp.Request.Context())
+	if c == nil || info == nil {
+		return nil
+	}
+	for _, s := range c.respStages {
+		if err := s.CheckResponse(resp.Request.Context(), resp, info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// collectCSP answers a CSP violation report and records it on the event.
+func (c *Chain) collectCSP(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+	vs := c.harden.CSPReports.Serve(w, r)
+	info.Final = decision.Decision{Action: decision.Respond, RuleID: "csp-report", Reason: "CSP report"}
+	if len(vs) == 0 {
+		return
+	}
+	info.AddTag("csp-violation")
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s blocked %s on %s (seen %d times)", v.Directive, v.BlockedURI, v.DocumentURI, v.Count)
+	}
+	info.Final.Reason = "CSP violation: " + strings.Join(parts, "; ")
+}
+
+// CSPViolations lists the CSP violations reported so far (nil without a
+// report endpoint).
+func (c *Chain) CSPViolations() []harden.Violation {
+	if c.harden == nil || c.harden.CSPReports == nil {
+		return nil
+	}
+	return c.harden.CSPReports.Snapshot()
 }
 
 // run passes the request through every stage until one decides.
@@ -222,9 +283,9 @@ func (c *Chain) run(ctx context.Context, r *http.Request, info *decision.Info) d
 func (c *Chain) answer(w http.ResponseWriter, r *http.Request, info *decision.Info, d decision.Decision) {
 	status := d.Status
 	switch d.Action {
-	case decision.Redirect:
+	case decision.Respond:
 		if status == 0 {
-			status = http.StatusMovedPermanently
+			status = http.StatusNoContent
 		}
 		for k, v := range d.Headers {
 			w.Header()[k] = v
@@ -291,6 +352,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		Country:   info.Country,
 		Tags:      info.Tags,
 		Error:     rec.upstreamErr,
+		Critical:  d.Critical,
 	}
 	if d.RuleID != "" {
 		e.Mode = d.Mode.String()

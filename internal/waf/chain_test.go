@@ -126,6 +126,7 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 		ResponseHeaderTimeout: cfg.Timeouts.UpstreamResponseHeader,
 		RequestIDHeader:       cfg.RequestIDHeader,
 		OnError:               func(w http.ResponseWriter, r *http.Request, s int, err error) { h.ProxyError(w, r, s, err) },
+		ModifyResponse:        func(resp *http.Response) error { return h.ModifyResponse(resp) },
 	})
 	h = NewHandler(chain, px, events.LogSink{Logger: logger}, logger)
 	srv := httptest.NewServer(h)

@@ -1,0 +1,247 @@
+// Package harden enforces the Django deployment checklist on responses:
+// security headers (HSTS over HTTPS, nosniff, frame options, referrer,
+// COOP, permissions), a Content Security Policy with its own report
+// endpoint, cookie flags, CORS, and a leak guard that never lets a DEBUG
+// page, a traceback or a secret out.
+package harden
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// Stage is the response-hardening stage. Build it with New.
+type Stage struct {
+	headers    [][2]string // canonical name, value
+	override   bool
+	remove     []string
+	hsts       string
+	cspHeader  string // Content-Security-Policy or ...-Report-Only
+	csp        string
+	cookies    []cookieRule
+	cors       []*corsRule
+	leak       *leakGuard
+	reportPath string
+	// CSPReports collects the violation reports posted to ReportPath.
+	CSPReports *CSPCollector
+}
+
+type cookieRule struct {
+	pattern  string
+	secure   bool
+	httpOnly bool
+	sameSite string
+	maxAge   int // seconds; 0 = no cap
+}
+
+// New builds the stage; problems are reported at their config lines.
+func New(cfg *config.Config) (*Stage, error) {
+	h := cfg.Harden
+	s := &Stage{override: h.Override}
+	var errs config.Errors
+	fail := func(p, format string, args ...any) { errs = append(errs, cfg.Errorf(p, format, args...)) }
+	for name, v := range h.Headers {
+		if v != "" {
+			s.headers = append(s.headers, [2]string{http.CanonicalHeaderKey(name), v})
+		}
+	}
+	for _, name := range h.RemoveHeaders {
+		s.remove = append(s.remove, http.CanonicalHeaderKey(name))
+	}
+	if h.HSTS.Enabled {
+		v := "max-age=" + strconv.FormatInt(int64(h.HSTS.MaxAge/time.Second), 10)
+		if h.HSTS.IncludeSubdomains {
+			v += "; includeSubDomains"
+		}
+		if h.HSTS.Preload {
+			v += "; preload"
+		}
+		s.hsts = v
+	}
+	if p := h.CSP.ReportPath; p != "" {
+		if !strings.HasPrefix(p, "/") {
+			fail("harden.csp.report_path", "%q must start with /", p)
+		}
+		s.reportPath = p
+		s.CSPReports = NewCSPCollector(10000)
+	}
+	if h.CSP.Policy != "" {
+		s.csp = h.CSP.Policy
+		if s.reportPath != "" && !strings.Contains(s.csp, "report-uri") {
+			s.csp = strings.TrimRight(strings.TrimSpace(s.csp), ";") + "; report-uri " + s.reportPath
+		}
+		s.cspHeader = "Content-Security-Policy"
+		if h.CSP.ReportOnly {
+			s.cspHeader = "Content-Security-Policy-Report-Only"
+		}
+	}
+	for i, c := range h.Cookies {
+		p := fmt.Sprintf("harden.cookies[%d]", i)
+		if _, err := path.Match(c.Name, ""); err != nil || c.Name == "" {
+			fail(p+".name", "%q is not a cookie name pattern", c.Name)
+		}
+		ss := ""
+		switch strings.ToLower(c.SameSite) {
+		case "":
+		case "lax":
+			ss = "Lax"
+		case "strict":
+			ss = "Strict"
+		case "none":
+			ss = "None"
+		default:
+			fail(p+".same_site", "%q must be Lax, Strict or None", c.SameSite)
+		}
+		s.cookies = append(s.cookies, cookieRule{pattern: c.Name, secure: c.Secure, httpOnly: c.HTTPOnly, sameSite: ss, maxAge: int(c.MaxAgeCap / time.Second)})
+	}
+	for i, c := range h.CORS {
+		r, err := newCORSRule(c)
+		if err != nil {
+			fail(fmt.Sprintf("harden.cors[%d]", i), "%v", err)
+			continue
+		}
+		s.cors = append(s.cors, r)
+	}
+	if h.LeakGuard.Enabled {
+		lg, err := newLeakGuard(h.LeakGuard)
+		if err != nil {
+			fail("harden.leak_guard.secret_patterns", "%v", err)
+		}
+		s.leak = lg
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+// Name returns "harden".
+func (s *Stage) Name() string { return "harden" }
+
+// Check answers CORS preflights at the edge; everything else passes.
+func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) decision.Decision {
+	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
+		return decision.Pass
+	}
+	rule := s.corsFor(r.URL.Path)
+	if rule == nil {
+		return decision.Pass
+	}
+	return rule.preflight(r)
+}
+
+// ReportPath is where CSP reports are collected ("" if nowhere).
+func (s *Stage) ReportPath() string { return s.reportPath }
+
+// CheckResponse hardens the upstream's response in place and reports
+// headers the app should have set itself as "missing:<header>" tags.
+func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *decision.Info) error {
+	h := resp.Header
+	for _, name := range s.remove {
+		h.Del(name)
+	}
+	for _, kv := range s.headers {
+		if h.Get(kv[0]) == "" {
+			info.AddTag("missing:" + strings.ToLower(kv[0]))
+			h.Set(kv[0], kv[1])
+		} else if s.override {
+			h.Set(kv[0], kv[1])
+		}
+	}
+	https := info.Scheme == "https"
+	if s.hsts != "" && https {
+		if h.Get("Strict-Transport-Security") == "" {
+			info.AddTag("missing:strict-transport-security")
+			h.Set("Strict-Transport-Security", s.hsts)
+		} else if s.override {
+			h.Set("Strict-Transport-Security", s.hsts)
+		}
+	}
+	if s.csp != "" && (s.override || h.Get("Content-Security-Policy") == "" && h.Get("Content-Security-Policy-Report-Only") == "") {
+		h.Set(s.cspHeader, s.csp)
+	}
+	if len(s.cookies) > 0 {
+		if cookies := h.Values("Set-Cookie"); len(cookies) > 0 {
+			out := make([]string, len(cookies))
+			for i, c := range cookies {
+				out[i] = s.hardenCookie(c, https, info)
+			}
+			h["Set-Cookie"] = out
+		}
+	}
+	if origin := resp.Request.Header.Get("Origin"); origin != "" {
+		if rule := s.corsFor(resp.Request.URL.Path); rule != nil {
+			rule.decorate(h, origin)
+		}
+	}
+	if s.leak != nil {
+		return s.leak.inspect(resp, info)
+	}
+	return nil
+}
+
+// hardenCookie adds the configured flags to one Set-Cookie value, never
+// removing a flag the app set. Secure is only added over HTTPS: browsers
+// drop Secure cookies set over plain HTTP.
+func (s *Stage) hardenCookie(line string, https bool, info *decision.Info) string {
+	name, _, _ := strings.Cut(line, "=")
+	name = strings.TrimSpace(name)
+	attrs := strings.ToLower(line)
+	for _, r := range s.cookies {
+		if ok, _ := path.Match(r.pattern, name); !ok {
+			continue
+		}
+		if r.maxAge > 0 {
+			if c, err := http.ParseSetCookie(line); err == nil && (c.MaxAge > r.maxAge || c.MaxAge == 0 && !c.Expires.IsZero()) {
+				c.MaxAge = r.maxAge
+				c.Expires = time.Time{}
+				line = c.String()
+				attrs = strings.ToLower(line)
+			}
+		}
+		if r.secure && https && !hasAttr(attrs, "secure") {
+			line += "; Secure"
+			info.AddTag("hardened-cookie:" + name)
+		}
+		if r.httpOnly && !hasAttr(attrs, "httponly") {
+			line += "; HttpOnly"
+			info.AddTag("hardened-cookie:" + name)
+		}
+		if r.sameSite != "" && !hasAttr(attrs, "samesite") {
+			line += "; SameSite=" + r.sameSite
+			info.AddTag("hardened-cookie:" + name)
+		}
+		break
+	}
+	return line
+}
+
+// hasAttr reports whether a lower-cased Set-Cookie line carries the
+// attribute (after the name=value pair).
+func hasAttr(lower, attr string) bool {
+	parts := strings.Split(lower, ";")
+	for _, p := range parts[1:] {
+		k, _, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if k == attr {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stage) corsFor(p string) *corsRule {
+	for _, r := range s.cors {
+		if r.covers(p) {
+			return r
+		}
+	}
+	return nil
+}
