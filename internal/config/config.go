@@ -224,6 +224,24 @@ type Harden struct {
 	// LeakGuard replaces DEBUG pages, tracebacks and responses holding
 	// secrets with a generic error page.
 	LeakGuard LeakGuard `yaml:"leak_guard"`
+	// Uploads checks multipart uploads per path before the app sees them.
+	Uploads []UploadRule `yaml:"uploads"`
+}
+
+// UploadRule limits multipart file uploads on some paths.
+type UploadRule struct {
+	// Paths are the path prefixes the rule covers.
+	Paths []string `yaml:"paths"`
+	// MaxBytes caps the whole upload body (413 past it).
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// MaxFiles caps the number of files in one request (0: no cap).
+	MaxFiles int `yaml:"max_files"`
+	// AllowedExtensions lists accepted file name extensions (".jpg");
+	// empty accepts any.
+	AllowedExtensions []string `yaml:"allowed_extensions"`
+	// CheckContent refuses files whose content (magic bytes) does not match
+	// their extension, and script content (PHP, shell) under any name.
+	CheckContent bool `yaml:"check_content"`
 }
 
 // HSTS configures Strict-Transport-Security.

@@ -28,6 +28,7 @@ type Stage struct {
 	csp        string
 	cookies    []cookieRule
 	cors       []*corsRule
+	uploads    []*uploadRule
 	leak       *leakGuard
 	reportPath string
 	// CSPReports collects the violation reports posted to ReportPath.
@@ -110,6 +111,14 @@ func New(cfg *config.Config) (*Stage, error) {
 		}
 		s.cors = append(s.cors, r)
 	}
+	for i, c := range h.Uploads {
+		u, err := newUploadRule(c)
+		if err != nil {
+			fail(fmt.Sprintf("harden.uploads[%d]", i), "%v", err)
+			continue
+		}
+		s.uploads = append(s.uploads, u)
+	}
 	if h.LeakGuard.Enabled {
 		lg, err := newLeakGuard(h.LeakGuard)
 		if err != nil {
@@ -126,8 +135,16 @@ func New(cfg *config.Config) (*Stage, error) {
 // Name returns "harden".
 func (s *Stage) Name() string { return "harden" }
 
-// Check answers CORS preflights at the edge; everything else passes.
+// Check answers CORS preflights at the edge and checks multipart uploads
+// on covered paths; everything else passes.
 func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) decision.Decision {
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+		for _, u := range s.uploads {
+			if u.covers(r.URL.Path) {
+				return u.check(r)
+			}
+		}
+	}
 	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		return decision.Pass
 	}

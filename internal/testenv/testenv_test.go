@@ -48,4 +48,17 @@ func TestDjangoDebugFixtureLeaksTraceback(t *testing.T) {
 	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(b), "Traceback") {
 		t.Fatalf("want a DEBUG traceback page, got %d", resp.StatusCode)
 	}
+	// Asked for gzip, the leak arrives compressed (the guard must decode it).
+	req, _ := http.NewRequest("GET", "http://app/boom/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	c := UnixClient(sock)
+	c.Transport.(*http.Transport).DisableCompression = true
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("debug fixture does not compress: %v", resp.Header)
+	}
 }

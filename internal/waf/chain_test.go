@@ -421,15 +421,21 @@ func TestSwapChangesRulesAtomically(t *testing.T) {
 	}
 }
 
-func TestBuildReportsBadTrustedProxyAtItsLine(t *testing.T) {
+// buildFromYAML loads a config body and builds a chain from it.
+func buildFromYAML(t *testing.T, yaml string) (*Chain, error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "p.yaml")
-	_ = os.WriteFile(path, []byte("upstream: http://127.0.0.1:1\ntrusted_proxies:\n  - heroku\n  - 10.0.0/8\n"), 0o600)
+	_ = os.WriteFile(path, []byte(yaml), 0o600)
 	cfg, err := config.Load(path, nil)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	_, err = Build(cfg, testDeps(t))
-	if err == nil || !strings.Contains(err.Error(), path+":4: trusted_proxies[1]") {
+	return Build(cfg, testDeps(t))
+}
+
+func TestBuildReportsBadTrustedProxyAtItsLine(t *testing.T) {
+	_, err := buildFromYAML(t, "upstream: http://127.0.0.1:1\ntrusted_proxies:\n  - heroku\n  - 10.0.0/8\n")
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:4: trusted_proxies[1]") {
 		t.Fatalf("got %v", err)
 	}
 }
