@@ -105,7 +105,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		},
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 	})
-	handler = waf.NewHandler(chain, px, events.LogSink{Logger: logger}, logger)
+	handler = waf.NewHandler(chain, px, events.LineSink{W: logOut, Level: level}, logger)
 
 	addr := listenAddr(cfg)
 	ln, err := net.Listen("tcp", addr)

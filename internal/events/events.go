@@ -5,7 +5,6 @@ package events
 
 import (
 	"context"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -44,52 +43,6 @@ type Event struct {
 // and must not block the request for long.
 type Sink interface {
 	Emit(ctx context.Context, e *Event)
-}
-
-// LogSink writes one JSON line per event through slog.
-type LogSink struct {
-	Logger *slog.Logger
-}
-
-// Emit writes the event as one log line; blocked requests log at warn.
-func (s LogSink) Emit(ctx context.Context, e *Event) {
-	attrs := []slog.Attr{
-		slog.String("request_id", e.RequestID),
-		slog.String("client_ip", e.ClientIP),
-		slog.String("method", e.Method),
-		slog.String("host", e.Host),
-		slog.String("path", e.Path),
-		slog.Int("status", e.Status),
-		slog.Int64("bytes", e.Bytes),
-		slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000),
-		slog.String("decision", e.Decision),
-	}
-	if e.RuleID != "" {
-		attrs = append(attrs, slog.String("rule", e.RuleID), slog.String("mode", e.Mode))
-	}
-	if e.Reason != "" {
-		attrs = append(attrs, slog.String("reason", e.Reason))
-	}
-	if e.Country != "" {
-		attrs = append(attrs, slog.String("country", e.Country))
-	}
-	if len(e.Tags) > 0 {
-		attrs = append(attrs, slog.Any("tags", e.Tags))
-	}
-	if len(e.Monitored) > 0 {
-		attrs = append(attrs, slog.Any("monitored", e.Monitored))
-	}
-	if e.Error != "" {
-		attrs = append(attrs, slog.String("error", e.Error))
-	}
-	level := slog.LevelInfo
-	switch {
-	case e.Critical:
-		level = slog.LevelError
-	case e.Decision != "allow" && e.Decision != "respond" && e.Mode != "monitor":
-		level = slog.LevelWarn
-	}
-	s.Logger.LogAttrs(ctx, level, "request", attrs...)
 }
 
 // Multi fans an event out to several sinks.

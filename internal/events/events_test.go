@@ -2,8 +2,12 @@ package events
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,4 +66,44 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func TestLineSinkWritesValidJSON(t *testing.T) {
+	var out bytes.Buffer
+	e := &Event{Time: time.Unix(0, 0).UTC(), RequestID: "r1", ClientIP: "192.0.2.1", Method: "GET", Host: "h",
+		Path: "/a\"b\\c\n<script>\x01\xff", Status: 403, Bytes: 12, Duration: 1500 * time.Microsecond,
+		Decision: "block", RuleID: "x", Mode: "enforce", Tags: []string{"tor", "é"}, Monitored: []string{"m:log"}}
+	LineSink{W: &out}.Emit(context.Background(), e)
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if m["path"] != "/a\"b\\c\n<script>\x01\ufffd" || m["level"] != "WARN" || m["duration_ms"] != 1.5 || m["status"] != float64(403) {
+		t.Fatalf("%v", m)
+	}
+	if !strings.HasSuffix(out.String(), "}\n") || strings.Count(out.String(), "\n") != 1 {
+		t.Fatal("not exactly one line")
+	}
+	out.Reset()
+	LineSink{W: &out, Level: slog.LevelWarn}.Emit(context.Background(), &Event{Decision: "allow"})
+	if out.Len() != 0 {
+		t.Fatal("info line written below the level")
+	}
+}
+
+// FuzzLineSink: any strings give one valid JSON line that decodes back
+// to the same text (invalid UTF-8 replaced).
+func FuzzLineSink(f *testing.F) {
+	f.Add("/path?q=1", "tag", "\x00\"\\\u2028")
+	f.Fuzz(func(t *testing.T, path, tag, reason string) {
+		var out bytes.Buffer
+		LineSink{W: &out}.Emit(context.Background(), &Event{Path: path, Tags: []string{tag}, Reason: reason, Decision: "allow"})
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatalf("not JSON: %v %q", err, out.String())
+		}
+		if want := string([]rune(path)); m["path"] != want { // each invalid byte becomes U+FFFD
+			t.Fatalf("path %q decoded as %q", want, m["path"])
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parapet-waf/parapet/internal/config"
@@ -20,19 +21,27 @@ import (
 
 // Stage is the response-hardening stage. Build it with New.
 type Stage struct {
-	headers    [][2]string // canonical name, value
-	override   bool
-	remove     []string
-	hsts       string
-	cspHeader  string // Content-Security-Policy or ...-Report-Only
-	csp        string
-	cookies    []cookieRule
-	cors       []*corsRule
-	uploads    []*uploadRule
-	leak       *leakGuard
-	reportPath string
+	headers     []addedHeader
+	override    bool
+	remove      []string
+	hsts        string
+	hstsMissing addedHeader
+	cspHeader   string // Content-Security-Policy or ...-Report-Only
+	csp         string
+	cookies     []cookieRule
+	cors        []*corsRule
+	uploads     []*uploadRule
+	leak        *leakGuard
+	reportPath  string
 	// CSPReports collects the violation reports posted to ReportPath.
 	CSPReports *CSPCollector
+}
+
+// addedHeader is a header Parapet sets when the app did not, with the
+// first-time flag that reports the app's omission once.
+type addedHeader struct {
+	name, value, tag string
+	reported         *atomic.Bool
 }
 
 type cookieRule struct {
@@ -41,19 +50,21 @@ type cookieRule struct {
 	httpOnly bool
 	sameSite string
 	maxAge   int // seconds; 0 = no cap
+	reported *atomic.Bool
 }
 
 // New builds the stage; problems are reported at their config lines.
 func New(cfg *config.Config) (*Stage, error) {
 	h := cfg.Harden
-	s := &Stage{override: h.Override}
+	s := &Stage{override: h.Override, hstsMissing: addedHeader{name: "Strict-Transport-Security", tag: "missing:strict-transport-security", reported: new(atomic.Bool)}}
 	var errs config.Errors
 	fail := func(p, format string, args ...any) { errs = append(errs, cfg.Errorf(p, format, args...)) }
 	for name, v := range h.Headers {
 		if v != "" {
-			s.headers = append(s.headers, [2]string{http.CanonicalHeaderKey(name), v})
+			s.headers = append(s.headers, addedHeader{name: http.CanonicalHeaderKey(name), value: v, tag: "missing:" + strings.ToLower(name), reported: new(atomic.Bool)})
 		}
 	}
+
 	for _, name := range h.RemoveHeaders {
 		s.remove = append(s.remove, http.CanonicalHeaderKey(name))
 	}
@@ -66,6 +77,7 @@ func New(cfg *config.Config) (*Stage, error) {
 			v += "; preload"
 		}
 		s.hsts = v
+		s.hstsMissing.value = v
 	}
 	if p := h.CSP.ReportPath; p != "" {
 		if !strings.HasPrefix(p, "/") {
@@ -101,7 +113,7 @@ func New(cfg *config.Config) (*Stage, error) {
 		default:
 			fail(p+".same_site", "%q must be Lax, Strict or None", c.SameSite)
 		}
-		s.cookies = append(s.cookies, cookieRule{pattern: c.Name, secure: c.Secure, httpOnly: c.HTTPOnly, sameSite: ss, maxAge: int(c.MaxAgeCap / time.Second)})
+		s.cookies = append(s.cookies, cookieRule{pattern: c.Name, secure: c.Secure, httpOnly: c.HTTPOnly, sameSite: ss, maxAge: int(c.MaxAgeCap / time.Second), reported: new(atomic.Bool)})
 	}
 	for i, c := range h.CORS {
 		r, err := newCORSRule(c)
@@ -158,29 +170,21 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 // ReportPath is where CSP reports are collected ("" if nowhere).
 func (s *Stage) ReportPath() string { return s.reportPath }
 
-// CheckResponse hardens the upstream's response in place and reports
-// headers the app should have set itself as "missing:<header>" tags.
+// CheckResponse hardens the upstream's response in place. The first
+// response that lacks a header Parapet adds (or a cookie flag) is tagged
+// "missing:<header>" ("hardened-cookie:<name>"), so the log says once what
+// to fix in settings.py without repeating it on every request.
 func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *decision.Info) error {
 	h := resp.Header
 	for _, name := range s.remove {
 		h.Del(name)
 	}
-	for _, kv := range s.headers {
-		if h.Get(kv[0]) == "" {
-			info.AddTag("missing:" + strings.ToLower(kv[0]))
-			h.Set(kv[0], kv[1])
-		} else if s.override {
-			h.Set(kv[0], kv[1])
-		}
+	for i := range s.headers {
+		s.headers[i].apply(h, s.override, info)
 	}
 	https := info.Scheme == "https"
 	if s.hsts != "" && https {
-		if h.Get("Strict-Transport-Security") == "" {
-			info.AddTag("missing:strict-transport-security")
-			h.Set("Strict-Transport-Security", s.hsts)
-		} else if s.override {
-			h.Set("Strict-Transport-Security", s.hsts)
-		}
+		s.hstsMissing.apply(h, s.override, info)
 	}
 	if s.csp != "" && (s.override || h.Get("Content-Security-Policy") == "" && h.Get("Content-Security-Policy-Report-Only") == "") {
 		h.Set(s.cspHeader, s.csp)
@@ -205,6 +209,17 @@ func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *deci
 	return nil
 }
 
+func (a *addedHeader) apply(h http.Header, override bool, info *decision.Info) {
+	if _, ok := h[a.name]; !ok {
+		if !a.reported.Swap(true) {
+			info.AddTag(a.tag)
+		}
+		h[a.name] = []string{a.value}
+	} else if override {
+		h[a.name] = []string{a.value}
+	}
+}
+
 // hardenCookie adds the configured flags to one Set-Cookie value, never
 // removing a flag the app set. Secure is only added over HTTPS: browsers
 // drop Secure cookies set over plain HTTP.
@@ -224,16 +239,17 @@ func (s *Stage) hardenCookie(line string, https bool, info *decision.Info) strin
 				attrs = strings.ToLower(line)
 			}
 		}
+		before := len(line)
 		if r.secure && https && !hasAttr(attrs, "secure") {
 			line += "; Secure"
-			info.AddTag("hardened-cookie:" + name)
 		}
 		if r.httpOnly && !hasAttr(attrs, "httponly") {
 			line += "; HttpOnly"
-			info.AddTag("hardened-cookie:" + name)
 		}
 		if r.sameSite != "" && !hasAttr(attrs, "samesite") {
 			line += "; SameSite=" + r.sameSite
+		}
+		if len(line) != before && !r.reported.Swap(true) {
 			info.AddTag("hardened-cookie:" + name)
 		}
 		break

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 
@@ -25,26 +26,50 @@ const (
 	RuleLeakSecret    = "leak-secret"
 )
 
-// debugMarkers are what Django's DEBUG error pages (technical 404 and 500)
-// and Python tracebacks always contain.
-var debugMarkers = regexp.MustCompile(`because you have <code>DEBUG = True</code>|(Traceback \(most recent call last\):)`)
+// Literal markers of Django's DEBUG error pages (technical 404 and 500)
+// and of Python tracebacks: plain byte searches, no regex on the hot path.
+var (
+	debugMarker     = []byte("because you have <code>DEBUG = True</code>")
+	tracebackMarker = []byte("Traceback (most recent call last):")
+)
 
-// builtinSecrets never leave, whatever the config says.
-var builtinSecrets = []string{
-	`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                                                   // AWS access key id
-	`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`,               // private keys
-	`\b(?:postgres|postgresql|mysql|redis|rediss|amqp)://[^\s:@/"'<>]+:[^\s@/"'<>]+@`, // URLs with passwords
-	`\bSECRET_KEY\s*=\s*['"][^'"]{8,}`,                                                // a Django settings line
+// builtinSecret is one secret shape that never leaves, whatever the
+// config says, with the literals any match must contain: the regex only
+// runs when one of them is in the body.
+type builtinSecret struct {
+	anchors [][]byte
+	re      *regexp.Regexp
+}
+
+var builtinSecrets = []builtinSecret{
+	// AWS access key ids.
+	{anchors("AKIA", "ASIA"), regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	// Private keys.
+	{anchors("PRIVATE KEY-----"), regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`)},
+	// Database and broker URLs with passwords.
+	{anchors("postgres", "mysql", "redis", "amqp"), regexp.MustCompile(`\b(?:postgres|postgresql|mysql|redis|rediss|amqp)://[^\s:@/"'<>]+:[^\s@/"'<>]+@`)},
+	// A Django settings line.
+	{anchors("SECRET_KEY"), regexp.MustCompile(`\bSECRET_KEY\s*=\s*['"][^'"]{8,}`)},
+}
+
+func anchors(s ...string) [][]byte {
+	out := make([][]byte, len(s))
+	for i, a := range s {
+		out[i] = []byte(a)
+	}
+	return out
 }
 
 type leakGuard struct {
-	limit   int
-	secrets *regexp.Regexp
-	pages   *denypage.Renderer
+	limit int
+	bufs  sync.Pool // of *[]byte, limit bytes each
+	// custom are the configured secret patterns, as one regex (nil if none).
+	custom *regexp.Regexp
+	pages  *denypage.Renderer
 }
 
 func newLeakGuard(c config.LeakGuard) (*leakGuard, error) {
-	pats := append([]string(nil), builtinSecrets...)
+	var pats []string
 	for i, p := range c.SecretPatterns {
 		if _, err := regexp.Compile(p); err != nil {
 			return nil, fmt.Errorf("pattern %d is not a valid regex: %v", i, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
@@ -55,7 +80,11 @@ func newLeakGuard(c config.LeakGuard) (*leakGuard, error) {
 	if limit <= 0 {
 		limit = 64 << 10
 	}
-	return &leakGuard{limit: limit, secrets: regexp.MustCompile("(?:" + strings.Join(pats, ")|(?:") + ")"), pages: &denypage.Renderer{}}, nil
+	g := &leakGuard{limit: limit, pages: &denypage.Renderer{}}
+	if len(pats) > 0 {
+		g.custom = regexp.MustCompile("(?:" + strings.Join(pats, ")|(?:") + ")")
+	}
+	return g, nil
 }
 
 // textual reports whether a body of this type can hold a page or a secret.
@@ -81,16 +110,18 @@ func (g *leakGuard) inspect(resp *http.Response, info *decision.Info) error {
 		info.AddTag("leak-guard-skipped:" + enc)
 		return nil
 	}
-	prefix := make([]byte, g.limit)
-	n, err := io.ReadFull(resp.Body, prefix)
-	prefix = prefix[:n]
 	rest := resp.Body
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	buf := g.getBuf()
+	n, err := io.ReadFull(rest, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		g.bufs.Put(&buf)
 		return fmt.Errorf("reading upstream body: %w", err)
 	}
+	prefix := buf[:n]
 	text := decode(prefix, enc, g.limit*4)
 	if rule, what := g.find(text); rule != "" {
 		_ = rest.Close()
+		g.bufs.Put(&buf)
 		status := resp.StatusCode
 		if status < 400 {
 			status = http.StatusInternalServerError
@@ -109,22 +140,57 @@ func (g *leakGuard) inspect(resp *http.Response, info *decision.Info) error {
 		info.Final = decision.Decision{Action: decision.Block, RuleID: rule, Reason: what, Critical: true}
 		return nil
 	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(prefix), rest), rest}
+	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &g.bufs}
 	return nil
 }
 
+// getBuf returns a limit-sized buffer from the pool.
+func (g *leakGuard) getBuf() []byte {
+	if b, ok := g.bufs.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, g.limit)
+}
+
+// prefixedBody replays the inspected prefix, then streams the rest; Close
+// gives the prefix buffer back to the pool.
+type prefixedBody struct {
+	io.Reader
+	rest io.Closer
+	buf  *[]byte
+	pool *sync.Pool
+}
+
+func (b *prefixedBody) Close() error {
+	err := b.rest.Close()
+	if b.buf != nil {
+		b.pool.Put(b.buf)
+		b.buf = nil
+	}
+	return err
+}
+
 func (g *leakGuard) find(text []byte) (rule, what string) {
-	if m := debugMarkers.FindSubmatchIndex(text); m != nil {
-		if m[2] >= 0 {
-			return RuleLeakTraceback, "the upstream answered with a Python traceback"
-		}
+	// A traceback is the more specific finding: Django's technical 500
+	// page carries one as well as the DEBUG footer.
+	if bytes.Contains(text, tracebackMarker) {
+		return RuleLeakTraceback, "the upstream answered with a Python traceback"
+	}
+	if bytes.Contains(text, debugMarker) {
 		return RuleLeakDebugPage, "the upstream answered with a Django DEBUG page (DEBUG = True in production)"
 	}
-	if g.secrets.Match(text) {
-		return RuleLeakSecret, "the upstream answered with something that looks like a secret"
+	for _, s := range builtinSecrets {
+		for _, a := range s.anchors {
+			if bytes.Contains(text, a) {
+				if s.re.Match(text) {
+					return RuleLeakSecret, "the upstream answered with something that looks like a secret"
+				}
+				break
+			}
+		}
+	}
+	if g.custom != nil && g.custom.Match(text) {
+		return RuleLeakSecret, "the upstream answered with a configured secret pattern"
 	}
 	return "", ""
 }

@@ -128,7 +128,7 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 		OnError:               func(w http.ResponseWriter, r *http.Request, s int, err error) { h.ProxyError(w, r, s, err) },
 		ModifyResponse:        func(resp *http.Response) error { return h.ModifyResponse(resp) },
 	})
-	h = NewHandler(chain, px, events.LogSink{Logger: logger}, logger)
+	h = NewHandler(chain, px, events.LineSink{W: logs}, logger)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &parapet{Server: srv, handler: h, proxy: px, logs: logs}
