@@ -140,6 +140,10 @@ type Info struct {
 	Matched []Decision
 	// Final is the decision that ended the request, or an Allow.
 	Final Decision
+	// Cleared is set by the clearance stage when the client carries a valid
+	// challenge clearance: later stages skip their challenges for it (never
+	// their blocks or throttles).
+	Cleared bool
 	// SkipStages lists stage names that an earlier allow rule exempted
 	// (e.g. a bypass allow skips "detect").
 	SkipStages []string
