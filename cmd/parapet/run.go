@@ -105,7 +105,12 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		},
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 	})
-	handler = waf.NewHandler(chain, px, events.LineSink{W: logOut, Level: level}, logger)
+	metrics := events.NewMetrics(version)
+	handler = waf.NewHandler(chain, px, events.Multi{events.LineSink{W: logOut, Level: level}, metrics}, logger)
+	if err := metrics.Register(waf.NewCollector(handler, deps)); err != nil {
+		logger.Error("cannot register metrics", "error", err)
+		return 1
+	}
 
 	addr := listenAddr(cfg)
 	ln, err := net.Listen("tcp", addr)
@@ -114,7 +119,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           withMetrics(handler, cfg.Metrics, metrics),
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		ReadTimeout:       cfg.Timeouts.Read,
 		WriteTimeout:      cfg.Timeouts.Write,
@@ -126,6 +131,16 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
+	if cfg.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			logger.Error("cannot listen for metrics", "addr", cfg.Metrics.Listen, "error", err)
+			_ = ln.Close()
+			return 1
+		}
+		logger.Info("metrics listening", "addr", mln.Addr().String(), "path", cfg.Metrics.Path)
+		go serveMetrics(serveCtx, mln, cfg.Metrics.Path, metrics)
+	}
 
 	var kid *proxy.Child
 	if child != nil {
@@ -147,7 +162,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	reloads := make(chan os.Signal, 1)
 	signal.Notify(reloads, syscall.SIGHUP)
 	defer signal.Stop(reloads)
-	go reloadLoop(serveCtx, cfg, handler, deps, level, logger, reloads)
+	go reloadLoop(serveCtx, cfg, handler, deps, level, logger, metrics, reloads)
 
 	childDied := make(chan struct{})
 	if kid != nil {
@@ -204,7 +219,7 @@ func parseLevel(s string) slog.Level {
 // reloadLoop rebuilds the chain on SIGHUP and, with reload.watch, when the
 // config file changes. A config that fails is refused and logged; the
 // running chain keeps serving.
-func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger, hup <-chan os.Signal) {
+func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger, metrics *events.Metrics, hup <-chan os.Signal) {
 	file := cfg.File()
 	var tick <-chan time.Time
 	lastMod := modTime(file)
@@ -227,7 +242,7 @@ func reloadLoop(ctx context.Context, cfg *config.Config, h *waf.Handler, deps *w
 			lastMod = m
 			log.Info("config file changed: reloading", "file", file)
 		}
-		reload(h, deps, level, log)
+		metrics.Reloaded(reload(h, deps, level, log))
 	}
 }
 
@@ -259,10 +274,13 @@ func pinRestartKeys(running, next *config.Config) []string {
 	pin("timeouts", running.Timeouts != next.Timeouts, func() { next.Timeouts = running.Timeouts })
 	pin("limits.max_header_bytes", running.Limits.MaxHeaderBytes != next.Limits.MaxHeaderBytes, func() { next.Limits.MaxHeaderBytes = running.Limits.MaxHeaderBytes })
 	pin("feed_cache_dir", running.FeedCacheDir != next.FeedCacheDir, func() { next.FeedCacheDir = running.FeedCacheDir })
+	pin("metrics", running.Metrics != next.Metrics, func() { next.Metrics = running.Metrics })
 	return changed
 }
 
-func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger) {
+// reload builds a chain from the config file and swaps it in; it reports
+// whether the new config was applied.
+func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logger) bool {
 	running := h.Chain().Config()
 	cfg, err := config.Load(running.File(), os.Environ())
 	if err == nil {
@@ -279,8 +297,39 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 			chain.RetainFeeds(deps)
 			level.Set(parseLevel(cfg.Log.Level))
 			log.Info("config reloaded", "file", cfg.File())
-			return
+			return true
 		}
 	}
 	log.Error("config reload refused; the running config keeps serving", "error", err.Error())
+	return false
+}
+
+// withMetrics serves the metrics path on the public listener when a
+// metrics token is set (only to requests that carry it); everything else
+// goes to the chain.
+func withMetrics(h http.Handler, cfg config.Metrics, m *events.Metrics) http.Handler {
+	if cfg.Token == "" {
+		return h
+	}
+	mh := m.Handler(cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == cfg.Path {
+			mh.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serveMetrics serves the metrics alone on their private listener until
+// ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, path string, m *events.Metrics) {
+	mux := http.NewServeMux()
+	mux.Handle(path, m.Handler(""))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	_ = srv.Serve(ln)
 }

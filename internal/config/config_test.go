@@ -115,6 +115,8 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 		{"feed without source", "feeds:\n  - name: a\n", `:2: feeds[0]: needs exactly one of url and file`},
 		{"bad yaml", "edge: [\n", `:`},
 		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
+		{"short metrics token", "metrics:\n  listen: 127.0.0.1:9100\n  token: short\n", `:3: metrics.token: is too short`},
+		{"bad metrics listen", "metrics:\n  listen: nine-one-hundred\n", `:2: metrics.listen: "nine-one-hundred" is not host:port`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/testenv"
+)
+
+// scrape GETs a metrics URL (with a bearer token when given) and returns
+// the status and body.
+func scrape(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// metricLine returns the value text of the sample whose line starts with
+// prefix ("" if there is none).
+func metricLine(body, prefix string) string {
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix+" ") {
+			return strings.TrimPrefix(l, prefix+" ")
+		}
+	}
+	return ""
+}
+
+// Metrics on a private listener count decisions by rule, feed state and
+// reloads; on the public listener they answer only with the token, and
+// without a token the path is an ordinary request to the app.
+func TestMetricsCountDecisionsFeedsAndReloads(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
+	defer up.Close()
+	dir := t.TempDir()
+	listFile := filepath.Join(dir, "bad.txt")
+	os.WriteFile(listFile, []byte("198.51.100.0/24\nnot-an-ip\n"), 0o600)
+	addr, maddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
+	cfgPath := filepath.Join(dir, "parapet.yaml")
+	cfg := fmt.Sprintf("upstream: %s\nlisten: %s\nreload:\n  watch: false\nmetrics:\n  listen: %s\n  token: %s\nfeeds:\n  - name: local\n    file: %s\nrules:\n  - id: local-list\n    feeds: [local]\n", up.URL, addr, maddr, "a-long-metrics-token-1234", listFile)
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
+	waitStatus(t, p, "/", 200)
+
+	for range 3 {
+		resp, err := http.Get("http://" + addr + "/.env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	private := "http://" + maddr + "/_parapet/metrics"
+	deadline := time.Now().Add(5 * time.Second)
+	var body string
+	for {
+		_, body = scrape(t, private, "")
+		if metricLine(body, `parapet_requests_total{decision="block",rule="path-dotfiles"}`) == "3" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := metricLine(body, `parapet_requests_total{decision="block",rule="path-dotfiles"}`); got != "3" {
+		t.Fatalf("blocked .env requests counted %q, want 3:\n%s", got, body)
+	}
+	if got := metricLine(body, `parapet_responses_total{class="4xx"}`); got != "3" {
+		t.Errorf("4xx responses %q, want 3", got)
+	}
+	if got := metricLine(body, `parapet_feed_entries{feed="local"}`); got != "1" {
+		t.Errorf("feed entries %q, want 1", got)
+	}
+	if got := metricLine(body, `parapet_feed_skipped_lines{feed="local"}`); got != "1" {
+		t.Errorf("feed skipped lines %q, want 1", got)
+	}
+	if !strings.Contains(body, `parapet_build_info{version=`) || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Error("build info or process metrics missing")
+	}
+	if strings.Contains(body, "a-long-metrics-token-1234") {
+		t.Fatal("the token is in the metrics")
+	}
+
+	public := "http://" + addr + "/_parapet/metrics"
+	if status, _ := scrape(t, public, ""); status != http.StatusUnauthorized {
+		t.Fatalf("public metrics without the token: %d, want 401", status)
+	}
+	if status, _ := scrape(t, public, "wrong-token-wrong-token"); status != http.StatusUnauthorized {
+		t.Fatalf("public metrics with a wrong token: %d, want 401", status)
+	}
+	status, pub := scrape(t, public, "a-long-metrics-token-1234")
+	if status != 200 || metricLine(pub, `parapet_requests_total{decision="block",rule="path-dotfiles"}`) != "3" {
+		t.Fatalf("public metrics with the token: %d\n%s", status, pub)
+	}
+
+	os.WriteFile(cfgPath, []byte(cfg+"  - id: broken\n    path_regex: ['(']\n"), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, "config reload refused")
+	_, body = scrape(t, private, "")
+	if got := metricLine(body, `parapet_config_reloads_total{result="refused"}`); got != "1" {
+		t.Fatalf("refused reloads %q, want 1", got)
+	}
+}
+
+// Without a token, the metrics path on the public listener is not served
+// by Parapet: it goes to the app like any other path.
+func TestMetricsPathIsTheAppsWithoutToken(t *testing.T) {
+	p := startEdge(t)
+	status, body := scrape(t, "http://"+p.addr+"/_parapet/metrics", "")
+	if status != 200 || body != "app" {
+		t.Fatalf("got %d %q, want the app's answer", status, body)
+	}
+}
