@@ -49,6 +49,8 @@ type Config struct {
 	BlockPage BlockPage `yaml:"block_page"`
 	// Reload configures config reloading.
 	Reload Reload `yaml:"reload"`
+	// Challenge configures challenges and clearance cookies (challenge.go).
+	Challenge Challenge `yaml:"challenge"`
 
 	src *source // where each value came from; set by Load
 }
@@ -371,6 +373,7 @@ func Default() *Config {
 		},
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
+		Challenge: DefaultChallenge(),
 	}
 }
 
