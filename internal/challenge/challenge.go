@@ -502,4 +502,3 @@ func (c *Challenger) OpenToken(r *http.Request, info *decision.Info, token strin
 
 // Signer is the signer of tokens and cookies (for tests and benchmarks).
 func (c *Challenger) Signer() *Signer { return c.signer }
-
