@@ -110,7 +110,7 @@ func (s *Signer) Clearance(c Client, exp time.Time) string {
 // VerifyClearance checks a clearance cookie value for c at now; the MAC
 // is compared in constant time.
 func (s *Signer) VerifyClearance(value string, c Client, now time.Time) error {
-	if len(value) != b64.EncodedLen(clearanceLen) {
+	if len(value) != b64.EncodedLen(clearanceLen) || !isB64(value) {
 		return ErrMalformed
 	}
 	var buf [clearanceLen]byte
@@ -199,7 +199,7 @@ func (s *Signer) Sign(t Token, c Client) string {
 // Open verifies a token for client c at now and decodes it.
 func (s *Signer) Open(value string, c Client, now time.Time) (Token, error) {
 	var t Token
-	if len(value) > b64.EncodedLen(tokenHead+MaxReturn+macSize) {
+	if len(value) > b64.EncodedLen(tokenHead+MaxReturn+macSize) || !isB64(value) {
 		return t, ErrMalformed
 	}
 	buf, err := b64.DecodeString(value)
@@ -224,6 +224,18 @@ func (s *Signer) Open(value string, c Client, now time.Time) (Token, error) {
 		return t, ErrExpired
 	}
 	return t, nil
+}
+
+// isB64 reports whether v holds only base64url characters (the decoder
+// would skip newlines, letting one value be written several ways).
+func isB64(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // SafeReturn reports whether p is a same-site path: it starts with one
