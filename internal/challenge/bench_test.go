@@ -2,7 +2,12 @@ package challenge
 
 import (
 	"crypto/sha256"
+	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // Baseline: one SHA-256 of a User-Agent, the least a bound verify must do.
@@ -46,6 +51,26 @@ func BenchmarkVerifyPoW(b *testing.B) {
 	for b.Loop() {
 		if !VerifyPoW(nonce, ans, 16) {
 			b.Fatal("refused")
+		}
+	}
+}
+
+// The clearance check as the chain runs it: read the cookie from the
+// request, verify it, mark the request cleared.
+func BenchmarkClearedRequest(b *testing.B) {
+	cfg := config.Default()
+	c, err := New(cfg, Options{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/shop/", nil)
+	r.Header.Set("User-Agent", alice.UserAgent)
+	r.Header.Set("Cookie", "sessionid=abc; csrftoken=def; "+cfg.Challenge.CookieName+"="+c.Signer().Clearance(alice, time.Now().Add(time.Hour)))
+	b.ReportAllocs()
+	for b.Loop() {
+		info := decision.Info{ClientIP: alice.IP}
+		if !c.Cleared(r, &info) {
+			b.Fatal("not cleared")
 		}
 	}
 }
