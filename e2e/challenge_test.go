@@ -242,6 +242,13 @@ rules:
 	if api.status != 429 || tokenRe.MatchString(api.body) {
 		t.Errorf("POST to an API path: %d, want 429 without a page", api.status)
 	}
+	xhr := bob.do(t, d, "GET", "/whoami/", nil, map[string]string{"Sec-Fetch-Mode": "cors"})
+	if xhr.status != 429 || tokenRe.MatchString(xhr.body) {
+		t.Errorf("fetch() from a page: %d, want 429 without a page", xhr.status)
+	}
+	if nav := bob.do(t, d, "GET", "/whoami/", nil, map[string]string{"Sec-Fetch-Mode": "navigate"}); !isChallenge(nav) {
+		t.Errorf("a navigation: %d, want the challenge page", nav.status)
+	}
 
 	// A form post interrupted by the challenge is not lost silently: the
 	// page says so, and after passing the visitor is back on the form.
@@ -451,6 +458,10 @@ rules:
 		t.Fatalf("fake Googlebot: %d\n%.300s", r.status, r.body)
 	}
 	d.waitLog(t, `"client_ip":"203.0.113.66"`, `"rule":"crawler-liar"`, `"fake-crawler"`)
+	// On a challenged path too: a liar is blocked, not offered a way in.
+	if r := liar.do(t, d, "GET", "/whoami/", nil, nil); r.status != 403 || !strings.Contains(r.body, "crawler-liar") || isChallenge(r) {
+		t.Fatalf("fake Googlebot on a challenged path: %d", r.status)
+	}
 	// An ordinary browser at the same address is still only challenged.
 	if r := (&visitor{ip: "203.0.113.66", ua: browser}).do(t, d, "GET", "/whoami/", nil, nil); !isChallenge(r) {
 		t.Errorf("browser: %d, want the challenge", r.status)

@@ -261,6 +261,11 @@ func (c *Challenger) CanChallenge(r *http.Request) bool {
 	if r.Header.Get("X-Requested-With") != "" {
 		return false
 	}
+	// Browsers say what a request is for: only a page navigation can show
+	// a page (fetch, XHR, images and scripts cannot).
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+		return false
+	}
 	accept := r.Header.Get("Accept")
 	if strings.Contains(accept, "json") && !strings.Contains(accept, "text/html") {
 		return false
@@ -270,8 +275,15 @@ func (c *Challenger) CanChallenge(r *http.Request) bool {
 
 // Answer writes the answer to a decision.Challenge: the challenge page, or
 // for requests that cannot run one, the deny page (or JSON) with the
-// configured refusal status.
+// configured refusal status. A crawler liar (liar_action block) is blocked
+// whichever stage challenged it.
 func (c *Challenger) Answer(w http.ResponseWriter, r *http.Request, info *decision.Info, d decision.Decision) {
+	if cr, good := c.crawlerOf(r, info); cr != nil && !good && c.cfg.Crawlers.LiarAction == "block" {
+		info.AddTag("fake-crawler")
+		info.Final = decision.Decision{Action: decision.Block, RuleID: RuleLiar, Reason: "User-Agent claims " + cr.name + " from outside its published ranges"}
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusForbidden, Reason: RuleLiar, RequestID: info.ID})
+		return
+	}
 	if !c.CanChallenge(r) {
 		c.pages.Write(w, r, denypage.Page{Status: c.cfg.RefuseStatus, Reason: d.RuleID, RequestID: info.ID, RetryAfter: d.RetryAfter, Header: d.Headers})
 		return
