@@ -1,8 +1,8 @@
 package challenge
 
 import (
-	"container/list"
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -16,23 +16,26 @@ type NonceStore interface {
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 }
 
-// MemoryNonces is a bounded in-memory NonceStore: at most max keys are
-// kept; when full, the oldest key is dropped, which is safe because a key
-// only needs to outlive its challenge's TTL and the oldest expires first
-// (keys dropped early are still refused by the token's own expiry, unless
-// the store is so small that a nonce is evicted within its TTL: size it
-// for challenges served per TTL).
+// MemoryNonces is a bounded in-memory NonceStore. It keeps a 64-bit hash
+// of each key (about 50 bytes per key in all: 200k keys take about 10 MiB)
+// in a map and a ring in claim order. When full, the oldest claim is
+// dropped: keys need only outlive their challenge's TTL and the oldest
+// expires first, so size it above the challenges solved per TTL. A hash
+// collision (odds about n²/2⁶⁵) only makes a fresh nonce look used: the
+// visitor solves a new challenge. Values are not kept.
 type MemoryNonces struct {
-	mu    sync.Mutex
-	max   int
-	keys  map[string]*list.Element
-	order *list.List // of entry, oldest first
-	now   func() time.Time
+	mu   sync.Mutex
+	seed maphash.Seed
+	exp  map[uint64]int64 // key hash -> expiry (unix nanoseconds)
+	ring []claim          // claim order; head is the oldest
+	head int
+	n    int
+	now  func() time.Time
 }
 
-type entry struct {
-	key string
-	exp time.Time
+type claim struct {
+	h   uint64
+	exp int64
 }
 
 // NewMemoryNonces returns a store holding at most max keys (>= 1).
@@ -40,42 +43,44 @@ func NewMemoryNonces(max int) *MemoryNonces {
 	if max < 1 {
 		max = 1
 	}
-	return &MemoryNonces{max: max, keys: map[string]*list.Element{}, order: list.New(), now: time.Now}
+	return &MemoryNonces{seed: maphash.MakeSeed(), exp: make(map[uint64]int64), ring: make([]claim, max), now: time.Now}
 }
 
 // SetNX implements NonceStore.
 func (m *MemoryNonces) SetNX(_ context.Context, key string, _ []byte, ttl time.Duration) (bool, error) {
+	h := maphash.String(m.seed, key)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	// Drop expired keys from the front (oldest first; TTLs are similar).
-	for e := m.order.Front(); e != nil; e = m.order.Front() {
-		en := e.Value.(entry)
-		if en.exp.After(now) {
-			break
-		}
-		m.order.Remove(e)
-		delete(m.keys, en.key)
+	now := m.now().UnixNano()
+	for m.n > 0 && m.ring[m.head].exp <= now {
+		m.pop()
 	}
-	if e, ok := m.keys[key]; ok {
-		if e.Value.(entry).exp.After(now) {
-			return false, nil
-		}
-		m.order.Remove(e)
-		delete(m.keys, key)
+	if exp, ok := m.exp[h]; ok && exp > now {
+		return false, nil
 	}
-	for len(m.keys) >= m.max {
-		e := m.order.Front()
-		m.order.Remove(e)
-		delete(m.keys, e.Value.(entry).key)
+	if m.n == len(m.ring) {
+		m.pop()
 	}
-	m.keys[key] = m.order.PushBack(entry{key: key, exp: now.Add(ttl)})
+	c := claim{h: h, exp: now + int64(ttl)}
+	m.exp[h] = c.exp
+	m.ring[(m.head+m.n)%len(m.ring)] = c
+	m.n++
 	return true, nil
 }
 
-// Len is the number of keys held.
+// pop drops the oldest claim.
+func (m *MemoryNonces) pop() {
+	c := m.ring[m.head]
+	if m.exp[c.h] == c.exp { // not claimed again since
+		delete(m.exp, c.h)
+	}
+	m.head = (m.head + 1) % len(m.ring)
+	m.n--
+}
+
+// Len is the number of claims held.
 func (m *MemoryNonces) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.keys)
+	return len(m.exp)
 }

@@ -172,3 +172,21 @@ func TestMemoryNoncesOnceAndBounded(t *testing.T) {
 		t.Fatalf("expired keys kept: %d", m.Len())
 	}
 }
+
+// A nonce claimed again after its expiry keeps its new claim when the old
+// one leaves the ring.
+func TestMemoryNoncesReclaimAfterExpiry(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemoryNonces(2)
+	now := t0
+	m.now = func() time.Time { return now }
+	m.SetNX(ctx, "a", nil, time.Minute)
+	now = now.Add(2 * time.Minute)
+	if ok, _ := m.SetNX(ctx, "a", nil, time.Hour); !ok {
+		t.Fatal("expired nonce not claimable")
+	}
+	m.SetNX(ctx, "b", nil, time.Hour)
+	if ok, _ := m.SetNX(ctx, "a", nil, time.Hour); ok {
+		t.Fatal("re-claimed nonce lost its claim")
+	}
+}
