@@ -31,6 +31,10 @@ func (c *Challenger) serveCaptcha(w http.ResponseWriter, r *http.Request, info *
 		c.pages.Write(w, r, denypage.Page{Status: http.StatusForbidden, Reason: RuleFailed, RequestID: info.ID})
 		return
 	}
+	if tok.Kind != KindCaptcha && !c.cfg.FallbackCaptcha {
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusNotFound, Reason: "not-found", RequestID: info.ID})
+		return
+	}
 	answer := c.CaptchaAnswer(tok.Nonce)
 	var buf bytes.Buffer
 	contentType := "image/png"

@@ -315,7 +315,7 @@ func (c *Challenger) postReturn(r *http.Request) string {
 type pageView struct {
 	Brand, Kind, Token, Challenge, Verify, Assets, SiteKey, RequestID, Error string
 	Difficulty                                                               int
-	Post                                                                     bool
+	Post, Fallback                                                           bool
 }
 
 // writePage issues a fresh token for t and writes the challenge page.
@@ -334,6 +334,7 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 		Error:      errMsg,
 		Difficulty: c.cfg.Difficulty,
 		Post:       t.Post,
+		Fallback:   c.cfg.FallbackCaptcha,
 	}
 	switch c.kind {
 	case KindTurnstile:
@@ -424,7 +425,7 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 		if solved = VerifyPoW(tok.Nonce, form.Get("answer"), tok.Difficulty); solved {
 			claimErr = claim()
 		}
-	case form.Has("captcha"):
+	case form.Has("captcha") && (tok.Kind == KindCaptcha || c.cfg.FallbackCaptcha):
 		// Claim first: one guess per challenge, so guessing cannot be
 		// spread over a token's lifetime.
 		method = "captcha"

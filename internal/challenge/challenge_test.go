@@ -130,3 +130,38 @@ func TestVerifyRefusals(t *testing.T) {
 		}
 	}
 }
+
+// With fallback_captcha off, a Turnstile site cannot be passed with the
+// (weaker) image CAPTCHA, and its media is not drawn.
+func TestFallbackCaptchaOff(t *testing.T) {
+	cfg := config.Default()
+	cfg.Challenge.FallbackCaptcha = false
+	c, err := New(cfg, Options{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := &decision.Info{ClientIP: netip.MustParseAddr("192.0.2.1")}
+	tok := Token{Kind: KindPoW, Difficulty: 16, Expires: time.Now().Add(time.Minute), Nonce: [16]byte{3}, Return: "/"}
+	v := c.Signer().Sign(tok, Client{IP: info.ClientIP, UserAgent: "ua"})
+	req := func(method, target, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("User-Agent", "ua")
+		r = r.WithContext(decision.WithInfo(r.Context(), info))
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		return w
+	}
+	if w := req("POST", PathPrefix+"verify", "token="+v+"&captcha="+c.CaptchaAnswer(tok.Nonce)); w.Code == http.StatusSeeOther {
+		t.Fatal("image CAPTCHA cleared a pow challenge with the fallback off")
+	}
+	if w := req("GET", PathPrefix+"captcha.png?t="+v, ""); w.Code != http.StatusNotFound {
+		t.Fatalf("captcha image drawn with the fallback off: %d", w.Code)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	c.Answer(w, r, info, decision.Decision{Action: decision.Challenge})
+	if strings.Contains(w.Body.String(), "captcha.png") || !strings.Contains(w.Body.String(), "needs JavaScript") {
+		t.Fatalf("page with the fallback off:\n%s", w.Body.String())
+	}
+}

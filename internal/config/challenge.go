@@ -21,6 +21,10 @@ type Challenge struct {
 	// every instance the same value (PARAPET_SECRET also sets it); empty: a
 	// random secret per process, so instances do not share clearances.
 	Secret string `yaml:"secret" secret:"true"`
+	// FallbackCaptcha offers the image CAPTCHA to browsers without
+	// JavaScript (kinds pow, turnstile, hcaptcha). Off: they are asked to
+	// turn JavaScript on, and only the configured kind clears.
+	FallbackCaptcha bool `yaml:"fallback_captcha"`
 	// Difficulty is the number of leading zero bits the proof of work
 	// needs (16: about 65k hashes, well under a second in a browser).
 	Difficulty int `yaml:"difficulty"`
@@ -101,18 +105,19 @@ func DefaultCrawlers() []Crawler {
 // DefaultChallenge is the challenge section's default.
 func DefaultChallenge() Challenge {
 	return Challenge{
-		Kind:         "pow",
-		Difficulty:   16,
-		ChallengeTTL: 5 * time.Minute,
-		ClearanceTTL: 24 * time.Hour,
-		CookieName:   "parapet_clearance",
-		Status:       403,
-		RefuseStatus: 429,
-		ExemptPaths:  []string{"/webhooks/", "/.well-known/"},
-		APIPaths:     []string{"/api/"},
-		Turnstile:    Widget{VerifyURL: "https://challenges.cloudflare.com/turnstile/v0/siteverify"},
-		HCaptcha:     Widget{VerifyURL: "https://api.hcaptcha.com/siteverify"},
-		Crawlers:     Crawlers{Enabled: true, LiarAction: "block"},
+		Kind:            "pow",
+		FallbackCaptcha: true,
+		Difficulty:      16,
+		ChallengeTTL:    5 * time.Minute,
+		ClearanceTTL:    24 * time.Hour,
+		CookieName:      "parapet_clearance",
+		Status:          403,
+		RefuseStatus:    429,
+		ExemptPaths:     []string{"/webhooks/", "/.well-known/"},
+		APIPaths:        []string{"/api/"},
+		Turnstile:       Widget{VerifyURL: "https://challenges.cloudflare.com/turnstile/v0/siteverify"},
+		HCaptcha:        Widget{VerifyURL: "https://api.hcaptcha.com/siteverify"},
+		Crawlers:        Crawlers{Enabled: true, LiarAction: "block"},
 	}
 }
 
