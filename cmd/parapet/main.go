@@ -41,6 +41,8 @@ Configuration:
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
   PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
   PORT sets the listen address when listen is not set (default :8080).
+  PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
+  give every instance the same value.
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 `

@@ -51,6 +51,8 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
+	// Challenge configures challenges and clearance cookies (challenge.go).
+	Challenge Challenge `yaml:"challenge"`
 
 	src *source // where each value came from; set by Load
 }
@@ -374,6 +376,7 @@ func Default() *Config {
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
+		Challenge: DefaultChallenge(),
 	}
 }
 

@@ -271,7 +271,7 @@ func EnvName(path string) string {
 }
 
 // nonKeyEnv are PARAPET_ variables that are not config keys.
-var nonKeyEnv = map[string]bool{EnvConfigFile: true}
+var nonKeyEnv = map[string]bool{EnvConfigFile: true, EnvSecret: true}
 
 var durationType = reflect.TypeOf(time.Duration(0))
 var byteSizeType = reflect.TypeOf(ByteSize(0))
@@ -292,6 +292,7 @@ func (c *Config) applyEnv(env map[string]string) error {
 		}
 		c.src.env[path] = name
 	})
+	c.applySecretAlias(env)
 	// Heroku's own variables.
 	if port, ok := env["PORT"]; ok && c.Listen == "" {
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {

@@ -135,11 +135,9 @@ func (c *Config) Validate() error {
 		}
 		ids[r.ID] = true
 		switch r.Action {
-		case "", "block", "allow", "log":
-		case "challenge":
-			bad(p+".action", "challenge is not available yet (the challenge stage is not built); use block or log")
+		case "", "block", "allow", "log", "challenge":
 		default:
-			bad(p+".action", "%q must be block, allow or log", r.Action)
+			bad(p+".action", "%q must be block, allow, challenge or log", r.Action)
 		}
 		if r.Bypass && r.Action != "allow" {
 			bad(p+".bypass", "only an allow rule can bypass later stages")
@@ -189,6 +187,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.level", "%q must be debug, info, warn or error", c.Log.Level)
 	}
+	c.validateChallenge(bad)
 	if c.Reload.Watch && c.Reload.Interval <= 0 {
 		bad("reload.interval", "must be positive when reload.watch is on")
 	}

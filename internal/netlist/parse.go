@@ -26,6 +26,9 @@ const (
 	// address or CIDR is named by the feed (default the first), or a pair of
 	// "start,end" range columns.
 	FormatCSV
+	// FormatGoogleJSON is the JSON range file Google and Bing publish for
+	// their crawlers: {"prefixes":[{"ipv4Prefix":"66.249.64.0/27"},{"ipv6Prefix":"2001:4860:4801:10::/64"}]}.
+	FormatGoogleJSON
 )
 
 // ParseFormat parses "plain" (or ""), "tor" and "csv".
@@ -37,8 +40,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatTor, nil
 	case "csv":
 		return FormatCSV, nil
+	case "google-json":
+		return FormatGoogleJSON, nil
 	}
-	return 0, fmt.Errorf("%q is not a list format (plain, tor, csv)", s)
+	return 0, fmt.Errorf("%q is not a list format (plain, tor, csv, google-json)", s)
 }
 
 // String names the format.
@@ -48,6 +53,8 @@ func (f Format) String() string {
 		return "tor"
 	case FormatCSV:
 		return "csv"
+	case FormatGoogleJSON:
+		return "google-json"
 	}
 	return "plain"
 }
@@ -99,6 +106,13 @@ func ParseList(r io.Reader, opt ParseOptions) (*Parsed, error) {
 		if len(out.Errors) < opt.MaxErrors {
 			out.Errors = append(out.Errors, &LineError{Source: opt.Source, Line: line, Text: text, Reason: reason})
 		}
+	}
+	if opt.Format == FormatGoogleJSON {
+		if err := parseGoogleJSON(r, opt, &b, bad); err != nil {
+			return nil, err
+		}
+		out.Set = b.Build()
+		return out, nil
 	}
 	if opt.Format == FormatCSV {
 		if err := parseCSV(r, opt, &b, bad); err != nil {

@@ -31,6 +31,10 @@ type Deps struct {
 	// OpenGeo opens a database by path ("" = the embedded default); the
 	// caller may cache them.
 	OpenGeo func(path string) (*geo.DB, error)
+	// Cleared reports whether a client may skip challenges (valid clearance
+	// cookie, listed crawler); rules with action challenge ask it when they
+	// match. Nil: nobody is cleared.
+	Cleared func(r *http.Request, info *decision.Info) bool
 }
 
 // Engine is the compiled rule list. Safe for concurrent use.
@@ -41,11 +45,12 @@ type Engine struct {
 	countryHeader string
 	ua            *useragent.Matcher
 	uaRules       int
+	cleared       func(*http.Request, *decision.Info) bool
 }
 
 type rule struct {
 	id     string
-	action decision.Action // Allow, Block or Log
+	action decision.Action // Allow, Block, Challenge or Log
 	mode   decision.Mode
 	status int
 	bypass bool
@@ -75,7 +80,7 @@ type headerMatch struct {
 // enabled defaults), loading IP files, attaching feeds and opening geo
 // databases. Errors point at the config line that caused them.
 func New(cfg *config.Config, deps Deps) (*Engine, error) {
-	e := &Engine{countryHeader: http.CanonicalHeaderKey(cfg.Geo.CountryHeader)}
+	e := &Engine{countryHeader: http.CanonicalHeaderKey(cfg.Geo.CountryHeader), cleared: deps.Cleared}
 	var errs config.Errors
 	fail := func(path, format string, args ...any) { errs = append(errs, cfg.Errorf(path, format, args...)) }
 
@@ -158,6 +163,8 @@ func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[stri
 		r.action = decision.Allow
 	case "log":
 		r.action = decision.Log
+	case "challenge":
+		r.action = decision.Challenge
 	default:
 		r.action = decision.Block
 	}
@@ -411,8 +418,10 @@ func (q *request) uaHit(i int) bool {
 	return q.uaHits[i]
 }
 
-// Check runs the rules: the first enforced allow or block decides; log
-// and monitor-mode matches are recorded on info.
+// Check runs the rules: the first enforced allow, block or challenge
+// decides; a challenge rule is skipped for a cleared client (checked
+// lazily through Deps.Cleared, since the clearance stage runs after the
+// rules); log and monitor-mode matches are recorded on info.
 func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
 	q := &request{r: r, ip: info.ClientIP, e: e}
 	if e.geo != nil {
@@ -446,6 +455,9 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 				info.SkipStages = append(info.SkipStages, "detect")
 			}
 			return d
+		}
+		if d.Action == decision.Challenge && d.Mode == decision.Enforce && (info.Cleared || e.cleared != nil && e.cleared(r, info)) {
+			continue // cleared clients pass challenges (never blocks further on)
 		}
 		if d.Decided() {
 			return d

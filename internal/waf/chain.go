@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parapet-waf/parapet/internal/challenge"
 	"github.com/parapet-waf/parapet/internal/clientip"
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -38,6 +39,7 @@ import (
 type Chain struct {
 	cfg         *config.Config
 	access      *rules.Engine
+	challenge   *challenge.Challenger
 	harden      *harden.Stage // nil when harden.enabled is off
 	respStages  []decision.ResponseStage
 	resolver    *clientip.Resolver
@@ -54,6 +56,12 @@ type Deps struct {
 	Feeds *netlist.Registry
 	geoMu sync.Mutex
 	geoDB map[string]*geo.DB
+	// Nonces claims solved challenge nonces across reloads (and, when a
+	// shared store is set here, across instances). NewDeps sets a bounded
+	// in-memory store.
+	Nonces challenge.NonceStore
+	secret secretOnce
+	log    *slog.Logger
 }
 
 // NewDeps returns Deps whose feeds run until ctx ends and cache their
@@ -63,7 +71,7 @@ func NewDeps(ctx context.Context, cacheDir string, log *slog.Logger) *Deps {
 		cacheDir = filepath.Join(os.TempDir(), "parapet-feeds")
 	}
 	client := &http.Client{Timeout: 60 * time.Second}
-	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}}
+	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}, Nonces: challenge.NewMemoryNonces(200_000), log: log}
 }
 
 // OpenGeo opens (once) the database at path; "" is the embedded default.
@@ -99,12 +107,17 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		}
 		return nil, config.Errors{cfg.Errorf("trusted_proxies", "%v", err)}
 	}
-	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo})
+	pages := &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact}
+	chal, err := newChallenger(cfg, deps, pages)
+	if err != nil {
+		return nil, err
+	}
+	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo, Cleared: chal.Cleared})
 	if err != nil {
 		return nil, err
 	}
 	guards := edge.New(cfg.Edge, cfg.Limits)
-	stages := []decision.Stage{guards, access}
+	stages := []decision.Stage{guards, access, chal.Stage()}
 	var hard *harden.Stage
 	var respStages []decision.ResponseStage
 	if cfg.Harden.Enabled {
@@ -117,12 +130,13 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	return &Chain{
 		cfg:         cfg,
 		access:      access,
+		challenge:   chal,
 		harden:      hard,
 		respStages:  respStages,
 		resolver:    res,
 		guards:      guards,
 		stages:      stages,
-		pages:       &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact},
+		pages:       pages,
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,
 	}, nil
@@ -152,7 +166,13 @@ func NewHandler(chain *Chain, p *proxy.Proxy, sink events.Sink, log *slog.Logger
 func (h *Handler) Swap(c *Chain) { h.chain.Store(c) }
 
 // RetainFeeds stops the feeds the chain no longer uses (after a reload).
-func (c *Chain) RetainFeeds(deps *Deps) { deps.Feeds.Retain(c.access.FeedNames()) }
+func (c *Chain) RetainFeeds(deps *Deps) {
+	names := c.access.FeedNames()
+	for _, n := range c.challenge.FeedNames() {
+		names[n] = true
+	}
+	deps.Feeds.Retain(names)
+}
 
 // Chain returns the chain currently serving.
 func (h *Handler) Chain() *Chain { return h.chain.Load() }
@@ -200,7 +220,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	rec := &responseRecorder{ResponseWriter: w}
 
-	if d := c.run(ctx, r, info); d.Decided() {
+	if strings.HasPrefix(r.URL.Path, challenge.PathPrefix) {
+		c.serveChallenge(ctx, rec, r, info)
+	} else if d := c.run(ctx, r, info); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
 	} else if c.harden != nil && c.harden.ReportPath() != "" && r.URL.Path == c.harden.ReportPath() {
@@ -291,6 +313,9 @@ func (c *Chain) answer(w http.ResponseWriter, r *http.Request, info *decision.In
 			w.Header()[k] = v
 		}
 		w.WriteHeader(status)
+		return
+	case decision.Challenge:
+		c.challenge.Answer(w, r, info, d)
 		return
 	case decision.Throttle:
 		if status == 0 {

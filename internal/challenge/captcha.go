@@ -1,0 +1,61 @@
+package challenge
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/mojocn/base64Captcha"
+
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/denypage"
+)
+
+// The CAPTCHA drivers: six distorted digits in a 240x80 PNG, and the same
+// digits spoken (English) in a WAV with background noise.
+var (
+	imageDriver = base64Captcha.NewDriverDigit(80, 240, 6, 0.7, 80)
+	audioDriver = base64Captcha.NewDriverAudio(6, "en")
+)
+
+// serveCaptcha draws the CAPTCHA of the token in ?t= as "png" or "wav".
+// The token must be valid for this client, so media is only drawn for
+// challenges Parapet served to it.
+func (c *Challenger) serveCaptcha(w http.ResponseWriter, r *http.Request, info *decision.Info, format string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusMethodNotAllowed, Reason: "method-not-allowed", RequestID: info.ID})
+		return
+	}
+	tok, err := c.signer.Open(r.URL.Query().Get("t"), clientOf(r, info), c.now())
+	if err != nil {
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusForbidden, Reason: RuleFailed, RequestID: info.ID})
+		return
+	}
+	if tok.Kind != KindCaptcha && !c.cfg.FallbackCaptcha {
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusNotFound, Reason: "not-found", RequestID: info.ID})
+		return
+	}
+	answer := c.CaptchaAnswer(tok.Nonce)
+	var buf bytes.Buffer
+	contentType := "image/png"
+	if format == "wav" {
+		contentType = "audio/wav"
+		item, _ := audioDriver.DrawCaptcha(answer)
+		_, err = item.WriteTo(&buf)
+	} else {
+		item, _ := imageDriver.DrawCaptcha(answer)
+		_, err = item.WriteTo(&buf)
+	}
+	if err != nil {
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusInternalServerError, Reason: "captcha", RequestID: info.ID})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,517 @@
+// Package challenge shows challenges to clients a stage wants checked
+// (decision.Challenge) and lets them through once they pass: a SHA-256
+// proof of work solved in a Web Worker (the default), an image CAPTCHA with
+// an audio alternative (the no-JavaScript fallback), or Cloudflare Turnstile
+// / hCaptcha verified server-side. Passing sets a signed clearance cookie
+// bound to the client's IP prefix and User-Agent and to the policy version.
+// Known good crawlers are recognised by their published address ranges.
+//
+// The chain uses it in three places: Cleared (does the client carry a valid
+// clearance, or is it a listed crawler?), the clearance Stage (sets
+// Info.Cleared and refuses crawler liars), Answer (writes the challenge page,
+// or a 429/403 for clients that cannot run one) and ServeHTTP (the
+// /_parapet/challenge/ endpoints: scripts, CAPTCHA media, the verify form).
+package challenge
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/denypage"
+	"github.com/parapet-waf/parapet/internal/netlist"
+)
+
+// PathPrefix is where Parapet serves the challenge's own endpoints.
+const PathPrefix = "/_parapet/challenge/"
+
+// Rule ids used in decisions and events.
+const (
+	RulePassed = "challenge-passed"
+	RuleFailed = "challenge-failed"
+	RuleLiar   = "crawler-liar"
+)
+
+//go:embed assets/page.html assets/pow.js assets/worker.js
+var assets embed.FS
+
+var pageTemplate = template.Must(template.ParseFS(assets, "assets/page.html"))
+
+// Options are the long-lived parts a Challenger uses.
+type Options struct {
+	// Secret signs tokens and cookies; required (the caller generates one
+	// when the config has none).
+	Secret []byte
+	// Nonces claims solved nonces; nil: a bounded in-memory store.
+	Nonces NonceStore
+	// Pages renders refusals (429/403) and errors.
+	Pages *denypage.Renderer
+	// Feeds runs the crawler range feeds; nil disables crawler recognition.
+	Feeds *netlist.Registry
+	// Client calls the Turnstile/hCaptcha verify endpoints (nil: a client
+	// with a 10 s timeout).
+	Client *http.Client
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Log receives verify failures worth a look (nil: discarded).
+	Log *slog.Logger
+}
+
+// Challenger is the compiled challenge policy. Safe for concurrent use.
+type Challenger struct {
+	cfg      config.Challenge
+	kind     Kind
+	signer   *Signer
+	captcha  []byte // key deriving CAPTCHA answers from nonces
+	nonces   NonceStore
+	pages    *denypage.Renderer
+	client   *http.Client
+	now      func() time.Time
+	log      *slog.Logger
+	crawlers []*crawler
+	brand    string
+}
+
+// NewSecret returns a random 32-byte secret, for when the config has none.
+func NewSecret() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// PolicyVersion hashes the parts of the challenge config that decide what
+// passing means; a clearance issued under another version is refused.
+func PolicyVersion(c config.Challenge) [8]byte {
+	c.Secret, c.Turnstile.Secret, c.HCaptcha.Secret = "", "", ""
+	c.Crawlers = config.Crawlers{}
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return [8]byte(sum[:8])
+}
+
+// New builds a Challenger from a validated config.
+func New(cfg *config.Config, opt Options) (*Challenger, error) {
+	ch := cfg.Challenge
+	kind, ok := ParseKind(ch.Kind)
+	if !ok {
+		return nil, config.Errors{cfg.Errorf("challenge.kind", "%q must be pow, captcha, turnstile or hcaptcha", ch.Kind)}
+	}
+	if len(opt.Secret) == 0 {
+		return nil, errors.New("challenge: no secret")
+	}
+	c := &Challenger{
+		cfg:    ch,
+		kind:   kind,
+		signer: NewSigner(opt.Secret, PolicyVersion(ch)),
+		nonces: opt.Nonces,
+		pages:  opt.Pages,
+		client: opt.Client,
+		now:    opt.Now,
+		log:    opt.Log,
+		brand:  "Parapet",
+	}
+	mac := hmac.New(sha256.New, opt.Secret)
+	mac.Write([]byte("parapet captcha key"))
+	c.captcha = mac.Sum(nil)
+	if c.nonces == nil {
+		c.nonces = NewMemoryNonces(200_000)
+	}
+	if c.pages == nil {
+		c.pages = &denypage.Renderer{Brand: "Parapet"}
+	}
+	if c.pages.Brand != "" {
+		c.brand = c.pages.Brand
+	}
+	if c.client == nil {
+		c.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if ch.Crawlers.Enabled && opt.Feeds != nil {
+		crs, err := newCrawlers(cfg, opt.Feeds)
+		if err != nil {
+			return nil, err
+		}
+		c.crawlers = crs
+	}
+	return c, nil
+}
+
+// client is the binding of r's values: IP prefix and User-Agent.
+func clientOf(r *http.Request, info *decision.Info) Client {
+	return Client{IP: info.ClientIP, UserAgent: r.Header.Get("User-Agent")}
+}
+
+// Cleared reports whether the client may skip challenges: a listed good
+// crawler from its published ranges, or a valid clearance cookie. It sets
+// info.Cleared (and tags the event) so later stages need not ask again.
+// A client claiming to be a crawler from elsewhere, with liar_action
+// block, is never cleared.
+func (c *Challenger) Cleared(r *http.Request, info *decision.Info) bool {
+	if info.Cleared {
+		return true
+	}
+	if cr, good := c.crawlerOf(r, info); cr != nil {
+		if good {
+			info.AddTag("crawler:" + cr.name)
+			info.Cleared = true
+			return true
+		}
+		if c.cfg.Crawlers.LiarAction == "block" {
+			return false
+		}
+	}
+	ck, err := r.Cookie(c.cfg.CookieName)
+	if err != nil {
+		return false
+	}
+	switch err := c.signer.VerifyClearance(ck.Value, clientOf(r, info), c.now()); {
+	case err == nil:
+		info.Cleared = true
+		return true
+	case errors.Is(err, ErrExpired):
+		info.AddTag("clearance-expired")
+	case errors.Is(err, ErrPolicy):
+		info.AddTag("clearance-old-policy")
+	default:
+		info.AddTag("clearance-invalid")
+	}
+	return false
+}
+
+// Stage returns the clearance stage.
+func (c *Challenger) Stage() decision.Stage { return clearanceStage{c} }
+
+type clearanceStage struct{ c *Challenger }
+
+// Name returns "clearance".
+func (clearanceStage) Name() string { return "clearance" }
+
+// Check marks cleared clients (Info.Cleared) and refuses clients whose
+// User-Agent claims a good crawler from outside its ranges: a block, or a
+// challenge (liar_action). It never lets anyone past a block.
+func (s clearanceStage) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	c := s.c
+	if cr, good := c.crawlerOf(r, info); cr != nil && !good {
+		info.AddTag("fake-crawler")
+		d := decision.Decision{RuleID: RuleLiar, Reason: "User-Agent claims " + cr.name + " from outside its published ranges"}
+		if c.cfg.Crawlers.LiarAction == "block" {
+			d.Action = decision.Block
+			return d
+		}
+		if !c.Cleared(r, info) {
+			d.Action = decision.Challenge
+			return d
+		}
+		return decision.Pass
+	}
+	c.Cleared(r, info)
+	return decision.Pass
+}
+
+// FeedNames lists the crawler feeds in use (so a reload keeps them running).
+func (c *Challenger) FeedNames() []string {
+	var out []string
+	for _, cr := range c.crawlers {
+		out = append(out, cr.fc.Name)
+	}
+	return out
+}
+
+// CanChallenge reports whether r can be shown a challenge page: a browser
+// navigation, not an API call, a webhook, an exempt path or a client that
+// asked for JSON.
+func (c *Challenger) CanChallenge(r *http.Request) bool {
+	path := r.URL.Path
+	for _, p := range c.cfg.ExemptPaths {
+		if strings.HasPrefix(path, p) {
+			return false
+		}
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		for _, p := range c.cfg.APIPaths {
+			if strings.HasPrefix(path, p) {
+				return false
+			}
+		}
+	default: // PUT, PATCH, DELETE… come from scripts, never from a page
+		return false
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	// Browsers say what a request is for: only a page navigation can show
+	// a page (fetch, XHR, images and scripts cannot).
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+		return false
+	}
+	accept := r.Header.Get("Accept")
+	if strings.Contains(accept, "json") && !strings.Contains(accept, "text/html") {
+		return false
+	}
+	return true
+}
+
+// Answer writes the answer to a decision.Challenge: the challenge page, or
+// for requests that cannot run one, the deny page (or JSON) with the
+// configured refusal status. A crawler liar (liar_action block) is blocked
+// whichever stage challenged it.
+func (c *Challenger) Answer(w http.ResponseWriter, r *http.Request, info *decision.Info, d decision.Decision) {
+	if cr, good := c.crawlerOf(r, info); cr != nil && !good && c.cfg.Crawlers.LiarAction == "block" {
+		info.AddTag("fake-crawler")
+		info.Final = decision.Decision{Action: decision.Block, RuleID: RuleLiar, Reason: "User-Agent claims " + cr.name + " from outside its published ranges"}
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusForbidden, Reason: RuleLiar, RequestID: info.ID})
+		return
+	}
+	if !c.CanChallenge(r) {
+		c.pages.Write(w, r, denypage.Page{Status: c.cfg.RefuseStatus, Reason: d.RuleID, RequestID: info.ID, RetryAfter: d.RetryAfter, Header: d.Headers})
+		return
+	}
+	t := Token{Kind: c.kind, Difficulty: uint8(c.cfg.Difficulty), Return: r.URL.RequestURI()}
+	if r.Method == http.MethodPost {
+		t.Post = true
+		t.Return = c.postReturn(r)
+	}
+	status := d.Status
+	if status == 0 {
+		status = c.cfg.Status
+	}
+	c.writePage(w, r, info, t, status, "")
+}
+
+// postReturn is where a client whose form post was interrupted goes after
+// passing: the page the form was on (a same-site Referer), else the
+// form's own URL fetched with GET.
+func (c *Challenger) postReturn(r *http.Request) string {
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Host != "" {
+		if p := ref.RequestURI(); SafeReturn(p) {
+			return p
+		}
+	}
+	return r.URL.RequestURI()
+}
+
+type pageView struct {
+	Brand, Kind, Token, Challenge, Verify, Assets, SiteKey, RequestID, Error string
+	Difficulty                                                               int
+	Post, Fallback                                                           bool
+}
+
+// writePage issues a fresh token for t and writes the challenge page.
+func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *decision.Info, t Token, status int, errMsg string) {
+	_, _ = rand.Read(t.Nonce[:])
+	t.Expires = c.now().Add(c.cfg.ChallengeTTL)
+	t.Kind, t.Difficulty = c.kind, uint8(c.cfg.Difficulty)
+	v := pageView{
+		Brand:      c.brand,
+		Kind:       c.cfg.Kind,
+		Token:      c.signer.Sign(t, clientOf(r, info)),
+		Challenge:  PoWInput(t.Nonce),
+		Verify:     PathPrefix + "verify",
+		Assets:     PathPrefix,
+		RequestID:  info.ID,
+		Error:      errMsg,
+		Difficulty: c.cfg.Difficulty,
+		Post:       t.Post,
+		Fallback:   c.cfg.FallbackCaptcha,
+	}
+	switch c.kind {
+	case KindTurnstile:
+		v.SiteKey = c.cfg.Turnstile.SiteKey
+	case KindHCaptcha:
+		v.SiteKey = c.cfg.HCaptcha.SiteKey
+	}
+	var buf strings.Builder
+	if err := pageTemplate.Execute(&buf, v); err != nil {
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusInternalServerError, Reason: "challenge-page", RequestID: info.ID})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(buf.String()))
+	}
+}
+
+// ServeHTTP serves the /_parapet/challenge/ endpoints. The chain runs it
+// for paths under PathPrefix after the edge guards, with the request's
+// decision.Info in the context.
+func (c *Challenger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := decision.FromContext(r.Context())
+	if info == nil {
+		info = &decision.Info{}
+	}
+	info.Final = decision.Decision{Action: decision.Respond, RuleID: "challenge-endpoint", Reason: "challenge endpoint"}
+	switch name := strings.TrimPrefix(r.URL.Path, PathPrefix); name {
+	case "pow.js", "worker.js":
+		body, _ := assets.ReadFile("assets/" + name)
+		h := w.Header()
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(body)
+	case "captcha.png", "captcha.wav":
+		c.serveCaptcha(w, r, info, strings.TrimPrefix(name, "captcha."))
+	case "verify":
+		c.verify(w, r, info)
+	default:
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusNotFound, Reason: "not-found", RequestID: info.ID})
+	}
+}
+
+// verify checks a submitted answer, claims the nonce and sets the
+// clearance cookie, then sends the client to the page it asked for.
+func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusMethodNotAllowed, Reason: "method-not-allowed", RequestID: info.ID})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, info, http.StatusBadRequest, "unreadable form", nil)
+		return
+	}
+	client := clientOf(r, info)
+	tok, err := c.signer.Open(r.PostForm.Get("token"), client, c.now())
+	if err != nil {
+		c.fail(w, r, info, http.StatusForbidden, "token "+err.Error(), nil)
+		return
+	}
+	ctx := r.Context()
+	claim := func() error {
+		ok, err := c.nonces.SetNX(ctx, "parapet:challenge:nonce:"+hex.EncodeToString(tok.Nonce[:]), []byte{1}, tok.Expires.Sub(c.now())+time.Minute)
+		switch {
+		case err != nil:
+			return fmt.Errorf("nonce store: %w", err)
+		case !ok:
+			return errReplay
+		}
+		return nil
+	}
+	var method string
+	var solved bool
+	var claimErr error
+	form := r.PostForm
+	switch {
+	case form.Has("answer") && tok.Kind == KindPoW:
+		method = "pow"
+		if solved = VerifyPoW(tok.Nonce, form.Get("answer"), tok.Difficulty); solved {
+			claimErr = claim()
+		}
+	case form.Has("captcha") && (tok.Kind == KindCaptcha || c.cfg.FallbackCaptcha):
+		// Claim first: one guess per challenge, so guessing cannot be
+		// spread over a token's lifetime.
+		method = "captcha"
+		if claimErr = claim(); claimErr == nil {
+			want := c.CaptchaAnswer(tok.Nonce)
+			got := strings.TrimSpace(form.Get("captcha"))
+			solved = hmac.Equal([]byte(got), []byte(want))
+		}
+	case form.Has("cf-turnstile-response") && tok.Kind == KindTurnstile:
+		method = "turnstile"
+		if claimErr = claim(); claimErr == nil {
+			solved, err = c.siteVerify(ctx, c.cfg.Turnstile, form.Get("cf-turnstile-response"), info)
+		}
+	case form.Has("h-captcha-response") && tok.Kind == KindHCaptcha:
+		method = "hcaptcha"
+		if claimErr = claim(); claimErr == nil {
+			solved, err = c.siteVerify(ctx, c.cfg.HCaptcha, form.Get("h-captcha-response"), info)
+		}
+	default:
+		c.fail(w, r, info, http.StatusBadRequest, "no answer for this challenge kind", nil)
+		return
+	}
+	switch {
+	case errors.Is(claimErr, errReplay):
+		c.fail(w, r, info, http.StatusForbidden, method+": challenge already used (replay)", nil)
+		return
+	case claimErr != nil:
+		c.log.Warn("challenge nonce store failed", "error", claimErr.Error(), "request_id", info.ID)
+		c.fail(w, r, info, http.StatusServiceUnavailable, method+": "+claimErr.Error(), nil)
+		return
+	case err != nil:
+		c.log.Warn("challenge verify endpoint failed", "method", method, "error", err.Error(), "request_id", info.ID)
+		c.fail(w, r, info, http.StatusForbidden, method+": "+err.Error(), &tok)
+		return
+	case !solved:
+		c.fail(w, r, info, http.StatusForbidden, method+": wrong answer", &tok)
+		return
+	}
+	exp := c.now().Add(c.cfg.ClearanceTTL)
+	http.SetCookie(w, &http.Cookie{
+		Name:     c.cfg.CookieName,
+		Value:    c.signer.Clearance(client, exp),
+		Path:     "/",
+		MaxAge:   int(c.cfg.ClearanceTTL / time.Second),
+		Expires:  exp,
+		HttpOnly: true,
+		Secure:   info.Scheme == "https",
+		SameSite: http.SameSiteLaxMode,
+	})
+	info.Final = decision.Decision{Action: decision.Respond, RuleID: RulePassed, Reason: method + " solved"}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", tok.Return)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+var errReplay = errors.New("replayed nonce")
+
+// fail records a failed verify. With the token (a wrong answer) it shows
+// a new challenge for the same destination; without (a bad or used token),
+// the deny page.
+func (c *Challenger) fail(w http.ResponseWriter, r *http.Request, info *decision.Info, status int, reason string, tok *Token) {
+	info.Final = decision.Decision{Action: decision.Block, RuleID: RuleFailed, Reason: reason, Status: status}
+	if tok != nil {
+		c.writePage(w, r, info, Token{Return: tok.Return, Post: tok.Post}, status, "That was not right. Please try again.")
+		return
+	}
+	c.pages.Write(w, r, denypage.Page{Status: status, Reason: RuleFailed, RequestID: info.ID})
+}
+
+// CaptchaAnswer is the six digits that solve the image/audio CAPTCHA of a
+// nonce. They are derived from the nonce with the secret (HMAC), so any
+// instance sharing the secret draws and checks the same answer without
+// storing it; the nonce claim makes each one usable once.
+func (c *Challenger) CaptchaAnswer(nonce [16]byte) string {
+	mac := hmac.New(sha256.New, c.captcha)
+	mac.Write(nonce[:])
+	sum := mac.Sum(nil)
+	n := binary.BigEndian.Uint64(sum[:8]) % 1_000_000
+	return fmt.Sprintf("%06d", n)
+}
+
+// OpenToken verifies a token for the client of r (tools and tests use it
+// to find the nonce of a served page).
+func (c *Challenger) OpenToken(r *http.Request, info *decision.Info, token string) (Token, error) {
+	return c.signer.Open(token, clientOf(r, info), c.now())
+}
+
+// Signer is the signer of tokens and cookies (for tests and benchmarks).
+func (c *Challenger) Signer() *Signer { return c.signer }

@@ -1,0 +1,98 @@
+package challenge
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/netlist"
+)
+
+// crawler is one good crawler: the User-Agent substrings that claim it
+// (lower case) and the feed of its published ranges. The feed starts the
+// first time a client claims the crawler, so nothing is fetched for sites
+// no crawler visits (and tests stay off the network).
+type crawler struct {
+	name   string
+	claims []string
+	fc     netlist.FeedConfig
+	reg    *netlist.Registry
+	once   sync.Once
+	feed   atomic.Pointer[netlist.Feed]
+}
+
+// set returns the crawler's ranges, starting its feed on first use; nil
+// until they are known.
+func (cr *crawler) set() *netlist.Set {
+	cr.once.Do(func() {
+		if f, err := cr.reg.Feed(cr.fc); err == nil {
+			cr.feed.Store(f)
+		}
+	})
+	if f := cr.feed.Load(); f != nil {
+		if s := f.Set(); s.Len() > 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+func newCrawlers(cfg *config.Config, feeds *netlist.Registry) ([]*crawler, error) {
+	list := cfg.Challenge.Crawlers.List
+	base := "challenge.crawlers.list"
+	if len(list) == 0 {
+		list = config.DefaultCrawlers()
+	}
+	var errs config.Errors
+	var out []*crawler
+	for i, cc := range list {
+		format := cc.Format
+		if format == "" {
+			format = "google-json"
+		}
+		fc := netlist.FeedConfig{Name: "crawler-" + cc.Name, URL: cc.URL, File: cc.File, Format: format, Category: "crawler", Refresh: cc.Refresh}
+		if _, err := netlist.NewFeed(fc, "", nil, nil); err != nil { // checks only; nothing starts
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("%s[%d]", base, i), "%v", err))
+			continue
+		}
+		cr := &crawler{name: cc.Name, fc: fc, reg: feeds}
+		for _, ua := range cc.UserAgents {
+			cr.claims = append(cr.claims, strings.ToLower(ua))
+		}
+		out = append(out, cr)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// crawlerOf returns the crawler r's User-Agent claims to be (nil: none,
+// or its ranges are not known yet: nobody is called a liar on an empty
+// list) and whether the client address is in that crawler's published ranges.
+func (c *Challenger) crawlerOf(r *http.Request, info *decision.Info) (*crawler, bool) {
+	if len(c.crawlers) == 0 {
+		return nil, false
+	}
+	ua := r.Header.Get("User-Agent")
+	if ua == "" {
+		return nil, false
+	}
+	ua = strings.ToLower(ua)
+	for _, cr := range c.crawlers {
+		for _, claim := range cr.claims {
+			if strings.Contains(ua, claim) {
+				set := cr.set()
+				if set == nil {
+					return nil, false
+				}
+				return cr, set.Contains(info.ClientIP)
+			}
+		}
+	}
+	return nil, false
+}
