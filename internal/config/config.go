@@ -49,6 +49,13 @@ type Config struct {
 	BlockPage BlockPage `yaml:"block_page"`
 	// Reload configures config reloading.
 	Reload Reload `yaml:"reload"`
+	// Store, RateLimits, AutoBan, UnderAttack and UpstreamLimit are flood
+	// defense (types in flood.go).
+	Store         Store         `yaml:"store"`
+	RateLimits    RateLimits    `yaml:"rate_limits"`
+	AutoBan       AutoBan       `yaml:"auto_ban"`
+	UnderAttack   UnderAttack   `yaml:"under_attack"`
+	UpstreamLimit UpstreamLimit `yaml:"upstream_limit"`
 
 	src *source // where each value came from; set by Load
 }
@@ -371,6 +378,12 @@ func Default() *Config {
 		},
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
+		// Flood defense (flood.go).
+		Store:         defaultStore(),
+		RateLimits:    defaultRateLimits(),
+		AutoBan:       defaultAutoBan(),
+		UnderAttack:   defaultUnderAttack(),
+		UpstreamLimit: defaultUpstreamLimit(),
 	}
 }
 

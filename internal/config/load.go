@@ -301,6 +301,10 @@ func (c *Config) applyEnv(env map[string]string) error {
 			c.src.env["listen"] = "PORT"
 		}
 	}
+	if u, ok := env["REDIS_URL"]; ok && c.Store.URL == "" {
+		c.Store.URL = u
+		c.src.env["store.url"] = "REDIS_URL"
+	}
 	var unknown []string
 	for k := range env {
 		if strings.HasPrefix(k, EnvPrefix) && !known[k] && !nonKeyEnv[k] {

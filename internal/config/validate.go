@@ -192,6 +192,7 @@ func (c *Config) Validate() error {
 	if c.Reload.Watch && c.Reload.Interval <= 0 {
 		bad("reload.interval", "must be positive when reload.watch is on")
 	}
+	c.validateFlood(bad)
 	if len(errs) > 0 {
 		return errs
 	}

@@ -46,6 +46,7 @@ type Chain struct {
 	pages       *denypage.Renderer
 	redactor    *events.Redactor
 	reqIDHeader string
+	flood       *flood // bans, under-attack, rate limits, upstream cap (flood.go)
 }
 
 // Deps are the long-lived parts chains share across reloads: running
@@ -54,6 +55,7 @@ type Deps struct {
 	Feeds *netlist.Registry
 	geoMu sync.Mutex
 	geoDB map[string]*geo.DB
+	flood floodDeps
 }
 
 // NewDeps returns Deps whose feeds run until ctx ends and cache their
@@ -63,7 +65,7 @@ func NewDeps(ctx context.Context, cacheDir string, log *slog.Logger) *Deps {
 		cacheDir = filepath.Join(os.TempDir(), "parapet-feeds")
 	}
 	client := &http.Client{Timeout: 60 * time.Second}
-	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}}
+	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}, flood: floodDeps{ctx: ctx, log: log, dir: cacheDir}}
 }
 
 // OpenGeo opens (once) the database at path; "" is the embedded default.
@@ -105,6 +107,13 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	}
 	guards := edge.New(cfg.Edge, cfg.Limits)
 	stages := []decision.Stage{guards, access}
+	// Flood defense right after the access rules (an allow rule's final
+	// decision has stopped the chain already); clearance goes before it.
+	fl, floodStages, err := buildFlood(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	stages = append(stages, floodStages...)
 	var hard *harden.Stage
 	var respStages []decision.ResponseStage
 	if cfg.Harden.Enabled {
@@ -125,6 +134,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		pages:       &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact},
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,
+		flood:       fl,
 	}, nil
 }
 
@@ -211,7 +221,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
-		h.proxy.ServeHTTP(rec, r)
+		c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
 	}
 	h.emit(ctx, c, r, rec, info)
 }
@@ -365,6 +375,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		e.Monitored = append(e.Monitored, label)
 	}
 	h.sink.Emit(ctx, e)
+	c.flood.observe(ctx, info, status)
 }
 
 func fmtIndex(path string, i int) string {
