@@ -31,7 +31,7 @@ type MemoryOptions struct {
 	Now func() time.Time
 }
 
-// DefaultMaxKeys is the memory store's default key bound: about 110 MB at
+// DefaultMaxKeys is the memory store's default key bound: about 64 MiB at
 // the bound (measured by BenchmarkMemoryStore1MKeys; see README).
 const DefaultMaxKeys = 500_000
 
