@@ -57,11 +57,11 @@ func (m *Meter) Sample() (peak int64, avg time.Duration) {
 // more wait at most timeout for a slot. Past that they are refused, so the
 // app (gunicorn's workers) never gets more than it can serve.
 type Gate struct {
-	slots    chan struct{}
-	queue    int64
-	timeout  time.Duration
-	waiting  atomic.Int64
-	refused  atomic.Int64
+	slots   chan struct{}
+	queue   int64
+	timeout time.Duration
+	waiting atomic.Int64
+	refused atomic.Int64
 }
 
 // NewGate returns a gate, or nil when max is 0 (no cap).
