@@ -24,6 +24,7 @@ Usage:
   parapet run [--config FILE]              edge mode: proxy to the config's upstream
   parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND (e.g. gunicorn) and proxy to it
   parapet check [--config FILE]            validate the config and print it with secrets masked
+  parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
   parapet version                          print the version
   parapet help                             this text
 
@@ -85,6 +86,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args, stdout, stderr)
+	case "ban":
+		return cmdBan(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "parapet %s\n", version)
 		return 0

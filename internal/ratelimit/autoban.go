@@ -44,6 +44,8 @@ func NewAutoBan(cfg config.AutoBan, deps Deps, bans *Bans) *AutoBan {
 }
 
 // Observe counts one finished request. status is what the client got.
+// Challenges do not count: being asked to prove one is a browser is not
+// misbehaviour (under-attack mode challenges everyone).
 // Allow-listed clients (an allow rule's final decision) are never counted,
 // nor are requests refused because of a ban already in force or answered
 // 503 because Parapet itself is short of something.
@@ -58,7 +60,7 @@ func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) 
 	switch {
 	case d.Decided() && d.Action == decision.Throttle:
 		kind, what, max = "throttle", "rate-limited", a.throttlMax
-	case d.Decided() && d.Action != decision.Respond:
+	case d.Decided() && d.Action == decision.Block:
 		kind, what, max = "block", "blocked", a.blockMax
 	case !d.Decided() && a.statuses[status]:
 		kind, what, max = "status", a.desc+" answers from the app", a.statusMax

@@ -111,6 +111,12 @@ func (f BanFile) modTime() time.Time {
 	return st.ModTime()
 }
 
+// SortBans orders bans soonest expiry first and returns list.
+func SortBans(list []Ban) []Ban {
+	sortBans(list)
+	return list
+}
+
 func sortBans(list []Ban) {
 	sort.Slice(list, func(i, j int) bool {
 		if !list[i].Until.Equal(list[j].Until) {
