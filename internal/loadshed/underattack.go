@@ -81,15 +81,16 @@ func (c *Controller) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			c.evaluate(ctx, now)
+			c.evaluate(ctx, now, c.tick)
 		}
 	}
 }
 
-func (c *Controller) evaluate(ctx context.Context, now time.Time) {
+// evaluate measures the last period (elapsed long) and switches.
+func (c *Controller) evaluate(ctx context.Context, now time.Time, elapsed time.Duration) {
 	cfg := c.cfg.Load()
 	n := c.requests.Swap(0)
-	rate := int64(float64(n) / c.tick.Seconds())
+	rate := int64(float64(n) / elapsed.Seconds())
 	if cfg.RequestRate > 0 {
 		// Every instance adds its count to the same second's counter.
 		sec := strconv.FormatInt(now.Unix(), 10)
