@@ -197,7 +197,7 @@ func (c *Config) validateFlood(bad func(path, format string, args ...any)) {
 	case "memory":
 	case "redis":
 		if s.URL == "" {
-			bad("store.url", "store.type redis needs a URL (store.url, PARAPET_STORE_URL or REDIS_URL)")
+			bad("store.type", "redis needs a URL (store.url, PARAPET_STORE_URL or REDIS_URL)")
 		}
 	default:
 		bad("store.type", "%q must be memory or redis", s.Type)
