@@ -183,12 +183,13 @@ func TestRuleActionsAndModes(t *testing.T) {
 func TestBadRateLimitConfigRefusedWithLine(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "p.yaml")
 	os.WriteFile(file, []byte("rate_limits:\n  rules:\n    - id: a\n      limit: 5/fortnight\n    - id: b\n      limit: 5/minute\n      path_regex: ['(']\n      key: header\n"), 0o600)
-	cfg, err := config.Load(file, nil)
+	_, err := config.Load(file, nil)
 	if err == nil || !strings.Contains(err.Error(), file+":8: rate_limits.rules[1].key") {
 		t.Fatalf("load: %v", err)
 	}
 	os.WriteFile(file, []byte("rate_limits:\n  rules:\n    - id: a\n      limit: 5/fortnight\n    - id: b\n      limit: 5/minute\n      path_regex: ['(']\n"), 0o600)
-	if cfg, err = config.Load(file, nil); err != nil {
+	cfg, err := config.Load(file, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = New(cfg, memDeps(t), nil)

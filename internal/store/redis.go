@@ -226,7 +226,7 @@ func (r *Redis) Bans(ctx context.Context) ([]Ban, error) {
 	if err := r.c.ZRemRangeByScore(ctx, r.banIndex(), "-inf", "("+now).Err(); err != nil {
 		return nil, wrap(err)
 	}
-	keys, err := r.c.ZRangeByScore(ctx, r.banIndex(), &redis.ZRangeBy{Min: now, Max: "+inf"}).Result()
+	keys, err := r.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: r.banIndex(), Start: now, Stop: "+inf", ByScore: true}).Result()
 	if err != nil {
 		return nil, wrap(err)
 	}
