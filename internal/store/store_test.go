@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -266,5 +267,31 @@ func TestMemoryBansSurviveRestartAndFollowTheFile(t *testing.T) {
 			t.Fatal("server's ban never reached the file")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rediss:// (Heroku's TLS form) really speaks TLS and verifies the
+// certificate unless the URL says skip_verify=true (Heroku Redis's
+// certificates are self-signed).
+func TestRedisTLS(t *testing.T) {
+	srv := testenv.StartRedisTLS(t)
+	ctx := context.Background()
+	try := func(url string) error {
+		rs, err := NewRedis(RedisOptions{URL: url, Timeout: 2 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		_, err = rs.GCRA(ctx, "tls", Limit{Rate: 1, Period: time.Second, Burst: 1})
+		return err
+	}
+	if err := try(srv.URL() + "?skip_verify=true"); err != nil {
+		t.Fatalf("rediss:// with skip_verify: %v", err)
+	}
+	if err := try(srv.URL()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("self-signed certificate accepted without skip_verify: %v", err)
+	}
+	if err := try("redis://" + srv.Addr); err == nil {
+		t.Fatal("plain text spoken to a TLS port worked")
 	}
 }
