@@ -41,7 +41,8 @@ Configuration:
   environment override named after its path: upstream -> PARAPET_UPSTREAM,
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
   PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
-  PORT sets the listen address when listen is not set (default :8080).
+  PORT sets the listen address when listen is not set (default :8080); REDIS_URL
+  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 `
