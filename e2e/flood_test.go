@@ -204,6 +204,16 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The open instance notices on its next requests (its pooled
+	// connections to the dead server fail first) and says so.
+	deadline = time.Now().Add(10 * time.Second)
+	for len(open.out.Lines("store reachable again")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("on_error open instance never logged that the store is back")
+		}
+		send(t, "GET", "http://"+open.addr, "/", "192.0.2.12")
+		time.Sleep(100 * time.Millisecond)
+	}
 	var codes []int
 	for i := 0; i < 7; i++ {
 		codes = append(codes, send(t, "POST", "http://"+open.addr, "/login/", "192.0.2.13").StatusCode)
@@ -211,7 +221,6 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if codes[4] == 429 || codes[5] != 429 || codes[6] != 429 {
 		t.Fatalf("limits after Redis came back: %v", codes)
 	}
-	open.waitLog(t, "store reachable again")
 	for _, p := range []*process{open, closed} {
 		if strings.Contains(p.out.String(), "panic") {
 			t.Fatalf("panic:\n%s", p.out.String())

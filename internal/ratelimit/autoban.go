@@ -67,7 +67,7 @@ func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) 
 	default:
 		return
 	}
-	if max <= 0 {
+	if max <= 0 || a.deps.Guard.Skip() {
 		return
 	}
 	var buf [64]byte

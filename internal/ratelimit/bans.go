@@ -41,6 +41,12 @@ func (b *Bans) Name() string { return "bans" }
 
 // Check implements decision.Stage: one store lookup per request.
 func (b *Bans) Check(ctx context.Context, _ *http.Request, info *decision.Info) decision.Decision {
+	if b.guard.Skip() {
+		if b.guard.FailOpen() {
+			return decision.Pass
+		}
+		return unavailable()
+	}
 	var buf [64]byte
 	ban, ok, err := b.st.Banned(ctx, string(AppendClientKey(buf[:0], info.ClientIP)))
 	if err != nil {

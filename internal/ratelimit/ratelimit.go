@@ -201,6 +201,12 @@ func (l *Limiter) Hits() int64 { return l.hits.Load() }
 // Check implements decision.Stage: every matching rule counts the request;
 // the first one over its limit answers.
 func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	if l.guard.Skip() {
+		if l.guard.FailOpen() {
+			return decision.Pass
+		}
+		return unavailable()
+	}
 	var buf [128]byte
 	for _, rr := range l.rules {
 		if !rr.matches(r) {

@@ -9,14 +9,18 @@ import (
 // Guard carries out store.on_error when the store cannot be reached:
 // decisions fail open (let requests through) or closed (refuse them). It
 // logs loudly, but at most once per interval, not per request, and logs
-// again when the store answers again.
+// again when the store answers again. While the store is down it is a
+// circuit breaker: requests do not wait on it, one call per retry interval
+// tries it again.
 type Guard struct {
 	failOpen bool
 	log      *slog.Logger
 	every    time.Duration
+	retry    time.Duration
 	errors   atomic.Int64
 	down     atomic.Bool
 	lastLog  atomic.Int64
+	lastTry  atomic.Int64
 }
 
 // NewGuard returns a guard; failOpen is store.on_error == "open".
@@ -24,7 +28,22 @@ func NewGuard(failOpen bool, log *slog.Logger) *Guard {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Guard{failOpen: failOpen, log: log, every: 10 * time.Second}
+	return &Guard{failOpen: failOpen, log: log, every: 10 * time.Second, retry: 500 * time.Millisecond}
+}
+
+// Skip reports whether a caller should not use the store now (it failed
+// less than the retry interval ago) and decide by FailOpen at once. One
+// caller per interval is let through to try it again.
+func (g *Guard) Skip() bool {
+	if !g.down.Load() {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := g.lastTry.Load()
+	if now-last < int64(g.retry) {
+		return true
+	}
+	return !g.lastTry.CompareAndSwap(last, now)
 }
 
 // FailOpen reports whether decisions fail open.
@@ -34,8 +53,9 @@ func (g *Guard) FailOpen() bool { return g.failOpen }
 // (fail open).
 func (g *Guard) Failed(op string, err error) bool {
 	g.errors.Add(1)
-	g.down.Store(true)
 	now := time.Now().UnixNano()
+	g.lastTry.Store(now)
+	g.down.Store(true)
 	last := g.lastLog.Load()
 	if now-last >= int64(g.every) && g.lastLog.CompareAndSwap(last, now) {
 		policy := "closed: requests that need it are refused with 503"

@@ -295,3 +295,30 @@ func TestRedisTLS(t *testing.T) {
 		t.Fatal("plain text spoken to a TLS port worked")
 	}
 }
+
+// While the store is down, the guard answers at once for all but one
+// caller per retry interval, and says when the store is back.
+func TestGuardCircuitBreaker(t *testing.T) {
+	g := NewGuard(false, nil)
+	if g.Skip() {
+		t.Fatal("skipping a healthy store")
+	}
+	if g.Failed("test", ErrUnavailable) {
+		t.Fatal("on_error closed let a request through")
+	}
+	if !g.Skip() || !g.Skip() {
+		t.Fatal("not skipping right after a failure")
+	}
+	g.retry = 20 * time.Millisecond
+	time.Sleep(30 * time.Millisecond)
+	if g.Skip() {
+		t.Fatal("no retry after the interval")
+	}
+	if !g.Skip() {
+		t.Fatal("a second caller retried in the same interval")
+	}
+	g.OK()
+	if g.Skip() || g.Down() || g.Errors() != 1 {
+		t.Fatalf("after recovery: skip=%v down=%v errors=%d", g.Skip(), g.Down(), g.Errors())
+	}
+}
