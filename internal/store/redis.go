@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,8 +49,19 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	o.WriteTimeout = opts.Timeout
 	o.MaxRetries = 1
 	o.PoolTimeout = opts.Timeout
+	o.DialerRetries = 1 // a dead Redis must not hold requests; Guard retries later
+	silenceOnce.Do(func() { redis.SetLogger(discardLogger{}) })
 	return &Redis{c: redis.NewClient(o), prefix: opts.Prefix, timeout: opts.Timeout}, nil
 }
+
+// go-redis logs dial failures itself, as plain text on stderr, several
+// times a second while Redis is down. Its logger is process-wide; Parapet
+// reports store errors through Guard (JSON, rate-limited) instead.
+var silenceOnce sync.Once
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(context.Context, string, ...interface{}) {}
 
 // Ping checks the connection.
 func (r *Redis) Ping(ctx context.Context) error {
