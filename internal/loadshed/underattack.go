@@ -56,9 +56,11 @@ func NewController(ctx context.Context, st store.Store, guard *store.Guard, mete
 	return c
 }
 
-// Configure installs new settings (a reload).
-func (c *Controller) Configure(cfg config.UnderAttack) {
-	c.cfg.Store(&cfg)
+// Configure installs new settings.
+func (c *Controller) Configure(cfg config.UnderAttack) { c.configure(&cfg) }
+
+func (c *Controller) configure(cfg *config.UnderAttack) {
+	c.cfg.Store(cfg)
 	if cfg.Enabled {
 		c.set(true, "under_attack.enabled")
 	}
@@ -170,13 +172,16 @@ func (c *Controller) set(on bool, reason string) {
 // Stage is the under-attack stage of one chain.
 type Stage struct {
 	c      *Controller
+	cfg    *config.UnderAttack
 	exempt []string
 }
 
 // NewStage returns the stage that counts requests for c and, while c is
-// on, challenges clients without clearance.
+// on, challenges clients without clearance. The chain serving requests
+// configures c with its settings (so a chain built by a reload that is
+// then refused changes nothing).
 func NewStage(c *Controller, cfg config.UnderAttack) *Stage {
-	return &Stage{c: c, exempt: cfg.ExemptPaths}
+	return &Stage{c: c, cfg: &cfg, exempt: cfg.ExemptPaths}
 }
 
 // Name implements decision.Stage.
@@ -184,6 +189,9 @@ func (s *Stage) Name() string { return "under-attack" }
 
 // Check implements decision.Stage.
 func (s *Stage) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	if s.c.cfg.Load() != s.cfg {
+		s.c.configure(s.cfg)
+	}
 	s.c.requests.Add(1)
 	if !s.c.on.Load() || info.Cleared {
 		return decision.Pass

@@ -101,7 +101,11 @@ type flood struct {
 func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error) {
 	st, guard, err := deps.OpenStore(cfg)
 	if err != nil {
-		return nil, nil, config.Errors{cfg.Errorf("store.url", "%v", err)}
+		key := "store.ban_file"
+		if cfg.Store.Type == "redis" {
+			key = "store.url"
+		}
+		return nil, nil, config.Errors{cfg.Errorf(key, "%v", err)}
 	}
 	rd := ratelimit.Deps{Store: st, Guard: guard, Log: deps.flood.log}
 	f := &flood{bans: ratelimit.NewBans(rd), ua: deps.flood.ua, meter: deps.flood.meter, guard: guard}
@@ -110,7 +114,6 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 	}
 	f.autoBan = ratelimit.NewAutoBan(cfg.AutoBan, rd, f.bans)
 	f.gate = loadshed.NewGate(cfg.UpstreamLimit.MaxConcurrent, cfg.UpstreamLimit.Queue, cfg.UpstreamLimit.QueueTimeout)
-	f.ua.Configure(cfg.UnderAttack)
 	return f, []decision.Stage{f.bans, loadshed.NewStage(f.ua, cfg.UnderAttack), f.limiter}, nil
 }
 

@@ -144,3 +144,47 @@ func TestRedisURLFromEnvironment(t *testing.T) {
 		t.Fatalf("PARAPET_STORE_URL should win over REDIS_URL: %q", cfg.Store.URL)
 	}
 }
+
+// under_attack.enabled challenges everyone without clearance; a chain
+// built but never installed (a refused reload) changes nothing.
+func TestUnderAttackFollowsTheServingChain(t *testing.T) {
+	up := newUpstream(t, nil)
+	deps := testDeps(t)
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	build := func(on bool) *Chain {
+		body := "upstream: " + up.URL + "\n"
+		if on {
+			body += "under_attack:\n  enabled: true\n  exempt_paths: [/webhooks/]\n"
+		}
+		os.WriteFile(path, []byte(body), 0o600)
+		cfg, err := config.Load(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Build(cfg, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	p := startParapet(t, up.URL, "")
+	p.handler.Swap(build(false))
+	build(true) // built, not installed
+	if resp, _ := get(t, p.URL+"/"); resp.StatusCode != 200 {
+		t.Fatalf("a chain that was never installed switched under-attack mode on: %d", resp.StatusCode)
+	}
+	p.handler.Swap(build(true))
+	if resp, _ := get(t, p.URL+"/"); resp.StatusCode != 403 {
+		t.Fatalf("under_attack.enabled: %d, want the challenge (403 until the challenge page exists)", resp.StatusCode)
+	}
+	if resp, _ := get(t, p.URL+"/webhooks/stripe/"); resp.StatusCode != 200 {
+		t.Fatalf("exempt path: %d", resp.StatusCode)
+	}
+	if !p.handler.Chain().Flood().UnderAttack {
+		t.Fatal("stats do not say under attack")
+	}
+	lines := p.logs.linesN(t, 3)
+	if lines[1]["rule"] != "under-attack" || lines[1]["decision"] != "challenge" {
+		t.Fatalf("log line: %v", lines[1])
+	}
+}
