@@ -159,6 +159,18 @@ func TestTwoInstancesShareOneLimitThroughRedis(t *testing.T) {
 			t.Fatalf("banned client through %s: %d", p.addr, s)
 		}
 	}
+	out, code = run(t, env, "ban", "list")
+	if code != 0 || !strings.Contains(out, "203.0.113.77") || !strings.Contains(out, "shared ban") || !strings.Contains(out, "redis redis://") {
+		t.Fatalf("ban list: %d\n%s", code, out)
+	}
+	if out, code = run(t, env, "ban", "remove", "203.0.113.77"); code != 0 {
+		t.Fatalf("ban remove: %d %s", code, out)
+	}
+	for _, p := range []*process{a, b} {
+		if s := send(t, "GET", "http://"+p.addr, "/", "203.0.113.77").StatusCode; s != 200 {
+			t.Fatalf("unbanned client through %s: %d", p.addr, s)
+		}
+	}
 }
 
 // Redis dies mid-test and comes back: with on_error open requests pass
