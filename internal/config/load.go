@@ -375,6 +375,19 @@ func setFromString(v reflect.Value, raw string) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		v.SetInt(n)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Int && !strings.HasPrefix(strings.TrimSpace(raw), "["):
+		var items []int
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", s)
+			}
+			items = append(items, n)
+		}
+		v.Set(reflect.ValueOf(items).Convert(v.Type()))
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var items []string
 		for _, s := range strings.Split(raw, ",") {

@@ -229,3 +229,22 @@ func TestStoreDownOpenOrClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestParseClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":             "203.0.113.7",
+		"::ffff:203.0.113.7":      "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6":    "2001:db8:1:2::/64",
+		"2001:db8:1:2::/64":       "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1/64": "2001:db8:1:2::/64",
+	} {
+		if got, err := ParseClientKey(in); err != nil || got != want {
+			t.Errorf("ParseClientKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "example.com", "203.0.113.0/24", "2001:db8::/48", "1.2.3"} {
+		if _, err := ParseClientKey(bad); err == nil {
+			t.Errorf("ParseClientKey(%q) accepted", bad)
+		}
+	}
+}

@@ -322,3 +322,23 @@ func TestGuardCircuitBreaker(t *testing.T) {
 		t.Fatalf("after recovery: skip=%v down=%v errors=%d", g.Skip(), g.Down(), g.Errors())
 	}
 }
+
+// ParseLimit never panics, and what it accepts renders back to itself.
+func FuzzParseLimit(f *testing.F) {
+	for _, s := range []string{"5/minute burst 5", "100/hour", "30/10s", "1/d", "7/1h30m burst 2", "0/s", "9999999999999/ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLimit(s)
+		if err != nil {
+			return
+		}
+		if l.Rate <= 0 || l.Burst <= 0 || l.Interval() <= 0 {
+			t.Fatalf("%q accepted as %+v", s, l)
+		}
+		again, err := ParseLimit(l.String())
+		if err != nil || again != l {
+			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, l, l.String(), again, err)
+		}
+	})
+}

@@ -188,3 +188,18 @@ func TestUnderAttackFollowsTheServingChain(t *testing.T) {
 		t.Fatalf("log line: %v", lines[1])
 	}
 }
+
+// Lists of numbers take the same comma-separated form in the environment
+// as lists of strings.
+func TestAutoBanStatusesFromEnvironment(t *testing.T) {
+	cfg, err := config.Load("", []string{"PARAPET_AUTO_BAN_STATUSES=401, 404,429"})
+	if err != nil || len(cfg.AutoBan.Statuses) != 3 || cfg.AutoBan.Statuses[2] != 429 {
+		t.Fatalf("%v %v", cfg.AutoBan.Statuses, err)
+	}
+	if _, err := config.Load("", []string{"PARAPET_AUTO_BAN_STATUSES=401,four"}); err == nil || !strings.Contains(err.Error(), "PARAPET_AUTO_BAN_STATUSES") {
+		t.Fatalf("bad number: %v", err)
+	}
+	if _, err := config.Load("", []string{"PARAPET_AUTO_BAN_STATUSES=401,200"}); err == nil || !strings.Contains(err.Error(), "auto_ban.statuses[1]") {
+		t.Fatalf("status 200: %v", err)
+	}
+}
