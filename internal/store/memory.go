@@ -117,10 +117,14 @@ func NewMemory(ctx context.Context, opts MemoryOptions) (*Memory, error) {
 	return m, nil
 }
 
-// Close writes pending bans to the ban file and stops syncing it.
+// Close stops syncing the ban file and writes the bans made since the
+// last sync (also those made after ctx ended, while a server drained).
 func (m *Memory) Close() error {
 	m.stop()
 	<-m.done
+	if m.bans.file != nil {
+		m.bans.sync()
+	}
 	return nil
 }
 

@@ -342,3 +342,22 @@ func FuzzParseLimit(f *testing.F) {
 		}
 	})
 }
+
+// Bans made after the server's context ended (while it drains) still
+// reach the file on Close.
+func TestMemoryCloseWritesLateBans(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bans.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := NewMemory(ctx, MemoryOptions{BanFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	m.AddBan(context.Background(), Ban{Key: "192.0.2.9", Action: "block", Until: time.Now().Add(time.Hour)})
+	m.Close()
+	bans, err := (BanFile{Path: file}).Read()
+	if err != nil || bans["192.0.2.9"].Key == "" {
+		t.Fatalf("late ban lost: %v %v", bans, err)
+	}
+}
