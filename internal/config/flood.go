@@ -92,7 +92,8 @@ type Throttles struct {
 	Paths []string `yaml:"paths"`
 }
 
-// AutoBan bans clients that misbehave repeatedly.
+// AutoBan bans clients that misbehave repeatedly. Allow-listed clients
+// and loopback addresses are never banned automatically.
 type AutoBan struct {
 	// Enabled turns automatic bans on.
 	Enabled bool `yaml:"enabled"`

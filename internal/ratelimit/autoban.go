@@ -46,11 +46,15 @@ func NewAutoBan(cfg config.AutoBan, deps Deps, bans *Bans) *AutoBan {
 // Observe counts one finished request. status is what the client got.
 // Challenges do not count: being asked to prove one is a browser is not
 // misbehaviour (under-attack mode challenges everyone).
-// Allow-listed clients (an allow rule's final decision) are never counted,
+// Allow-listed clients (an allow rule's final decision) and loopback
+// addresses (this machine's own health checks and tools) are never counted,
 // nor are requests refused because of a ban already in force or answered
 // 503 because Parapet itself is short of something.
 func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) {
 	d := info.Final
+	if info.ClientIP.IsLoopback() { // this machine: health checks, local tools
+		return
+	}
 	// 503s (store down, upstream cap full) are Parapet's state, not the client's doing.
 	if d.Action == decision.Allow && d.Final || d.RuleID == RuleBanned || d.Status == http.StatusServiceUnavailable {
 		return

@@ -54,8 +54,8 @@ func TestAutoBan(t *testing.T) {
 		}
 	}
 
-	// An allow-listed client is never banned, whatever the app answers;
-	// 503s of Parapet's own do not count.
+	// An allow-listed client is never banned, whatever the app answers,
+	// nor this machine; 503s of Parapet's own do not count.
 	office := ip("192.0.2.4")
 	office.Final = decision.Decision{Action: decision.Allow, Final: true, RuleID: "office"}
 	busy := ip("192.0.2.5")
@@ -64,7 +64,10 @@ func TestAutoBan(t *testing.T) {
 		ab.Observe(ctx, office, 404)
 		ab.Observe(ctx, busy, 503)
 	}
-	for _, a := range []string{"192.0.2.4", "192.0.2.5"} {
+	for i := 0; i < 100; i++ {
+		ab.Observe(ctx, ip("127.0.0.1"), 404)
+	}
+	for _, a := range []string{"192.0.2.4", "192.0.2.5", "127.0.0.1"} {
 		if d, _ := check(bans, "GET", "/", a); d.Decided() {
 			t.Fatalf("%s banned: %+v", a, d)
 		}

@@ -118,3 +118,24 @@ func benchRedis(b *testing.B) *store.Redis {
 	}
 	return rs
 }
+
+// BenchmarkBansMemory is the bans stage's lookup for a client that is not
+// banned, with 10,000 bans in force.
+func BenchmarkBansMemory(b *testing.B) {
+	deps := memDeps(b)
+	bans := NewBans(deps)
+	for i := 0; i < 10_000; i++ {
+		bans.Ban(context.Background(), netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), "bench", "bench", "block", time.Hour)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	ips := benchIPs()
+	info := &decision.Info{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		info.ClientIP = ips[i&1023]
+		if d := bans.Check(r.Context(), r, info); d.Decided() {
+			b.Fatal(d)
+		}
+	}
+}
