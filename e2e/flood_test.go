@@ -542,3 +542,26 @@ rate_limits:
 		t.Fatalf("Parapet peak RSS %d KiB > 256 MiB", rss)
 	}
 }
+
+// Under-attack mode is shared through Redis: a flood on one instance
+// switches the other on too, and both switch off after the flood.
+func TestUnderAttackSharedAcrossInstancesThroughRedis(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(),
+		"PARAPET_UNDER_ATTACK_REQUEST_RATE=100", "PARAPET_UNDER_ATTACK_CALM_FOR=3s"}
+	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
+	stop := time.Now().Add(3 * time.Second)
+	for round := 0; time.Now().Before(stop); round++ {
+		flood(t, "GET", "http://"+a.addr+"/", 200, 8, func(i int) string { return fmt.Sprintf("10.%d.%d.%d", round%250, i/250, i%250) })
+	}
+	b.waitLog(t, "UNDER ATTACK")
+	if s := send(t, "GET", "http://"+b.addr, "/", "192.0.2.50").StatusCode; s != 403 {
+		t.Fatalf("the instance that saw no flood does not challenge: %d", s)
+	}
+	waitForLong(t, 15*time.Second, func() bool {
+		return send(t, "GET", "http://"+a.addr, "/", "192.0.2.51").StatusCode == 200 &&
+			send(t, "GET", "http://"+b.addr, "/", "192.0.2.51").StatusCode == 200
+	}, "both instances to switch off")
+	b.waitLog(t, "under-attack mode off")
+}
