@@ -26,8 +26,10 @@ type Store struct {
 	OnError string `yaml:"on_error"`
 	// Timeout bounds each Redis command.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxKeys bounds the memory store (least recently used keys are
-	// evicted past it): about 135 bytes per key, 64 MiB at 500,000.
+	// MaxKeys bounds the memory store's rate-limit buckets and counters
+	// (least recently used keys are evicted past it): about 135 bytes per
+	// key, 64 MiB at 500,000. Challenge nonces and flags are kept apart,
+	// up to a fifth as many, so a flood of clients cannot evict them.
 	MaxKeys int `yaml:"max_keys"`
 	// MaxBans bounds the bans the memory store keeps.
 	MaxBans int `yaml:"max_bans"`

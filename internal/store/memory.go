@@ -12,8 +12,11 @@ import (
 
 // MemoryOptions configure a Memory store.
 type MemoryOptions struct {
-	// MaxKeys bounds the buckets, counters, nonces and flags kept; past it
-	// the least recently used are evicted. 0 means DefaultMaxKeys.
+	// MaxKeys bounds the buckets and counters kept; past it the least
+	// recently used are evicted. One-time nonces and flags (SetNX, Set) are
+	// kept apart, bounded by a fifth of it (at least 10,000), so a flood of
+	// new clients cannot evict used nonces and open them to replay.
+	// 0 means DefaultMaxKeys.
 	MaxKeys int
 	// MaxBans bounds the bans kept; past it the one ending soonest goes.
 	// 0 means DefaultMaxBans.
@@ -44,7 +47,8 @@ const shardCount = 64
 // MaxKeys, bans in a map persisted to BanFile.
 type Memory struct {
 	seed   maphash.Seed
-	shards [shardCount]memShard
+	shards [shardCount]memShard // GCRA buckets and counters
+	once   [shardCount]memShard // nonces and flags
 	now    func() time.Time
 	bans   *memBans
 	stop   context.CancelFunc
@@ -87,8 +91,10 @@ func NewMemory(ctx context.Context, opts MemoryOptions) (*Memory, error) {
 	}
 	m := &Memory{seed: maphash.MakeSeed(), now: opts.Now}
 	per := (opts.MaxKeys + shardCount - 1) / shardCount
+	perOnce := (max(opts.MaxKeys/5, 10_000) + shardCount - 1) / shardCount
 	for i := range m.shards {
 		m.shards[i].lru, _ = simplelru.NewLRU[uint64, entry](per, nil)
+		m.once[i].lru, _ = simplelru.NewLRU[uint64, entry](perOnce, nil)
 	}
 	var err error
 	if m.bans, err = newMemBans(opts); err != nil {
@@ -128,11 +134,16 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// Len is the number of keys held (buckets, counters, nonces, flags).
-func (m *Memory) Len() int {
+// Len is the number of buckets and counters held.
+func (m *Memory) Len() int { return count(&m.shards) }
+
+// LenOnce is the number of nonces and flags held.
+func (m *Memory) LenOnce() int { return count(&m.once) }
+
+func count(shards *[shardCount]memShard) int {
 	n := 0
-	for i := range m.shards {
-		s := &m.shards[i]
+	for i := range shards {
+		s := &shards[i]
 		s.mu.Lock()
 		n += s.lru.Len()
 		s.mu.Unlock()
@@ -143,6 +154,11 @@ func (m *Memory) Len() int {
 func (m *Memory) shard(key string) (*memShard, uint64) {
 	h := maphash.String(m.seed, key)
 	return &m.shards[h%shardCount], h
+}
+
+func (m *Memory) onceShard(key string) (*memShard, uint64) {
+	h := maphash.String(m.seed, key)
+	return &m.once[h%shardCount], h
 }
 
 // GCRA implements Store.
@@ -179,7 +195,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, window time.Du
 
 // SetNX implements Store.
 func (m *Memory) SetNX(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	s, h := m.shard(key)
+	s, h := m.onceShard(key)
 	now := m.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,7 +208,7 @@ func (m *Memory) SetNX(_ context.Context, key string, value []byte, ttl time.Dur
 
 // Set implements Store.
 func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
-	s, h := m.shard(key)
+	s, h := m.onceShard(key)
 	now := m.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,7 +218,7 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
-	s, h := m.shard(key)
+	s, h := m.onceShard(key)
 	now := m.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -363,3 +363,28 @@ func TestMemoryCloseWritesLateBans(t *testing.T) {
 		t.Fatalf("late ban lost: %v %v", bans, err)
 	}
 }
+
+// A flood of new clients fills the buckets' LRU but cannot evict a used
+// nonce (which would let it be replayed).
+func TestMemoryNoncesSurviveAFloodOfClients(t *testing.T) {
+	m, err := NewMemory(context.Background(), MemoryOptions{MaxKeys: 6400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	if ok, _ := m.SetNX(ctx, "nonce:abc", []byte("1"), time.Hour); !ok {
+		t.Fatal("fresh nonce refused")
+	}
+	l := Limit{Rate: 5, Period: time.Minute, Burst: 5}
+	for i := 0; i < 100_000; i++ {
+		m.GCRA(ctx, fmt.Sprintf("ip:%d", i), l)
+		m.Incr(ctx, fmt.Sprintf("ab:%d", i), 1, time.Minute)
+	}
+	if ok, _ := m.SetNX(ctx, "nonce:abc", []byte("1"), time.Hour); ok {
+		t.Fatal("a used nonce was evicted by a flood of clients and accepted again")
+	}
+	if m.LenOnce() != 1 || m.Len() > 6400 {
+		t.Fatalf("once %d, buckets %d", m.LenOnce(), m.Len())
+	}
+}
