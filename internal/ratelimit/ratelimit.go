@@ -44,6 +44,8 @@ type Limiter struct {
 	bans   *Bans
 	banFor time.Duration
 	hits   atomic.Int64
+	log    *slog.Logger
+	warned atomic.Bool
 }
 
 type rule struct {
@@ -78,7 +80,10 @@ type keyPart struct {
 // New compiles the rate limits: the built-in ones (rate_limits.defaults),
 // the throttle classes, then cfg's rules. Problems point at the config line.
 func New(cfg *config.Config, deps Deps, bans *Bans) (*Limiter, error) {
-	l := &Limiter{st: deps.Store, guard: deps.Guard, bans: bans, banFor: cfg.AutoBan.Duration}
+	l := &Limiter{st: deps.Store, guard: deps.Guard, bans: bans, banFor: cfg.AutoBan.Duration, log: deps.Log}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
 	var errs config.Errors
 	own := map[string]bool{}
 	for _, rc := range cfg.RateLimits.Rules {
@@ -231,6 +236,7 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 			continue
 		}
 		l.hits.Add(1)
+		l.checkProxy(r, info)
 		d := rr.decision(res)
 		if rr.mode == decision.Monitor {
 			info.Matched = append(info.Matched, d)
@@ -246,6 +252,23 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		return d
 	}
 	return decision.Pass
+}
+
+// checkProxy warns once when a limited request came through a proxy that
+// is not trusted (X-Forwarded-For present, client = peer): then every
+// client behind that proxy shares one limit (Heroku without
+// trusted_proxies: heroku).
+func (l *Limiter) checkProxy(r *http.Request, info *decision.Info) {
+	if l.warned.Load() || r.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || peer.Addr().Unmap() != info.ClientIP.Unmap() {
+		return
+	}
+	if l.warned.CompareAndSwap(false, true) {
+		l.log.Warn("rate limit hit by a proxy's address: requests carry X-Forwarded-For from a peer not in trusted_proxies, so every client behind it shares one limit; set trusted_proxies (heroku on Heroku)", "peer", peer.Addr().String())
+	}
 }
 
 func unavailable() decision.Decision {

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -246,5 +247,35 @@ func TestParseClientKey(t *testing.T) {
 		if _, err := ParseClientKey(bad); err == nil {
 			t.Errorf("ParseClientKey(%q) accepted", bad)
 		}
+	}
+}
+
+// A limit hit by the address of a proxy Parapet does not trust (the
+// Heroku router without trusted_proxies: heroku) is logged once: every
+// client behind it shares one limit.
+func TestWarnsOnceAboutUntrustedProxy(t *testing.T) {
+	var logs testenv.Buffer
+	deps := memDeps(t)
+	deps.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	l, _ := newLimiter(t, config.Default(), deps)
+	viaRouter := func(r *http.Request, _ *decision.Info) {
+		r.RemoteAddr = "10.1.2.3:41000"
+		r.Header.Set("X-Forwarded-For", "198.51.100.9")
+	}
+	for i := 0; i < 10; i++ {
+		check(l, "POST", "/login/", "10.1.2.3", viaRouter)
+	}
+	if n := len(logs.Lines("trusted_proxies", "10.1.2.3")); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, logs.String())
+	}
+	// Behind a trusted proxy (client differs from the peer): no warning.
+	var quiet testenv.Buffer
+	deps.Log = slog.New(slog.NewJSONHandler(&quiet, nil))
+	l, _ = newLimiter(t, config.Default(), deps)
+	for i := 0; i < 10; i++ {
+		check(l, "POST", "/login/", "198.51.100.9", viaRouter)
+	}
+	if quiet.String() != "" {
+		t.Fatalf("warned behind a trusted proxy: %s", quiet.String())
 	}
 }
