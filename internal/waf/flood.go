@@ -146,21 +146,24 @@ func (f *flood) observe(ctx context.Context, info *decision.Info, status int) {
 // Prometheus exists) and under-attack state.
 func (c *Chain) Flood() FloodStats {
 	f := c.flood
-	s := FloodStats{UnderAttack: f.ua.On(), RateLimitHits: f.limiter.Hits(), BansMade: f.bans.Made(), BanRefused: f.bans.Refused(), StoreErrors: f.guard.Errors()}
+	s := FloodStats{UnderAttack: f.ua.On(), UnderAttackFlips: f.ua.Flips(), RateLimitHits: f.limiter.Hits(), BansMade: f.bans.Made(), BanRefused: f.bans.Refused(), StoreErrors: f.guard.Errors()}
 	if f.gate != nil {
 		s.UpstreamRefused = f.gate.Refused()
 	}
 	return s
 }
 
-// FloodStats are flood-defense counters.
+// FloodStats are flood-defense counters: under-attack and store errors
+// since the process started, the others since the chain was built (a
+// reload starts them again). Metrics until Prometheus exists.
 type FloodStats struct {
-	UnderAttack     bool
-	RateLimitHits   int64
-	BansMade        int64
-	BanRefused      int64
-	UpstreamRefused int64
-	StoreErrors     int64
+	UnderAttack      bool  // under-attack mode is on now
+	UnderAttackFlips int64 // times it switched on or off
+	RateLimitHits    int64 // requests over a rate limit
+	BansMade         int64 // bans this chain made (rate-limit rules with action ban, auto-bans)
+	BanRefused       int64 // requests refused because of a ban
+	UpstreamRefused  int64 // 503s from upstream_limit
+	StoreErrors      int64 // failed store calls (store.on_error applied)
 }
 
 func feedCacheDir(dir string) string {
