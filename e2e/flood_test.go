@@ -392,7 +392,7 @@ func flood(t *testing.T, method, url string, n, conc int, ipFor func(i int) stri
 func TestUnderAttackFlipsOnUnderFloodAndOffAfter(t *testing.T) {
 	yaml := `
 under_attack:
-  request_rate: 100
+  request_rate: 40
   calm_for: 3s
   exempt_paths: [/webhooks/]
 `
@@ -400,7 +400,7 @@ under_attack:
 	if s := send(t, "GET", d.base, "/", "192.0.2.1").StatusCode; s != 200 {
 		t.Fatalf("before: %d", s)
 	}
-	// About 4 s of traffic well above 100/s, from many addresses (no
+	// About 4 s of traffic well above 40/s, from many addresses (no
 	// single client trips a rate limit).
 	stop := time.Now().Add(4 * time.Second)
 	total := map[int]int{}
@@ -549,7 +549,7 @@ func TestUnderAttackSharedAcrossInstancesThroughRedis(t *testing.T) {
 	sock := testenv.StartGunicorn(t, "")
 	redis := testenv.StartRedis(t)
 	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(),
-		"PARAPET_UNDER_ATTACK_REQUEST_RATE=100", "PARAPET_UNDER_ATTACK_CALM_FOR=3s"}
+		"PARAPET_UNDER_ATTACK_REQUEST_RATE=40", "PARAPET_UNDER_ATTACK_CALM_FOR=3s"}
 	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
 	stop := time.Now().Add(3 * time.Second)
 	for round := 0; time.Now().Before(stop); round++ {
