@@ -54,13 +54,20 @@ func TestMetricsCountDecisionsFeedsAndReloads(t *testing.T) {
 	os.WriteFile(listFile, []byte("198.51.100.0/24\nnot-an-ip\n"), 0o600)
 	addr, maddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "parapet.yaml")
-	cfg := fmt.Sprintf("upstream: %s\nlisten: %s\nreload:\n  watch: false\nmetrics:\n  listen: %s\n  token: %s\nfeeds:\n  - name: local\n    file: %s\nrules:\n  - id: local-list\n    feeds: [local]\n", up.URL, addr, maddr, "a-long-metrics-token-1234", listFile)
+	cfg := fmt.Sprintf("upstream: %s\nlisten: %s\nreload:\n  watch: false\nmetrics:\n  listen: %s\n  token: %s\nfeeds:\n  - name: local\n    file: %s\nrate_limits:\n  rules:\n    - id: tight\n      limit: 1/minute burst 1\n      paths: [/tight/]\nrules:\n  - id: local-list\n    feeds: [local]\n", up.URL, addr, maddr, "a-long-metrics-token-1234", listFile)
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	p := startParapet(t, addr, nil, "run", "--config", cfgPath)
 	waitStatus(t, p, "/", 200)
 
 	for range 3 {
 		resp, err := http.Get("http://" + addr + "/.env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for range 2 {
+		resp, err := http.Get("http://" + addr + "/tight/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,8 +86,17 @@ func TestMetricsCountDecisionsFeedsAndReloads(t *testing.T) {
 	if got := metricLine(body, `parapet_requests_total{decision="block",rule="path-dotfiles"}`); got != "3" {
 		t.Fatalf("blocked .env requests counted %q, want 3:\n%s", got, body)
 	}
-	if got := metricLine(body, `parapet_responses_total{class="4xx"}`); got != "3" {
-		t.Errorf("4xx responses %q, want 3", got)
+	if got := metricLine(body, `parapet_responses_total{class="4xx"}`); got != "4" {
+		t.Errorf("4xx responses %q, want 4 (3 blocks, 1 throttle)", got)
+	}
+	if got := metricLine(body, `parapet_requests_total{decision="throttle",rule="tight"}`); got != "1" {
+		t.Errorf("throttled requests %q, want 1", got)
+	}
+	if got := metricLine(body, "parapet_rate_limit_hits_total"); got != "1" {
+		t.Errorf("rate-limit hits %q, want 1", got)
+	}
+	if got := metricLine(body, "parapet_under_attack"); got != "0" {
+		t.Errorf("under attack %q, want 0", got)
 	}
 	if got := metricLine(body, `parapet_feed_entries{feed="local"}`); got != "1" {
 		t.Errorf("feed entries %q, want 1", got)

@@ -24,6 +24,7 @@ Usage:
   parapet run [--config FILE]              edge mode: proxy to the config's upstream
   parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND (e.g. gunicorn) and proxy to it
   parapet check [--config FILE]            validate the config and print it with secrets masked
+  parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
   parapet version                          print the version
   parapet help                             this text
 
@@ -43,6 +44,8 @@ Configuration:
   PORT sets the listen address when listen is not set (default :8080).
   PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
   give every instance the same value.
+  PORT sets the listen address when listen is not set (default :8080); REDIS_URL
+  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 `
@@ -87,6 +90,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args, stdout, stderr)
+	case "ban":
+		return cmdBan(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "parapet %s\n", version)
 		return 0

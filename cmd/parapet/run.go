@@ -85,6 +85,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
 	deps := waf.NewDeps(ctx, cfg.FeedCacheDir, logger)
+	defer deps.Close() // the memory store writes its last bans to the ban file
 	chain, err := waf.Build(cfg, deps)
 	if err != nil {
 		printConfigError(stderr, err)
@@ -275,6 +276,7 @@ func pinRestartKeys(running, next *config.Config) []string {
 	pin("limits.max_header_bytes", running.Limits.MaxHeaderBytes != next.Limits.MaxHeaderBytes, func() { next.Limits.MaxHeaderBytes = running.Limits.MaxHeaderBytes })
 	pin("feed_cache_dir", running.FeedCacheDir != next.FeedCacheDir, func() { next.FeedCacheDir = running.FeedCacheDir })
 	pin("metrics", running.Metrics != next.Metrics, func() { next.Metrics = running.Metrics })
+	pin("store", running.Store != next.Store, func() { next.Store = running.Store })
 	return changed
 }
 

@@ -53,6 +53,13 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 	// Challenge configures challenges and clearance cookies (challenge.go).
 	Challenge Challenge `yaml:"challenge"`
+	// Store, RateLimits, AutoBan, UnderAttack and UpstreamLimit are flood
+	// defense (types in flood.go).
+	Store         Store         `yaml:"store"`
+	RateLimits    RateLimits    `yaml:"rate_limits"`
+	AutoBan       AutoBan       `yaml:"auto_ban"`
+	UnderAttack   UnderAttack   `yaml:"under_attack"`
+	UpstreamLimit UpstreamLimit `yaml:"upstream_limit"`
 
 	src *source // where each value came from; set by Load
 }
@@ -377,6 +384,12 @@ func Default() *Config {
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
 		Challenge: DefaultChallenge(),
+		// Flood defense (flood.go).
+		Store:         defaultStore(),
+		RateLimits:    defaultRateLimits(),
+		AutoBan:       defaultAutoBan(),
+		UnderAttack:   defaultUnderAttack(),
+		UpstreamLimit: defaultUpstreamLimit(),
 	}
 }
 

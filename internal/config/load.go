@@ -302,6 +302,10 @@ func (c *Config) applyEnv(env map[string]string) error {
 			c.src.env["listen"] = "PORT"
 		}
 	}
+	if u, ok := env["REDIS_URL"]; ok && c.Store.URL == "" {
+		c.Store.URL = u
+		c.src.env["store.url"] = "REDIS_URL"
+	}
 	var unknown []string
 	for k := range env {
 		if strings.HasPrefix(k, EnvPrefix) && !known[k] && !nonKeyEnv[k] {
@@ -372,6 +376,19 @@ func setFromString(v reflect.Value, raw string) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		v.SetInt(n)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Int && !strings.HasPrefix(strings.TrimSpace(raw), "["):
+		var items []int
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", s)
+			}
+			items = append(items, n)
+		}
+		v.Set(reflect.ValueOf(items).Convert(v.Type()))
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var items []string
 		for _, s := range strings.Split(raw, ",") {

@@ -48,20 +48,18 @@ type Chain struct {
 	pages       *denypage.Renderer
 	redactor    *events.Redactor
 	reqIDHeader string
+	flood       *flood // bans, under-attack, rate limits, upstream cap (flood.go)
 }
 
 // Deps are the long-lived parts chains share across reloads: running
 // feeds and open geo databases.
 type Deps struct {
-	Feeds *netlist.Registry
-	geoMu sync.Mutex
-	geoDB map[string]*geo.DB
-	// Nonces claims solved challenge nonces across reloads (and, when a
-	// shared store is set here, across instances). NewDeps sets a bounded
-	// in-memory store.
-	Nonces challenge.NonceStore
+	Feeds  *netlist.Registry
+	geoMu  sync.Mutex
+	geoDB  map[string]*geo.DB
 	secret secretOnce
 	log    *slog.Logger
+	flood  floodDeps
 }
 
 // NewDeps returns Deps whose feeds run until ctx ends and cache their
@@ -71,7 +69,7 @@ func NewDeps(ctx context.Context, cacheDir string, log *slog.Logger) *Deps {
 		cacheDir = filepath.Join(os.TempDir(), "parapet-feeds")
 	}
 	client := &http.Client{Timeout: 60 * time.Second}
-	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}, Nonces: challenge.NewMemoryNonces(200_000), log: log}
+	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}, log: log, flood: floodDeps{ctx: ctx, log: log, dir: cacheDir}}
 }
 
 // OpenGeo opens (once) the database at path; "" is the embedded default.
@@ -108,7 +106,13 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		return nil, config.Errors{cfg.Errorf("trusted_proxies", "%v", err)}
 	}
 	pages := &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact}
-	chal, err := newChallenger(cfg, deps, pages)
+	// The flood-defense store is opened first: it also keeps the solved
+	// challenge nonces, so a nonce used on one instance is used on all.
+	fl, floodStages, err := buildFlood(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	chal, err := newChallenger(cfg, deps, pages, deps.flood.st)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +121,9 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		return nil, err
 	}
 	guards := edge.New(cfg.Edge, cfg.Limits)
-	stages := []decision.Stage{guards, access, chal.Stage()}
+	// Flood defense right after the access rules and the clearance stage
+	// (an allow rule's final decision has stopped the chain already).
+	stages := append([]decision.Stage{guards, access, chal.Stage()}, floodStages...)
 	var hard *harden.Stage
 	var respStages []decision.ResponseStage
 	if cfg.Harden.Enabled {
@@ -139,6 +145,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		pages:       pages,
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,
+		flood:       fl,
 	}, nil
 }
 
@@ -233,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
-		h.proxy.ServeHTTP(rec, r)
+		c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
 	}
 	h.emit(ctx, c, r, rec, info)
 }
@@ -390,6 +397,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		e.Monitored = append(e.Monitored, label)
 	}
 	h.sink.Emit(ctx, e)
+	c.flood.observe(ctx, info, status)
 }
 
 func fmtIndex(path string, i int) string {

@@ -35,10 +35,10 @@ func (d *Deps) challengeSecret(cfg *config.Config) []byte {
 	return d.secret.b
 }
 
-func newChallenger(cfg *config.Config, deps *Deps, pages *denypage.Renderer) (*challenge.Challenger, error) {
+func newChallenger(cfg *config.Config, deps *Deps, pages *denypage.Renderer, nonces challenge.NonceStore) (*challenge.Challenger, error) {
 	return challenge.New(cfg, challenge.Options{
 		Secret: deps.challengeSecret(cfg),
-		Nonces: deps.Nonces,
+		Nonces: nonces,
 		Pages:  pages,
 		Feeds:  deps.Feeds,
 		Log:    deps.log,

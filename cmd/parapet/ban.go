@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/ratelimit"
+	"github.com/parapet-waf/parapet/internal/store"
+	"github.com/parapet-waf/parapet/internal/waf"
+)
+
+const banUsage = `Usage:
+  parapet ban list [--config FILE]
+  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--config FILE]
+  parapet ban remove IP [--config FILE]
+
+Works on the store the server with the same config uses: Redis (store.type
+redis), or the memory store's ban file, which a running server re-reads
+within a second. IPv6 clients are banned by their /64.
+`
+
+// cmdBan lists, adds and removes bans.
+func cmdBan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, banUsage)
+		return 2
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("parapet ban "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", os.Getenv(config.EnvConfigFile), "YAML config file (env PARAPET_CONFIG)")
+	dur := fs.Duration("for", time.Hour, "how long the ban lasts")
+	reason := fs.String("reason", "banned by hand", "why (shown by ban list and in logs)")
+	action := fs.String("action", "block", "block (403) or challenge")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	want := map[string]int{"list": 0, "add": 1, "remove": 1}
+	n, ok := want[sub]
+	if !ok || len(pos) != n {
+		fmt.Fprint(stderr, banUsage)
+		return 2
+	}
+	var key string
+	if n == 1 {
+		var err error
+		if key, err = ratelimit.ParseClientKey(pos[0]); err != nil {
+			fmt.Fprintf(stderr, "parapet ban: %v\n", err)
+			return 2
+		}
+	}
+	if *action != "block" && *action != "challenge" {
+		fmt.Fprintf(stderr, "parapet ban: --action %q must be block or challenge\n", *action)
+		return 2
+	}
+	if *dur <= 0 {
+		fmt.Fprintln(stderr, "parapet ban: --for must be positive")
+		return 2
+	}
+	cfg, err := config.Load(*file, os.Environ())
+	if err != nil {
+		printConfigError(stderr, err)
+		return 1
+	}
+	bans, err := openBans(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "parapet ban: %v\n", err)
+		return 1
+	}
+	defer bans.Close()
+	now := time.Now()
+	switch sub {
+	case "list":
+		list, err := bans.Bans(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "parapet ban: %v\n", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT\tACTION\tUNTIL\tSOURCE\tREASON")
+		for _, b := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Key, b.Action, b.Until.UTC().Format(time.RFC3339), b.Source, oneLine(b.Reason))
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d ban(s) in %s\n", len(list), bans.where)
+	case "add":
+		b := store.Ban{Key: key, Action: *action, Reason: *reason, Source: "cli", Created: now, Until: now.Add(*dur)}
+		if err := bans.AddBan(ctx, b); err != nil {
+			fmt.Fprintf(stderr, "parapet ban: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "banned %s (%s) until %s: %s\n", key, *action, b.Until.UTC().Format(time.RFC3339), *reason)
+	case "remove":
+		removed, err := bans.RemoveBan(ctx, key)
+		if err != nil {
+			fmt.Fprintf(stderr, "parapet ban: %v\n", err)
+			return 1
+		}
+		if !removed {
+			fmt.Fprintf(stderr, "parapet ban: %s is not banned\n", key)
+			return 1
+		}
+		fmt.Fprintf(stdout, "ban of %s removed\n", key)
+	}
+	return 0
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// banStore is where `parapet ban` reads and writes: Redis, or the ban
+// file (edited under its lock, never through a second memory store).
+type banStore struct {
+	where string
+	redis *store.Redis
+	file  *store.BanFile
+}
+
+func openBans(ctx context.Context, cfg *config.Config) (*banStore, error) {
+	if cfg.Store.Type == "redis" {
+		st, err := waf.OpenStore(ctx, cfg.Store, nil)
+		if err != nil {
+			return nil, err
+		}
+		rs := st.(*store.Redis)
+		if err := rs.Ping(ctx); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		return &banStore{where: "redis " + cfg.Masked().Store.URL, redis: rs}, nil
+	}
+	f := &store.BanFile{Path: waf.BanFile(cfg)}
+	return &banStore{where: f.Path, file: f}, nil
+}
+
+func (b *banStore) Close() {
+	if b.redis != nil {
+		b.redis.Close()
+	}
+}
+
+func (b *banStore) Bans(ctx context.Context) ([]store.Ban, error) {
+	if b.redis != nil {
+		return b.redis.Bans(ctx)
+	}
+	bans, err := b.file.Read()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	list := make([]store.Ban, 0, len(bans))
+	for _, x := range bans {
+		if x.Until.After(now) {
+			list = append(list, x)
+		}
+	}
+	return store.SortBans(list), nil
+}
+
+func (b *banStore) AddBan(ctx context.Context, ban store.Ban) error {
+	if b.redis != nil {
+		return b.redis.AddBan(ctx, ban)
+	}
+	_, err := b.file.Update(time.Now(), func(m map[string]store.Ban) { m[ban.Key] = ban })
+	return err
+}
+
+func (b *banStore) RemoveBan(ctx context.Context, key string) (bool, error) {
+	if b.redis != nil {
+		return b.redis.RemoveBan(ctx, key)
+	}
+	found := false
+	_, err := b.file.Update(time.Now(), func(m map[string]store.Ban) {
+		_, found = m[key]
+		delete(m, key)
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	return found, nil
+}

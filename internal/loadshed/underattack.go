@@ -1,0 +1,205 @@
+package loadshed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/store"
+)
+
+// RuleUnderAttack is the rule id of challenges made by under-attack mode.
+const RuleUnderAttack = "under-attack"
+
+// Store keys shared by all instances.
+const (
+	keyOn   = "ua:on"   // present while under attack; value: why
+	keyRate = "ua:rps:" // + unix second: requests all instances saw then
+)
+
+// Controller decides whether under-attack mode is on. It lives for the
+// process (across config reloads, which Configure it again): once a tick
+// it adds this instance's request count to the shared per-second counter,
+// measures the upstream, switches the shared flag on when a threshold is
+// passed and keeps it on while any measure stays above half its threshold;
+// the flag expires calm_for after the last time it was kept on. Every
+// instance reads the flag, so they switch together.
+type Controller struct {
+	st       store.Store
+	guard    *store.Guard
+	log      *slog.Logger
+	meter    *Meter
+	tick     time.Duration
+	cfg      atomic.Pointer[config.UnderAttack]
+	requests atomic.Int64
+	on       atomic.Bool
+	flips    atomic.Int64
+	reason   atomic.Pointer[string]
+	lastRate atomic.Int64
+}
+
+// NewController starts a controller that runs until ctx ends.
+func NewController(ctx context.Context, st store.Store, guard *store.Guard, meter *Meter, log *slog.Logger, tick time.Duration) *Controller {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Controller{st: st, guard: guard, log: log, meter: meter, tick: tick}
+	c.cfg.Store(&config.UnderAttack{CalmFor: 2 * time.Minute})
+	go c.loop(ctx)
+	return c
+}
+
+// Configure installs new settings.
+func (c *Controller) Configure(cfg config.UnderAttack) { c.configure(&cfg) }
+
+func (c *Controller) configure(cfg *config.UnderAttack) {
+	c.cfg.Store(cfg)
+	if cfg.Enabled {
+		c.set(true, "under_attack.enabled")
+	}
+}
+
+// On reports whether under-attack mode is on.
+func (c *Controller) On() bool { return c.on.Load() }
+
+// Flips is how many times the mode switched on or off (metric).
+func (c *Controller) Flips() int64 { return c.flips.Load() }
+
+// Rate is the request rate (all instances) measured at the last tick.
+func (c *Controller) Rate() int64 { return c.lastRate.Load() }
+
+func (c *Controller) loop(ctx context.Context) {
+	t := time.NewTicker(c.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			c.evaluate(ctx, now, c.tick)
+		}
+	}
+}
+
+// evaluate measures the last period (elapsed long) and switches.
+func (c *Controller) evaluate(ctx context.Context, now time.Time, elapsed time.Duration) {
+	cfg := c.cfg.Load()
+	n := c.requests.Swap(0)
+	rate := int64(float64(n) / elapsed.Seconds())
+	if cfg.RequestRate > 0 {
+		// Every instance adds its count to the same second's counter.
+		sec := strconv.FormatInt(now.Unix(), 10)
+		total, err := c.st.Incr(ctx, keyRate+sec, rate, 10*time.Second)
+		if err != nil {
+			c.guard.Failed("under-attack", err)
+		} else if total > rate {
+			rate = total
+		}
+	}
+	c.lastRate.Store(rate)
+	peak, lat := c.meter.Sample()
+	var hot, warm []string
+	check := func(name string, v, limit int64, unit string) {
+		if limit <= 0 {
+			return
+		}
+		if v > limit {
+			hot = append(hot, fmt.Sprintf("%s %d%s > %d%s", name, v, unit, limit, unit))
+		}
+		if v > limit/2 {
+			warm = append(warm, name)
+		}
+	}
+	check("request rate", rate, int64(cfg.RequestRate), "/s")
+	check("upstream latency", lat.Milliseconds(), cfg.UpstreamLatency.Milliseconds(), "ms")
+	check("upstream concurrency", peak, int64(cfg.UpstreamConcurrency), "")
+
+	if cfg.Enabled {
+		c.set(true, "under_attack.enabled")
+		return
+	}
+	reason := ""
+	switch {
+	case len(hot) > 0:
+		reason = strings.Join(hot, ", ")
+	case len(warm) > 0 && c.on.Load():
+		reason = c.currentReason() // still above half a threshold: stay on
+	}
+	if reason != "" {
+		if err := c.st.Set(ctx, keyOn, []byte(reason), cfg.CalmFor); err != nil {
+			c.guard.Failed("under-attack", err)
+			c.set(true, reason) // at least this instance defends itself
+			return
+		}
+	}
+	v, ok, err := c.st.Get(ctx, keyOn)
+	if err != nil {
+		c.guard.Failed("under-attack", err)
+		return
+	}
+	c.guard.OK()
+	c.set(ok, string(v))
+}
+
+func (c *Controller) currentReason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return "load"
+}
+
+func (c *Controller) set(on bool, reason string) {
+	if c.on.Load() == on {
+		return
+	}
+	c.reason.Store(&reason)
+	c.on.Store(on)
+	c.flips.Add(1)
+	if on {
+		c.log.Warn("UNDER ATTACK: challenging every client without clearance", "reason", reason)
+	} else {
+		c.log.Warn("under-attack mode off: load calmed down")
+	}
+}
+
+// Stage is the under-attack stage of one chain.
+type Stage struct {
+	c      *Controller
+	cfg    *config.UnderAttack
+	exempt []string
+}
+
+// NewStage returns the stage that counts requests for c and, while c is
+// on, challenges clients without clearance. The chain serving requests
+// configures c with its settings (so a chain built by a reload that is
+// then refused changes nothing).
+func NewStage(c *Controller, cfg config.UnderAttack) *Stage {
+	return &Stage{c: c, cfg: &cfg, exempt: cfg.ExemptPaths}
+}
+
+// Name implements decision.Stage.
+func (s *Stage) Name() string { return "under-attack" }
+
+// Check implements decision.Stage.
+func (s *Stage) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	if s.c.cfg.Load() != s.cfg {
+		s.c.configure(s.cfg)
+	}
+	s.c.requests.Add(1)
+	if !s.c.on.Load() || info.Cleared {
+		return decision.Pass
+	}
+	for _, p := range s.exempt {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return decision.Pass
+		}
+	}
+	return decision.Decision{Action: decision.Challenge, RuleID: RuleUnderAttack, Reason: "under-attack mode: " + s.c.currentReason()}
+}

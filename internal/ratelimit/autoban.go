@@ -1,0 +1,88 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// AutoBan watches every request's outcome and bans clients that earn too
+// many blocks, rate-limit hits or 4xx answers from the app in a window.
+type AutoBan struct {
+	bans       *Bans
+	deps       Deps
+	action     string
+	duration   time.Duration
+	window     time.Duration
+	statuses   map[int]bool
+	statusMax  int64
+	blockMax   int64
+	throttlMax int64
+	desc       string
+}
+
+// NewAutoBan returns the auto-ban observer, or nil when auto_ban is off.
+func NewAutoBan(cfg config.AutoBan, deps Deps, bans *Bans) *AutoBan {
+	if !cfg.Enabled {
+		return nil
+	}
+	a := &AutoBan{bans: bans, deps: deps, action: cfg.Action, duration: cfg.Duration, window: cfg.Window,
+		statuses: map[int]bool{}, statusMax: int64(cfg.StatusThreshold), blockMax: int64(cfg.BlockThreshold),
+		throttlMax: int64(cfg.ThrottleThreshold)}
+	var codes []string
+	for _, s := range cfg.Statuses {
+		a.statuses[s] = true
+		codes = append(codes, fmt.Sprint(s))
+	}
+	a.desc = strings.Join(codes, "/")
+	return a
+}
+
+// Observe counts one finished request. status is what the client got.
+// Challenges do not count: being asked to prove one is a browser is not
+// misbehaviour (under-attack mode challenges everyone).
+// Allow-listed clients (an allow rule's final decision) and loopback
+// addresses (this machine's own health checks and tools) are never counted,
+// nor are requests refused because of a ban already in force or answered
+// 503 because Parapet itself is short of something.
+func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) {
+	d := info.Final
+	if info.ClientIP.IsLoopback() { // this machine: health checks, local tools
+		return
+	}
+	// 503s (store down, upstream cap full) are Parapet's state, not the client's doing.
+	if d.Action == decision.Allow && d.Final || d.RuleID == RuleBanned || d.Status == http.StatusServiceUnavailable {
+		return
+	}
+	var kind, what string
+	var max int64
+	switch {
+	case d.Decided() && d.Action == decision.Throttle:
+		kind, what, max = "throttle", "rate-limited", a.throttlMax
+	case d.Decided() && d.Action == decision.Block:
+		kind, what, max = "block", "blocked", a.blockMax
+	case !d.Decided() && a.statuses[status]:
+		kind, what, max = "status", a.desc+" answers from the app", a.statusMax
+	default:
+		return
+	}
+	if max <= 0 || a.deps.Guard.Skip() {
+		return
+	}
+	var buf [64]byte
+	key := append(append(append(buf[:0], "ab:"...), kind...), ':')
+	key = AppendClientKey(key, info.ClientIP)
+	n, err := a.deps.Store.Incr(ctx, string(key), 1, a.window)
+	if err != nil {
+		a.deps.Guard.Failed("auto-ban", err)
+		return
+	}
+	if n >= max { // from here on the ban stage keeps it out (banned requests are not counted)
+		a.bans.Ban(ctx, info.ClientIP, fmt.Sprintf("%d %s in %v", n, what, a.window), "auto", a.action, a.duration)
+	}
+}

@@ -1,0 +1,389 @@
+// Package ratelimit is Parapet's flood defense per client: GCRA rate
+// limits keyed by client IP (IPv6 by /64), header, cookie or path; bans
+// (a cheap stage early in the chain) and automatic bans earned by
+// blocks, rate-limit hits and 4xx storms. State lives in a store.Store, so
+// several instances enforce one limit together over Redis.
+package ratelimit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/store"
+)
+
+// RuleStoreUnavailable is the rule id of the 503 answered while the store
+// is unreachable and store.on_error is closed.
+const RuleStoreUnavailable = "store-unavailable"
+
+// Deps are the long-lived parts the stages use.
+type Deps struct {
+	Store store.Store
+	Guard *store.Guard
+	Log   *slog.Logger
+}
+
+// Limiter is the rate-limit stage. Safe for concurrent use.
+type Limiter struct {
+	rules  []*rule
+	st     store.Store
+	guard  *store.Guard
+	bans   *Bans
+	banFor time.Duration
+	hits   atomic.Int64
+	log    *slog.Logger
+	warned atomic.Bool
+}
+
+type rule struct {
+	id          string
+	limit       store.Limit
+	mode        decision.Mode
+	action      decision.Action // Throttle, Challenge or Block (ban)
+	banFor      time.Duration
+	key         []keyPart
+	unless      string // a header whose presence exempts the request (anon throttle)
+	paths       []string
+	pathRe      *regexp.Regexp
+	methods     map[string]bool
+	exceptPaths []string
+	headers     http.Header // RateLimit-Policy, RateLimit-Limit
+}
+
+type keyKind uint8
+
+const (
+	keyIP keyKind = iota
+	keyPath
+	keyHeader
+	keyCookie
+)
+
+type keyPart struct {
+	kind keyKind
+	name string
+}
+
+// New compiles the rate limits: the built-in ones (rate_limits.defaults),
+// the throttle classes, then cfg's rules. Problems point at the config line.
+func New(cfg *config.Config, deps Deps, bans *Bans) (*Limiter, error) {
+	l := &Limiter{st: deps.Store, guard: deps.Guard, bans: bans, banFor: cfg.AutoBan.Duration, log: deps.Log}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	var errs config.Errors
+	own := map[string]bool{}
+	for _, rc := range cfg.RateLimits.Rules {
+		own[rc.ID] = true
+	}
+	type src struct {
+		path string
+		rc   config.RateLimitRule
+	}
+	var all []src
+	if cfg.RateLimits.Defaults {
+		for _, rc := range config.DefaultRateLimits() {
+			if !own[rc.ID] {
+				all = append(all, src{"rate_limits.defaults", rc})
+			}
+		}
+	}
+	th := cfg.RateLimits.Throttles
+	if th.Anon != "" {
+		all = append(all, src{"rate_limits.throttles.anon", config.RateLimitRule{ID: "throttle-anon", Limit: th.Anon, Paths: th.Paths}})
+	}
+	if th.User != "" {
+		all = append(all, src{"rate_limits.throttles.user", config.RateLimitRule{ID: "throttle-user", Limit: th.User, Key: "header:" + th.TokenHeader, Paths: th.Paths}})
+	}
+	for i, rc := range cfg.RateLimits.Rules {
+		all = append(all, src{fmt.Sprintf("rate_limits.rules[%d]", i), rc})
+	}
+	for _, s := range all {
+		r, err := compile(s.rc)
+		if err != nil {
+			path := s.path
+			var fe fieldError
+			if errors.As(err, &fe) && strings.HasPrefix(path, "rate_limits.rules[") {
+				path += "." + fe.field
+			}
+			errs = append(errs, cfg.Errorf(path, "%v", err))
+			continue
+		}
+		if r.id == "throttle-anon" {
+			r.unless = http.CanonicalHeaderKey(th.TokenHeader)
+		}
+		l.rules = append(l.rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return l, nil
+}
+
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e fieldError) Error() string { return e.err.Error() }
+
+func compile(rc config.RateLimitRule) (*rule, error) {
+	lim, err := store.ParseLimit(rc.Limit)
+	if err != nil {
+		return nil, fieldError{"limit", err}
+	}
+	r := &rule{id: rc.ID, limit: lim, paths: rc.Paths, exceptPaths: rc.ExceptPaths, banFor: rc.BanFor}
+	r.mode, _ = decision.ParseMode(rc.Mode)
+	switch rc.Action {
+	case "", "throttle":
+		r.action = decision.Throttle
+	case "challenge":
+		r.action = decision.Challenge
+	case "ban":
+		r.action = decision.Block
+	}
+	if len(rc.PathRegex) > 0 {
+		for i, p := range rc.PathRegex {
+			if _, err := regexp.Compile(p); err != nil {
+				return nil, fieldError{fmt.Sprintf("path_regex[%d]", i), fmt.Errorf("%q is not a valid regex: %v", p, err)}
+			}
+		}
+		r.pathRe = regexp.MustCompile("(?:" + strings.Join(rc.PathRegex, ")|(?:") + ")")
+	}
+	if len(rc.Methods) > 0 {
+		r.methods = map[string]bool{}
+		for _, m := range rc.Methods {
+			r.methods[m] = true
+		}
+	}
+	key := rc.Key
+	if key == "" {
+		key = "ip"
+	}
+	for _, part := range strings.Split(key, "+") {
+		kind, name, _ := strings.Cut(part, ":")
+		switch kind {
+		case "ip":
+			r.key = append(r.key, keyPart{kind: keyIP})
+		case "path":
+			r.key = append(r.key, keyPart{kind: keyPath})
+		case "header":
+			r.key = append(r.key, keyPart{kind: keyHeader, name: http.CanonicalHeaderKey(name)})
+		case "cookie":
+			r.key = append(r.key, keyPart{kind: keyCookie, name: name})
+		default:
+			return nil, fieldError{"key", fmt.Errorf("%q must be ip, path, header:NAME or cookie:NAME", part)}
+		}
+	}
+	window := int(lim.Period / time.Second)
+	r.headers = http.Header{
+		"Ratelimit-Policy": {fmt.Sprintf("%d;w=%d;burst=%d", lim.Rate, window, lim.Burst)},
+		"Ratelimit-Limit":  {strconv.Itoa(lim.Rate)},
+	}
+	return r, nil
+}
+
+// Name implements decision.Stage.
+func (l *Limiter) Name() string { return "ratelimit" }
+
+// Hits is the number of requests found over a limit (the rate-limit hit
+// metric until Prometheus metrics exist).
+func (l *Limiter) Hits() int64 { return l.hits.Load() }
+
+// Check implements decision.Stage: every matching rule counts the request;
+// the first one over its limit answers.
+func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
+	if l.guard.Skip() {
+		if l.guard.FailOpen() {
+			return decision.Pass
+		}
+		return unavailable()
+	}
+	var buf [128]byte
+	for _, rr := range l.rules {
+		if !rr.matches(r) {
+			continue
+		}
+		if rr.action == decision.Challenge && info.Cleared {
+			continue
+		}
+		key, ok := rr.appendKey(buf[:0], r, info)
+		if !ok {
+			continue
+		}
+		res, err := l.st.GCRA(ctx, string(key), rr.limit)
+		if err != nil {
+			if l.guard.Failed("ratelimit", err) {
+				return decision.Pass
+			}
+			return unavailable()
+		}
+		l.guard.OK()
+		if res.Allowed {
+			continue
+		}
+		l.hits.Add(1)
+		l.checkProxy(r, info)
+		d := rr.decision(res)
+		if rr.mode == decision.Monitor {
+			info.Matched = append(info.Matched, d)
+			continue
+		}
+		if rr.action == decision.Block && l.bans != nil {
+			banFor := rr.banFor
+			if banFor <= 0 {
+				banFor = l.banFor
+			}
+			l.bans.Ban(ctx, info.ClientIP, "over rate limit "+rr.id+" ("+rr.limit.String()+")", rr.id, "block", banFor)
+		}
+		return d
+	}
+	return decision.Pass
+}
+
+// checkProxy warns once when a limited request came through a proxy that
+// is not trusted (X-Forwarded-For present, client = peer): then every
+// client behind that proxy shares one limit (Heroku without
+// trusted_proxies: heroku).
+func (l *Limiter) checkProxy(r *http.Request, info *decision.Info) {
+	if l.warned.Load() || r.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || peer.Addr().Unmap() != info.ClientIP.Unmap() {
+		return
+	}
+	if l.warned.CompareAndSwap(false, true) {
+		l.log.Warn("rate limit hit by a proxy's address: requests carry X-Forwarded-For from a peer not in trusted_proxies, so every client behind it shares one limit; set trusted_proxies (heroku on Heroku)", "peer", peer.Addr().String())
+	}
+}
+
+func unavailable() decision.Decision {
+	return decision.Decision{Action: decision.Block, Status: http.StatusServiceUnavailable, RuleID: RuleStoreUnavailable,
+		Reason: "store unreachable and store.on_error is closed", RetryAfter: 5 * time.Second}
+}
+
+func (rr *rule) decision(res store.Result) decision.Decision {
+	retry := res.RetryAfter
+	if retry < time.Second {
+		retry = time.Second
+	}
+	h := make(http.Header, 4)
+	for k, v := range rr.headers {
+		h[k] = v
+	}
+	h["Ratelimit-Remaining"] = []string{"0"}
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(int((retry + time.Second - 1) / time.Second))}
+	d := decision.Decision{Action: rr.action, Mode: rr.mode, RuleID: rr.id, RetryAfter: retry, Headers: h,
+		Reason: "over rate limit " + rr.limit.String()}
+	if rr.action == decision.Block {
+		d.Reason += ": client banned"
+	}
+	return d
+}
+
+func (rr *rule) matches(r *http.Request) bool {
+	if rr.methods != nil && !rr.methods[r.Method] {
+		return false
+	}
+	p := r.URL.Path
+	if len(rr.paths) > 0 && !hasPrefix(p, rr.paths) {
+		return false
+	}
+	if rr.pathRe != nil && !rr.pathRe.MatchString(p) {
+		return false
+	}
+	if len(rr.exceptPaths) > 0 && hasPrefix(p, rr.exceptPaths) {
+		return false
+	}
+	if rr.unless != "" && r.Header.Get(rr.unless) != "" {
+		return false
+	}
+	return true
+}
+
+func hasPrefix(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendKey builds the store key "rl:<rule>:<parts>"; ok is false when a
+// header or cookie the key needs is missing. Header and cookie values
+// (tokens, sessions) are hashed so no secret is stored.
+func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info) ([]byte, bool) {
+	b = append(b, "rl:"...)
+	b = append(b, rr.id...)
+	for _, k := range rr.key {
+		b = append(b, '|')
+		switch k.kind {
+		case keyIP:
+			b = AppendClientKey(b, info.ClientIP)
+		case keyPath:
+			b = append(b, r.URL.Path...)
+		case keyHeader:
+			v := r.Header.Get(k.name)
+			if v == "" {
+				return nil, false
+			}
+			b = appendDigest(b, v)
+		case keyCookie:
+			c, err := r.Cookie(k.name)
+			if err != nil || c.Value == "" {
+				return nil, false
+			}
+			b = appendDigest(b, c.Value)
+		}
+	}
+	return b, true
+}
+
+func appendDigest(b []byte, v string) []byte {
+	sum := sha256.Sum256([]byte(v))
+	return hex.AppendEncode(b, sum[:12])
+}
+
+// ClientKey is how a client is counted and banned: its IPv4 address, or
+// its IPv6 /64 (one subscriber's network).
+func ClientKey(ip netip.Addr) string {
+	return string(AppendClientKey(nil, ip))
+}
+
+// AppendClientKey appends ClientKey(ip) to b.
+func AppendClientKey(b []byte, ip netip.Addr) []byte {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.AppendTo(b)
+	}
+	return ip.AppendTo(b)
+}
+
+// ParseClientKey turns an address typed by a person (`parapet ban add`)
+// into the key bans use.
+func ParseClientKey(s string) (string, error) {
+	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is6() && p.Bits() == 64 {
+		return p.Masked().String(), nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an IP address (IPv6 may be given as its /64)", s)
+	}
+	return ClientKey(ip), nil
+}
