@@ -39,6 +39,11 @@ type Detection struct {
 	// fields, DRF and JSON bodies, file uploads. Each is scoped to named
 	// fields and paths.
 	DjangoProfile bool `yaml:"django_profile"`
+	// WindowsHost keeps the CRS rules against cmd.exe command injection
+	// after a line break (932370, 932371), off by default: Django on
+	// Heroku and in containers runs on Linux, and these rules fire on
+	// code snippets typed into text fields.
+	WindowsHost bool `yaml:"windows_host"`
 	// Exclusions stop rules from firing on fields or paths of your app.
 	Exclusions []DetectionExclusion `yaml:"exclusions"`
 	// Directives is raw SecLang added after the rule set and the exclusions,

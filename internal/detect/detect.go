@@ -86,6 +86,9 @@ func New(cfg *config.Config) (*Stage, error) {
 		pre.WriteString(djangoBefore)
 		post.WriteString(djangoAfter)
 	}
+	if !d.WindowsHost {
+		post.WriteString(windowsShellRules)
+	}
 	pre.WriteString(before)
 	post.WriteString(after)
 

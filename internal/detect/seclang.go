@@ -69,10 +69,11 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_changelist_filters,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_popup,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
 # Admin add/change forms: rich text fields hold HTML written by staff. Only
-# the XSS rules stop looking at the posted form fields there; SQL injection,
-# command injection and the rest still inspect them.
+# the XSS rules stop looking at the form's fields there (its query
+# parameters are the ones excluded above); SQL injection, command injection
+# and the rest still inspect them.
 SecRule REQUEST_FILENAME "@rx ^/admin/[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:4100002,phase:1,pass,t:none,nolog,tag:'parapet-django',\
-ctl:ruleRemoveTargetByTag=attack-xss;ARGS_POST"
+ctl:ruleRemoveTargetByTag=attack-xss;ARGS:/./"
 # Admin login: "next" holds a local path with a query string.
 SecRule REQUEST_FILENAME "@beginsWith /admin/login/" "id:4100003,phase:1,pass,t:none,nolog,tag:'parapet-django',\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
@@ -83,10 +84,21 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
 const djangoAfter = `
 # CSRF token (form field and header), session and messages cookies: random
 # or signed values made by Django, never interpreted as code.
-SecRuleUpdateTargetByTag OWASP_CRS "!ARGS_POST:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:X-CSRFToken"
+SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:X-CSRFToken"
 # Password fields of Django's auth forms (login, password change and reset,
 # admin user forms): hashed, never interpreted, and may hold anything.
-SecRuleUpdateTargetByTag OWASP_CRS "!ARGS_POST:password|!ARGS_POST:password1|!ARGS_POST:password2|!ARGS_POST:old_password|!ARGS_POST:new_password1|!ARGS_POST:new_password2"
+SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:password|!ARGS:password1|!ARGS:password2|!ARGS:old_password|!ARGS:new_password1|!ARGS:new_password2"
+`
+
+// windowsShellRules are the CRS rules for Windows cmd.exe command
+// injection after a line break or separator (932370 on arguments, 932371
+// on headers and file names). They stay on only with
+// detection.windows_host: on the Linux hosts Django usually runs on
+// (Heroku, containers) there is no cmd.exe, and 932370 fires on code
+// snippets in text fields (a newline followed by "print" or "set"). The
+// PowerShell alias rule 932125, which also catches "; rm -rf /", stays.
+const windowsShellRules = `
+SecRuleRemoveById 932370 932371
 `
 
 // exclusionRules compiles the user's exclusions into SecLang: global ones
