@@ -10,7 +10,10 @@ import (
 
 // base is Parapet's engine setup, in place of coraza.conf-recommended and
 // crs-setup.conf: request phases only, no audit log, bodies held in
-// memory, and the CRS variables set from the config.
+// memory, and the CRS variables set from the config. Coraza stops
+// collecting arguments at SecArgumentsLimit, so a request with more
+// arguments than Django accepts (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1000) is
+// blocked by CRS 920380 rather than hiding a payload past the limit.
 const base = `
 SecRuleEngine On
 SecRequestBodyAccess On
@@ -19,7 +22,7 @@ SecRequestBodyInMemoryLimit %[1]d
 SecRequestBodyNoFilesLimit %[1]d
 SecRequestBodyLimitAction ProcessPartial
 SecRequestBodyJsonDepthLimit 512
-SecArgumentsLimit 1000
+SecArgumentsLimit 2000
 SecResponseBodyAccess Off
 SecAuditEngine Off
 SecDefaultAction "phase:1,log,pass"
@@ -31,6 +34,7 @@ SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level
 SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[3]d"
 SecAction "id:900120,phase:1,pass,t:none,nolog,setvar:tx.early_blocking=1"
 SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%[4]s'"
+SecAction "id:900300,phase:1,pass,t:none,nolog,setvar:tx.max_num_args=1000"
 SecAction "id:900990,phase:1,pass,t:none,nolog,setvar:tx.crs_setup_version=4250"
 `
 
