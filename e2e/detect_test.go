@@ -204,11 +204,12 @@ rules:
 	}
 }
 
-// Bodies over detection.body_limit: a form is refused with 413 before
-// Django sees it; a multipart upload passes uninspected and arrives byte
-// for byte; a smaller inspected upload arrives byte for byte too.
+// Bodies over the inspection limits: a form over body_limit is refused
+// with 413 before Django sees it; an upload over multipart_limit passes
+// uninspected and arrives byte for byte; a smaller, inspected upload
+// arrives byte for byte too.
 func TestDetectionBodyLimits(t *testing.T) {
-	d := startDjangoWithConfig(t, "detection:\n  body_limit: 64KB\n")
+	d := startDjangoWithConfig(t, "detection:\n  body_limit: 64KB\n  multipart_limit: 1MB\n")
 	before, _ := d.requests(t)
 	form := url.Values{"comment": {strings.Repeat("a long but harmless comment ", 5000)}}
 	resp, err := http.PostForm(d.base+"/comments/", form)
@@ -245,7 +246,7 @@ func TestDetectionBodyLimits(t *testing.T) {
 			t.Fatalf("%d-byte upload: %d, Django got %d bytes %s", size, resp.StatusCode, got.Size, got.SHA256)
 		}
 		line := d.waitLog(t, `"request_id":"`+resp.Header.Get("X-Request-Id")+`"`)
-		if uninspected := strings.Contains(line, "body-uninspected"); uninspected != (size > 64<<10) {
+		if uninspected := strings.Contains(line, "body-uninspected"); uninspected != (size > 1<<20) {
 			t.Errorf("%d-byte upload: uninspected=%v: %s", size, uninspected, line)
 		}
 	}

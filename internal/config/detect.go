@@ -21,15 +21,22 @@ type Detection struct {
 	// InboundThreshold is the CRS inbound anomaly score at which a request
 	// is blocked (a critical rule scores 5, an error 4, a warning 3).
 	InboundThreshold int `yaml:"inbound_threshold"`
-	// BodyLimit is how much of a form, JSON or multipart body is buffered
-	// and inspected. Inspected bodies reach the app byte for byte.
+	// BodyLimit is how much of a urlencoded form or JSON body is buffered
+	// and inspected (inspected bodies reach the app byte for byte). Every
+	// field is matched against the rule set, which costs CPU in proportion
+	// (about 0.5 s for 1 MB of form fields), hence ModSecurity's 128KB.
 	BodyLimit ByteSize `yaml:"body_limit"`
+	// MultipartLimit is the same for multipart/form-data: file contents
+	// are not matched (names and form fields are), so uploads are cheap to
+	// inspect but are held in memory while inspected.
+	MultipartLimit ByteSize `yaml:"multipart_limit"`
 	// BodyOverLimit is what happens to a urlencoded, JSON or other
 	// inspectable body larger than BodyLimit: reject (413) or pass
 	// (forwarded uninspected; headers and query are still inspected).
 	BodyOverLimit string `yaml:"body_over_limit"`
-	// MultipartOverLimit is the same for multipart uploads; pass lets large
-	// uploads through uninspected up to limits.max_body_bytes.
+	// MultipartOverLimit is the same for multipart uploads over
+	// MultipartLimit; pass lets large uploads through uninspected up to
+	// limits.max_body_bytes.
 	MultipartOverLimit string `yaml:"multipart_over_limit"`
 	// SkipPaths are path prefixes (static files: /static/, /media/) whose
 	// GET and HEAD requests skip detection. Other methods are still inspected.
@@ -94,10 +101,15 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 	if d.InboundThreshold < 1 {
 		bad("detection.inbound_threshold", "%d must be at least 1 (CRS default 5: one critical rule)", d.InboundThreshold)
 	}
-	if d.BodyLimit < 1024 {
-		bad("detection.body_limit", "%v is too small (at least 1KB)", d.BodyLimit)
-	} else if d.BodyLimit > 64<<20 {
-		bad("detection.body_limit", "%v is too large (at most 64MB: inspected bodies are held in memory)", d.BodyLimit)
+	for _, l := range []struct {
+		path string
+		v    ByteSize
+	}{{"detection.body_limit", d.BodyLimit}, {"detection.multipart_limit", d.MultipartLimit}} {
+		if l.v < 1024 {
+			bad(l.path, "%v is too small (at least 1KB)", l.v)
+		} else if l.v > 64<<20 {
+			bad(l.path, "%v is too large (at most 64MB: inspected bodies are held in memory)", l.v)
+		}
 	}
 	for _, p := range []struct{ path, v string }{
 		{"detection.body_over_limit", d.BodyOverLimit},
@@ -159,7 +171,8 @@ func DefaultDetection() Detection {
 		Mode:               "enforce",
 		ParanoiaLevel:      1,
 		InboundThreshold:   5,
-		BodyLimit:          1 << 20,
+		BodyLimit:          128 << 10,
+		MultipartLimit:     2 << 20,
 		BodyOverLimit:      OverLimitReject,
 		MultipartOverLimit: OverLimitPass,
 		DjangoProfile:      true,

@@ -52,9 +52,10 @@ const (
 type Stage struct {
 	waf          coraza.WAF
 	mode         decision.Mode
-	limit        int64
-	rejectOver   bool // urlencoded / JSON bodies over the limit
-	rejectOverMP bool // multipart bodies over the limit
+	limit        int64 // urlencoded / JSON bodies
+	limitMP      int64 // multipart bodies
+	rejectOver   bool  // urlencoded / JSON bodies over the limit
+	rejectOverMP bool  // multipart bodies over the limit
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
 }
@@ -63,11 +64,18 @@ type Stage struct {
 // raw directives of cfg.Detection. Problems are reported as config.Errors
 // at the key that caused them.
 func New(cfg *config.Config) (*Stage, error) {
+	useRE2()
+	return build(cfg)
+}
+
+// build compiles the stage with whichever @rx operator is registered.
+func build(cfg *config.Config) (*Stage, error) {
 	d := cfg.Detection
 	mode, _ := decision.ParseMode(d.Mode)
 	s := &Stage{
 		mode:         mode,
 		limit:        int64(d.BodyLimit),
+		limitMP:      int64(d.MultipartLimit),
 		rejectOver:   d.BodyOverLimit == config.OverLimitReject,
 		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
 		skipPaths:    d.SkipPaths,
@@ -76,7 +84,7 @@ func New(cfg *config.Config) (*Stage, error) {
 		// Parapet's own collector parses its small JSON bodies itself.
 		s.ownPaths = append(s.ownPaths, cfg.Harden.CSP.ReportPath)
 	}
-	setup := fmt.Sprintf(base, d.BodyLimit, d.ParanoiaLevel, d.InboundThreshold, strings.Join(cfg.Edge.AllowedMethods, " "))
+	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, d.InboundThreshold, strings.Join(cfg.Edge.AllowedMethods, " "))
 	id := 4200000
 	nextID := func() int { id++; return id }
 	before, after := exclusionRules(d.Exclusions, nextID)
@@ -266,28 +274,28 @@ func hasBody(r *http.Request) bool {
 // the upstream. It returns the bytes to inspect (nil: pass uninspected),
 // or a decision when the body is over the limit or unreadable.
 func (s *Stage) readBody(r *http.Request, kind bodyKind) (decision.Decision, []byte) {
-	reject := s.rejectOver
+	reject, limit, key := s.rejectOver, s.limit, "body_limit"
 	if kind == bodyMultipart {
-		reject = s.rejectOverMP
+		reject, limit, key = s.rejectOverMP, s.limitMP, "multipart_limit"
 	}
 	overLimit := decision.Decision{Mode: s.mode, RuleID: RuleBodyTooLarge,
-		Reason: "body over detection.body_limit (" + strconv.FormatInt(s.limit, 10) + " bytes)"}
+		Reason: "body over detection." + key + " (" + strconv.FormatInt(limit, 10) + " bytes)"}
 	if reject {
 		overLimit.Action, overLimit.Status = decision.Block, http.StatusRequestEntityTooLarge
 	} else {
 		overLimit.Action = decision.Log
 		overLimit.Reason += ": passed uninspected"
 	}
-	if r.ContentLength > s.limit {
+	if r.ContentLength > limit {
 		// Known too large: decide without reading a byte.
 		return overLimit, nil
 	}
-	size := s.limit + 1
+	size := limit + 1
 	if r.ContentLength > 0 {
 		size = r.ContentLength + 1 // room to see EOF without growing
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, s.limit+1))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -296,7 +304,7 @@ func (s *Stage) readBody(r *http.Request, kind bodyKind) (decision.Decision, []b
 		return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "reading body: " + err.Error()}, nil
 	}
 	body := buf.Bytes()
-	if int64(len(body)) > s.limit {
+	if int64(len(body)) > limit {
 		r.Body = replay(body, r.Body)
 		return overLimit, nil
 	}

@@ -110,7 +110,7 @@ func TestBodyReplayedByteForByte(t *testing.T) {
 }
 
 func TestBodyOverLimitPolicies(t *testing.T) {
-	s := stageFromYAML(t, "detection:\n  body_limit: 4KB\n")
+	s := stageFromYAML(t, "detection:\n  body_limit: 4KB\n  multipart_limit: 8KB\n")
 	big := "comment=" + strings.Repeat("x", 8<<10)
 	r := form("/comments/", big)
 	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.Status != 413 || d.RuleID != RuleBodyTooLarge {

@@ -19,7 +19,7 @@ SecRuleEngine On
 SecRequestBodyAccess On
 SecRequestBodyLimit %[1]d
 SecRequestBodyInMemoryLimit %[1]d
-SecRequestBodyNoFilesLimit %[1]d
+SecRequestBodyNoFilesLimit %[2]d
 SecRequestBodyLimitAction ProcessPartial
 SecRequestBodyJsonDepthLimit 512
 SecArgumentsLimit 2000
@@ -30,10 +30,10 @@ SecDefaultAction "phase:2,log,pass"
 SecRule REQUEST_HEADERS:Content-Type "@rx ^application/(?:[a-z0-9.-]+\+)?json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body',tag:'parapet-body'"
 SecRule MULTIPART_STRICT_ERROR "!@eq 0" "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation',tag:'parapet-body'"
-SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%[2]d"
-SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[3]d"
+SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%[3]d"
+SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[4]d"
 SecAction "id:900120,phase:1,pass,t:none,nolog,setvar:tx.early_blocking=1"
-SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%[4]s'"
+SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%[5]s'"
 SecAction "id:900300,phase:1,pass,t:none,nolog,setvar:tx.max_num_args=1000"
 SecAction "id:900990,phase:1,pass,t:none,nolog,setvar:tx.crs_setup_version=4250"
 `
