@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,4 +176,54 @@ func rssKB() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkDetectInFlight runs 2 KB and 64 KB form POSTs from 64
+// goroutines at once and reports the peak heap in use above the idle
+// baseline per request in flight (an upper bound: garbage not yet
+// collected counts too).
+func BenchmarkDetectInFlight(b *testing.B) {
+	s := stageFromYAML(b, "")
+	for _, size := range []int{2 << 10, 64 << 10} {
+		word := "I%27d+like+to+know+whether+the+union+station+stop+is+served+on+Sundays+-+thanks%21+"
+		body := "csrfmiddlewaretoken=AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY&comment=" + strings.Repeat(word, size/len(word))
+		b.Run(strconv.Itoa(size>>10)+"KB", func(b *testing.B) {
+			const workers = 64
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			go func() {
+				var m runtime.MemStats
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					runtime.ReadMemStats(&m)
+					if m.HeapInuse > peak.Load() {
+						peak.Store(m.HeapInuse)
+					}
+				}
+			}()
+			b.SetParallelism(workers / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := formPOST(body)
+					if d := s.Check(r.Context(), r, &decision.Info{ID: "b"}); d.Decided() {
+						b.Errorf("blocked: %s", d.Reason)
+						return
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+				}
+			})
+			close(stop)
+			if p := peak.Load(); p > base.HeapInuse {
+				b.ReportMetric(float64(p-base.HeapInuse)/workers/1024, "peakKB/inflight")
+			}
+		})
+	}
 }
