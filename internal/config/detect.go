@@ -21,8 +21,8 @@ type Detection struct {
 	// InboundThreshold is the CRS inbound anomaly score at which a request
 	// is blocked (a critical rule scores 5, an error 4, a warning 3).
 	InboundThreshold int `yaml:"inbound_threshold"`
-	// BodyLimit is how much of a urlencoded form or JSON body is buffered
-	// and inspected (inspected bodies reach the app byte for byte). Every
+	// BodyLimit is how much of a request body (urlencoded form, JSON, any
+	// type but multipart) is buffered and inspected (inspected bodies reach the app byte for byte). Every
 	// field is matched against the rule set, which costs CPU in proportion
 	// (about 0.5 s for 1 MB of form fields), hence ModSecurity's 128KB.
 	BodyLimit ByteSize `yaml:"body_limit"`
@@ -30,8 +30,8 @@ type Detection struct {
 	// are not matched (names and form fields are), so uploads are cheap to
 	// inspect but are held in memory while inspected.
 	MultipartLimit ByteSize `yaml:"multipart_limit"`
-	// BodyOverLimit is what happens to a urlencoded, JSON or other
-	// inspectable body larger than BodyLimit: reject (413) or pass
+	// BodyOverLimit is what happens to a non-multipart body larger than
+	// BodyLimit: reject (413) or pass
 	// (forwarded uninspected; headers and query are still inspected).
 	BodyOverLimit string `yaml:"body_over_limit"`
 	// MultipartOverLimit is the same for multipart uploads over

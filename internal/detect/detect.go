@@ -4,9 +4,8 @@
 // user's exclusions compiled in when the chain is built.
 //
 // The stage drives Coraza's transaction phases itself and stops at the
-// first that decides: request headers (phase 1), then, only for
-// urlencoded, multipart and JSON bodies, the body buffered up to the
-// inspection limit (phase 2). The buffered bytes are replayed to the
+// first that decides: request headers (phase 1), then the body, buffered
+// up to the inspection limit, with the arguments (phase 2). The buffered bytes are replayed to the
 // upstream ahead of the unread rest, so the app gets the body byte for byte.
 // Response phases are not run.
 package detect
@@ -58,6 +57,8 @@ type Stage struct {
 	rejectOverMP bool  // multipart bodies over the limit
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
+
+	observe func(types.Transaction) // tests: sees each transaction before it is closed
 }
 
 // New compiles the rule set, the Django profile, the exclusions and the
@@ -156,8 +157,8 @@ func shorten(s string) string {
 // Name is "detect".
 func (s *Stage) Name() string { return Name }
 
-// Check runs the CRS on the request. It reads (and replaces, for replay)
-// the body of urlencoded, multipart and JSON requests.
+// Check runs the CRS on the request. It reads the body up to the
+// inspection limit and replaces it with a replay of the same bytes.
 func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.skipped(r.URL.Path) {
 		return decision.Pass
@@ -169,6 +170,9 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	tx := s.waf.NewTransactionWithID(info.ID)
 	defer tx.Close()
+	if s.observe != nil {
+		defer s.observe(tx)
+	}
 
 	tx.ProcessConnection(info.ClientIP.String(), 0, "", 0)
 	uri := r.RequestURI
@@ -194,8 +198,12 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 
 	var over decision.Decision
 	if hasBody(r) && tx.IsRequestBodyAccessible() {
-		if kind := bodyKindOf(r.Header.Get("Content-Type")); kind != bodyOther {
-			d, inspect := s.readBody(r, kind)
+		// Every body is inspected, whatever its Content-Type says: a view
+		// may json.loads(request.body) without looking. Coraza parses
+		// forms, multipart and JSON into fields (CRS parses unknown types
+		// as forms) and matches the raw body too.
+		{
+			d, inspect := s.readBody(r, isMultipart(r.Header.Get("Content-Type")))
 			switch {
 			case d.Decided():
 				return d
@@ -234,36 +242,14 @@ func (s *Stage) skipped(path string) bool {
 	return false
 }
 
-type bodyKind uint8
-
-const (
-	bodyOther bodyKind = iota
-	bodyForm
-	bodyJSON
-	bodyMultipart
-)
-
-// bodyKindOf says whether a body is worth inspecting: the kinds Django
-// parses (forms, multipart) and JSON for APIs.
-func bodyKindOf(contentType string) bodyKind {
-	if contentType == "" {
-		return bodyOther
-	}
+// isMultipart reports whether a body is multipart/form-data, which has its
+// own inspection limit (its file contents are not matched).
+func isMultipart(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		// Unparsable: let Coraza's protocol rules judge it and inspect
-		// the body as a form, the way Django falls back.
 		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
 	}
-	switch {
-	case mt == "application/x-www-form-urlencoded":
-		return bodyForm
-	case mt == "multipart/form-data":
-		return bodyMultipart
-	case mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
-		return bodyJSON
-	}
-	return bodyOther
+	return mt == "multipart/form-data"
 }
 
 func hasBody(r *http.Request) bool {
@@ -273,9 +259,9 @@ func hasBody(r *http.Request) bool {
 // readBody buffers up to the inspection limit and puts the body back for
 // the upstream. It returns the bytes to inspect (nil: pass uninspected),
 // or a decision when the body is over the limit or unreadable.
-func (s *Stage) readBody(r *http.Request, kind bodyKind) (decision.Decision, []byte) {
+func (s *Stage) readBody(r *http.Request, multipart bool) (decision.Decision, []byte) {
 	reject, limit, key := s.rejectOver, s.limit, "body_limit"
-	if kind == bodyMultipart {
+	if multipart {
 		reject, limit, key = s.rejectOverMP, s.limitMP, "multipart_limit"
 	}
 	overLimit := decision.Decision{Mode: s.mode, RuleID: RuleBodyTooLarge,
