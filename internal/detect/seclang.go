@@ -64,8 +64,10 @@ Include @owasp_crs/REQUEST-949-BLOCKING-EVALUATION.conf
 // before the CRS rules: each is scoped to a path and named fields.
 const djangoBefore = `
 # Content types Django apps receive besides CRS's list: browsers' CSP and
-# Reporting API reports, and JSON media types (JSON:API, merge patches).
-SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json|'"
+# Reporting API reports, JSON media types (JSON:API, merge patches), and
+# text/plain (navigator.sendBeacon, fetch() with a string body); the
+# bodies are inspected like any other.
+SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json| |text/plain|'"
 # Admin changelists: the filter state is carried as an encoded query string
 # in _changelist_filters (and _popup / _to_field in related-object popups).
 SecRule REQUEST_FILENAME "@beginsWith /admin/" "id:4100001,phase:1,pass,t:none,nolog,tag:'parapet-django',\
