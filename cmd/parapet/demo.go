@@ -60,9 +60,11 @@ Try, in another terminal:
   curl -i -X TRACE %s/                          405, method not allowed
   curl -i -H 'Accept: application/json' %s/.git/config    403 as JSON
   curl -i '%s/search?q=x&password=hunter2'      200, but logged as monitor match; password redacted
+  curl -i "%s/?id=1%%27%%20OR%%20%%271%%27=%%271"         403, SQL injection (detect-sqli, CRS rule ids in the log)
+  curl -i -H 'X-Api-Version: ${jndi:ldap://x/a}' %s/    403, Log4Shell-style header (detect-java)
 Every request prints one JSON log line below. Ctrl-C stops.
 
-`, cfg.Upstream, base, base, base, base, base, base, base, base)
+`, cfg.Upstream, base, base, base, base, base, base, base, base, base, base)
 	return serve(ctx, cfg, nil, stdout, stderr)
 }
 
