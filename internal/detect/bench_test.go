@@ -128,8 +128,8 @@ func BenchmarkDetect(b *testing.B) {
 // start-up and on every reload) and the memory it keeps, with Go's regexp
 // and with RE2. Run it alone: go test -run BuildTime -v ./internal/detect/
 func TestBuildTimeAndMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures")
+	if testing.Short() || raceEnabled {
+		t.Skip("measures (meaningless under the race detector)")
 	}
 	measure := func(name string, build func(*config.Config) (*Stage, error)) {
 		var before, after runtime.MemStats

@@ -98,7 +98,7 @@ func TestBodyReplayedByteForByte(t *testing.T) {
 	// An attack at the end of a long body is seen: the whole body is
 	// inspected, and no payload hides past Coraza's argument limit: more
 	// fields than Django accepts (1000) are refused (CRS 920380).
-	attack := strings.Repeat("a=b&", 900) + "q=1%27%20UNION%20SELECT%20password%20FROM%20users--"
+	attack := strings.Repeat("a=b&", 300) + "q=1%27%20UNION%20SELECT%20password%20FROM%20users--"
 	r := form("/comments/", attack)
 	if d := s.Check(r.Context(), r, info()); d.RuleID != "detect-sqli" {
 		t.Fatalf("attack at the end of a body: %+v", d)

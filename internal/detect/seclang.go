@@ -22,7 +22,7 @@ SecRequestBodyInMemoryLimit %[1]d
 SecRequestBodyNoFilesLimit %[2]d
 SecRequestBodyLimitAction ProcessPartial
 SecRequestBodyJsonDepthLimit 512
-SecArgumentsLimit 2000
+SecArgumentsLimit 1001
 SecResponseBodyAccess Off
 SecAuditEngine Off
 SecDefaultAction "phase:1,log,pass"
