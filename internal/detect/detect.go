@@ -367,17 +367,21 @@ func (s *Stage) decide(tx types.Transaction, it *types.Interruption) decision.De
 		d.RuleID = "detect-" + hits[0].class
 	}
 	var reason strings.Builder
-	fmt.Fprintf(&reason, "CRS rule %d", it.RuleID)
-	if verdict != "" {
-		fmt.Fprintf(&reason, " %s", verdict)
+	if len(hits) == 0 || hits[0].id != it.RuleID {
+		// The anomaly score verdict (949110), then what added to it.
+		fmt.Fprintf(&reason, "CRS rule %d %s", it.RuleID, verdict)
 	}
 	for i, h := range hits {
 		d.Rules = append(d.Rules, strconv.Itoa(h.id))
-		if i < 5 {
-			fmt.Fprintf(&reason, "; %d %s", h.id, h.msg)
-			if h.vars != "" {
-				fmt.Fprintf(&reason, " [%s]", h.vars)
-			}
+		if i >= 5 {
+			continue // all ids are in Rules; the reason names the first five
+		}
+		if reason.Len() > 0 {
+			reason.WriteString("; ")
+		}
+		fmt.Fprintf(&reason, "%d %s", h.id, h.msg)
+		if h.vars != "" {
+			fmt.Fprintf(&reason, " [%s]", h.vars)
 		}
 	}
 	if len(d.Rules) == 0 {
