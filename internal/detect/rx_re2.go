@@ -17,8 +17,12 @@ import (
 
 // re2rx is Coraza's @rx operator on RE2 (github.com/wasilibs/go-re2: the
 // C++ RE2 through cgo with the re2_cgo build tag, else compiled to
-// WebAssembly and run by wazero). CRS patterns are RE2 syntax already;
-// like Coraza's own operator, patterns get the (?sm) flags.
+// WebAssembly, translated to Go). CRS patterns are RE2 syntax already.
+// Patterns get (?s) but not Coraza's default (?m): CRS is written for
+// PCRE without multi-line mode, where ^ and $ anchor the whole value (a
+// line break in a textarea must not make an anchored pattern match), as
+// Coraza's coraza.rule.no_regex_multiline tag does and its next major
+// version will by default. The CRS regression pass rate is the same.
 type re2rx struct {
 	re *re2.Regexp
 }
@@ -42,7 +46,7 @@ func useRE2() {
 func re2Registered() bool { return re2On.Load() }
 
 func newRE2rx(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
-	data := "(?sm)" + options.Arguments
+	data := "(?s)" + options.Arguments
 	compile := re2.Compile
 	if matchesArbitraryBytes(data) {
 		// As Coraza does (with rsc.io/binaryregexp): a pattern for bytes
