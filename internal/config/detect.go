@@ -28,7 +28,8 @@ type Detection struct {
 	BodyLimit ByteSize `yaml:"body_limit"`
 	// MultipartLimit is the same for multipart/form-data: file contents
 	// are not matched (names and form fields are), so uploads are cheap to
-	// inspect but are held in memory while inspected.
+	// inspect but are held in memory while inspected. The form fields of a
+	// multipart body (not its files) are held to BodyLimit.
 	MultipartLimit ByteSize `yaml:"multipart_limit"`
 	// BodyOverLimit is what happens to a non-multipart body larger than
 	// BodyLimit: reject (413) or pass

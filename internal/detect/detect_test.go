@@ -145,6 +145,15 @@ func TestBodyOverLimitPolicies(t *testing.T) {
 		t.Fatalf("upload replayed %d bytes, sent %d", len(got), len(want))
 	}
 
+	// Multipart form fields (not files) are held to body_limit: they are
+	// matched like form fields. The body is still replayed intact.
+	fields := "--XyZ\r\nContent-Disposition: form-data; name=\"essay\"\r\n\r\n" + strings.Repeat("y", 6<<10) + "\r\n--XyZ--\r\n"
+	r = browserRequest("POST", "/upload/", strings.NewReader(fields))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=XyZ")
+	if d := s.Check(r.Context(), r, info()); d.Status != 413 || !strings.Contains(d.Reason, "form fields") {
+		t.Fatalf("6KB multipart text field: %+v", d)
+	}
+
 	// With pass for forms too, a big form goes through uninspected.
 	s = stageFromYAML(t, "detection:\n  body_limit: 4KB\n  body_over_limit: pass\n")
 	r = form("/comments/", big)
