@@ -112,26 +112,30 @@ func build(cfg *config.Config) (*Stage, error) {
 	}
 	waf, err := coraza.NewWAF(wcfg)
 	if err != nil {
-		return nil, config.Errors{directiveError(cfg, setup, err)}
+		return nil, config.Errors{directiveError(cfg, pre.String(), post.String(), err)}
 	}
 	s.waf = waf
 	return s, nil
 }
 
 // directiveError places a Coraza compile error. The generated parts are
-// Parapet's own and validated keys, so the user's raw directives are the
-// suspect: each is compiled alone to find the line.
-func directiveError(cfg *config.Config, setup string, err error) *config.Error {
+// Parapet's own and come from validated keys, so the user's raw directives
+// are the suspect: they are added one by one after the rule set until one
+// is refused, to find its line.
+func directiveError(cfg *config.Config, pre, post string, err error) *config.Error {
 	raw := cfg.Detection.Directives
 	if strings.TrimSpace(raw) == "" {
 		return cfg.Errorf("detection", "building the rule set: %v", err)
 	}
+	var sofar strings.Builder
 	for _, dir := range splitDirectives(raw) {
-		one := coraza.NewWAFConfig().WithRootFS(coreruleset.FS).WithDirectives(setup).WithDirectives(dir.text)
-		if _, derr := coraza.NewWAF(one); derr != nil {
+		sofar.WriteString(dir.text + "\n")
+		try := coraza.NewWAFConfig().WithRootFS(coreruleset.FS).
+			WithDirectives(pre).WithDirectives(crsFiles).WithDirectives(post).WithDirectives(sofar.String())
+		if _, derr := coraza.NewWAF(try); derr != nil {
 			e := cfg.Errorf("detection.directives", "%s: %v", shorten(dir.text), unwrapCoraza(derr))
 			if e.Line > 0 && e.Env == "" {
-				if strings.Contains(strings.TrimRight(raw, "\n"), "\n") {
+				if strings.Contains(raw, "\n") {
 					e.Line++ // a block scalar starts on the line after the key
 				}
 				e.Line += dir.line
@@ -139,7 +143,7 @@ func directiveError(cfg *config.Config, setup string, err error) *config.Error {
 			return e
 		}
 	}
-	return cfg.Errorf("detection.directives", "refused with the rule set loaded: %v", unwrapCoraza(err))
+	return cfg.Errorf("detection.directives", "refused: %v", unwrapCoraza(err))
 }
 
 func unwrapCoraza(err error) string {

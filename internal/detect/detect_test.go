@@ -268,8 +268,14 @@ func TestDjangoProfile(t *testing.T) {
 }
 
 func TestBadDirectiveRefusedAtItsLine(t *testing.T) {
-	_, err := buildFromYAML(t, "detection:\n  directives: |\n    SecRuleRemoveById 942100\n\n    SecRule ARGS \"@rx (\" \\\n      \"id:1,deny\"\n")
-	if err == nil || !strings.Contains(err.Error(), "parapet.yaml:6: detection.directives") {
+	// Directives that refer to CRS rules are fine; the bad one is found
+	// after them, a continued line is reported where it starts.
+	_, err := buildFromYAML(t, "detection:\n  directives: |\n    SecRuleRemoveById 942100\n    SecRuleUpdateTargetById 942200 \"!ARGS:x\"\n\n    SecRule ARGS \"@rx (\" \\\n      \"id:1,deny\"\n")
+	if err == nil || !strings.Contains(err.Error(), "parapet.yaml:7: detection.directives: SecRule ARGS") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = buildFromYAML(t, "detection:\n  directives: |\n    SecRuleUpdateTargetById 999999 \"!ARGS:x\"\n")
+	if err == nil || !strings.Contains(err.Error(), `parapet.yaml:4: detection.directives: SecRuleUpdateTargetById 999999 "!ARGS:x": `) || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("got %v", err)
 	}
 	// A directive that works is accepted and takes effect.
