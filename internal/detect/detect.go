@@ -395,6 +395,9 @@ func (s *Stage) decide(tx types.Transaction, it *types.Interruption) decision.De
 		var vars []string
 		for _, md := range m.MatchedDatas() {
 			v := md.Variable().Name()
+			if strings.HasPrefix(v, "MATCHED_VAR") || v == "TX" {
+				continue // chained rules re-matching what the first part found
+			}
 			if k := md.Key(); k != "" {
 				v += ":" + k
 			}
