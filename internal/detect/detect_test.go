@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,5 +284,20 @@ func TestBadDirectiveRefusedAtItsLine(t *testing.T) {
 	r := browserRequest("GET", "/?secret=letmein", nil)
 	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.RuleID != "detect-custom" {
 		t.Fatalf("custom rule: %+v", d)
+	}
+}
+
+// The known paranoia-1 false positives the README lists are real, and the
+// exclusion it suggests lets them through on that path only.
+func TestReadmeFalsePositiveRecipe(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  exclusions:\n    - {rule_ids: [\"942190\", \"930120\"], fields: [ARGS:comment], paths: [/blog/]}\n")
+	for _, text := range []string{`O'Brien's "select" guide`, "/etc/hosts explained"} {
+		body := "comment=" + url.QueryEscape(text)
+		if r := form("/blog/post/", body); s.Check(r.Context(), r, info()).Decided() {
+			t.Errorf("%q blocked on the excluded path", text)
+		}
+		if r := form("/shop/review/", body); !s.Check(r.Context(), r, info()).Decided() {
+			t.Errorf("%q not blocked elsewhere: the README's example is stale", text)
+		}
 	}
 }
