@@ -92,6 +92,9 @@ func TestDetectionBlocksAttacks(t *testing.T) {
 			byClass["access-rules"]++
 			continue // a scanner stopped earlier by the access rules (ua-*)
 		}
+		if a.Class == "scanner" {
+			byClass["scanner-by-crs"]++
+		}
 		line := d.waitLog(t, `"request_id":"`+id+`"`, `"decision":"block"`)
 		m := ruleIDsInLog.FindStringSubmatch(line)
 		if m == nil {
@@ -105,6 +108,9 @@ func TestDetectionBlocksAttacks(t *testing.T) {
 		}
 	}
 	t.Logf("blocked by class: %v", byClass)
+	if byClass["scanner-by-crs"] < 3 {
+		t.Errorf("the CRS scanner rules stopped %d scanners the access rules do not know, want 3", byClass["scanner-by-crs"])
+	}
 	// An HTML client gets the HTML page with the request id.
 	req, _ := http.NewRequest("GET", d.base+"/search/?q=1%27%20OR%20%271%27%3D%271", nil)
 	req.Header.Set("Accept", "text/html")
