@@ -16,7 +16,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-TARGETS=${TARGETS:-"direct bareproxy nginx parapet parapet-rules"}
+TARGETS=${TARGETS:-"direct bareproxy nginx parapet parapet-nodetect parapet-rules"}
 SCENARIOS=${SCENARIOS:-"get post2k"}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,6 +106,13 @@ NGINX
       PARAPET_RATE_LIMITS_RULES="$bench_limits" PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run >"$work/parapet.log" 2>&1 &
       pids+=($!)
       addr[parapet]=127.0.0.1:$port ;;
+    parapet-nodetect)
+      # Parapet as above with attack detection (CRS) off: the ratio to
+      # "parapet" is what detection costs.
+      port=$(free_port)
+      PARAPET_DETECTION_ENABLED=false PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run >"$work/parapet-nodetect.log" 2>&1 &
+      pids+=($!)
+      addr[parapet-nodetect]=127.0.0.1:$port ;;
     parapet-rules)
       # Parapet with the access-rule load of a big deployment: 1,000,000
       # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo
@@ -148,12 +155,16 @@ wrk.path = "/articles/?page=2&sort=-date"
 wrk.headers["Cookie"] = "sessionid=abc123def456; csrftoken=def456abc123"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 wrk.headers["Accept"] = "text/html,application/xhtml+xml"
+wrk.headers["Host"] = "www.example.com"
 LUA
 cat >"$work/post2k.lua" <<LUA
 wrk.method = "POST"
 wrk.path = "/articles/new/"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "sessionid=abc123def456; csrftoken=def456abc123"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+wrk.headers["Accept"] = "text/html,application/xhtml+xml"
+wrk.headers["Host"] = "www.example.com"
 wrk.body = "$body2k"
 LUA
 

@@ -74,6 +74,9 @@ func TestDemoBlocksSomething(t *testing.T) {
 		t.Errorf("demo does not tell what to curl:\n%s", p.out.String())
 	}
 	p.waitLog(t, `"rule":"path-dotfiles"`, `"status":403`)
+	// The SQL injection the demo suggests is stopped by attack detection.
+	waitStatus(t, p, "/?id=1%27%20OR%20%271%27=%271", 403)
+	p.waitLog(t, `"rule":"detect-sqli"`, `"matched_rules":["942100"`)
 }
 
 // A config change on SIGHUP takes effect; a bad one is refused and the old

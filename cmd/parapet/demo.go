@@ -60,11 +60,13 @@ Try, in another terminal:
   curl -i -X TRACE %s/                          405, method not allowed
   curl -i -H 'Accept: application/json' %s/.git/config    403 as JSON
   curl -i '%s/search?q=x&password=hunter2'      200, but logged as monitor match; password redacted
+  curl -i "%s/?id=1%%27%%20OR%%20%%271%%27=%%271"         403, SQL injection (detect-sqli, CRS rule ids in the log)
+  curl -i -H 'X-Api-Version: ${jndi:ldap://x/a}' %s/    403, Log4Shell-style header (detect-java)
   for i in 1 2 3 4 5 6 7; do curl -s -o /dev/null -w '%%{http_code} ' -X POST %s/login/; done
                                                 the app's answer 5 times, then 429 (rule rl-login)
 Every request prints one JSON log line below. Ctrl-C stops.
 
-`, cfg.Upstream, base, base, base, base, base, base, base, base, base)
+`, cfg.Upstream, base, base, base, base, base, base, base, base, base, base, base)
 	return serve(ctx, cfg, nil, stdout, stderr)
 }
 

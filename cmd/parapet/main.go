@@ -48,6 +48,13 @@ Configuration:
   sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
+
+Attack detection (detection.*):
+  The OWASP Core Rule Set runs on every request the access rules let through, with
+  a Django profile. Try it in monitor mode first: PARAPET_DETECTION_MODE=monitor
+  logs what would have been blocked ("monitored" and "matched_rules" in the log
+  line). PARAPET_DETECTION_PARANOIA_LEVEL=1..4; exclusions by rule id, tag, path
+  and field in the config file; PARAPET_DETECTION_ENABLED=false turns it off.
 `
 
 func main() {

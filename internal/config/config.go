@@ -43,6 +43,8 @@ type Config struct {
 	Geo Geo `yaml:"geo"`
 	// Harden configures what Parapet adds to and checks in responses.
 	Harden Harden `yaml:"harden"`
+	// Detection configures attack detection (OWASP CRS through Coraza).
+	Detection Detection `yaml:"detection"`
 	// Log configures the per-request log line.
 	Log Log `yaml:"log"`
 	// BlockPage configures the deny page shown to blocked clients.
@@ -377,6 +379,7 @@ func Default() *Config {
 			},
 			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10},
 		},
+		Detection: DefaultDetection(),
 		Log: Log{
 			Level: "info",
 		},

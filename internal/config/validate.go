@@ -182,6 +182,7 @@ func (c *Config) Validate() error {
 			bad(p, "needs exactly one of url and file")
 		}
 	}
+	c.validateDetection(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

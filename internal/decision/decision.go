@@ -102,6 +102,9 @@ type Decision struct {
 	// Critical marks decisions someone should look at now (a leak stopped):
 	// they are logged at error level.
 	Critical bool
+	// Rules lists the underlying rules that matched (the CRS rule ids
+	// behind a detection decision); logged, never shown to the client.
+	Rules []string
 }
 
 // Pass is the zero decision: continue to the next stage.

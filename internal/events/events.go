@@ -33,6 +33,9 @@ type Event struct {
 	// Monitored names rules in monitor mode that matched, with the action
 	// they would have taken ("path-dotfiles:block").
 	Monitored []string
+	// Matched lists the underlying rules behind the decision and the
+	// monitored matches (CRS rule ids for attack detection).
+	Matched []string
 	// Error is set when the upstream failed (502/504).
 	Error string
 	// Critical marks events to look at now (a leak stopped).

@@ -59,6 +59,7 @@ func (s LineSink) Emit(_ context.Context, e *Event) {
 	}
 	b = appendList(b, "tags", e.Tags)
 	b = appendList(b, "monitored", e.Monitored)
+	b = appendList(b, "matched_rules", e.Matched)
 	if e.Error != "" {
 		b = appendField(b, "error", e.Error)
 	}

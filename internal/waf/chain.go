@@ -25,6 +25,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
+	"github.com/parapet-waf/parapet/internal/detect"
 	"github.com/parapet-waf/parapet/internal/edge"
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/geo"
@@ -132,6 +133,15 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		}
 		stages = append(stages, hard)
 		respStages = append(respStages, hard)
+	}
+	// Attack detection runs last, after the cheap access (and rate) stages,
+	// so floods and blocked clients never pay for the rule set.
+	if cfg.Detection.Enabled {
+		det, err := detect.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, det)
 	}
 	return &Chain{
 		cfg:         cfg,
@@ -385,6 +395,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		Tags:      info.Tags,
 		Error:     rec.upstreamErr,
 		Critical:  d.Critical,
+		Matched:   d.Rules,
 	}
 	if d.RuleID != "" {
 		e.Mode = d.Mode.String()
@@ -395,6 +406,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 			label += ":monitor"
 		}
 		e.Monitored = append(e.Monitored, label)
+		e.Matched = append(e.Matched, m.Rules...)
 	}
 	h.sink.Emit(ctx, e)
 	c.flood.observe(ctx, info, status)

@@ -13,6 +13,8 @@ urlpatterns = [
     path("whoami/", views.whoami),
     path("slow/", views.slow),
     path("boom/", views.boom),
+    path("search/", views.search),
+    path("comments/", views.comment),
     path("__requests__/", views.requests_seen),
     path("admin/", admin.site.urls),
 ]

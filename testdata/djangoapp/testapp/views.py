@@ -104,3 +104,25 @@ def boom(request):
 def requests_seen(request):
     count, paths = middleware.snapshot()
     return JsonResponse({"count": count, "paths": paths})
+
+
+def search(request):
+    """A site search box: the query goes to the ORM (parameterised SQL)."""
+    from .models import Article
+
+    q = request.GET.get("q", "")
+    try:
+        titles = [a.title for a in Article.objects.filter(title__icontains=q)[:10]] if q else []
+    except Exception:  # the tables exist only where a test migrated them
+        titles = []
+    return JsonResponse({"q": q, "results": titles})
+
+
+def comment(request):
+    """A CSRF-protected form; answers with what Django parsed and the raw
+    body's digest, so tests can check the body arrived byte for byte."""
+    if request.method != "POST":
+        return render(request, "login.html", {"error": False})
+    raw = request.body
+    fields = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
+    return JsonResponse({"fields": fields, "sha256": hashlib.sha256(raw).hexdigest(), "length": len(raw)})

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Detection configures attack detection: the OWASP Core Rule Set run by
+// Coraza on request headers and bodies, with Parapet's Django profile.
+type Detection struct {
+	// Enabled turns attack detection on.
+	Enabled bool `yaml:"enabled"`
+	// Mode is enforce (block attacks) or monitor (log what would have been
+	// blocked and let the request through).
+	Mode string `yaml:"mode"`
+	// ParanoiaLevel is the CRS paranoia level, 1 (few false positives) to 4
+	// (most rules, expect to write exclusions).
+	ParanoiaLevel int `yaml:"paranoia_level"`
+	// InboundThreshold is the CRS inbound anomaly score at which a request
+	// is blocked (a critical rule scores 5, an error 4, a warning 3).
+	InboundThreshold int `yaml:"inbound_threshold"`
+	// BodyLimit is how much of a request body (urlencoded form, JSON, any
+	// type but multipart) is buffered and inspected (inspected bodies reach the app byte for byte). Every
+	// field is matched against the rule set, which costs CPU in proportion
+	// (about 0.5 s for 1 MB of form fields), hence ModSecurity's 128KB.
+	BodyLimit ByteSize `yaml:"body_limit"`
+	// MultipartLimit is the same for multipart/form-data: file contents
+	// are not matched (names and form fields are), so uploads are cheap to
+	// inspect but are held in memory while inspected. The form fields of a
+	// multipart body (not its files) are held to BodyLimit.
+	MultipartLimit ByteSize `yaml:"multipart_limit"`
+	// BodyOverLimit is what happens to a non-multipart body larger than
+	// BodyLimit: reject (413) or pass
+	// (forwarded uninspected; headers and query are still inspected).
+	BodyOverLimit string `yaml:"body_over_limit"`
+	// MultipartOverLimit is the same for multipart uploads over
+	// MultipartLimit; pass lets large uploads through uninspected up to
+	// limits.max_body_bytes.
+	MultipartOverLimit string `yaml:"multipart_over_limit"`
+	// SkipPaths are path prefixes (static files: /static/, /media/) whose
+	// GET and HEAD requests skip detection. Other methods are still inspected.
+	SkipPaths []string `yaml:"skip_paths"`
+	// DjangoProfile adds Parapet's exclusions for Django: CSRF tokens and
+	// session cookies, admin changelist filters and rich text, password
+	// fields, DRF and JSON bodies, file uploads. Each is scoped to named
+	// fields and paths.
+	DjangoProfile bool `yaml:"django_profile"`
+	// WindowsHost keeps the CRS rules against cmd.exe command injection
+	// after a line break (932370, 932371), off by default: Django on
+	// Heroku and in containers runs on Linux, and these rules fire on
+	// code snippets typed into text fields.
+	WindowsHost bool `yaml:"windows_host"`
+	// Exclusions stop rules from firing on fields or paths of your app.
+	Exclusions []DetectionExclusion `yaml:"exclusions"`
+	// Directives is raw SecLang added after the rule set and the exclusions,
+	// for anything the keys above cannot say.
+	Directives string `yaml:"directives"`
+}
+
+// DetectionExclusion is one exclusion in plain terms. The rules it names
+// (by id, id range or tag; none: every CRS rule) stop looking at Fields
+// on Paths (none: everywhere). Without Fields the rules are turned off on
+// those paths.
+type DetectionExclusion struct {
+	// RuleIDs are CRS rule ids ("942100") or ranges ("942100-942199").
+	RuleIDs []string `yaml:"rule_ids"`
+	// Tags are CRS rule tags ("attack-sqli", "paranoia-level/2").
+	Tags []string `yaml:"tags"`
+	// Paths are path prefixes the exclusion applies to.
+	Paths []string `yaml:"paths"`
+	// Fields are targets the rules no longer inspect: ARGS:comment,
+	// ARGS_GET:q, ARGS_POST:body, REQUEST_COOKIES:prefs,
+	// REQUEST_HEADERS:X-Custom, ARGS:/^json\.items\.\d+\.note$/.
+	Fields []string `yaml:"fields"`
+}
+
+// Detection modes and over-limit policies.
+const (
+	OverLimitReject = "reject"
+	OverLimitPass   = "pass"
+)
+
+var (
+	ruleIDRange     = regexp.MustCompile(`^[0-9]{1,9}(-[0-9]{1,9})?$`)
+	detectTag       = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+	detectField     = regexp.MustCompile(`^(ARGS|ARGS_GET|ARGS_POST|ARGS_NAMES|ARGS_GET_NAMES|ARGS_POST_NAMES|REQUEST_COOKIES|REQUEST_COOKIES_NAMES|REQUEST_HEADERS|FILES|FILES_NAMES|XML|REQUEST_BODY|REQUEST_URI|REQUEST_FILENAME|REQUEST_BASENAME|QUERY_STRING)(:([A-Za-z0-9_.\-\[\]]+|/[^\s"']+/))?$`)
+	detectPathChars = regexp.MustCompile(`^/[^\s"'\\]*$`)
+)
+
+// validateDetection checks the detection section; Coraza itself checks the
+// raw directives when the chain is built.
+func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
+	d := c.Detection
+	if d.Mode != "" && d.Mode != "enforce" && d.Mode != "monitor" {
+		bad("detection.mode", "%q must be enforce or monitor", d.Mode)
+	}
+	if d.ParanoiaLevel < 1 || d.ParanoiaLevel > 4 {
+		bad("detection.paranoia_level", "%d must be 1, 2, 3 or 4", d.ParanoiaLevel)
+	}
+	if d.InboundThreshold < 1 {
+		bad("detection.inbound_threshold", "%d must be at least 1 (CRS default 5: one critical rule)", d.InboundThreshold)
+	}
+	for _, l := range []struct {
+		path string
+		v    ByteSize
+	}{{"detection.body_limit", d.BodyLimit}, {"detection.multipart_limit", d.MultipartLimit}} {
+		if l.v < 1024 {
+			bad(l.path, "%v is too small (at least 1KB)", l.v)
+		} else if l.v > 64<<20 {
+			bad(l.path, "%v is too large (at most 64MB: inspected bodies are held in memory)", l.v)
+		}
+	}
+	for _, p := range []struct{ path, v string }{
+		{"detection.body_over_limit", d.BodyOverLimit},
+		{"detection.multipart_over_limit", d.MultipartOverLimit},
+	} {
+		if p.v != OverLimitReject && p.v != OverLimitPass {
+			bad(p.path, "%q must be reject or pass", p.v)
+		}
+	}
+	for i, p := range d.SkipPaths {
+		if !detectPathChars.MatchString(p) {
+			bad(fmt.Sprintf("detection.skip_paths[%d]", i), "%q must start with / and hold no spaces or quotes", p)
+		}
+	}
+	for i, e := range d.Exclusions {
+		base := fmt.Sprintf("detection.exclusions[%d]", i)
+		if len(e.RuleIDs) == 0 && len(e.Tags) == 0 && len(e.Fields) == 0 {
+			bad(base, "an exclusion needs rule_ids, tags or fields (turning every rule off is detection.enabled: false)")
+		}
+		if len(e.RuleIDs) > 0 && len(e.Tags) > 0 {
+			bad(base, "give rule_ids or tags, not both (write two exclusions)")
+		}
+		for j, id := range e.RuleIDs {
+			if !ruleIDRange.MatchString(id) {
+				bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q is not a rule id (942100) or range (942100-942199)", id)
+				continue
+			}
+			if lo, hi, ok := strings.Cut(id, "-"); ok {
+				a, _ := strconv.Atoi(lo)
+				b, _ := strconv.Atoi(hi)
+				if a > b {
+					bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q: the range is backwards", id)
+				}
+			}
+		}
+		for j, t := range e.Tags {
+			if !detectTag.MatchString(t) {
+				bad(fmt.Sprintf("%s.tags[%d]", base, j), "%q is not a rule tag (attack-sqli, paranoia-level/2)", t)
+			}
+		}
+		for j, p := range e.Paths {
+			if !detectPathChars.MatchString(p) {
+				bad(fmt.Sprintf("%s.paths[%d]", base, j), "%q must start with / and hold no spaces or quotes", p)
+			}
+		}
+		for j, f := range e.Fields {
+			if !detectField.MatchString(f) {
+				bad(fmt.Sprintf("%s.fields[%d]", base, j), "%q is not a field such as ARGS:comment, REQUEST_COOKIES:prefs or REQUEST_HEADERS:X-Token", f)
+			}
+		}
+	}
+}
+
+// DefaultDetection is detection as Parapet ships it: on, enforcing, CRS
+// paranoia level 1 with the Django profile.
+func DefaultDetection() Detection {
+	return Detection{
+		Enabled:            true,
+		Mode:               "enforce",
+		ParanoiaLevel:      1,
+		InboundThreshold:   5,
+		BodyLimit:          128 << 10,
+		MultipartLimit:     2 << 20,
+		BodyOverLimit:      OverLimitReject,
+		MultipartOverLimit: OverLimitPass,
+		DjangoProfile:      true,
+	}
+}

@@ -1,0 +1,249 @@
+package detect
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// typicalGET is a Django page view as a browser sends it: cookies,
+// a query string, the usual headers.
+func typicalGET() *http.Request {
+	r := httptest.NewRequest("GET", "http://www.example.com/blog/2025/03/union-station-reopens/?utm_source=newsletter&utm_medium=email&page=2", nil)
+	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
+	r.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	r.Header.Set("Referer", "https://www.example.com/blog/")
+	r.Header.Set("Cookie", "csrftoken=AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY; sessionid=.eJxVjEEOwiAQRe_C2hCgA1iX7j0DGZhBqgaS0q6Md2-TdKHb_957bxFwXUpYO89hInEVWpx-t4jpyXUH9MB6bzK1usxTlLsiD9rlrRG_rof7d1Cwl612YAk8RgCvEVWOqJVnm8aotHODTYMBpBzT2ZvMYAdMiCMrY9kbS158vtiQN-A:1rz")
+	r.Header.Set("Sec-Fetch-Mode", "navigate")
+	return r
+}
+
+// form2KB is a 2 KB urlencoded form POST (a comment with a CSRF token).
+func form2KB() string {
+	v := url.Values{
+		"csrfmiddlewaretoken": {"AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY"},
+		"name":                {"Siobhán O'Brien"},
+		"email":               {"siobhan@example.ie"},
+		"subject":             {"Question about the new timetable"},
+		"comment":             {strings.Repeat("I'd like to know whether the union station stop is served on Sundays - thanks! ", 22)},
+	}
+	return v.Encode()
+}
+
+func formPOST(body string) *http.Request {
+	r := typicalGET()
+	r.Method = "POST"
+	r.URL.RawQuery = ""
+	r.RequestURI = "/comments/"
+	r.URL.Path = "/comments/"
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	r.ContentLength = int64(len(body))
+	r.Body = io.NopCloser(strings.NewReader(body))
+	return r
+}
+
+func benchStage(b *testing.B, yaml string) *Stage {
+	b.Helper()
+	if yaml == "off" {
+		return nil
+	}
+	return stageFromYAML(b, yaml)
+}
+
+// BenchmarkDetect measures the stage on a typical GET and a 2 KB form
+// POST (the body read by the upstream after inspection, as the proxy
+// does), against the same request with detection off, in one run:
+//
+//	go test -run '^$' -bench Detect -benchmem -benchtime 1s ./internal/detect/
+func BenchmarkDetect(b *testing.B) {
+	body := form2KB()
+	if len(body) < 1900 || len(body) > 2200 {
+		b.Fatalf("form is %d bytes, want about 2 KB", len(body))
+	}
+	for _, cfg := range []struct{ name, yaml string }{
+		{"off", "off"},
+		{"on-goregexp", "goregexp"}, // first: built before RE2 is registered
+		{"on-goregexp-rxprefilter", "goregexp-prefilter"},
+		{"on-re2", ""}, // the default: New registers RE2
+		{"on-re2-noprofile", "detection:\n  django_profile: false\n"},
+	} {
+		var s *Stage
+		switch cfg.yaml {
+		case "off":
+		case "goregexp", "goregexp-prefilter":
+			if re2Registered() {
+				b.Logf("skipping %s: RE2 was registered by an earlier test (run with -run '^$')", cfg.name)
+				continue
+			}
+			c := config.Default()
+			if cfg.yaml == "goregexp-prefilter" {
+				c.Detection.Directives = "SecRxPreFilter On"
+			}
+			var err error
+			if s, err = build(c); err != nil {
+				b.Fatal(err)
+			}
+		default:
+			s = benchStage(b, cfg.yaml)
+		}
+		for _, req := range []struct {
+			name string
+			make func() *http.Request
+		}{
+			{"GET", typicalGET},
+			{"POST2KB", func() *http.Request { return formPOST(body) }},
+		} {
+			b.Run(req.name+"/detect-"+cfg.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r := req.make()
+					if s != nil {
+						in := &decision.Info{ID: "bench"}
+						if d := s.Check(r.Context(), r, in); d.Decided() {
+							b.Fatalf("blocked: %s", d.Reason)
+						}
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+				}
+			})
+		}
+	}
+}
+
+// TestBuildTimeAndMemory reports what building the stage costs (at
+// start-up and on every reload) and the memory it keeps, with Go's regexp
+// and with RE2, and checks that reloads do not pile up memory. Run it
+// alone for clean numbers: go test -run BuildTime -v ./internal/detect/
+func TestBuildTimeAndMemory(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures (meaningless under the race detector)")
+	}
+	measure := func(name string, build func(*config.Config) (*Stage, error)) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		rss := rssKB()
+		start := time.Now()
+		s, err := build(config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		r := typicalGET()
+		s.Check(r.Context(), r, &decision.Info{ID: "m"}) // first request (lazy set-up)
+		first := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		t.Logf("%s: build %v (with first request %v), Go heap kept %.1f MB, RSS grew %.1f MB",
+			name, elapsed.Round(time.Millisecond), first.Round(time.Millisecond),
+			float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), float64(rssKB()-rss)/1024)
+		start = time.Now()
+		if _, err := build(config.Default()); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: second build (a reload): %v", name, time.Since(start).Round(time.Millisecond))
+		runtime.KeepAlive(s)
+
+		// Reloads do not pile up memory: twenty more builds, each replacing
+		// the last (in-flight requests aside, nothing keeps an old one).
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := 0; i < 20; i++ {
+			if s, err = build(config.Default()); err != nil {
+				t.Fatal(err)
+			}
+			r := typicalGET()
+			s.Check(r.Context(), r, &decision.Info{ID: "m"})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		grew := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
+		t.Logf("%s: heap after 20 reloads grew %.1f MB", name, grew)
+		if name == "re2" && grew > 8 { // the engine Parapet ships
+			t.Errorf("%s: 20 reloads kept %.1f MB more heap: old rule sets are not released", name, grew)
+		}
+	}
+	if !re2Registered() {
+		measure("go-regexp", build)
+	}
+	measure("re2", New)
+}
+
+// rssKB is the process's resident set size (Linux), 0 elsewhere.
+func rssKB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// BenchmarkDetectInFlight runs 2 KB and 64 KB form POSTs from 64
+// goroutines at once and reports the peak heap in use above the idle
+// baseline per request in flight (an upper bound: garbage not yet
+// collected counts too).
+func BenchmarkDetectInFlight(b *testing.B) {
+	s := stageFromYAML(b, "")
+	for _, size := range []int{2 << 10, 64 << 10} {
+		word := "I%27d+like+to+know+whether+the+union+station+stop+is+served+on+Sundays+-+thanks%21+"
+		body := "csrfmiddlewaretoken=AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY&comment=" + strings.Repeat(word, size/len(word))
+		b.Run(strconv.Itoa(size>>10)+"KB", func(b *testing.B) {
+			const workers = 64
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			go func() {
+				var m runtime.MemStats
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					runtime.ReadMemStats(&m)
+					if m.HeapInuse > peak.Load() {
+						peak.Store(m.HeapInuse)
+					}
+				}
+			}()
+			b.SetParallelism(workers / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := formPOST(body)
+					if d := s.Check(r.Context(), r, &decision.Info{ID: "b"}); d.Decided() {
+						b.Errorf("blocked: %s", d.Reason)
+						return
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+				}
+			})
+			close(stop)
+			if p := peak.Load(); p > base.HeapInuse {
+				b.ReportMetric(float64(p-base.HeapInuse)/workers/1024, "peakKB/inflight")
+			}
+		})
+	}
+}

@@ -1,0 +1,303 @@
+package detect
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+)
+
+// stageFromYAML loads a config (over the defaults) and builds the stage.
+func stageFromYAML(t testing.TB, yaml string) *Stage {
+	t.Helper()
+	s, err := buildFromYAML(t, yaml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func buildFromYAML(t testing.TB, yaml string) (*Stage, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(path, []byte("upstream: http://127.0.0.1:1\n"+yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
+func info() *decision.Info {
+	return &decision.Info{ID: "test", ClientIP: netip.MustParseAddr("192.0.2.1")}
+}
+
+// browserRequest is a request with the headers a browser sends.
+func browserRequest(method, target string, body io.Reader) *http.Request {
+	r := httptest.NewRequest(method, "http://www.example.com"+target, body)
+	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0")
+	r.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	r.Header.Set("Accept-Language", "en-US,en;q=0.5")
+	return r
+}
+
+func form(target, body string) *http.Request {
+	r := browserRequest("POST", target, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+func TestAttacksBlockedAndNamed(t *testing.T) {
+	s := stageFromYAML(t, "")
+	for _, c := range []struct {
+		name, rule string
+		r          *http.Request
+	}{
+		{"sqli in query", "detect-sqli", browserRequest("GET", "/?id=1%27%20OR%20%271%27=%271", nil)},
+		{"xss in form", "detect-xss", form("/comments/", "c=%3Cscript%3Ealert(1)%3C/script%3E")},
+		{"traversal", "detect-lfi", browserRequest("GET", "/?f=../../../etc/passwd", nil)},
+	} {
+		d := s.Check(c.r.Context(), c.r, info())
+		if !d.Decided() || d.Status != 403 || d.RuleID != c.rule || len(d.Rules) == 0 {
+			t.Errorf("%s: %+v", c.name, d)
+		}
+	}
+}
+
+// A urlencoded or JSON body is inspected and then reaches the upstream
+// byte for byte, also when it came chunked (no Content-Length).
+func TestBodyReplayedByteForByte(t *testing.T) {
+	s := stageFromYAML(t, "")
+	body := "name=O%27Brien&comment=" + strings.Repeat("caf%C3%A9+%F0%9F%8D%95+", 500)
+	for _, chunked := range []bool{false, true} {
+		r := form("/comments/", body)
+		if chunked {
+			r.ContentLength = -1
+			r.Header.Del("Content-Length")
+			r.Body = io.NopCloser(strings.NewReader(body)) // unknown length
+		}
+		if d := s.Check(r.Context(), r, info()); d.Decided() {
+			t.Fatalf("chunked=%v: blocked: %+v", chunked, d)
+		}
+		got, err := io.ReadAll(r.Body)
+		if err != nil || string(got) != body {
+			t.Fatalf("chunked=%v: replayed %d bytes (%v), want %d identical", chunked, len(got), err, len(body))
+		}
+	}
+	// An attack at the end of a long body is seen: the whole body is
+	// inspected, and no payload hides past Coraza's argument limit: more
+	// fields than Django accepts (1000) are refused (CRS 920380).
+	attack := strings.Repeat("a=b&", 300) + "q=1%27%20UNION%20SELECT%20password%20FROM%20users--"
+	r := form("/comments/", attack)
+	if d := s.Check(r.Context(), r, info()); d.RuleID != "detect-sqli" {
+		t.Fatalf("attack at the end of a body: %+v", d)
+	}
+	r = form("/comments/", strings.Repeat("a=b&", 3000)+"q=1%27%20UNION%20SELECT%20password%20FROM%20users--")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || !strings.Contains(strings.Join(d.Rules, ","), "920380") {
+		t.Fatalf("attack after 3000 fields: %+v", d)
+	}
+}
+
+func TestBodyOverLimitPolicies(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  body_limit: 4KB\n  multipart_limit: 8KB\n")
+	big := "comment=" + strings.Repeat("x", 8<<10)
+	r := form("/comments/", big)
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.Status != 413 || d.RuleID != RuleBodyTooLarge {
+		t.Fatalf("big form: %+v", d)
+	}
+	// Chunked: the limit is found by reading, and still refused.
+	r = form("/comments/", big)
+	r.ContentLength = -1
+	r.Body = io.NopCloser(strings.NewReader(big))
+	if d := s.Check(r.Context(), r, info()); d.Status != 413 {
+		t.Fatalf("big chunked form: %+v", d)
+	}
+
+	// Multipart passes uninspected (tagged, logged), byte for byte.
+	data := make([]byte, 20<<10)
+	rand.Read(data)
+	var buf bytes.Buffer
+	buf.WriteString("--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	buf.Write(data)
+	buf.WriteString("\r\n--XyZ--\r\n")
+	want := buf.Bytes()
+	r = browserRequest("POST", "/upload/", bytes.NewReader(want))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=XyZ")
+	r.ContentLength = -1 // read past the limit, then replayed
+	in := info()
+	d := s.Check(r.Context(), r, in)
+	if d.Decided() || d.RuleID != RuleBodyTooLarge || d.Action != decision.Log || !in.Skips("") && len(in.Tags) != 1 {
+		t.Fatalf("big upload: %+v tags %v", d, in.Tags)
+	}
+	got, _ := io.ReadAll(r.Body)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("upload replayed %d bytes, sent %d", len(got), len(want))
+	}
+
+	// Multipart form fields (not files) are held to body_limit: they are
+	// matched like form fields. The body is still replayed intact.
+	fields := "--XyZ\r\nContent-Disposition: form-data; name=\"essay\"\r\n\r\n" + strings.Repeat("y", 6<<10) + "\r\n--XyZ--\r\n"
+	r = browserRequest("POST", "/upload/", strings.NewReader(fields))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=XyZ")
+	if d := s.Check(r.Context(), r, info()); d.Status != 413 || !strings.Contains(d.Reason, "form fields") {
+		t.Fatalf("6KB multipart text field: %+v", d)
+	}
+
+	// With pass for forms too, a big form goes through uninspected.
+	s = stageFromYAML(t, "detection:\n  body_limit: 4KB\n  body_over_limit: pass\n")
+	r = form("/comments/", big)
+	if d := s.Check(r.Context(), r, info()); d.Decided() {
+		t.Fatalf("pass policy: %+v", d)
+	}
+	if got, _ := io.ReadAll(r.Body); string(got) != big {
+		t.Fatal("pass policy: body changed")
+	}
+}
+
+func TestMonitorModeReportsWithoutBlocking(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  mode: monitor\n")
+	r := browserRequest("GET", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", nil)
+	d := s.Check(r.Context(), r, info())
+	if d.Decided() || !d.Matched() || d.Action != decision.Block || d.RuleID != "detect-xss" {
+		t.Fatalf("monitor: %+v", d)
+	}
+}
+
+func TestSkipPathsOnlyForReads(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  skip_paths: [/static/]\n")
+	r := browserRequest("GET", "/static/app.js?v=1%27%20OR%20%271%27=%271", nil)
+	if d := s.Check(r.Context(), r, info()); d.Decided() {
+		t.Fatalf("GET under skip path: %+v", d)
+	}
+	r = form("/static/upload", "q=1%27%20OR%20%271%27=%271")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() {
+		t.Fatal("POST under a skip path was not inspected")
+	}
+}
+
+// Exclusions in plain terms: a field, a rule on a path, a tag.
+func TestExclusions(t *testing.T) {
+	sqli := "1%27%20OR%20%271%27=%271"
+	s := stageFromYAML(t, `
+detection:
+  exclusions:
+    - fields: ["ARGS:raw_sql"]
+      paths: [/reports/]
+    - rule_ids: ["941100-941400"]
+      paths: [/cms/]
+    - tags: [attack-lfi]
+      fields: [ARGS:template]
+`)
+	for _, c := range []struct {
+		target string
+		block  bool
+	}{
+		{"/reports/run?raw_sql=" + sqli, false},                     // field excluded on its path
+		{"/reports/run?other=" + sqli, true},                        // other fields still inspected
+		{"/elsewhere?raw_sql=" + sqli, true},                        // other paths still inspected
+		{"/cms/page?html=%3Cscript%3Ealert(1)%3C/script%3E", false}, // XSS rules off under /cms/
+		{"/cms/page?q=" + sqli, true},                               // SQLi rules still on there
+		{"/other?html=%3Cscript%3Ealert(1)%3C/script%3E", true},     // XSS on elsewhere
+		{"POST /x template=..%2F..%2Fsecret.txt", false},            // LFI rules do not look at template
+		{"POST /x file=..%2F..%2Fsecret.txt", true},                 // but do at other fields
+	} {
+		var r *http.Request
+		if path, body, ok := strings.Cut(strings.TrimPrefix(c.target, "POST "), " "); ok {
+			r = form(path, body)
+		} else {
+			r = browserRequest("GET", c.target, nil)
+		}
+		if d := s.Check(r.Context(), r, info()); d.Decided() != c.block {
+			t.Errorf("%s: blocked=%v, want %v (%s)", c.target, d.Decided(), c.block, d.Reason)
+		}
+	}
+}
+
+// The Django profile: what Django generates or never interprets is not
+// inspected, scoped to the field; the same values elsewhere still are.
+func TestDjangoProfile(t *testing.T) {
+	s := stageFromYAML(t, "")
+	off := stageFromYAML(t, "detection:\n  django_profile: false\n")
+	xss := "%3Cscript%3Ealert(1)%3C/script%3E"
+	for _, c := range []struct {
+		name string
+		r    func() *http.Request
+	}{
+		{"password field", func() *http.Request { return form("/login/", "username=bob&password="+xss) }},
+		{"changelist filters", func() *http.Request {
+			return browserRequest("GET", "/admin/app/thing/?_changelist_filters=q%3D1%2527%2520OR%2520%25271%2527%253D%25271", nil)
+		}},
+		{"rich text in an admin form", func() *http.Request {
+			return form("/admin/blog/post/add/", "title=x&body=%3Cp%3E%3Cimg+src%3D%22%2Fmedia%2Fa.jpg%22+alt%3D%22a%22%3E%3Ca+href%3D%22https%3A%2F%2Fexample.com%22+target%3D%22_blank%22%3Elink%3C%2Fa%3E%3C%2Fp%3E")
+		}},
+		{"csrftoken cookie", func() *http.Request {
+			r := browserRequest("GET", "/", nil)
+			r.Header.Set("Cookie", "csrftoken=1' OR '1'='1")
+			return r
+		}},
+	} {
+		if d := s.Check(c.r().Context(), c.r(), info()); d.Decided() {
+			t.Errorf("%s: blocked with the Django profile: %s", c.name, d.Reason)
+		}
+		if d := off.Check(c.r().Context(), c.r(), info()); !d.Decided() {
+			t.Errorf("%s: not blocked without the profile, so the case proves nothing", c.name)
+		}
+	}
+	// Scoped: the same payloads in other fields and paths are blocked.
+	for name, r := range map[string]*http.Request{
+		"xss in username":              form("/login/", "username="+xss+"&password=x"),
+		"xss in a non-admin form":      form("/blog/post/add/", "body="+xss),
+		"sqli in an admin form":        form("/admin/blog/post/add/", "title=1%27%20UNION%20SELECT%20password%20FROM%20auth_user--"),
+		"sqli in the admin changelist": browserRequest("GET", "/admin/app/thing/?q=1%27%20OR%20%271%27=%271", nil),
+	} {
+		if d := s.Check(r.Context(), r, info()); !d.Decided() {
+			t.Errorf("%s: not blocked", name)
+		}
+	}
+}
+
+func TestBadDirectiveRefusedAtItsLine(t *testing.T) {
+	// Directives that refer to CRS rules are fine; the bad one is found
+	// after them, a continued line is reported where it starts.
+	_, err := buildFromYAML(t, "detection:\n  directives: |\n    SecRuleRemoveById 942100\n    SecRuleUpdateTargetById 942200 \"!ARGS:x\"\n\n    SecRule ARGS \"@rx (\" \\\n      \"id:1,deny\"\n")
+	if err == nil || !strings.Contains(err.Error(), "parapet.yaml:7: detection.directives: SecRule ARGS") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = buildFromYAML(t, "detection:\n  directives: |\n    SecRuleUpdateTargetById 999999 \"!ARGS:x\"\n")
+	if err == nil || !strings.Contains(err.Error(), `parapet.yaml:4: detection.directives: SecRuleUpdateTargetById 999999 "!ARGS:x": `) || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("got %v", err)
+	}
+	// A directive that works is accepted and takes effect.
+	s := stageFromYAML(t, "detection:\n  directives: |\n    SecRule ARGS:secret \"@streq letmein\" \"id:1000001,phase:2,deny,status:403,msg:'custom',tag:'attack-custom'\"\n")
+	r := browserRequest("GET", "/?secret=letmein", nil)
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.RuleID != "detect-custom" {
+		t.Fatalf("custom rule: %+v", d)
+	}
+}
+
+// The known paranoia-1 false positives the README lists are real, and the
+// exclusion it suggests lets them through on that path only.
+func TestReadmeFalsePositiveRecipe(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  exclusions:\n    - {rule_ids: [\"942190\", \"930120\"], fields: [ARGS:comment], paths: [/blog/]}\n")
+	for _, text := range []string{`O'Brien's "select" guide`, "/etc/hosts explained"} {
+		body := "comment=" + url.QueryEscape(text)
+		if r := form("/blog/post/", body); s.Check(r.Context(), r, info()).Decided() {
+			t.Errorf("%q blocked on the excluded path", text)
+		}
+		if r := form("/shop/review/", body); !s.Check(r.Context(), r, info()).Decided() {
+			t.Errorf("%q not blocked elsewhere: the README's example is stale", text)
+		}
+	}
+}

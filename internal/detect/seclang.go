@@ -1,0 +1,228 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/parapet-waf/parapet/internal/config"
+)
+
+// base is Parapet's engine setup, in place of coraza.conf-recommended and
+// crs-setup.conf: request phases only, no audit log, bodies held in
+// memory, and the CRS variables set from the config. Coraza stops
+// collecting arguments at SecArgumentsLimit, so a request with more
+// arguments than Django accepts (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1000) is
+// blocked by CRS 920380 rather than hiding a payload past the limit.
+const base = `
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRequestBodyLimit %[1]d
+SecRequestBodyInMemoryLimit %[1]d
+SecRequestBodyNoFilesLimit %[2]d
+SecRequestBodyLimitAction ProcessPartial
+SecRequestBodyJsonDepthLimit 512
+SecArgumentsLimit 1001
+SecResponseBodyAccess Off
+SecAuditEngine Off
+SecDefaultAction "phase:1,log,pass"
+SecDefaultAction "phase:2,log,pass"
+SecRule REQUEST_HEADERS:Content-Type "@rx ^application/(?:[a-z0-9.-]+\+)?json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body',tag:'parapet-body'"
+SecRule MULTIPART_STRICT_ERROR "!@eq 0" "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation',tag:'parapet-body'"
+SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%[3]d"
+SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[4]d"
+SecAction "id:900120,phase:1,pass,t:none,nolog,setvar:tx.early_blocking=1"
+SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%[5]s'"
+SecAction "id:900300,phase:1,pass,t:none,nolog,setvar:tx.max_num_args=1000"
+SecAction "id:900990,phase:1,pass,t:none,nolog,setvar:tx.crs_setup_version=4250"
+`
+
+// crsFiles are the request-side CRS files; the response side is off (the
+// harden stage's leak guard checks responses).
+const crsFiles = `
+Include @owasp_crs/REQUEST-901-INITIALIZATION.conf
+Include @owasp_crs/REQUEST-905-COMMON-EXCEPTIONS.conf
+Include @owasp_crs/REQUEST-911-METHOD-ENFORCEMENT.conf
+Include @owasp_crs/REQUEST-913-SCANNER-DETECTION.conf
+Include @owasp_crs/REQUEST-920-PROTOCOL-ENFORCEMENT.conf
+Include @owasp_crs/REQUEST-921-PROTOCOL-ATTACK.conf
+Include @owasp_crs/REQUEST-922-MULTIPART-ATTACK.conf
+Include @owasp_crs/REQUEST-930-APPLICATION-ATTACK-LFI.conf
+Include @owasp_crs/REQUEST-931-APPLICATION-ATTACK-RFI.conf
+Include @owasp_crs/REQUEST-932-APPLICATION-ATTACK-RCE.conf
+Include @owasp_crs/REQUEST-933-APPLICATION-ATTACK-PHP.conf
+Include @owasp_crs/REQUEST-934-APPLICATION-ATTACK-GENERIC.conf
+Include @owasp_crs/REQUEST-941-APPLICATION-ATTACK-XSS.conf
+Include @owasp_crs/REQUEST-942-APPLICATION-ATTACK-SQLI.conf
+Include @owasp_crs/REQUEST-943-APPLICATION-ATTACK-SESSION-FIXATION.conf
+Include @owasp_crs/REQUEST-944-APPLICATION-ATTACK-JAVA.conf
+Include @owasp_crs/REQUEST-949-BLOCKING-EVALUATION.conf
+`
+
+// djangoBefore are the Django profile's run-time exclusions, evaluated
+// before the CRS rules: each is scoped to a path and named fields.
+const djangoBefore = `
+# Content types Django apps receive besides CRS's list: browsers' CSP and
+# Reporting API reports, JSON media types (JSON:API, merge patches), and
+# text/plain (navigator.sendBeacon, fetch() with a string body); the
+# bodies are inspected like any other.
+SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json| |text/plain|'"
+# Admin changelists: the filter state is carried as an encoded query string
+# in _changelist_filters (and _popup / _to_field in related-object popups).
+SecRule REQUEST_FILENAME "@beginsWith /admin/" "id:4100001,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_changelist_filters,\
+ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_popup,\
+ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
+# Admin add/change forms: rich text fields hold HTML written by staff. Only
+# the XSS rules stop looking at the form's fields there (its query
+# parameters are the ones excluded above); SQL injection, command injection
+# and the rest still inspect them.
+SecRule REQUEST_FILENAME "@rx ^/admin/[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:4100002,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+ctl:ruleRemoveTargetByTag=attack-xss;ARGS:/./"
+# Admin login: "next" holds a local path with a query string.
+SecRule REQUEST_FILENAME "@beginsWith /admin/login/" "id:4100003,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
+`
+
+// djangoAfter are the Django profile's start-up exclusions (applied to
+// the loaded rules): values Django generates or never interprets.
+const djangoAfter = `
+# CSRF token (form field and header), session and messages cookies: random
+# or signed values made by Django, never interpreted as code.
+SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:X-CSRFToken"
+# Password fields of Django's auth forms (login, password change and reset,
+# admin user forms): hashed, never interpreted, and may hold anything.
+SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:password|!ARGS:password1|!ARGS:password2|!ARGS:old_password|!ARGS:new_password1|!ARGS:new_password2"
+`
+
+// windowsShellRules are the CRS rules for Windows cmd.exe command
+// injection after a line break or separator (932370 on arguments, 932371
+// on headers and file names). They stay on only with
+// detection.windows_host: on the Linux hosts Django usually runs on
+// (Heroku, containers) there is no cmd.exe, and 932370 fires on code
+// snippets in text fields (a newline followed by "print" or "set"). The
+// PowerShell alias rule 932125, which also catches "; rm -rf /", stays.
+const windowsShellRules = `
+SecRuleRemoveById 932370 932371
+`
+
+// exclusionRules compiles the user's exclusions into SecLang: global ones
+// are applied to the loaded rules at start-up (after), path-scoped ones
+// are run-time ctl actions evaluated before the CRS rules (before).
+func exclusionRules(excl []config.DetectionExclusion, nextID func() int) (before, after string) {
+	var b, a strings.Builder
+	for _, e := range excl {
+		selectors := selectorList(e)
+		if len(e.Paths) == 0 {
+			for _, s := range selectors {
+				switch {
+				case len(e.Fields) == 0 && s.byTag:
+					fmt.Fprintf(&a, "SecRuleRemoveByTag %s\n", quoteArg(s.value))
+				case len(e.Fields) == 0:
+					fmt.Fprintf(&a, "SecRuleRemoveById %s\n", s.value)
+				case s.byTag:
+					fmt.Fprintf(&a, "SecRuleUpdateTargetByTag %s \"%s\"\n", quoteArg(s.value), negatedFields(e.Fields))
+				default:
+					fmt.Fprintf(&a, "SecRuleUpdateTargetById %s \"%s\"\n", s.value, negatedFields(e.Fields))
+				}
+			}
+			continue
+		}
+		var ctls []string
+		for _, s := range selectors {
+			switch {
+			case len(e.Fields) == 0 && s.byTag:
+				ctls = append(ctls, "ctl:ruleRemoveByTag="+s.value)
+			case len(e.Fields) == 0:
+				ctls = append(ctls, "ctl:ruleRemoveById="+s.value)
+			default:
+				for _, f := range e.Fields {
+					if s.byTag {
+						ctls = append(ctls, "ctl:ruleRemoveTargetByTag="+s.value+";"+f)
+					} else {
+						ctls = append(ctls, "ctl:ruleRemoveTargetById="+s.value+";"+f)
+					}
+				}
+			}
+		}
+		fmt.Fprintf(&b, "SecRule REQUEST_FILENAME \"@rx %s\" \"id:%d,phase:1,pass,t:none,nolog,tag:'parapet-exclusion',%s\"\n",
+			pathPrefixRegex(e.Paths), nextID(), strings.Join(ctls, ","))
+	}
+	return b.String(), a.String()
+}
+
+type selector struct {
+	value string
+	byTag bool
+}
+
+// selectorList is the rules an exclusion names; none means every CRS rule.
+func selectorList(e config.DetectionExclusion) []selector {
+	var out []selector
+	for _, id := range e.RuleIDs {
+		out = append(out, selector{value: id})
+	}
+	for _, t := range e.Tags {
+		out = append(out, selector{value: t, byTag: true})
+	}
+	if len(out) == 0 {
+		out = append(out, selector{value: "OWASP_CRS", byTag: true})
+	}
+	return out
+}
+
+func negatedFields(fields []string) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = "!" + f
+	}
+	return strings.Join(parts, "|")
+}
+
+func quoteArg(s string) string { return `"` + s + `"` }
+
+// pathPrefixRegex matches any of the path prefixes.
+func pathPrefixRegex(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = regexp.QuoteMeta(p)
+	}
+	return "^(?:" + strings.Join(q, "|") + ")"
+}
+
+// directive is one logical line of user SecLang and the line (0-based,
+// within the directives text) it starts on.
+type directive struct {
+	text string
+	line int
+}
+
+// splitDirectives splits SecLang into logical directives (joining
+// backslash continuations), skipping blanks and comments.
+func splitDirectives(s string) []directive {
+	var out []directive
+	var cur strings.Builder
+	start := -1
+	for i, raw := range strings.Split(s, "\n") {
+		line := strings.TrimSpace(raw)
+		if cur.Len() == 0 && (line == "" || strings.HasPrefix(line, "#")) {
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		if strings.HasSuffix(line, "\\") {
+			cur.WriteString(strings.TrimSuffix(line, "\\"))
+			continue
+		}
+		cur.WriteString(line)
+		out = append(out, directive{text: cur.String(), line: start})
+		cur.Reset()
+		start = -1
+	}
+	if cur.Len() > 0 {
+		out = append(out, directive{text: cur.String(), line: start})
+	}
+	return out
+}
