@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,9 +27,10 @@ type Options struct {
 	ResponseHeaderTimeout time.Duration
 	// RequestIDHeader is the header the request id is sent upstream in.
 	RequestIDHeader string
-	// OnError answers a request the upstream failed: status is 502, 504
-	// or 413 (body over the limit); 0 means the client went away and
-	// nothing should be written.
+	// OnError answers a request the upstream failed: status is 502, 504,
+	// 413 (body over the limit) or 400 (the client's body was malformed,
+	// e.g. a bad chunk size); 0 means the client went away and nothing
+	// should be written.
 	OnError func(w http.ResponseWriter, r *http.Request, status int, err error)
 	// ModifyResponse, if set, may inspect and rewrite the upstream's
 	// response before it is sent; an error answers 502 instead.
@@ -88,7 +90,13 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		},
 		ModifyResponse: opt.ModifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			opt.OnError(w, r, classify(r, err), err)
+			status := classify(r, err)
+			if b, ok := r.Context().Value(bodyKey{}).(*clientBody); ok && status == http.StatusBadGateway && b.failed() {
+				// Reading the client's body failed (bad chunk framing, a
+				// truncated body): the client's fault, not the upstream's.
+				status = http.StatusBadRequest
+			}
+			opt.OnError(w, r, status, err)
 		},
 		// FlushInterval 0: ReverseProxy already flushes every write of a
 		// streaming response (unknown length, text/event-stream); flushing
@@ -116,8 +124,33 @@ func classify(r *http.Request, err error) int {
 // ServeHTTP forwards the request. The request's context must carry the
 // chain's decision.Info.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b := &clientBody{ReadCloser: r.Body}
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+		r.Body = b
+	}
 	p.rp.ServeHTTP(w, r)
 }
+
+type bodyKey struct{}
+
+// clientBody remembers whether reading the client's request body failed,
+// so that error is answered 400 rather than blamed on the upstream. The
+// transport reads it on its own goroutine, hence the atomic.
+type clientBody struct {
+	io.ReadCloser
+	err atomic.Bool
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err.Store(true)
+	}
+	return n, err
+}
+
+func (b *clientBody) failed() bool { return b.err.Load() }
 
 // Ready reports whether the upstream has been seen accepting connections.
 func (p *Proxy) Ready() bool { return p.ready.Load() }

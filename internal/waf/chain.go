@@ -179,6 +179,8 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 		return
 	case http.StatusGatewayTimeout:
 		reason = "upstream-timeout"
+	case http.StatusBadRequest:
+		reason = "bad-request-body"
 	case http.StatusRequestEntityTooLarge:
 		reason = edge.RuleBodyTooLarge
 		if info != nil {
