@@ -194,6 +194,14 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.chain.Load()
 	start := time.Now()
+	if len(r.TransferEncoding) > 0 {
+		// A chunked request may also have carried a Content-Length or a
+		// folded Transfer-Encoding (Go drops the one and unfolds the other
+		// before we see them). RFC 9112 section 6.1: close the connection
+		// after answering, so bytes a front proxy framed differently never
+		// become a request of their own (request smuggling).
+		w.Header().Set("Connection", "close")
+	}
 	peer := c.resolver.Resolve(r)
 	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
 	info.ID = c.requestID(r, peer.Trusted)
