@@ -180,10 +180,10 @@ func (p *parapet) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// rawResponses writes raw to a new connection to addr, half-closes nothing,
-// and reads every response until the server closes the connection or
-// wait passes. It returns the statuses in order.
-func rawResponses(t *testing.T, addr, raw string, wait time.Duration) []int {
+// rawResponses writes raw to a new connection to addr and reads the
+// responses until the server closes the connection, max responses have
+// arrived, or wait passes. It returns the statuses in order.
+func rawResponses(t *testing.T, addr, raw string, max int, wait time.Duration) []int {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -194,7 +194,7 @@ func rawResponses(t *testing.T, addr, raw string, wait time.Duration) []int {
 	go func() { _, _ = io.WriteString(c, raw) }()
 	br := bufio.NewReader(c)
 	var statuses []int
-	for {
+	for len(statuses) < max {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			return statuses
@@ -203,4 +203,5 @@ func rawResponses(t *testing.T, addr, raw string, wait time.Duration) []int {
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
 	}
+	return statuses
 }

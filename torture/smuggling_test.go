@@ -60,7 +60,7 @@ func TestSmugglingProbes(t *testing.T) {
 	for _, pr := range smugglingProbes {
 		t.Run(pr.name, func(t *testing.T) {
 			up.reset()
-			statuses := rawResponses(t, p.addr, pr.raw, 2*time.Second)
+			statuses := rawResponses(t, p.addr, pr.raw, 3, 2*time.Second)
 			time.Sleep(20 * time.Millisecond) // let the upstream finish parsing
 			got := up.requests()
 			for _, s := range got {

@@ -2,6 +2,7 @@ package torture
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -60,10 +61,10 @@ func (u *rawUpstream) serve(c net.Conn) {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		req, err := http.ReadRequest(br)
 		if err != nil {
-			if err != io.EOF {
-				if _, perr := br.Peek(1); perr == nil || err.Error() != "EOF" {
-					u.record(seen{Err: err.Error()})
-				}
+			var ne net.Error
+			idle := err == io.EOF || errors.As(err, &ne) && ne.Timeout() && br.Buffered() == 0
+			if !idle {
+				u.record(seen{Err: err.Error()})
 			}
 			return
 		}
