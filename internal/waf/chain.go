@@ -221,8 +221,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
-		h.proxy.ServeHTTP(rec, r)
+		h.serveUpstream(ctx, c, rec, r, info)
+		return
 	}
+	h.emit(ctx, c, r, rec, info)
+}
+
+// serveUpstream proxies the request and emits its event, also when the
+// upstream's body fails half-way and the proxy aborts the response with
+// http.ErrAbortHandler (the panic is passed on so the connection is cut).
+func (h *Handler) serveUpstream(ctx context.Context, c *Chain, rec *responseRecorder, r *http.Request, info *decision.Info) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				rec.upstreamErr = "upstream response cut off mid-body"
+				if rec.status == 0 {
+					rec.status = http.StatusBadGateway
+				}
+				h.emit(ctx, c, r, rec, info)
+			}
+			panic(v)
+		}
+	}()
+	h.proxy.ServeHTTP(rec, r)
 	h.emit(ctx, c, r, rec, info)
 }
 
