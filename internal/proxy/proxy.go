@@ -4,9 +4,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -28,14 +30,26 @@ type Options struct {
 	// RequestIDHeader is the header the request id is sent upstream in.
 	RequestIDHeader string
 	// OnError answers a request the upstream failed: status is 502, 504,
-	// 413 (body over the limit) or 400 (the client's body was malformed,
-	// e.g. a bad chunk size); 0 means the client went away and nothing
-	// should be written.
+	// 413 (body over the limit), 400 (the client's body was malformed,
+	// e.g. a bad chunk size) or 408 (the client's body did not arrive
+	// within the server's read timeout); 0 means the client went away and
+	// nothing should be written.
 	OnError func(w http.ResponseWriter, r *http.Request, status int, err error)
 	// ModifyResponse, if set, may inspect and rewrite the upstream's
 	// response before it is sent; an error answers 502 instead.
 	ModifyResponse func(*http.Response) error
+	// BufferBody is how many bytes of a request body are read from the
+	// client before the upstream is contacted (0: DefaultBufferBody;
+	// negative: none). A body that fits arrives whole, so a client
+	// trickling it (slow POST) holds a Parapet goroutine, not one of the
+	// app's few workers; it is then sent with a Content-Length even if
+	// the client used chunked encoding (Django reads no body without one).
+	BufferBody int
 }
+
+// DefaultBufferBody is the request body prefix read before the upstream
+// is contacted, unless Options.BufferBody says otherwise.
+const DefaultBufferBody = 64 << 10
 
 // Proxy forwards requests to one upstream. It is long-lived: a config
 // reload keeps it (changing the upstream needs a restart).
@@ -44,12 +58,18 @@ type Proxy struct {
 	rp       *httputil.ReverseProxy
 	ready    atomic.Bool
 	dialer   *net.Dialer
+	buffer   int
+	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
 // until the child's socket accepts.
 func New(up *config.Upstream, opt Options) *Proxy {
-	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second}}
+	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
+		buffer: opt.BufferBody, onError: opt.OnError}
+	if p.buffer == 0 {
+		p.buffer = DefaultBufferBody
+	}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		MaxIdleConns:          512,
@@ -90,13 +110,8 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		},
 		ModifyResponse: opt.ModifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			status := classify(r, err)
-			if b, ok := r.Context().Value(bodyKey{}).(*clientBody); ok && status == http.StatusBadGateway && b.failed() {
-				// Reading the client's body failed (bad chunk framing, a
-				// truncated body): the client's fault, not the upstream's.
-				status = http.StatusBadRequest
-			}
-			opt.OnError(w, r, status, err)
+			b, _ := r.Context().Value(bodyKey{}).(*clientBody)
+			p.fail(w, r, err, b != nil && b.failed())
 		},
 		// FlushInterval 0: ReverseProxy already flushes every write of a
 		// streaming response (unknown length, text/event-stream); flushing
@@ -125,11 +140,71 @@ func classify(r *http.Request, err error) int {
 // chain's decision.Info.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
+		if p.buffer > 0 {
+			var err error
+			if err = p.prebuffer(r); err != nil {
+				p.fail(w, r, err, true)
+				return
+			}
+		}
 		b := &clientBody{ReadCloser: r.Body}
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
 		r.Body = b
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// fail answers a request that could not be proxied. bodyFailed says the
+// error came from reading the client's body: a malformed or truncated body
+// is the client's fault (400), and so is one that did not arrive in time
+// (408), not the upstream's.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, bodyFailed bool) {
+	status := classify(r, err)
+	if bodyFailed && status != 0 && status != http.StatusRequestEntityTooLarge {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			status = http.StatusRequestTimeout
+		} else {
+			status = http.StatusBadRequest
+		}
+	}
+	p.onError(w, r, status, err)
+}
+
+// prebuffer reads up to p.buffer bytes of the body before the upstream is
+// contacted. A body that fits is replaced by the bytes read, with its
+// length set; a longer one by those bytes followed by the rest, streamed.
+func (p *Proxy) prebuffer(r *http.Request) error {
+	size := p.buffer
+	if r.ContentLength >= 0 && r.ContentLength < int64(size) {
+		size = int(r.ContentLength) + 1 // +1 sees the end without another read
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r.Body, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		if r.ContentLength >= 0 && int64(n) != r.ContentLength {
+			return fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
+		}
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(buf[:n]))
+		if n == 0 {
+			r.Body = http.NoBody
+		}
+		r.ContentLength = int64(n)
+		r.TransferEncoding = nil
+		return nil
+	case err != nil:
+		return err
+	}
+	r.Body = &prefixed{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
+	return nil
+}
+
+// prefixed is a body whose first bytes were read ahead.
+type prefixed struct {
+	io.Reader
+	io.Closer
 }
 
 type bodyKey struct{}

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,5 +79,86 @@ func TestUpstreamDownWithBodyIs502(t *testing.T) {
 	p.ServeHTTP(rec, req)
 	if status != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", status)
+	}
+}
+
+// timeoutErr is what a server connection's read deadline gives.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// trickle yields a few bytes and then times out, like a slow-POST client
+// cut off by the server's read timeout.
+type trickle struct{ n int }
+
+func (b *trickle) Read(p []byte) (int, error) {
+	if b.n < 3 {
+		b.n++
+		return copy(p, "a"), nil
+	}
+	return 0, timeoutErr{}
+}
+
+func (b *trickle) Close() error { return nil }
+
+// A body that never finishes arriving (slow POST) is answered 408 by
+// Parapet and never reaches the upstream, whose workers are too few to
+// wait for slow clients.
+func TestSlowBodyNeverReachesUpstream(t *testing.T) {
+	var hits atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer up.Close()
+	var status int
+	p := newTestProxy(t, up.URL, &status)
+	req := httptest.NewRequest("POST", "/login/", &trickle{})
+	req.ContentLength = 1000
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	if status != http.StatusRequestTimeout || hits.Load() != 0 {
+		t.Fatalf("status %d, upstream hit %d times; want 408 and none", status, hits.Load())
+	}
+}
+
+// A small chunked body reaches the upstream whole with a Content-Length
+// (Django reads no body without one); a body longer than the buffer
+// streams through byte for byte.
+func TestBufferedBodies(t *testing.T) {
+	type got struct {
+		cl   int64
+		te   []string
+		body []byte
+	}
+	seen := make(chan got, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- got{r.ContentLength, r.TransferEncoding, b}
+	}))
+	defer up.Close()
+	var status int
+	p := newTestProxy(t, up.URL, &status)
+
+	req := httptest.NewRequest("POST", "/api/echo/", io.NopCloser(strings.NewReader(`{"a":1}`)))
+	req.ContentLength = -1
+	req.TransferEncoding = []string{"chunked"}
+	p.ServeHTTP(httptest.NewRecorder(), req)
+	g := <-seen
+	if g.cl != 7 || len(g.te) != 0 || string(g.body) != `{"a":1}` {
+		t.Errorf("small chunked body arrived as CL %d TE %v %q", g.cl, g.te, g.body)
+	}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), DefaultBufferBody/16*3+5)
+	for _, cl := range []int64{int64(len(big)), -1} {
+		req := httptest.NewRequest("POST", "/upload/", io.NopCloser(bytes.NewReader(big)))
+		req.ContentLength = cl
+		p.ServeHTTP(httptest.NewRecorder(), req)
+		g := <-seen
+		if !bytes.Equal(g.body, big) {
+			t.Errorf("CL %d: a %d-byte body arrived as %d bytes", cl, len(big), len(g.body))
+		}
+	}
+	if status != 0 {
+		t.Errorf("OnError called with %d", status)
 	}
 }

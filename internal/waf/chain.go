@@ -181,6 +181,8 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 		reason = "upstream-timeout"
 	case http.StatusBadRequest:
 		reason = "bad-request-body"
+	case http.StatusRequestTimeout:
+		reason = "client-body-timeout"
 	case http.StatusRequestEntityTooLarge:
 		reason = edge.RuleBodyTooLarge
 		if info != nil {
