@@ -15,6 +15,7 @@ import (
 type seen struct {
 	Method, Target string
 	Body           string
+	XFF            string // X-Forwarded-For as Parapet sent it
 	Err            string // set when the bytes did not parse as a request
 }
 
@@ -69,7 +70,7 @@ func (u *rawUpstream) serve(c net.Conn) {
 			return
 		}
 		body, err := io.ReadAll(req.Body)
-		s := seen{Method: req.Method, Target: req.RequestURI, Body: string(body)}
+		s := seen{Method: req.Method, Target: req.RequestURI, Body: string(body), XFF: req.Header.Get("X-Forwarded-For")}
 		if err != nil {
 			s.Err = "body: " + err.Error()
 		}
