@@ -3,6 +3,7 @@ package torture
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -218,4 +219,112 @@ func TestUpstreamDyingMidBodyCutsTheResponse(t *testing.T) {
 			p.mustBeAlive(t)
 		})
 	}
+}
+
+// An upstream that stops sending in the middle of a body is cut off after
+// timeouts.upstream_response_header of silence (as nginx's
+// proxy_read_timeout does): within the inspected prefix the client gets a
+// clean 504, past it a response cut off with an error; never a client
+// held forever.
+func TestUpstreamStallingMidBodyIsCutOff(t *testing.T) {
+	const timeout = 800 * time.Millisecond
+	stall := func(n int) func(net.Conn) {
+		return func(c net.Conn) {
+			readHead(c)
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 500000\r\n\r\n"+strings.Repeat("x", n))
+			_, _ = io.Copy(io.Discard, c) // silent until Parapet hangs up
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		n      int
+		status int // 0: cut off after the headers
+	}{{"within the inspected prefix", 1000, 504}, {"past the inspected prefix", 200_000, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startParapet(t, misbehaving(t, stall(tc.n)), []string{"PARAPET_TIMEOUTS_UPSTREAM_RESPONSE_HEADER=" + timeout.String()})
+			c := &http.Client{Timeout: 15 * time.Second}
+			start := time.Now()
+			resp, err := c.Get("http://" + p.addr + "/report.csv")
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			took := time.Since(start)
+			if tc.status != 0 && (resp.StatusCode != tc.status || err != nil) {
+				t.Errorf("got %d (%v), want a clean %d", resp.StatusCode, err, tc.status)
+			}
+			if tc.status == 0 && err == nil {
+				t.Errorf("a stalled body ended cleanly")
+			}
+			if took < timeout || took > timeout+2*time.Second {
+				t.Errorf("cut off after %v, want about %v", took, timeout)
+			}
+			p.mustBeAlive(t)
+		})
+	}
+}
+
+// The idle limit on upstream connections spares what is rightly slow: an
+// upload that takes longer than the limit (the upstream is silent while it
+// arrives), and a WebSocket idle for longer than it.
+func TestSlowUploadsAndIdleWebSocketsAreNotCut(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	up := misbehaving(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.Header.Get("Upgrade") == "echo" {
+			_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+			_, _ = io.Copy(c, br) // echo until closed
+			return
+		}
+		n, _ := io.Copy(io.Discard, req.Body)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(fmt.Sprint(n)), fmt.Sprint(n))
+		c.Close()
+	})
+	p := startParapet(t, up, []string{"PARAPET_TIMEOUTS_UPSTREAM_RESPONSE_HEADER=" + timeout.String()})
+
+	// 200 KB sent in 10 pieces over about 1.5 s.
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < 10; i++ {
+			_, _ = pw.Write(make([]byte, 20<<10))
+			time.Sleep(150 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", "http://"+p.addr+"/upload/", pr)
+	req.ContentLength = 200 << 10
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("slow upload: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != fmt.Sprint(200<<10) {
+		t.Errorf("slow upload: %d %q, want 200 and the whole body received", resp.StatusCode, body)
+	}
+
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	time.Sleep(3 * timeout) // idle far past the limit
+	fmt.Fprint(c, "ping")
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "ping" {
+		t.Errorf("idle WebSocket was cut: %q %v", got, err)
+	}
+	p.mustBeAlive(t)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,11 @@ import (
 type Options struct {
 	// ConnectTimeout bounds dialing the upstream.
 	ConnectTimeout time.Duration
-	// ResponseHeaderTimeout bounds waiting for the upstream's headers.
+	// ResponseHeaderTimeout bounds waiting for the upstream's headers
+	// and, for http:// and unix: upstreams, every silence of the upstream
+	// once the request is sent (like nginx's proxy_read_timeout): a
+	// response body stalled longer is cut off. Upgraded connections
+	// (WebSockets) are exempt.
 	ResponseHeaderTimeout time.Duration
 	// RequestIDHeader is the header the request id is sent upstream in.
 	RequestIDHeader string
@@ -59,6 +64,7 @@ type Proxy struct {
 	ready    atomic.Bool
 	dialer   *net.Dialer
 	buffer   int
+	idle     time.Duration // longest upstream silence once a request is sent (0: none)
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
@@ -81,12 +87,19 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		ForceAttemptHTTP2:     up.URL.Scheme == "https",
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	if up.Network == "unix" {
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return p.dialer.DialContext(ctx, "unix", up.Address)
+	network, address := up.Network, up.Address
+	if up.URL.Scheme != "https" { // HTTP/2 multiplexes streams: no per-connection limit there
+		p.idle = opt.ResponseHeaderTimeout
+	}
+	tr.DialContext = func(ctx context.Context, nw, addr string) (net.Conn, error) {
+		if network == "unix" {
+			nw, addr = network, address
 		}
-	} else {
-		tr.DialContext = p.dialer.DialContext
+		c, err := p.dialer.DialContext(ctx, nw, addr)
+		if err != nil || p.idle <= 0 {
+			return c, err
+		}
+		return &idleConn{Conn: c, idle: p.idle}, nil
 	}
 	reqIDHeader := opt.RequestIDHeader
 	p.rp = &httputil.ReverseProxy{
@@ -151,7 +164,57 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
 		r.Body = b
 	}
+	if p.idle > 0 {
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(r.Header.Get("Upgrade") != "")))
+	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// idleTrace arms the upstream connection's idle limit once the request
+// has been written (an upload may take long; the upstream is rightly
+// silent meanwhile), and never for an upgrade, whose connection becomes a
+// tunnel that may be silent for long (WebSockets).
+func idleTrace(upgrade bool) *httptrace.ClientTrace {
+	var ic *idleConn
+	return &httptrace.ClientTrace{
+		GotConn: func(ci httptrace.GotConnInfo) {
+			ic, _ = ci.Conn.(*idleConn)
+			if ic != nil {
+				ic.disarm()
+			}
+		},
+		WroteRequest: func(wr httptrace.WroteRequestInfo) {
+			if ic != nil && !upgrade && wr.Err == nil {
+				ic.arm()
+			}
+		},
+	}
+}
+
+// idleConn is an upstream connection on which, once armed, every read
+// must return within idle: an upstream that stops sending mid-response is
+// cut off instead of holding the client (and a goroutine) forever.
+type idleConn struct {
+	net.Conn
+	idle  time.Duration
+	armed atomic.Bool
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	if c.armed.Load() {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *idleConn) arm() {
+	c.armed.Store(true)
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+}
+
+func (c *idleConn) disarm() {
+	c.armed.Store(false)
+	_ = c.Conn.SetReadDeadline(time.Time{})
 }
 
 // fail answers a request that could not be proxied. bodyFailed says the
