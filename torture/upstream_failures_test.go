@@ -216,6 +216,11 @@ func TestUpstreamDyingMidBodyCutsTheResponse(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			for _, line := range p.out.Lines() { // log shippers parse every line
+				if !json.Valid([]byte(line)) {
+					t.Errorf("log line is not JSON: %q", line)
+				}
+			}
 			p.mustBeAlive(t)
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -50,6 +51,9 @@ type Options struct {
 	// app's few workers; it is then sent with a Content-Length even if
 	// the client used chunked encoding (Django reads no body without one).
 	BufferBody int
+	// ErrorLog receives the proxy's own messages (a response cut off
+	// mid-body); nil logs to the standard logger.
+	ErrorLog *log.Logger
 }
 
 // DefaultBufferBody is the request body prefix read before the upstream
@@ -122,6 +126,7 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			h.Set("X-Forwarded-Host", pr.In.Host)
 		},
 		ModifyResponse: opt.ModifyResponse,
+		ErrorLog:       opt.ErrorLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			b, _ := r.Context().Value(bodyKey{}).(*clientBody)
 			p.fail(w, r, err, b != nil && b.failed())
