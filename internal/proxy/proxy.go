@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,7 +266,40 @@ func (p *Proxy) prebuffer(r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	if r.ContentLength < 0 {
+		return spool(r, buf)
+	}
 	r.Body = &prefixed{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
+	return nil
+}
+
+// spool receives the rest of a chunked body longer than the buffer into an
+// unlinked temporary file and sends it with a Content-Length: Django
+// reads no body without one, so a chunked upload would arrive empty. The
+// chain's body size limit applies while it is read.
+func spool(r *http.Request, head []byte) error {
+	f, err := os.CreateTemp("", "parapet-body-*")
+	if err != nil {
+		return fmt.Errorf("spooling a chunked body: %w", err)
+	}
+	_ = os.Remove(f.Name()) // the open file stays readable; nothing is left behind
+	n, err := f.Write(head)
+	if err == nil {
+		var m int64
+		m, err = io.Copy(f, r.Body)
+		n += int(m)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	_ = r.Body.Close()
+	r.Body = f
+	r.ContentLength = int64(n)
+	r.TransferEncoding = nil
 	return nil
 }
 

@@ -121,9 +121,9 @@ func TestSlowBodyNeverReachesUpstream(t *testing.T) {
 	}
 }
 
-// A small chunked body reaches the upstream whole with a Content-Length
-// (Django reads no body without one); a body longer than the buffer
-// streams through byte for byte.
+// A chunked body reaches the upstream whole with a Content-Length (Django
+// reads no body without one), small ones from memory and longer ones
+// spooled to a file; a long body with a length streams byte for byte.
 func TestBufferedBodies(t *testing.T) {
 	type got struct {
 		cl   int64
@@ -156,6 +156,9 @@ func TestBufferedBodies(t *testing.T) {
 		g := <-seen
 		if !bytes.Equal(g.body, big) {
 			t.Errorf("CL %d: a %d-byte body arrived as %d bytes", cl, len(big), len(g.body))
+		}
+		if g.cl != int64(len(big)) { // a long chunked body is spooled and sent with its length
+			t.Errorf("CL %d: arrived with Content-Length %d", cl, g.cl)
 		}
 	}
 	if status != 0 {
