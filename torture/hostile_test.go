@@ -108,3 +108,22 @@ func TestHostileInputGets4xxWithBoundedMemory(t *testing.T) {
 		t.Errorf("a normal request after the flood got %d", code)
 	}
 }
+
+// Bytes 0x80-0xFF in a header value (obs-text, invalid UTF-8) are allowed
+// by HTTP (RFC 9110 section 5.5) and old clients send Latin-1: they are
+// forwarded unchanged, neither refused nor mangled, and crash nothing.
+// (NUL and other control bytes in a header are refused: see above.)
+func TestObsTextHeaderValuesPassUnchanged(t *testing.T) {
+	up := newRawUpstream(t)
+	p := startParapet(t, up.URL(), nil)
+	value := "caf\xe9 \xff\xfe r\xc3\xa9sum\xc3\xa9"
+	statuses := rawResponses(t, p.addr, "GET /menu/ HTTP/1.1\r\nHost: a\r\nX-Latin: "+value+"\r\nConnection: close\r\n\r\n", 1, 3*time.Second)
+	if len(statuses) != 1 || statuses[0] != 200 {
+		t.Fatalf("answers %v, want 200", statuses)
+	}
+	got := up.requests()
+	if len(got) != 1 || got[0].Header.Get("X-Latin") != value {
+		t.Fatalf("the app got %+v, want X-Latin %q byte for byte", got, value)
+	}
+	p.mustBeAlive(t)
+}

@@ -16,6 +16,7 @@ type seen struct {
 	Method, Target string
 	Body           string
 	XFF            string // X-Forwarded-For as Parapet sent it
+	Header         http.Header
 	Err            string // set when the bytes did not parse as a request
 }
 
@@ -70,7 +71,7 @@ func (u *rawUpstream) serve(c net.Conn) {
 			return
 		}
 		body, err := io.ReadAll(req.Body)
-		s := seen{Method: req.Method, Target: req.RequestURI, Body: string(body), XFF: req.Header.Get("X-Forwarded-For")}
+		s := seen{Method: req.Method, Target: req.RequestURI, Body: string(body), XFF: req.Header.Get("X-Forwarded-For"), Header: req.Header}
 		if err != nil {
 			s.Err = "body: " + err.Error()
 		}
