@@ -45,11 +45,12 @@ type Options struct {
 	// ModifyResponse, if set, may inspect and rewrite the upstream's
 	// response before it is sent; an error answers 502 instead.
 	ModifyResponse func(*http.Response) error
-	// BufferBody is how many bytes of a request body are read from the
-	// client before the upstream is contacted (0: DefaultBufferBody;
-	// negative: none). A body that fits arrives whole, so a client
-	// trickling it (slow POST) holds a Parapet goroutine, not one of the
-	// app's few workers; it is then sent with a Content-Length even if
+	// BufferBody is how many bytes of a request body are held in memory
+	// (0: DefaultBufferBody; negative: bodies stream to the upstream as
+	// they arrive). Bodies are received whole before the upstream is
+	// contacted, longer ones in an unlinked temporary file, so a client
+	// trickling its body (slow POST) holds a Parapet goroutine, not one of
+	// the app's few workers; they are sent with a Content-Length even if
 	// the client used chunked encoding (Django reads no body without one).
 	BufferBody int
 	// ErrorLog receives the proxy's own messages (a response cut off
@@ -240,9 +241,9 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, bodyFail
 	p.onError(w, r, status, err)
 }
 
-// prebuffer reads up to p.buffer bytes of the body before the upstream is
-// contacted. A body that fits is replaced by the bytes read, with its
-// length set; a longer one by those bytes followed by the rest, streamed.
+// prebuffer receives the whole body before the upstream is contacted: one
+// that fits p.buffer is replaced by the bytes read, a longer one is
+// spooled to a file; either is sent with its length.
 func (p *Proxy) prebuffer(r *http.Request) error {
 	size := p.buffer
 	if r.ContentLength >= 0 && r.ContentLength < int64(size) {
@@ -266,16 +267,13 @@ func (p *Proxy) prebuffer(r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	if r.ContentLength < 0 {
-		return spool(r, buf)
-	}
-	r.Body = &prefixed{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
-	return nil
+	return spool(r, buf)
 }
 
-// spool receives the rest of a chunked body longer than the buffer into an
-// unlinked temporary file and sends it with a Content-Length: Django
-// reads no body without one, so a chunked upload would arrive empty. The
+// spool receives the rest of a body longer than the buffer into an
+// unlinked temporary file, then sends it with a Content-Length, as nginx
+// does: the app's few workers never wait on a slow upload, and a chunked
+// body reaches Django (which reads no body without a Content-Length). The
 // chain's body size limit applies while it is read.
 func spool(r *http.Request, head []byte) error {
 	f, err := os.CreateTemp("", "parapet-body-*")
@@ -292,6 +290,9 @@ func spool(r *http.Request, head []byte) error {
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
+	if err == nil && r.ContentLength >= 0 && int64(n) != r.ContentLength {
+		err = fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
+	}
 	if err != nil {
 		_ = f.Close()
 		return err
@@ -301,12 +302,6 @@ func spool(r *http.Request, head []byte) error {
 	r.ContentLength = int64(n)
 	r.TransferEncoding = nil
 	return nil
-}
-
-// prefixed is a body whose first bytes were read ahead.
-type prefixed struct {
-	io.Reader
-	io.Closer
 }
 
 type bodyKey struct{}

@@ -121,9 +121,9 @@ func TestSlowBodyNeverReachesUpstream(t *testing.T) {
 	}
 }
 
-// A chunked body reaches the upstream whole with a Content-Length (Django
-// reads no body without one), small ones from memory and longer ones
-// spooled to a file; a long body with a length streams byte for byte.
+// Bodies reach the upstream whole with a Content-Length (Django reads no
+// body without one), small ones from memory and longer ones spooled to a
+// file, byte for byte, chunked or not.
 func TestBufferedBodies(t *testing.T) {
 	type got struct {
 		cl   int64
