@@ -62,6 +62,14 @@ type Options struct {
 // is contacted, unless Options.BufferBody says otherwise.
 const DefaultBufferBody = 64 << 10
 
+// Bodies of known length up to memBodyMax are held in memory rather than
+// spooled to a file, while all of them together stay within
+// memBodyBudget (so slow clients cannot make Parapet hold much memory).
+const (
+	memBodyMax    = 1 << 20
+	memBodyBudget = 64 << 20
+)
+
 // Proxy forwards requests to one upstream. It is long-lived: a config
 // reload keeps it (changing the upstream needs a restart).
 type Proxy struct {
@@ -71,6 +79,7 @@ type Proxy struct {
 	dialer   *net.Dialer
 	buffer   int
 	idle     time.Duration // longest upstream silence once a request is sent (0: none)
+	memInUse atomic.Int64  // bytes of request bodies held in memory past the buffer
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
@@ -161,8 +170,9 @@ func classify(r *http.Request, err error) int {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		if p.buffer > 0 {
-			var err error
-			if err = p.prebuffer(r); err != nil {
+			reserved, err := p.prebuffer(r)
+			defer p.memInUse.Add(-reserved)
+			if err != nil {
 				p.fail(w, r, err, true)
 				return
 			}
@@ -244,17 +254,30 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, bodyFail
 // prebuffer receives the whole body before the upstream is contacted: one
 // that fits p.buffer is replaced by the bytes read, a longer one is
 // spooled to a file; either is sent with its length.
-func (p *Proxy) prebuffer(r *http.Request) error {
-	size := p.buffer
-	if r.ContentLength >= 0 && r.ContentLength < int64(size) {
-		size = int(r.ContentLength) + 1 // +1 sees the end without another read
+//
+// A body of known length up to memBodyMax is also held in memory while
+// all such bodies together stay within memBodyBudget (reserved is this
+// request's share, to give back when it is done): a temporary file costs
+// several system calls, which a typical form upload should not pay.
+func (p *Proxy) prebuffer(r *http.Request) (reserved int64, err error) {
+	limit := int64(p.buffer)
+	if cl := r.ContentLength; cl > limit && cl <= memBodyMax {
+		if p.memInUse.Add(cl) <= memBodyBudget {
+			reserved, limit = cl, cl
+		} else {
+			p.memInUse.Add(-cl)
+		}
+	}
+	size := limit
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		size = r.ContentLength + 1 // +1 sees the end without another read
 	}
 	buf := make([]byte, size)
 	n, err := io.ReadFull(r.Body, buf)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		if r.ContentLength >= 0 && int64(n) != r.ContentLength {
-			return fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
+			return reserved, fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
 		}
 		_ = r.Body.Close()
 		r.Body = io.NopCloser(bytes.NewReader(buf[:n]))
@@ -263,11 +286,11 @@ func (p *Proxy) prebuffer(r *http.Request) error {
 		}
 		r.ContentLength = int64(n)
 		r.TransferEncoding = nil
-		return nil
+		return reserved, nil
 	case err != nil:
-		return err
+		return reserved, err
 	}
-	return spool(r, buf)
+	return reserved, spool(r, buf)
 }
 
 // spool receives the rest of a body longer than the buffer into an

@@ -164,4 +164,7 @@ func TestBufferedBodies(t *testing.T) {
 	if status != 0 {
 		t.Errorf("OnError called with %d", status)
 	}
+	if n := p.memInUse.Load(); n != 0 {
+		t.Errorf("%d bytes of the in-memory body budget never given back", n)
+	}
 }
