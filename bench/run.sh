@@ -1,37 +1,67 @@
 #!/usr/bin/env bash
-# bench/run.sh: one command that measures Parapet against a bare Go reverse
-# proxy and nginx, on this machine, with wrk, and prints ratios.
+# bench/run.sh: one command that measures Parapet against the upstream
+# itself, a bare Go reverse proxy, nginx and nginx + ModSecurity v3 + OWASP
+# CRS (paranoia 1), on this machine, with wrk, in alternating rounds.
 #
-#   bash bench/run.sh                       # defaults below
-#   DURATION=10 ROUNDS=5 bash bench/run.sh  # longer, steadier
+#   bash bench/run.sh                         # defaults below
+#   DURATION=10 ROUNDS=5 bash bench/run.sh    # longer, steadier
 #   TARGETS="bareproxy parapet" SCENARIOS=get bash bench/run.sh
+#   UPSTREAM=django bash bench/run.sh         # the Django test app under gunicorn behind each
 #
-# Targets run in alternating rounds (round 1: every target, round 2: every
-# target, ...) so the machine's drift hits all of them alike; the table
-# shows each target's median over the rounds and its ratio to the bare
-# proxy and to the upstream itself. Traffic stays on 127.0.0.1.
+# Prints a table per request type (req/s, p50/p99 latency, CPU per request
+# and peak RSS of the server process(es), ratios) and writes
+# bench/RESULTS.md (with the command that produced it) and
+# bench/results/chart.svg. Rounds alternate between targets (round 1:
+# every target, round 2: every target, ...) so the machine's drift hits
+# all of them alike. Traffic stays on 127.0.0.1; nothing is downloaded.
 set -euo pipefail
 
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-TARGETS=${TARGETS:-"direct bareproxy nginx parapet parapet-nodetect parapet-rules"}
-SCENARIOS=${SCENARIOS:-"get post2k"}
+UPSTREAM=${UPSTREAM:-fixed} # fixed: bench/upstream's 2 KB page; django: testdata/djangoapp under gunicorn
+GUNICORN_WORKERS=${GUNICORN_WORKERS:-2}
+
+# The target list. Slots for targets whose features live on other branches
+# are listed too; they are skipped (and named in RESULTS.md) until their
+# SLOT_* config below is filled in.
+ALL_TARGETS="direct bareproxy nginx nginx-modsec parapet parapet-rules parapet-detect parapet-detect-ratelimit-redis"
+TARGETS=${TARGETS:-$ALL_TARGETS}
+SCENARIOS=${SCENARIOS:-"get post2k json10k multipart64k attack"}
+
+# ---- Parapet's configurations ----------------------------------------------
+# parapet and parapet-rules measure the proxy and the access rules: detection
+# and the built-in rate limits are off. parapet-detect is the default
+# configuration (CRS at paranoia 1, built-in rate limits, memory store);
+# parapet-detect-ratelimit-redis adds the Redis store ($REDIS_URL is set, a
+# local redis-server started, for configs that mention it). wrk is one client
+# at full speed: the built-in rl-reads and rl-writes limits are replaced (same
+# ids) by ones it never reaches, so every request still pays for a rate-limit
+# decision but none is throttled.
+PASSTHROUGH_CONFIG="detection: {enabled: false}
+rate_limits: {defaults: false}"
+bench_limits='rate_limits: {rules: [{id: rl-reads, limit: 100000000/s, methods: [GET, HEAD]}, {id: rl-writes, limit: 100000000/s, methods: [POST, PUT, PATCH, DELETE]}]}'
+SLOT_DETECT_CONFIG=${SLOT_DETECT_CONFIG:-"$bench_limits"}
+SLOT_DETECT_REDIS_CONFIG=${SLOT_DETECT_REDIS_CONFIG:-"$bench_limits
+store: {type: redis, url: \$REDIS_URL}"}
+# ---------------------------------------------------------------------------
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/parapet-bench.XXXXXX)
+chmod 755 "$work" # nginx workers run as another user when started by root
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT INT TERM
 
 need() { command -v "$1" >/dev/null || { echo "bench: $1 not found (apt-get install $2)" >&2; exit 1; }; }
 need wrk wrk
 need go golang
+need curl curl
 
 echo "bench: building into $work" >&2
 (cd "$root" && go build -o "$work/upstream" ./bench/upstream && go build -o "$work/bareproxy" ./bench/bareproxy \
@@ -46,8 +76,9 @@ start_printing_addr() {
   local name=$1; shift
   "$@" >"$work/$name.addr" 2>"$work/$name.log" &
   pids+=($!)
+  pid_of[$name]=$!
   for _ in $(seq 100); do [ -s "$work/$name.addr" ] && break; sleep 0.05; done
-  head -n1 "$work/$name.addr"
+  addr[$name]=$(head -n1 "$work/$name.addr")
 }
 
 wait_http() {
@@ -55,37 +86,49 @@ wait_http() {
   echo "bench: $1 did not answer" >&2; exit 1
 }
 
-declare -A addr
-addr[direct]=$(start_printing_addr upstream "$work/upstream")
-up="http://${addr[direct]}"
+declare -A addr pid_of skipped
 
-# wrk is one client at full speed: the built-in rl-reads and rl-writes limits
-# are replaced (same ids) by ones it never reaches, so every request still pays
-# for a rate-limit decision but none is throttled.
-bench_limits='[{id: rl-reads, limit: 100000000/s, methods: [GET, HEAD]}, {id: rl-writes, limit: 100000000/s, methods: [POST, PUT, PATCH, DELETE]}]'
-for t in $TARGETS; do
-  case $t in
-    direct) ;;
-    bareproxy)
-      addr[bareproxy]=$(start_printing_addr bareproxy "$work/bareproxy" -upstream "$up") ;;
-    nginx)
-      need nginx nginx
-      port=$(free_port)
-      mkdir -p "$work/nginx"
-      cat >"$work/nginx/nginx.conf" <<NGINX
+# The upstream every target forwards to.
+if [ "$UPSTREAM" = django ]; then
+  [ -x /usr/bin/gunicorn ] || { echo "bench: /usr/bin/gunicorn not found (apt-get install gunicorn python3-django)" >&2; exit 1; }
+  port=$(free_port)
+  (cd "$root/testdata/djangoapp" && DJANGO_SETTINGS_MODULE=testapp.settings PYTHONDONTWRITEBYTECODE=1 \
+    exec /usr/bin/gunicorn --workers "$GUNICORN_WORKERS" --threads 4 --bind "127.0.0.1:$port" --log-level warning \
+    testapp.wsgi:application) >"$work/gunicorn.log" 2>&1 &
+  pids+=($!); pid_of[direct]=$!
+  addr[direct]=127.0.0.1:$port
+else
+  start_printing_addr direct "$work/upstream"
+fi
+up="http://${addr[direct]}"
+wait_http "${addr[direct]}"
+
+# start_nginx NAME MAIN_EXTRA HTTP_EXTRA: an nginx with proxy_pass and
+# upstream keep-alive; one worker per core (NGINX_WORKERS), as Parapet and
+# the Go proxy use every core.
+start_nginx() {
+  local name=$1 main=$2 http_extra=$3 port
+  need nginx nginx
+  port=$(free_port)
+  mkdir -p "$work/$name"
+  cat >"$work/$name/nginx.conf" <<NGINX
+$main
 daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+worker_processes ${NGINX_WORKERS:-auto};
+pid $work/$name/nginx.pid;
+error_log $work/$name/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+  client_max_body_size 25m;
+  client_body_buffer_size 128k; # bodies up to 128 KB stay in memory (Parapet reads 64 KB ahead in memory)
+  client_body_temp_path $work/$name/body;
+  proxy_temp_path $work/$name/proxy;
+  fastcgi_temp_path $work/$name/fastcgi;
+  uwsgi_temp_path $work/$name/uwsgi;
+  scgi_temp_path $work/$name/scgi;
   upstream app { server ${addr[direct]}; keepalive 64; }
+  $http_extra
   server {
     listen 127.0.0.1:$port;
     location / {
@@ -98,21 +141,79 @@ http {
   }
 }
 NGINX
-      nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>"$work/nginx.log" &
-      pids+=($!)
-      addr[nginx]=127.0.0.1:$port ;;
+  nginx -p "$work/$name" -c "$work/$name/nginx.conf" 2>"$work/$name.log" &
+  pids+=($!); pid_of[$name]=$!
+  addr[$name]=127.0.0.1:$port
+}
+
+# start_parapet NAME CONFIG_FILE_OR_EMPTY
+start_parapet() {
+  local name=$1 cfg=$2 port
+  port=$(free_port)
+  local args=(run)
+  [ -n "$cfg" ] && args+=(--config "$cfg")
+  PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" PARAPET_FEED_CACHE_DIR="$work/feeds" \
+    "$work/parapet" "${args[@]}" >"$work/$name.log" 2>&1 &
+  pids+=($!); pid_of[$name]=$!
+  addr[$name]=127.0.0.1:$port
+}
+
+start_redis() {
+  [ -n "${REDIS_URL:-}" ] && return 0
+  need redis-server redis-server
+  local port; port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  export REDIS_URL="redis://127.0.0.1:$port/0"
+}
+
+# slot NAME CONFIG: run a slot target if its config is filled in.
+slot() {
+  local name=$1 cfg=$2
+  if [ -z "$cfg" ]; then
+    skipped[$name]="slot: not built on this branch yet (fill SLOT_* in bench/run.sh)"
+    echo "bench: $name skipped: ${skipped[$name]}" >&2
+    return 1
+  fi
+  if grep -q 'REDIS_URL' <<<"$cfg"; then start_redis; fi
+  python3 -c 'import os, sys; sys.stdout.write(os.path.expandvars(sys.argv[1]) + "\n")' "$cfg" >"$work/$name.yaml"
+  start_parapet "$name" "$work/$name.yaml"
+}
+
+run_targets=()
+for t in $TARGETS; do
+  case $t in
+    direct) ;;
+    bareproxy)
+      start_printing_addr bareproxy "$work/bareproxy" -upstream "$up" ;;
+    nginx)
+      start_nginx nginx "" "" ;;
+    nginx-modsec)
+      # ModSecurity v3 with Debian's recommended settings and the OWASP CRS
+      # from Debian's modsecurity-crs, blocking, at paranoia level 1. Audit
+      # log, status beacon and response-body inspection off (Parapet
+      # inspects requests; the audit log would measure the disk).
+      mod=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
+      [ -f "$mod" ] && [ -f /usr/share/modsecurity-crs/rules/REQUEST-901-INITIALIZATION.conf ] || {
+        echo "bench: nginx-modsec needs apt-get install libnginx-mod-http-modsecurity modsecurity-crs" >&2; exit 1; }
+      mkdir -p "$work/nginx-modsec/tmp" && chmod 777 "$work/nginx-modsec/tmp"
+      cat >"$work/nginx-modsec/modsec.conf" <<MODSEC
+Include /etc/nginx/modsecurity.conf
+SecRuleEngine On
+SecAuditEngine Off
+SecStatusEngine Off
+SecResponseBodyAccess Off
+SecUnicodeMapFile /etc/nginx/unicode.mapping 20127
+SecTmpDir $work/nginx-modsec/tmp
+SecDataDir $work/nginx-modsec/tmp
+Include /etc/modsecurity/crs/crs-setup.conf
+SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level=1"
+Include /usr/share/modsecurity-crs/rules/*.conf
+MODSEC
+      start_nginx nginx-modsec "load_module $mod;" "modsecurity on; modsecurity_rules_file $work/nginx-modsec/modsec.conf;" ;;
     parapet)
-      port=$(free_port)
-      PARAPET_RATE_LIMITS_RULES="$bench_limits" PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run >"$work/parapet.log" 2>&1 &
-      pids+=($!)
-      addr[parapet]=127.0.0.1:$port ;;
-    parapet-nodetect)
-      # Parapet as above with attack detection (CRS) off: the ratio to
-      # "parapet" is what detection costs.
-      port=$(free_port)
-      PARAPET_DETECTION_ENABLED=false PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run >"$work/parapet-nodetect.log" 2>&1 &
-      pids+=($!)
-      addr[parapet-nodetect]=127.0.0.1:$port ;;
+      printf '%s\n' "$PASSTHROUGH_CONFIG" >"$work/parapet.yaml"
+      start_parapet parapet "$work/parapet.yaml" ;;
     parapet-rules)
       # Parapet with the access-rule load of a big deployment: 1,000,000
       # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo
@@ -132,89 +233,147 @@ with open(f"{work}/block.txt", "w") as f:
             f.write("2001:%x:%x::/%d\n" % (r.randrange(65536), r.randrange(65536), r.randrange(32, 65)))
 letters = "abcdefghijklmnopqrstuvwxyz"
 with open(f"{work}/rules.yaml", "w") as f:
+    f.write("detection: {enabled: false}\nrate_limits: {defaults: false}\n")
     f.write("rules:\n  - id: big-blocklist\n    ip_files: [%s/block.txt]\n" % work)
     f.write("  - id: no-kp\n    countries: [KP]\n")
     f.write("  - id: many-bots\n    user_agents:\n      contains:\n")
     for _ in range(1000):
         f.write("        - %s-bot/\n" % "".join(r.choice(letters) for _ in range(r.randrange(5, 12))))
 PY
-      port=$(free_port)
-      PARAPET_RATE_LIMITS_RULES="$bench_limits" PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" "$work/parapet" run --config "$work/rules.yaml" >"$work/parapet-rules.log" 2>&1 &
-      pids+=($!)
-      addr[parapet-rules]=127.0.0.1:$port ;;
-    *) echo "bench: unknown target $t" >&2; exit 2 ;;
+      start_parapet parapet-rules "$work/rules.yaml" ;;
+    parapet-detect)
+      slot parapet-detect "$SLOT_DETECT_CONFIG" || continue ;;
+    parapet-detect-ratelimit-redis)
+      slot parapet-detect-ratelimit-redis "$SLOT_DETECT_REDIS_CONFIG" || continue ;;
+    *) echo "bench: unknown target $t (known: $ALL_TARGETS)" >&2; exit 2 ;;
   esac
+  run_targets+=("$t")
 done
-for t in $TARGETS; do wait_http "${addr[$t]}"; done
+for t in "${run_targets[@]}"; do wait_http "${addr[$t]}"; done
 
-# Scenarios: a wrk Lua script each (method, path, headers, body).
-body2k=$(python3 -c 'import urllib.parse; print(urllib.parse.urlencode({"title":"A normal article title","body":"Lorem ipsum dolor sit amet, "*68,"csrfmiddlewaretoken":"x"*64})[:2048])')
-cat >"$work/get.lua" <<'LUA'
-wrk.method = "GET"
-wrk.path = "/articles/?page=2&sort=-date"
+# Request bodies and wrk scripts, one per scenario.
+python3 - "$work" <<'PY'
+import json, random, sys, urllib.parse
+work = sys.argv[1]
+r = random.Random(7)
+# Benign words only: CRS at PL1 scores "sed" at the start of a value as a Unix command.
+words = "lorem ipsum dolor sit amet consectetur adipiscing elit eiusmod tempor incididunt labore magna aliqua".split()
+text = lambda n: " ".join(r.choice(words) for _ in range(n))
+form = urllib.parse.urlencode({"title": "A normal article title", "body": text(400), "csrfmiddlewaretoken": "x" * 64})[:2048]
+open(f"{work}/post2k.body", "w").write(form)
+items, doc = [], ""
+while len(doc) < 10 * 1024:
+    items.append({"id": len(items), "name": text(3), "email": "user%d@example.com" % len(items), "tags": text(4).split(), "note": text(12)})
+    doc = json.dumps({"items": items})
+open(f"{work}/json10k.body", "w").write(doc)
+boundary = "----ParapetBench7MA4YWxkTrZu0gW"
+content = "\x89PNG\r\n" + "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(64 * 1024 - 6))
+mp = ("--%s\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nholiday\r\n"
+      "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n%s\r\n--%s--\r\n") % (boundary, boundary, content, boundary)
+open(f"{work}/multipart64k.body", "w").write(mp)
+open(f"{work}/multipart64k.ctype", "w").write("multipart/form-data; boundary=" + boundary)
+PY
+common='wrk.headers["Host"] = "app.example.com"
 wrk.headers["Cookie"] = "sessionid=abc123def456; csrftoken=def456abc123"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 wrk.headers["Accept"] = "text/html,application/xhtml+xml"
-wrk.headers["Host"] = "www.example.com"
+wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"'
+body_from() { echo "local f = io.open(\"$work/$1.body\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()"; }
+cat >"$work/get.lua" <<LUA
+wrk.method = "GET"
+wrk.path = "/?page=2&sort=-date&q=garden+chairs"
+$common
 LUA
 cat >"$work/post2k.lua" <<LUA
 wrk.method = "POST"
-wrk.path = "/articles/new/"
+wrk.path = "/api/echo/"
+$common
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "sessionid=abc123def456; csrftoken=def456abc123"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-wrk.headers["Accept"] = "text/html,application/xhtml+xml"
-wrk.headers["Host"] = "www.example.com"
-wrk.body = "$body2k"
+$(body_from post2k)
+LUA
+cat >"$work/json10k.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "/api/echo/"
+$common
+wrk.headers["Content-Type"] = "application/json"
+$(body_from json10k)
+LUA
+cat >"$work/multipart64k.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "/upload/"
+$common
+wrk.headers["Content-Type"] = "$(cat "$work/multipart64k.ctype")"
+$(body_from multipart64k)
+LUA
+cat >"$work/attack.lua" <<LUA
+wrk.method = "GET"
+wrk.path = "/?id=1%27%20OR%20%271%27%3D%271&page=2"
+$common
 LUA
 
-# measure TARGET SCENARIO -> "reqs p99ms"
+# cpu_ticks PID: user+system clock ticks of PID and its children (nginx
+# workers, gunicorn workers).
+cpu_ticks() {
+  local total=0 p v
+  for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+# peak_rss_kb PID: VmHWM of PID plus its children.
+peak_rss_kb() {
+  local total=0 p v
+  for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+# measure TARGET SCENARIO -> "rps p50ms p99ms cpu_us_per_req non2xx requests errors"
 measure() {
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/$2.lua" "http://${addr[$1]}" 2>&1)
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
-  echo "${rps:-0} ${p99:-0}"
+  local t=$1 s=$2 out c0 c1
+  c0=$(cpu_ticks "${pid_of[$t]}")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/$s.lua" "http://${addr[$t]}" 2>&1)
+  c1=$(cpu_ticks "${pid_of[$t]}")
+  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" '
+    function ms(v) { if (v ~ /us$/) { sub(/us/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms/, "", v); return v } if (v ~ /s$/) { sub(/s/, "", v); return v * 1000 } return v }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    / requests in / { n = $1 }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    /Socket errors/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
+    END { cpu = n > 0 ? (c1 - c0) / hz / n * 1e6 : 0; printf "%s %s %s %.1f %d %d %d\n", rps + 0, p50 + 0, p99 + 0, cpu, bad + 0, n + 0, err + 0 }' <<<"$out"
 }
 
 results="$work/results.txt"
 : >"$results"
 for s in $SCENARIOS; do
-  for t in $TARGETS; do wrk -t1 -c4 -d1s -s "$work/$s.lua" "http://${addr[$t]}" >/dev/null 2>&1; done # warm-up
+  for t in "${run_targets[@]}"; do wrk -t1 -c4 -d1s -s "$work/$s.lua" "http://${addr[$t]}" >/dev/null 2>&1; done # warm-up
   for r in $(seq "$ROUNDS"); do
-    for t in $TARGETS; do
-      read -r rps p99 < <(measure "$t" "$s")
-      echo "$s $t $r $rps $p99" >>"$results"
-      echo "bench: $s round $r $t: $rps req/s, p99 ${p99} ms" >&2
+    for t in "${run_targets[@]}"; do
+      read -r rps p50 p99 cpu bad n err < <(measure "$t" "$s")
+      echo "$s $t $r $rps $p50 $p99 $cpu $bad $n $err" >>"$results"
+      echo "bench: $s round $r $t: $rps req/s, p50 ${p50} ms, p99 ${p99} ms, ${cpu} us CPU/req, $bad non-2xx, $err socket errors" >&2
     done
   done
 done
+rss="$work/rss.txt"
+: >"$rss"
+for t in "${run_targets[@]}"; do echo "$t $(peak_rss_kb "${pid_of[$t]}")" >>"$rss"; done
+: >"$work/skipped.txt"
+for t in "${!skipped[@]}"; do echo "$t ${skipped[$t]}" >>"$work/skipped.txt"; done
 
 commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo none)
+cmd="DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS UPSTREAM=$UPSTREAM"
+[ "$TARGETS" != "$ALL_TARGETS" ] && cmd="$cmd TARGETS=\"$TARGETS\""
+cmd="$cmd SCENARIOS=\"$SCENARIOS\" bash bench/run.sh"
 mkdir -p "$root/bench/results"
-{
-  echo "# Parapet benchmark"
-  echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, 2 KB upstream page."
-  echo "Command: \`DURATION=$DURATION ROUNDS=$ROUNDS bash bench/run.sh\`"
-  python3 - "$results" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-data = {}
-for s, t, r, rps, p99 in rows:
-    data.setdefault(s, {}).setdefault(t, []).append((float(rps), float(p99)))
-for s, targets in data.items():
-    med = {t: (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals)) for t, vals in targets.items()}
-    base = med.get("bareproxy", (0, 0))[0]
-    direct = med.get("direct", (0, 0))[0]
-    print(f"\n## {s}\n")
-    print("| target | req/s (median) | p99 ms | vs bare Go proxy | vs direct |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for t, (rps, p99) in med.items():
-        rb = f"{rps / base:.2f}" if base else "-"
-        rd = f"{rps / direct:.2f}" if direct else "-"
-        print(f"| {t} | {rps:,.0f} | {p99:.2f} | {rb} | {rd} |")
-PY
-} | tee "$root/bench/results/latest.md"
+python3 "$root/bench/report.py" --results "$results" --rss "$rss" --skipped "$work/skipped.txt" \
+  --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) cores (shared with wrk and the upstream), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
+  --note "$( [ "$DURATION" -lt 5 ] || [ "$ROUNDS" -lt 3 ] && echo "Smoke run (DURATION < 5 or ROUNDS < 3): it proves the script works; do not quote these numbers." )" \
+  --command "$cmd" --markdown "$root/bench/RESULTS.md" --svg "$root/bench/results/chart.svg"
 cp "$results" "$root/bench/results/latest.csv"

@@ -105,6 +105,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 			handler.ProxyError(w, r, status, err)
 		},
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	})
 	metrics := events.NewMetrics(version)
 	handler = waf.NewHandler(chain, px, events.Multi{events.LineSink{W: logOut, Level: level}, metrics}, logger)

@@ -101,7 +101,9 @@ type Timeouts struct {
 	Idle time.Duration `yaml:"idle"`
 	// UpstreamConnect bounds dialing the upstream.
 	UpstreamConnect time.Duration `yaml:"upstream_connect"`
-	// UpstreamResponseHeader bounds waiting for the upstream's response headers (504 past it).
+	// UpstreamResponseHeader bounds waiting for the upstream's response headers (504 past it)
+	// and, for http:// and unix: upstreams, any silence of the upstream mid-response (the
+	// response is cut off), like nginx's proxy_read_timeout; WebSockets are exempt.
 	UpstreamResponseHeader time.Duration `yaml:"upstream_response_header"`
 	// Drain bounds graceful shutdown: in-flight requests get this long to finish.
 	Drain time.Duration `yaml:"drain"`

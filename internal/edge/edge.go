@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -21,6 +22,7 @@ const (
 	RuleMethod         = "edge-method-not-allowed"
 	RuleBodyTooLarge   = "edge-body-too-large"
 	RuleHTTPSRedirect  = "edge-https-redirect"
+	RuleBadPath        = "edge-bad-path"
 )
 
 // Guards is the edge stage. Build it with New; it is safe for concurrent use.
@@ -73,12 +75,15 @@ func (g *Guards) Name() string { return "edge" }
 // MaxBody is the body size limit the chain enforces while streaming.
 func (g *Guards) MaxBody() int64 { return g.maxBody }
 
-// Check runs the guards in order: URI length, host, method, HTTPS
-// redirect, declared body size.
+// Check runs the guards in order: URI length, path sanity, host, method,
+// HTTPS redirect, declared body size.
 func (g *Guards) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
 	if len(r.RequestURI) > g.maxURI {
 		return decision.Decision{Action: decision.Block, RuleID: RuleURITooLong, Status: http.StatusRequestURITooLong,
 			Reason: "request URI longer than limits.max_uri_bytes"}
+	}
+	if reason := badPath(r); reason != "" {
+		return decision.Decision{Action: decision.Block, RuleID: RuleBadPath, Status: http.StatusBadRequest, Reason: reason}
 	}
 	if !g.HostAllowed(r.Host) {
 		return decision.Decision{Action: decision.Block, RuleID: RuleHostNotAllowed, Status: http.StatusBadRequest,
@@ -97,6 +102,27 @@ func (g *Guards) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			Reason: "Content-Length over limits.max_body_bytes"}
 	}
 	return decision.Pass
+}
+
+// badPath says what is wrong with the request's path, or "". A decoded
+// path holding NUL or other control bytes, or bytes that are not UTF-8
+// (raw or percent-encoded, overlong forms included), is never a Django
+// URL: such requests are probes for C-string truncation and decoding
+// differences between Parapet and the app. "*" is only for OPTIONS.
+func badPath(r *http.Request) string {
+	if r.RequestURI == "*" && r.Method != http.MethodOptions {
+		return "request target * is only allowed with OPTIONS"
+	}
+	p := r.URL.Path
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f {
+			return "control byte in the path"
+		}
+	}
+	if !utf8.ValidString(p) {
+		return "path is not valid UTF-8"
+	}
+	return ""
 }
 
 func (g *Guards) exempted(path string) bool {

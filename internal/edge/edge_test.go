@@ -1,9 +1,14 @@
 package edge
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 func TestHostAllowedLikeDjango(t *testing.T) {
@@ -29,5 +34,43 @@ func TestHostAllowedLikeDjango(t *testing.T) {
 	any := New(config.Edge{AllowedHosts: []string{"*"}, AllowedMethods: []string{"GET"}}, config.Default().Limits)
 	if !any.HostAllowed("whatever") {
 		t.Error("* should allow any host")
+	}
+}
+
+// Paths that are never a Django URL (NUL and control bytes, invalid or
+// overlong UTF-8, raw or percent-encoded) and "*" outside OPTIONS get a 400
+// at the edge; ordinary and non-ASCII UTF-8 paths pass.
+func TestBadPathsAre400(t *testing.T) {
+	g := New(config.Edge{AllowedMethods: []string{"GET", "OPTIONS"}}, config.Default().Limits)
+	for target, bad := range map[string]bool{
+		"/articles/?page=2":        false,
+		"/caf%C3%A9/":              false,
+		"/%E2%82%AC?q=%ff":         false, // the query is the app's business
+		"/a%00b":                   true,
+		"/a%0d%0aSet-Cookie:%20x":  true,
+		"/caf%e9":                  true,
+		"/%c0%af..%c0%af/etc":      true,
+		"/%ed%a0%80":               true, // a UTF-16 surrogate
+		"/a%7fb":                   true,
+		"*":                        true,
+		"/ok/../still-a-real-path": false,
+	} {
+		r := httptest.NewRequest("GET", "http://x"+strings.TrimPrefix(target, "*"), nil)
+		r.RequestURI = target
+		if target == "*" {
+			r.URL.Path = "*"
+		}
+		d := g.Check(context.Background(), r, &decision.Info{Scheme: "http"})
+		if got := d.RuleID == RuleBadPath; got != bad {
+			t.Errorf("%q: rule %q status %d, want bad=%v", target, d.RuleID, d.Status, bad)
+		}
+		if bad && d.Status != http.StatusBadRequest {
+			t.Errorf("%q: status %d, want 400", target, d.Status)
+		}
+	}
+	opt := httptest.NewRequest("OPTIONS", "http://x/", nil)
+	opt.RequestURI, opt.URL.Path = "*", "*"
+	if d := g.Check(context.Background(), opt, &decision.Info{Scheme: "http"}); d.Decided() {
+		t.Errorf("OPTIONS * refused: %+v", d)
 	}
 }

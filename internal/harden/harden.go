@@ -246,7 +246,7 @@ func (s *Stage) hardenCookie(line string, https bool, info *decision.Info) strin
 		if r.httpOnly && !hasAttr(attrs, "httponly") {
 			line += "; HttpOnly"
 		}
-		if r.sameSite != "" && !hasAttr(attrs, "samesite") {
+		if r.sameSite != "" && !hasSameSite(attrs) {
 			line += "; SameSite=" + r.sameSite
 		}
 		if len(line) != before && !r.reported.Swap(true) {
@@ -265,6 +265,23 @@ func hasAttr(lower, attr string) bool {
 		k, _, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if k == attr {
 			return true
+		}
+	}
+	return false
+}
+
+// hasSameSite reports whether a lower-cased Set-Cookie line carries a
+// SameSite attribute browsers honour (lax, strict or none); a bare or
+// unknown SameSite is ignored by browsers, so it counts as absent.
+func hasSameSite(lower string) bool {
+	parts := strings.Split(lower, ";")
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if k == "samesite" {
+			switch strings.TrimSpace(v) {
+			case "lax", "strict", "none":
+				return true
+			}
 		}
 	}
 	return false

@@ -10,7 +10,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/decision"
 )
 
-func stage(t *testing.T, yaml string) *Stage {
+func stage(t testing.TB, yaml string) *Stage {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "p.yaml")
 	os.WriteFile(p, []byte(yaml), 0o600)

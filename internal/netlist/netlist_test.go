@@ -253,3 +253,15 @@ func BenchmarkIPLookup(b *testing.B) {
 		})
 	}
 }
+
+// A CSV feed whose last line opens a quote it never closes (a truncated
+// download) is one bad line, not a panic that takes Parapet down.
+func TestCSVUnterminatedQuoteIsABadLine(t *testing.T) {
+	got, err := ParseList(strings.NewReader("network\n192.0.2.0/24\n\"198.51.100.0/24\n"), ParseOptions{Source: "feed", Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bad != 1 || !got.Set.Contains(netip.MustParseAddr("192.0.2.7")) {
+		t.Fatalf("bad %d, errors %v", got.Bad, got.Errors)
+	}
+}

@@ -194,7 +194,6 @@ func parseCSV(r io.Reader, opt ParseOptions, b *Builder, bad func(int, string, s
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -203,6 +202,7 @@ func parseCSV(r io.Reader, opt ParseOptions, b *Builder, bad func(int, string, s
 			}
 			return fmt.Errorf("%s: %w", opt.Source, err)
 		}
+		line, _ := cr.FieldPos(0) // only valid for a record read without error
 		text := strings.Join(rec, ",")
 		if col >= len(rec) || (endCol >= 0 && endCol >= len(rec)) {
 			bad(line, text, "too few columns")

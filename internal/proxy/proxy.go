@@ -4,12 +4,18 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,18 +28,47 @@ import (
 type Options struct {
 	// ConnectTimeout bounds dialing the upstream.
 	ConnectTimeout time.Duration
-	// ResponseHeaderTimeout bounds waiting for the upstream's headers.
+	// ResponseHeaderTimeout bounds waiting for the upstream's headers
+	// and, for http:// and unix: upstreams, every silence of the upstream
+	// once the request is sent (like nginx's proxy_read_timeout): a
+	// response body stalled longer is cut off. Upgraded connections
+	// (WebSockets) are exempt.
 	ResponseHeaderTimeout time.Duration
 	// RequestIDHeader is the header the request id is sent upstream in.
 	RequestIDHeader string
-	// OnError answers a request the upstream failed: status is 502, 504
-	// or 413 (body over the limit); 0 means the client went away and
+	// OnError answers a request the upstream failed: status is 502, 504,
+	// 413 (body over the limit), 400 (the client's body was malformed,
+	// e.g. a bad chunk size) or 408 (the client's body did not arrive
+	// within the server's read timeout); 0 means the client went away and
 	// nothing should be written.
 	OnError func(w http.ResponseWriter, r *http.Request, status int, err error)
 	// ModifyResponse, if set, may inspect and rewrite the upstream's
 	// response before it is sent; an error answers 502 instead.
 	ModifyResponse func(*http.Response) error
+	// BufferBody is how many bytes of a request body are held in memory
+	// (0: DefaultBufferBody; negative: bodies stream to the upstream as
+	// they arrive). Bodies are received whole before the upstream is
+	// contacted, longer ones in an unlinked temporary file, so a client
+	// trickling its body (slow POST) holds a Parapet goroutine, not one of
+	// the app's few workers; they are sent with a Content-Length even if
+	// the client used chunked encoding (Django reads no body without one).
+	BufferBody int
+	// ErrorLog receives the proxy's own messages (a response cut off
+	// mid-body); nil logs to the standard logger.
+	ErrorLog *log.Logger
 }
+
+// DefaultBufferBody is the request body prefix read before the upstream
+// is contacted, unless Options.BufferBody says otherwise.
+const DefaultBufferBody = 64 << 10
+
+// Bodies of known length up to memBodyMax are held in memory rather than
+// spooled to a file, while all of them together stay within
+// memBodyBudget (so slow clients cannot make Parapet hold much memory).
+const (
+	memBodyMax    = 1 << 20
+	memBodyBudget = 64 << 20
+)
 
 // Proxy forwards requests to one upstream. It is long-lived: a config
 // reload keeps it (changing the upstream needs a restart).
@@ -42,12 +77,20 @@ type Proxy struct {
 	rp       *httputil.ReverseProxy
 	ready    atomic.Bool
 	dialer   *net.Dialer
+	buffer   int
+	idle     time.Duration // longest upstream silence once a request is sent (0: none)
+	memInUse atomic.Int64  // bytes of request bodies held in memory past the buffer
+	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
 // until the child's socket accepts.
 func New(up *config.Upstream, opt Options) *Proxy {
-	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second}}
+	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
+		buffer: opt.BufferBody, onError: opt.OnError}
+	if p.buffer == 0 {
+		p.buffer = DefaultBufferBody
+	}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		MaxIdleConns:          512,
@@ -59,12 +102,19 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		ForceAttemptHTTP2:     up.URL.Scheme == "https",
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	if up.Network == "unix" {
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return p.dialer.DialContext(ctx, "unix", up.Address)
+	network, address := up.Network, up.Address
+	if up.URL.Scheme != "https" { // HTTP/2 multiplexes streams: no per-connection limit there
+		p.idle = opt.ResponseHeaderTimeout
+	}
+	tr.DialContext = func(ctx context.Context, nw, addr string) (net.Conn, error) {
+		if network == "unix" {
+			nw, addr = network, address
 		}
-	} else {
-		tr.DialContext = p.dialer.DialContext
+		c, err := p.dialer.DialContext(ctx, nw, addr)
+		if err != nil || p.idle <= 0 {
+			return c, err
+		}
+		return &idleConn{Conn: c, idle: p.idle}, nil
 	}
 	reqIDHeader := opt.RequestIDHeader
 	p.rp = &httputil.ReverseProxy{
@@ -87,8 +137,10 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			h.Set("X-Forwarded-Host", pr.In.Host)
 		},
 		ModifyResponse: opt.ModifyResponse,
+		ErrorLog:       opt.ErrorLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			opt.OnError(w, r, classify(r, err), err)
+			b, _ := r.Context().Value(bodyKey{}).(*clientBody)
+			p.fail(w, r, err, b != nil && b.failed())
 		},
 		// FlushInterval 0: ReverseProxy already flushes every write of a
 		// streaming response (unknown length, text/event-stream); flushing
@@ -116,8 +168,184 @@ func classify(r *http.Request, err error) int {
 // ServeHTTP forwards the request. The request's context must carry the
 // chain's decision.Info.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		if p.buffer > 0 {
+			reserved, err := p.prebuffer(r)
+			defer p.memInUse.Add(-reserved)
+			if err != nil {
+				p.fail(w, r, err, true)
+				return
+			}
+		}
+		b := &clientBody{ReadCloser: r.Body}
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+		r.Body = b
+	}
+	if p.idle > 0 {
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(r.Header.Get("Upgrade") != "")))
+	}
 	p.rp.ServeHTTP(w, r)
 }
+
+// idleTrace arms the upstream connection's idle limit once the request
+// has been written (an upload may take long; the upstream is rightly
+// silent meanwhile), and never for an upgrade, whose connection becomes a
+// tunnel that may be silent for long (WebSockets).
+func idleTrace(upgrade bool) *httptrace.ClientTrace {
+	var ic *idleConn
+	return &httptrace.ClientTrace{
+		GotConn: func(ci httptrace.GotConnInfo) {
+			ic, _ = ci.Conn.(*idleConn)
+			if ic != nil {
+				ic.disarm()
+			}
+		},
+		WroteRequest: func(wr httptrace.WroteRequestInfo) {
+			if ic != nil && !upgrade && wr.Err == nil {
+				ic.arm()
+			}
+		},
+	}
+}
+
+// idleConn is an upstream connection on which, once armed, every read
+// must return within idle: an upstream that stops sending mid-response is
+// cut off instead of holding the client (and a goroutine) forever.
+type idleConn struct {
+	net.Conn
+	idle  time.Duration
+	armed atomic.Bool
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	if c.armed.Load() {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *idleConn) arm() {
+	c.armed.Store(true)
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+}
+
+func (c *idleConn) disarm() {
+	c.armed.Store(false)
+	_ = c.Conn.SetReadDeadline(time.Time{})
+}
+
+// fail answers a request that could not be proxied. bodyFailed says the
+// error came from reading the client's body: a malformed or truncated body
+// is the client's fault (400), and so is one that did not arrive in time
+// (408), not the upstream's.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, bodyFailed bool) {
+	status := classify(r, err)
+	if bodyFailed && status != 0 && status != http.StatusRequestEntityTooLarge {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			status = http.StatusRequestTimeout
+		} else {
+			status = http.StatusBadRequest
+		}
+	}
+	p.onError(w, r, status, err)
+}
+
+// prebuffer receives the whole body before the upstream is contacted: one
+// that fits p.buffer is replaced by the bytes read, a longer one is
+// spooled to a file; either is sent with its length.
+//
+// A body of known length up to memBodyMax is also held in memory while
+// all such bodies together stay within memBodyBudget (reserved is this
+// request's share, to give back when it is done): a temporary file costs
+// several system calls, which a typical form upload should not pay.
+func (p *Proxy) prebuffer(r *http.Request) (reserved int64, err error) {
+	limit := int64(p.buffer)
+	if cl := r.ContentLength; cl > limit && cl <= memBodyMax {
+		if p.memInUse.Add(cl) <= memBodyBudget {
+			reserved, limit = cl, cl
+		} else {
+			p.memInUse.Add(-cl)
+		}
+	}
+	size := limit
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		size = r.ContentLength + 1 // +1 sees the end without another read
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r.Body, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		if r.ContentLength >= 0 && int64(n) != r.ContentLength {
+			return reserved, fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
+		}
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(buf[:n]))
+		if n == 0 {
+			r.Body = http.NoBody
+		}
+		r.ContentLength = int64(n)
+		r.TransferEncoding = nil
+		return reserved, nil
+	case err != nil:
+		return reserved, err
+	}
+	return reserved, spool(r, buf)
+}
+
+// spool receives the rest of a body longer than the buffer into an
+// unlinked temporary file, then sends it with a Content-Length, as nginx
+// does: the app's few workers never wait on a slow upload, and a chunked
+// body reaches Django (which reads no body without a Content-Length). The
+// chain's body size limit applies while it is read.
+func spool(r *http.Request, head []byte) error {
+	f, err := os.CreateTemp("", "parapet-body-*")
+	if err != nil {
+		return fmt.Errorf("spooling a chunked body: %w", err)
+	}
+	_ = os.Remove(f.Name()) // the open file stays readable; nothing is left behind
+	n, err := f.Write(head)
+	if err == nil {
+		var m int64
+		m, err = io.Copy(f, r.Body)
+		n += int(m)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err == nil && r.ContentLength >= 0 && int64(n) != r.ContentLength {
+		err = fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	_ = r.Body.Close()
+	r.Body = f
+	r.ContentLength = int64(n)
+	r.TransferEncoding = nil
+	return nil
+}
+
+type bodyKey struct{}
+
+// clientBody remembers whether reading the client's request body failed,
+// so that error is answered 400 rather than blamed on the upstream. The
+// transport reads it on its own goroutine, hence the atomic.
+type clientBody struct {
+	io.ReadCloser
+	err atomic.Bool
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err.Store(true)
+	}
+	return n, err
+}
+
+func (b *clientBody) failed() bool { return b.err.Load() }
 
 // Ready reports whether the upstream has been seen accepting connections.
 func (p *Proxy) Ready() bool { return p.ready.Load() }

@@ -216,6 +216,10 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 		return
 	case http.StatusGatewayTimeout:
 		reason = "upstream-timeout"
+	case http.StatusBadRequest:
+		reason = "bad-request-body"
+	case http.StatusRequestTimeout:
+		reason = "client-body-timeout"
 	case http.StatusRequestEntityTooLarge:
 		reason = edge.RuleBodyTooLarge
 		if info != nil {
@@ -229,6 +233,14 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.chain.Load()
 	start := time.Now()
+	if len(r.TransferEncoding) > 0 {
+		// A chunked request may also have carried a Content-Length or a
+		// folded Transfer-Encoding (Go drops the one and unfolds the other
+		// before we see them). RFC 9112 section 6.1: close the connection
+		// after answering, so bytes a front proxy framed differently never
+		// become a request of their own (request smuggling).
+		w.Header().Set("Connection", "close")
+	}
 	peer := c.resolver.Resolve(r)
 	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
 	info.ID = c.requestID(r, peer.Trusted)
@@ -250,8 +262,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
-		c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
+		h.serveUpstream(ctx, c, rec, r, info, func() {
+			c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
+		})
+		return
 	}
+	h.emit(ctx, c, r, rec, info)
+}
+
+// serveUpstream runs serve (the proxy, behind the upstream cap) and emits
+// the request's event, also when the upstream's body fails half-way and
+// the proxy aborts the response with http.ErrAbortHandler (the panic is
+// passed on so the connection is cut).
+func (h *Handler) serveUpstream(ctx context.Context, c *Chain, rec *responseRecorder, r *http.Request, info *decision.Info, serve func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				rec.upstreamErr = "upstream response cut off mid-body"
+				if rec.status == 0 {
+					rec.status = http.StatusBadGateway
+				}
+				h.emit(ctx, c, r, rec, info)
+			}
+			panic(v)
+		}
+	}()
+	serve()
 	h.emit(ctx, c, r, rec, info)
 }
 

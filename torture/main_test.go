@@ -1,0 +1,207 @@
+// Package torture runs the real parapet binary against hostile clients and
+// broken upstreams on loopback: request smuggling probes, header floods,
+// slow attackers, upstream failures, floods of source addresses and config
+// reloads under load. Every case states what must hold, asserts it, and
+// stops by itself within a few seconds.
+package torture
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/testenv"
+)
+
+// parapetBin is the binary built once for all tests.
+var parapetBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "parapet-torture")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	parapetBin = filepath.Join(dir, "parapet")
+	build := exec.Command("go", "build", "-o", parapetBin, "../cmd/parapet")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building parapet: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// parapet is a running parapet binary with its output captured.
+type parapet struct {
+	cmd  *exec.Cmd
+	out  *testenv.Buffer
+	done chan struct{}
+	addr string
+}
+
+// startParapet runs `parapet run` in edge mode in front of upstream with
+// env added (PARAPET_* settings) and args, and waits until it answers.
+func startParapet(t *testing.T, upstream string, env []string, args ...string) *parapet {
+	t.Helper()
+	addr := testenv.FreeAddr(t)
+	cmd := exec.Command(parapetBin, append([]string{"run"}, args...)...)
+	cmd.Env = append(cleanEnv(), "PARAPET_UPSTREAM="+upstream, "PARAPET_LISTEN="+addr,
+		"PARAPET_FEED_CACHE_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
+	out := &testenv.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &parapet{cmd: cmd, out: out, done: make(chan struct{}), addr: addr}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("parapet output (last 4 KB):\n%s", tail(out.String(), 4096))
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			t.Fatalf("parapet exited at start:\n%s", out.String())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parapet did not listen within 20s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// cleanEnv is the environment without the developer's PARAPET_ and PORT settings.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// mustBeAlive fails the test if the process has exited (crashed).
+func (p *parapet) mustBeAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.done:
+		t.Fatalf("parapet exited (crash?): %v\n%s", p.cmd.ProcessState, tail(p.out.String(), 4096))
+	default:
+	}
+	if strings.Contains(p.out.String(), "panic") {
+		t.Fatalf("parapet logged a panic:\n%s", tail(p.out.String(), 4096))
+	}
+}
+
+// memKB returns the process's resident set (VmRSS) and its peak (VmHWM)
+// in KiB, from /proc.
+func (p *parapet) memKB(t *testing.T) (rss, peak int) {
+	t.Helper()
+	return procMemKB(t, p.cmd.Process.Pid)
+}
+
+func procMemKB(t *testing.T, pid int) (rss, peak int) {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("reading /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "VmRSS:":
+			rss = n
+		case "VmHWM:":
+			peak = n
+		}
+	}
+	if rss == 0 || peak == 0 {
+		t.Fatalf("no VmRSS/VmHWM in /proc/%d/status", pid)
+	}
+	return rss, peak
+}
+
+// get does one GET through parapet with a fresh connection and returns
+// the status and body.
+func (p *parapet) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + p.addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// rawResponses writes raw to a new connection to addr and reads the
+// responses until the server closes the connection, max responses have
+// arrived, or wait passes. It returns the statuses in order.
+func rawResponses(t *testing.T, addr, raw string, max int, wait time.Duration) []int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(wait))
+	go func() { _, _ = io.WriteString(c, raw) }()
+	br := bufio.NewReader(c)
+	var statuses []int
+	for len(statuses) < max {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return statuses
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
+	return statuses
+}
