@@ -165,11 +165,34 @@ func classify(r *http.Request, err error) int {
 	return http.StatusBadGateway
 }
 
+// bodyReceivedKey marks a request whose body ReceiveBody has read.
+type bodyReceivedKey struct{}
+
+// ReceiveBody receives the request's body whole (see prebuffer) before
+// anything upstream is reserved for it, so a slow client holds only a
+// Parapet goroutine, never an upstream slot. It returns the request to
+// pass to ServeHTTP and a function to call once that is done. When the
+// body cannot be read it answers w (400, 408 or 413) and returns ok false.
+// ServeHTTP receives the body itself for a request that did not pass here.
+func (p *Proxy) ReceiveBody(w http.ResponseWriter, r *http.Request) (out *http.Request, done func(), ok bool) {
+	if r.Body == nil || r.Body == http.NoBody || p.buffer <= 0 {
+		return r, func() {}, true
+	}
+	reserved, err := p.prebuffer(r)
+	done = func() { p.memInUse.Add(-reserved) }
+	if err != nil {
+		done()
+		p.fail(w, r, err, true)
+		return r, nil, false
+	}
+	return r.WithContext(context.WithValue(r.Context(), bodyReceivedKey{}, true)), done, true
+}
+
 // ServeHTTP forwards the request. The request's context must carry the
 // chain's decision.Info.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
-		if p.buffer > 0 {
+		if p.buffer > 0 && r.Context().Value(bodyReceivedKey{}) == nil {
 			reserved, err := p.prebuffer(r)
 			defer p.memInUse.Add(-reserved)
 			if err != nil {

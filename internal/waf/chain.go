@@ -263,6 +263,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
 		h.serveUpstream(ctx, c, rec, r, info, func() {
+			// The body is received before the upstream cap is asked for a
+			// slot: slow uploads must not hold the app's few workers.
+			r, done, ok := h.proxy.ReceiveBody(rec, r)
+			if !ok {
+				return
+			}
+			defer done()
 			c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
 		})
 		return

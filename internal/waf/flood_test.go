@@ -2,6 +2,11 @@ package waf
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -201,5 +206,36 @@ func TestAutoBanStatusesFromEnvironment(t *testing.T) {
 	}
 	if _, err := config.Load("", []string{"PARAPET_AUTO_BAN_STATUSES=401,200"}); err == nil || !strings.Contains(err.Error(), "auto_ban.statuses[1]") {
 		t.Fatalf("status 200: %v", err)
+	}
+}
+
+// A client trickling its request body holds no slot of upstream_limit:
+// the body is received before a slot is asked for, so other clients are
+// served meanwhile (with a cap of 1 and no queue, a held slot would make
+// them 503 at once).
+func TestSlowBodyHoldsNoUpstreamSlot(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, "app")
+	}))
+	defer up.Close()
+	p := startParapet(t, up.URL, "detection: {enabled: false}\nupstream_limit: {max_concurrent: 1, queue: 0}\n")
+	conn, err := net.Dial("tcp", p.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /upload/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n%s", strings.Repeat("a", 100))
+	time.Sleep(200 * time.Millisecond) // the slow upload is now being received
+	for i := 0; i < 3; i++ {
+		resp, err := http.Get(p.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "app" {
+			t.Fatalf("request %d during a slow upload: %d %q (the upload holds the only upstream slot)", i, resp.StatusCode, body)
+		}
 	}
 }
