@@ -17,7 +17,7 @@ import (
 // or spooled to a file past 64 KB).
 func TestChunkedBodyReachesDjango(t *testing.T) {
 	sock := testenv.StartGunicorn(t, "")
-	p := startParapet(t, "unix:"+sock, nil)
+	p := startParapet(t, "unix:"+sock, transportOnly)
 	for _, n := range []int{3, 20_000} { // about 40 bytes and about 300 KB
 		body := `{"order": 42, "items": [` + strings.Repeat(`"tea and cake", `, n) + `"end"]}`
 		req, _ := http.NewRequest("POST", "http://"+p.addr+"/api/echo/", io.NopCloser(strings.NewReader(body)))

@@ -52,6 +52,13 @@ type parapet struct {
 	addr string
 }
 
+// transportOnly turns off attack detection and the built-in rate limits
+// for the cases that test how requests are carried (framing, bodies,
+// reloads under one client's load): CRS would rightly block some probes
+// and oversized bodies, and the read limits would throttle the load
+// before the transport is measured.
+var transportOnly = []string{"PARAPET_DETECTION_ENABLED=false", "PARAPET_RATE_LIMITS_DEFAULTS=false"}
+
 // startParapet runs `parapet run` in edge mode in front of upstream with
 // env added (PARAPET_* settings) and args, and waits until it answers.
 func startParapet(t *testing.T, upstream string, env []string, args ...string) *parapet {

@@ -111,7 +111,7 @@ func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
 			up := newRawUpstream(t)
 			cfg := filepath.Join(t.TempDir(), "parapet.yaml")
 			writeRuleConfig(t, cfg, 0, mode.watch)
-			p := startParapet(t, up.URL(), nil, "--config", cfg)
+			p := startParapet(t, up.URL(), transportOnly, "--config", cfg)
 			stop := make(chan struct{})
 			ok, bad, firstErr, wait := load(p.addr, 4, stop)
 			for i := 1; i <= mode.n; i++ {

@@ -56,7 +56,7 @@ var smugglingProbes = []smuggle{
 // parses, so nothing is taken on Parapet's word.
 func TestSmugglingProbes(t *testing.T) {
 	up := newRawUpstream(t)
-	p := startParapet(t, up.URL(), nil)
+	p := startParapet(t, up.URL(), transportOnly)
 	for _, pr := range smugglingProbes {
 		t.Run(pr.name, func(t *testing.T) {
 			up.reset()

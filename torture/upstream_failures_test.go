@@ -290,7 +290,7 @@ func TestSlowUploadsAndIdleWebSocketsAreNotCut(t *testing.T) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(fmt.Sprint(n)), fmt.Sprint(n))
 		c.Close()
 	})
-	p := startParapet(t, up, []string{"PARAPET_TIMEOUTS_UPSTREAM_RESPONSE_HEADER=" + timeout.String()})
+	p := startParapet(t, up, append([]string{"PARAPET_TIMEOUTS_UPSTREAM_RESPONSE_HEADER=" + timeout.String()}, transportOnly...))
 
 	// 200 KB sent in 10 pieces over about 1.5 s.
 	pr, pw := io.Pipe()
