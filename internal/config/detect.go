@@ -31,6 +31,10 @@ type Detection struct {
 	// inspect but are held in memory while inspected. The form fields of a
 	// multipart body (not its files) are held to BodyLimit.
 	MultipartLimit ByteSize `yaml:"multipart_limit"`
+	// MaxConcurrent is how many requests are inspected at once (0: twice
+	// the CPUs). Inspection is CPU bound, so more at once only multiplies
+	// the memory each holds; others wait (their bodies already received).
+	MaxConcurrent int `yaml:"max_concurrent"`
 	// BodyOverLimit is what happens to a non-multipart body larger than
 	// BodyLimit: reject (413) or pass
 	// (forwarded uninspected; headers and query are still inspected).
@@ -101,6 +105,9 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 	}
 	if d.InboundThreshold < 1 {
 		bad("detection.inbound_threshold", "%d must be at least 1 (CRS default 5: one critical rule)", d.InboundThreshold)
+	}
+	if d.MaxConcurrent < 0 {
+		bad("detection.max_concurrent", "%d must not be negative (0: twice the CPUs)", d.MaxConcurrent)
 	}
 	for _, l := range []struct {
 		path string

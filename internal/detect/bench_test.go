@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -243,6 +244,57 @@ func BenchmarkDetectInFlight(b *testing.B) {
 			close(stop)
 			if p := peak.Load(); p > base.HeapInuse {
 				b.ReportMetric(float64(p-base.HeapInuse)/workers/1024, "peakKB/inflight")
+			}
+		})
+	}
+}
+
+// json10KB is a benign 10 KB JSON API write: a list of records, each a few
+// short fields (about 600 values in all, each one a CRS argument).
+func json10KB() string {
+	words := strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit eiusmod tempor incididunt labore magna aliqua")
+	text := func(i, n int) string {
+		out := make([]string, n)
+		for j := range out {
+			out[j] = words[(i*7+j*3)%len(words)]
+		}
+		return strings.Join(out, " ")
+	}
+	var b strings.Builder
+	b.WriteString(`{"items":[`)
+	for i := 0; b.Len() < 10<<10; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"name":%q,"email":"user%d@example.com","tags":[%q,%q],"note":%q}`, i, text(i, 3), i, words[i%len(words)], words[(i+5)%len(words)], text(i+1, 12))
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// BenchmarkDetectJSON10KB measures the stage on a 10 KB JSON POST against
+// the same request with detection off:
+//
+//	go test -run '^$' -bench DetectJSON -benchmem ./internal/detect/
+func BenchmarkDetectJSON10KB(b *testing.B) {
+	body := json10KB()
+	for _, name := range []string{"off", "on"} {
+		var s *Stage
+		if name == "on" {
+			s = stageFromYAML(b, "")
+		}
+		b.Run("detect-"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := formPOST(body)
+				r.Header.Set("Content-Type", "application/json")
+				r.RequestURI, r.URL.Path = "/api/items/", "/api/items/"
+				if s != nil {
+					if d := s.Check(r.Context(), r, &decision.Info{ID: "bench"}); d.Decided() {
+						b.Fatalf("blocked: %s", d.Reason)
+					}
+				}
+				_, _ = io.Copy(io.Discard, r.Body)
 			}
 		})
 	}

@@ -19,9 +19,11 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
@@ -45,6 +47,9 @@ const (
 	RuleBadBody = "detect-bad-body"
 	// RuleBodyUnreadable: the client's body could not be read.
 	RuleBodyUnreadable = "detect-body-unreadable"
+	// RuleBusy: the client went away while its request waited for one of
+	// the detection.max_concurrent inspection slots.
+	RuleBusy = "detect-busy"
 )
 
 // Stage runs the CRS on requests. It is built once per chain and safe for
@@ -58,6 +63,10 @@ type Stage struct {
 	rejectOverMP bool  // multipart bodies over the limit
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
+	// slots bounds the transactions evaluated at once: the work is CPU
+	// bound, so more at once only multiplies the memory each one holds
+	// (a 10 KB JSON body with ~600 fields costs ~12 MB while evaluated).
+	slots chan struct{}
 
 	observe func(types.Transaction) // tests: sees each transaction before it is closed
 }
@@ -81,6 +90,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		rejectOver:   d.BodyOverLimit == config.OverLimitReject,
 		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
 		skipPaths:    d.SkipPaths,
+		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
 	}
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
 		// Parapet's own collector parses its small JSON bodies itself.
@@ -173,6 +183,31 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			return decision.Pass
 		}
 	}
+	// The body is received before a slot is taken: a slow client must not
+	// hold one while it trickles.
+	var over decision.Decision
+	var inspect []byte
+	if hasBody(r) {
+		// Every body is inspected, whatever its Content-Type says: a view
+		// may json.loads(request.body) without looking. Coraza parses
+		// forms, multipart and JSON into fields (CRS parses unknown types
+		// as forms) and matches the raw body too.
+		var d decision.Decision
+		d, inspect = s.readBody(r, isMultipart(r.Header.Get("Content-Type")))
+		switch {
+		case d.Decided():
+			return d
+		case d.RuleID != "":
+			over = d // passed uninspected (or monitored): recorded
+		}
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBusy, Status: http.StatusServiceUnavailable,
+			Reason: "the client went away while waiting for inspection", RetryAfter: time.Second}
+	}
 	tx := s.waf.NewTransactionWithID(info.ID)
 	defer tx.Close()
 	if s.observe != nil {
@@ -201,27 +236,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		return s.decide(tx, it)
 	}
 
-	var over decision.Decision
-	if hasBody(r) && tx.IsRequestBodyAccessible() {
-		// Every body is inspected, whatever its Content-Type says: a view
-		// may json.loads(request.body) without looking. Coraza parses
-		// forms, multipart and JSON into fields (CRS parses unknown types
-		// as forms) and matches the raw body too.
-		{
-			d, inspect := s.readBody(r, isMultipart(r.Header.Get("Content-Type")))
-			switch {
-			case d.Decided():
-				return d
-			case d.RuleID != "":
-				over = d // passed uninspected (or monitored): recorded
-			}
-			if inspect != nil {
-				if it, _, err := tx.WriteRequestBody(inspect); it != nil {
-					return s.decide(tx, it)
-				} else if err != nil {
-					return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "buffering body for inspection: " + err.Error()}
-				}
-			}
+	if inspect != nil && tx.IsRequestBodyAccessible() {
+		if it, _, err := tx.WriteRequestBody(inspect); it != nil {
+			return s.decide(tx, it)
+		} else if err != nil {
+			return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "buffering body for inspection: " + err.Error()}
 		}
 	}
 	it, err := tx.ProcessRequestBody()
@@ -448,4 +467,14 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// inspectSlots is how many requests are evaluated at once: configured, or
+// twice the CPUs Go may use (enough to keep every core busy while one
+// transaction waits on the scheduler).
+func inspectSlots(configured int) int {
+	if configured > 0 {
+		return configured
+	}
+	return 2 * runtime.GOMAXPROCS(0)
 }

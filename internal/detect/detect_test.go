@@ -11,7 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/corazawaf/coraza/v3/types"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -299,5 +304,61 @@ func TestReadmeFalsePositiveRecipe(t *testing.T) {
 		if r := form("/shop/review/", body); !s.Check(r.Context(), r, info()).Decided() {
 			t.Errorf("%q not blocked elsewhere: the README's example is stale", text)
 		}
+	}
+}
+
+// detection.max_concurrent bounds the transactions evaluated at once, and
+// a client still sending its body holds no slot: with one slot, a GET is
+// inspected while another request's body trickles in.
+func TestInspectionSlots(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  max_concurrent: 1\n")
+	var inside, most atomic.Int32
+	s.observe = func(types.Transaction) {
+		n := inside.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		inside.Add(-1)
+	}
+
+	pr, pw := io.Pipe()
+	slow := httptest.NewRequest("POST", "/comments/", pr)
+	slow.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	slowDone := make(chan decision.Decision)
+	go func() { slowDone <- s.Check(slow.Context(), slow, &decision.Info{ID: "slow"}) }()
+	pw.Write([]byte("comment=hello")) // the rest has not arrived yet
+
+	get := httptest.NewRequest("GET", "/?q=union+station", nil)
+	done := make(chan decision.Decision)
+	go func() { done <- s.Check(get.Context(), get, &decision.Info{ID: "get"}) }()
+	select {
+	case d := <-done:
+		if d.Decided() {
+			t.Fatalf("GET blocked: %+v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a GET waited for a slot held by a client still sending its body")
+	}
+	pw.Close()
+	if d := <-slowDone; d.Decided() {
+		t.Fatalf("slow POST blocked: %+v", d)
+	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest("GET", "/?q=x", nil)
+			s.Check(r.Context(), r, &decision.Info{ID: "n"})
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d transactions evaluated at once, want at most 1", m)
 	}
 }
