@@ -9,11 +9,9 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,20 +66,9 @@ func (d *django) requests(t *testing.T) (int, []string) {
 
 func TestDjangoLoginWithCSRFThroughParapet(t *testing.T) {
 	d := startDjango(t)
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(d.base + "/login/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`).FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no CSRF token in login page:\n%s", page)
-	}
-	form := url.Values{"csrfmiddlewaretoken": {string(m[1])}, "username": {"alice"}, "password": {"correct horse"}}
-	resp, err = client.PostForm(d.base+"/login/", form)
+	client, token := csrfClient(t, d.base)
+	form := url.Values{"csrfmiddlewaretoken": {token}, "username": {"alice"}, "password": {"correct horse"}}
+	resp, err := client.PostForm(d.base+"/login/", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +96,7 @@ func TestDjangoLoginWithCSRFThroughParapet(t *testing.T) {
 	}
 	// The log never shows the password or the cookies.
 	out := d.out.String()
-	if strings.Contains(out, "correct horse") || strings.Contains(out, string(m[1])) {
+	if strings.Contains(out, "correct horse") || strings.Contains(out, token) {
 		t.Fatal("secret in Parapet's output")
 	}
 }

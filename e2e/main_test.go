@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,23 +18,7 @@ import (
 // parapetBin is the binary built once for all tests.
 var parapetBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "parapet-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	parapetBin = filepath.Join(dir, "parapet")
-	build := exec.Command("go", "build", "-o", parapetBin, "../cmd/parapet")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building parapet: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithParapet(m, &parapetBin)) }
 
 // process is a running parapet with its output captured.
 type process struct {

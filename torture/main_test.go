@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,23 +25,7 @@ import (
 // parapetBin is the binary built once for all tests.
 var parapetBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "parapet-torture")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	parapetBin = filepath.Join(dir, "parapet")
-	build := exec.Command("go", "build", "-o", parapetBin, "../cmd/parapet")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building parapet: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithParapet(m, &parapetBin)) }
 
 // parapet is a running parapet binary with its output captured.
 type parapet struct {

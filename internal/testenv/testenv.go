@@ -76,6 +76,28 @@ func RepoRoot() string {
 	}
 }
 
+// RunWithParapet is a TestMain body for packages that run the real
+// binary: it builds cmd/parapet as shipped (static, CGO_ENABLED=0) into a
+// temporary directory, sets *bin to its path, runs the tests, removes the
+// directory and returns the exit code for os.Exit.
+func RunWithParapet(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "parapet-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*bin = filepath.Join(dir, "parapet")
+	build := exec.Command("go", "build", "-o", *bin, "./cmd/parapet")
+	build.Dir = RepoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building parapet: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
 // DjangoAppDir is the absolute path of testdata/djangoapp.
 func DjangoAppDir() string {
 	return filepath.Join(RepoRoot(), "testdata", "djangoapp")
