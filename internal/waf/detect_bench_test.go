@@ -20,11 +20,12 @@ import (
 )
 
 // benchHandler is the real handler and proxy in front of a loopback
-// upstream, served in-process (no client socket), built from yaml.
+// upstream, served in-process (no client socket), built from yaml. The
+// built-in rate limits are off: one benchmark client would exceed them.
 func benchHandler(b *testing.B, upstreamURL, yaml string) *Handler {
 	b.Helper()
 	p := filepath.Join(b.TempDir(), "parapet.yaml")
-	if err := os.WriteFile(p, []byte("upstream: "+upstreamURL+"\nreload:\n  watch: false\n"+yaml), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte("upstream: "+upstreamURL+"\nreload:\n  watch: false\nrate_limits:\n  defaults: false\n"+yaml), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	cfg, err := config.Load(p, nil)
