@@ -37,7 +37,7 @@ func djangoAdminDB(t *testing.T) []string {
 	} {
 		cmd := exec.Command(testenv.Python, args...)
 		cmd.Dir = testenv.DjangoAppDir()
-		cmd.Env = append(cleanEnv(), append(env, "DJANGO_SUPERUSER_PASSWORD="+adminPassword)...)
+		cmd.Env = append(testenv.CleanEnv(), append(env, "DJANGO_SUPERUSER_PASSWORD="+adminPassword)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}

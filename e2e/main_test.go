@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,45 +31,8 @@ type process struct {
 // addr is where it will listen (set through env by the caller).
 func startParapet(t *testing.T, addr string, env []string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(parapetBin, args...)
-	cmd.Env = append(cleanEnv(), env...)
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, out: out, done: make(chan struct{}), addr: addr}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		if t.Failed() {
-			t.Logf("parapet output:\n%s", out.String())
-		}
-	})
-	return p
-}
-
-// cleanEnv is the environment without PARAPET_ and PORT settings of the
-// developer's shell.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
+	tp := testenv.StartProcess(t, parapetBin, append(testenv.CleanEnv(), env...), args...)
+	return &process{cmd: tp.Cmd, out: tp.Out, done: tp.Done, addr: addr}
 }
 
 // waitStatus polls url until it answers with want (or fails after 20 s),

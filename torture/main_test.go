@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,33 +46,10 @@ var transportOnly = []string{"PARAPET_DETECTION_ENABLED=false", "PARAPET_RATE_LI
 func startParapet(t *testing.T, upstream string, env []string, args ...string) *parapet {
 	t.Helper()
 	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(parapetBin, append([]string{"run"}, args...)...)
-	cmd.Env = append(cleanEnv(), "PARAPET_UPSTREAM="+upstream, "PARAPET_LISTEN="+addr,
-		"PARAPET_FEED_CACHE_DIR="+t.TempDir())
-	cmd.Env = append(cmd.Env, env...)
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &parapet{cmd: cmd, out: out, done: make(chan struct{}), addr: addr}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		if t.Failed() {
-			t.Logf("parapet output (last 4 KB):\n%s", tail(out.String(), 4096))
-		}
-	})
+	base := append(testenv.CleanEnv(), "PARAPET_UPSTREAM="+upstream, "PARAPET_LISTEN="+addr, "PARAPET_FEED_CACHE_DIR="+t.TempDir())
+	tp := testenv.StartProcess(t, parapetBin, append(base, env...), append([]string{"run"}, args...)...)
+	out := tp.Out
+	p := &parapet{cmd: tp.Cmd, out: out, done: tp.Done, addr: addr}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
@@ -97,18 +73,6 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-// cleanEnv is the environment without the developer's PARAPET_ and PORT settings.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // mustBeAlive fails the test if the process has exited (crashed).
