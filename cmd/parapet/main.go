@@ -41,11 +41,13 @@ Configuration:
   environment override named after its path: upstream -> PARAPET_UPSTREAM,
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
   PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
-  PORT sets the listen address when listen is not set (default :8080).
-  PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
-  give every instance the same value.
   PORT sets the listen address when listen is not set (default :8080); REDIS_URL
   sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
+  PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
+  give every instance the same value.
+  Prometheus metrics: PARAPET_METRICS_LISTEN=127.0.0.1:9100 (a private listener),
+  or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
+  public port with "Authorization: Bearer <token>".
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 
