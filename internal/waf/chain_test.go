@@ -411,17 +411,7 @@ func TestSwapChangesRulesAtomically(t *testing.T) {
 	if resp, _ := get(t, p.URL+"/private/x"); resp.StatusCode != 200 {
 		t.Fatal("unexpected block")
 	}
-	path := filepath.Join(t.TempDir(), "p.yaml")
-	_ = os.WriteFile(path, []byte("upstream: "+up.URL+"\nrules:\n  - id: private\n    paths: [/private/]\n    status: 404\n"), 0o600)
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Build(cfg, testDeps(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.handler.Swap(c)
+	p.handler.Swap(mustBuild(t, testDeps(t), "upstream: "+up.URL+"\nrules:\n  - id: private\n    paths: [/private/]\n    status: 404\n"))
 	if resp, body := get(t, p.URL+"/private/x"); resp.StatusCode != 404 || !strings.Contains(body, "private") {
 		t.Fatalf("after swap: %d", resp.StatusCode)
 	}
@@ -430,13 +420,31 @@ func TestSwapChangesRulesAtomically(t *testing.T) {
 // buildFromYAML loads a config body and builds a chain from it.
 func buildFromYAML(t *testing.T, yaml string) (*Chain, error) {
 	t.Helper()
+	return buildWithDeps(t, testDeps(t), yaml)
+}
+
+// buildWithDeps loads a config body (written to p.yaml in a temp dir) and
+// builds a chain from it on deps; chains built on the same deps share the
+// store, feeds and challenge secret, as a reload does.
+func buildWithDeps(t *testing.T, deps *Deps, yaml string) (*Chain, error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "p.yaml")
 	_ = os.WriteFile(path, []byte(yaml), 0o600)
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		return nil, err
 	}
-	return Build(cfg, testDeps(t))
+	return Build(cfg, deps)
+}
+
+// mustBuild is buildWithDeps failing the test on a refused config.
+func mustBuild(t *testing.T, deps *Deps, yaml string) *Chain {
+	t.Helper()
+	c, err := buildWithDeps(t, deps, yaml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestBuildReportsBadTrustedProxyAtItsLine(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/parapet-waf/parapet/internal/challenge"
-	"github.com/parapet-waf/parapet/internal/config"
 )
 
 var (
@@ -108,17 +107,7 @@ func TestRandomSecretSurvivesReloadPolicyChangeDoesNot(t *testing.T) {
 	t.Cleanup(cancel)
 	deps := NewDeps(ctx, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
 	build := func(difficulty string) *Chain {
-		path := filepath.Join(t.TempDir(), "p.yaml")
-		_ = os.WriteFile(path, []byte("upstream: "+up.URL+"\nchallenge:\n  difficulty: "+difficulty+"\nrules:\n  - id: humans\n    action: challenge\n    paths: [/]\n"), 0o600)
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := Build(cfg, deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return mustBuild(t, deps, "upstream: "+up.URL+"\nchallenge:\n  difficulty: "+difficulty+"\nrules:\n  - id: humans\n    action: challenge\n    paths: [/]\n")
 	}
 	p := startParapet(t, up.URL, "")
 	p.handler.Swap(build("8"))

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,18 +73,8 @@ func TestThrottleAnswer(t *testing.T) {
 func TestReloadKeepsStore(t *testing.T) {
 	up := newUpstream(t, nil)
 	deps := testDeps(t)
-	path := filepath.Join(t.TempDir(), "p.yaml")
 	build := func(limit string) *Chain {
-		os.WriteFile(path, []byte("upstream: "+up.URL+"\nrate_limits:\n  rules:\n    - id: api\n      limit: "+limit+"\n"), 0o600)
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := Build(cfg, deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return mustBuild(t, deps, "upstream: "+up.URL+"\nrate_limits:\n  rules:\n    - id: api\n      limit: "+limit+"\n")
 	}
 	p := startParapet(t, up.URL, "")
 	p.handler.Swap(build("3/hour"))
@@ -155,22 +143,12 @@ func TestRedisURLFromEnvironment(t *testing.T) {
 func TestUnderAttackFollowsTheServingChain(t *testing.T) {
 	up := newUpstream(t, nil)
 	deps := testDeps(t)
-	path := filepath.Join(t.TempDir(), "p.yaml")
 	build := func(on bool) *Chain {
 		body := "upstream: " + up.URL + "\n"
 		if on {
 			body += "under_attack:\n  enabled: true\n  exempt_paths: [/webhooks/]\n"
 		}
-		os.WriteFile(path, []byte(body), 0o600)
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := Build(cfg, deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return mustBuild(t, deps, body)
 	}
 	p := startParapet(t, up.URL, "")
 	p.handler.Swap(build(false))
@@ -180,7 +158,7 @@ func TestUnderAttackFollowsTheServingChain(t *testing.T) {
 	}
 	p.handler.Swap(build(true))
 	if resp, _ := get(t, p.URL+"/"); resp.StatusCode != 403 {
-		t.Fatalf("under_attack.enabled: %d, want the challenge (403 until the challenge page exists)", resp.StatusCode)
+		t.Fatalf("under_attack.enabled: %d, want the challenge page (403)", resp.StatusCode)
 	}
 	if resp, _ := get(t, p.URL+"/webhooks/stripe/"); resp.StatusCode != 200 {
 		t.Fatalf("exempt path: %d", resp.StatusCode)
