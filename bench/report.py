@@ -50,7 +50,7 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
 
-def markdown(data, rss, skipped, header, command, note):
+def markdown(data, rss, header, command, note):
     out = ["# Parapet benchmark", "", header, "", f"Command: `{command}`", ""]
     if note:
         out += [f"**{note}**", ""]
@@ -76,11 +76,6 @@ def markdown(data, rss, skipped, header, command, note):
         out += ["## Peak RSS (VmHWM over the whole run)", "", "| target | MB |", "| --- | ---: |"]
         for t in order(rss):
             out.append(f"| {t} | {rss[t] / 1024:.1f} |")
-        out.append("")
-    if skipped:
-        out += ["## Not measured", ""]
-        for t in order(skipped):
-            out.append(f"- `{t}`: {skipped[t]}")
         out.append("")
     out += ["Chart: [results/chart.svg](results/chart.svg) (req/s per request type).", ""]
     return "\n".join(out)
@@ -129,7 +124,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
     ap.add_argument("--rss")
-    ap.add_argument("--skipped")
     ap.add_argument("--header", default="")
     ap.add_argument("--command", default="bash bench/run.sh")
     ap.add_argument("--note", default="")
@@ -139,18 +133,13 @@ def main():
     data = load(a.results)
     if not data:
         sys.exit("report: no measurements")
-    rss, skipped = {}, {}
+    rss = {}
     if a.rss:
         for line in open(a.rss):
             f = line.split()
             if len(f) == 2:
                 rss[f[0]] = int(f[1])
-    if a.skipped:
-        for line in open(a.skipped):
-            name, _, why = line.strip().partition(" ")
-            if name:
-                skipped[name] = why
-    md = markdown(data, rss, skipped, a.header, a.command, a.note)
+    md = markdown(data, rss, a.header, a.command, a.note)
     print(md)
     if a.markdown:
         open(a.markdown, "w").write(md)

@@ -23,9 +23,7 @@ THREADS=${THREADS:-2}
 UPSTREAM=${UPSTREAM:-fixed} # fixed: bench/upstream's 2 KB page; django: testdata/djangoapp under gunicorn
 GUNICORN_WORKERS=${GUNICORN_WORKERS:-2}
 
-# The target list. Slots for targets whose features live on other branches
-# are listed too; they are skipped (and named in RESULTS.md) until their
-# SLOT_* config below is filled in.
+# The target list.
 ALL_TARGETS="direct bareproxy nginx nginx-modsec parapet parapet-rules parapet-detect parapet-detect-ratelimit-redis"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 SCENARIOS=${SCENARIOS:-"get post2k json10k multipart64k attack"}
@@ -42,8 +40,8 @@ SCENARIOS=${SCENARIOS:-"get post2k json10k multipart64k attack"}
 PASSTHROUGH_CONFIG="detection: {enabled: false}
 rate_limits: {defaults: false}"
 bench_limits='rate_limits: {rules: [{id: rl-reads, limit: 100000000/s, methods: [GET, HEAD]}, {id: rl-writes, limit: 100000000/s, methods: [POST, PUT, PATCH, DELETE]}]}'
-SLOT_DETECT_CONFIG=${SLOT_DETECT_CONFIG:-"$bench_limits"}
-SLOT_DETECT_REDIS_CONFIG=${SLOT_DETECT_REDIS_CONFIG:-"$bench_limits
+DETECT_CONFIG=${DETECT_CONFIG:-"$bench_limits"}
+DETECT_REDIS_CONFIG=${DETECT_REDIS_CONFIG:-"$bench_limits
 store: {type: redis, url: \$REDIS_URL}"}
 # ---------------------------------------------------------------------------
 
@@ -86,7 +84,7 @@ wait_http() {
   echo "bench: $1 did not answer" >&2; exit 1
 }
 
-declare -A addr pid_of skipped
+declare -A addr pid_of
 
 # The upstream every target forwards to.
 if [ "$UPSTREAM" = django ]; then
@@ -167,14 +165,10 @@ start_redis() {
   export REDIS_URL="redis://127.0.0.1:$port/0"
 }
 
-# slot NAME CONFIG: run a slot target if its config is filled in.
-slot() {
+# parapet_with NAME CONFIG: run Parapet with the YAML config text CONFIG
+# ($VARS expanded; a local redis-server started when it names REDIS_URL).
+parapet_with() {
   local name=$1 cfg=$2
-  if [ -z "$cfg" ]; then
-    skipped[$name]="slot: not built on this branch yet (fill SLOT_* in bench/run.sh)"
-    echo "bench: $name skipped: ${skipped[$name]}" >&2
-    return 1
-  fi
   if grep -q 'REDIS_URL' <<<"$cfg"; then start_redis; fi
   python3 -c 'import os, sys; sys.stdout.write(os.path.expandvars(sys.argv[1]) + "\n")' "$cfg" >"$work/$name.yaml"
   start_parapet "$name" "$work/$name.yaml"
@@ -212,8 +206,7 @@ Include /usr/share/modsecurity-crs/rules/*.conf
 MODSEC
       start_nginx nginx-modsec "load_module $mod;" "modsecurity on; modsecurity_rules_file $work/nginx-modsec/modsec.conf;" ;;
     parapet)
-      printf '%s\n' "$PASSTHROUGH_CONFIG" >"$work/parapet.yaml"
-      start_parapet parapet "$work/parapet.yaml" ;;
+      parapet_with parapet "$PASSTHROUGH_CONFIG" ;;
     parapet-rules)
       # Parapet with the access-rule load of a big deployment: 1,000,000
       # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo
@@ -242,9 +235,9 @@ with open(f"{work}/rules.yaml", "w") as f:
 PY
       start_parapet parapet-rules "$work/rules.yaml" ;;
     parapet-detect)
-      slot parapet-detect "$SLOT_DETECT_CONFIG" || continue ;;
+      parapet_with parapet-detect "$DETECT_CONFIG" ;;
     parapet-detect-ratelimit-redis)
-      slot parapet-detect-ratelimit-redis "$SLOT_DETECT_REDIS_CONFIG" || continue ;;
+      parapet_with parapet-detect-ratelimit-redis "$DETECT_REDIS_CONFIG" ;;
     *) echo "bench: unknown target $t (known: $ALL_TARGETS)" >&2; exit 2 ;;
   esac
   run_targets+=("$t")
@@ -364,15 +357,13 @@ done
 rss="$work/rss.txt"
 : >"$rss"
 for t in "${run_targets[@]}"; do echo "$t $(peak_rss_kb "${pid_of[$t]}")" >>"$rss"; done
-: >"$work/skipped.txt"
-for t in "${!skipped[@]}"; do echo "$t ${skipped[$t]}" >>"$work/skipped.txt"; done
 
 commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo none)
 cmd="DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS UPSTREAM=$UPSTREAM"
 [ "$TARGETS" != "$ALL_TARGETS" ] && cmd="$cmd TARGETS=\"$TARGETS\""
 cmd="$cmd SCENARIOS=\"$SCENARIOS\" bash bench/run.sh"
 mkdir -p "$root/bench/results"
-python3 "$root/bench/report.py" --results "$results" --rss "$rss" --skipped "$work/skipped.txt" \
+python3 "$root/bench/report.py" --results "$results" --rss "$rss" \
   --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) cores (shared with wrk and the upstream), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
   --note "$( [ "$DURATION" -lt 5 ] || [ "$ROUNDS" -lt 3 ] && echo "Smoke run (DURATION < 5 or ROUNDS < 3): it proves the script works; do not quote these numbers." )" \
   --command "$cmd" --markdown "$root/bench/RESULTS.md" --svg "$root/bench/results/chart.svg"

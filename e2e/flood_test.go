@@ -419,7 +419,7 @@ under_attack:
 	}
 	resp := send(t, "GET", d.base, "/", "192.0.2.2")
 	if resp.StatusCode != 403 {
-		t.Fatalf("a fresh client right after the flood: %d, want the challenge (403 until the challenge page exists)", resp.StatusCode)
+		t.Fatalf("a fresh client right after the flood: %d, want the challenge page (403)", resp.StatusCode)
 	}
 	d.waitLog(t, `"rule":"under-attack"`, `"decision":"challenge"`)
 	// Calm: off again after calm_for (3 s) and a tick or two.
