@@ -83,7 +83,7 @@ type Challenger struct {
 	client   *http.Client
 	now      func() time.Time
 	log      *slog.Logger
-	crawlers []*crawler
+	crawlers *crawlerClaims // nil: crawlers are not recognised
 	brand    string
 }
 
@@ -230,8 +230,11 @@ func (s clearanceStage) Check(_ context.Context, r *http.Request, info *decision
 
 // FeedNames lists the crawler feeds in use (so a reload keeps them running).
 func (c *Challenger) FeedNames() []string {
+	if c.crawlers == nil {
+		return nil
+	}
 	var out []string
-	for _, cr := range c.crawlers {
+	for _, cr := range c.crawlers.crawlers {
 		out = append(out, cr.fc.Name)
 	}
 	return out

@@ -3,22 +3,21 @@ package challenge
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/netlist"
+	"github.com/parapet-waf/parapet/internal/useragent"
 )
 
 // crawler is one good crawler: the User-Agent substrings that claim it
-// (lower case) and the feed of its published ranges. The feed starts the
+// and the feed of its published ranges. The feed starts the
 // first time a client claims the crawler, so nothing is fetched for sites
 // no crawler visits (and tests stay off the network).
 type crawler struct {
 	name   string
-	claims []string
 	fc     netlist.FeedConfig
 	reg    *netlist.Registry
 	once   sync.Once
@@ -41,7 +40,14 @@ func (cr *crawler) set() *netlist.Set {
 	return nil
 }
 
-func newCrawlers(cfg *config.Config, feeds *netlist.Registry) ([]*crawler, error) {
+// crawlerClaims finds which crawler a User-Agent claims to be in one
+// case-insensitive pass (rule i is crawlers[i]).
+type crawlerClaims struct {
+	crawlers []*crawler
+	claims   *useragent.Matcher
+}
+
+func newCrawlers(cfg *config.Config, feeds *netlist.Registry) (*crawlerClaims, error) {
 	list := cfg.Challenge.Crawlers.List
 	base := "challenge.crawlers.list"
 	if len(list) == 0 {
@@ -49,6 +55,7 @@ func newCrawlers(cfg *config.Config, feeds *netlist.Registry) ([]*crawler, error
 	}
 	var errs config.Errors
 	var out []*crawler
+	var rules []useragent.Rule
 	for i, cc := range list {
 		format := cc.Format
 		if format == "" {
@@ -59,40 +66,38 @@ func newCrawlers(cfg *config.Config, feeds *netlist.Registry) ([]*crawler, error
 			errs = append(errs, cfg.Errorf(fmt.Sprintf("%s[%d]", base, i), "%v", err))
 			continue
 		}
-		cr := &crawler{name: cc.Name, fc: fc, reg: feeds}
-		for _, ua := range cc.UserAgents {
-			cr.claims = append(cr.claims, strings.ToLower(ua))
-		}
-		out = append(out, cr)
+		out = append(out, &crawler{name: cc.Name, fc: fc, reg: feeds})
+		rules = append(rules, useragent.Rule{Contains: cc.UserAgents})
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return out, nil
+	m, err := useragent.Compile(rules)
+	if err != nil {
+		return nil, cfg.Errorf("challenge.crawlers.list", "%v", err)
+	}
+	return &crawlerClaims{crawlers: out, claims: m}, nil
 }
 
 // crawlerOf returns the crawler r's User-Agent claims to be (nil: none,
 // or its ranges are not known yet: nobody is called a liar on an empty
 // list) and whether the client address is in that crawler's published ranges.
 func (c *Challenger) crawlerOf(r *http.Request, info *decision.Info) (*crawler, bool) {
-	if len(c.crawlers) == 0 {
+	if c.crawlers == nil {
 		return nil, false
 	}
 	ua := r.Header.Get("User-Agent")
 	if ua == "" {
 		return nil, false
 	}
-	ua = strings.ToLower(ua)
-	for _, cr := range c.crawlers {
-		for _, claim := range cr.claims {
-			if strings.Contains(ua, claim) {
-				set := cr.set()
-				if set == nil {
-					return nil, false
-				}
-				return cr, set.Contains(info.ClientIP)
-			}
-		}
+	i, ok := c.crawlers.claims.First(ua)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	cr := c.crawlers.crawlers[i]
+	set := cr.set()
+	if set == nil {
+		return nil, false
+	}
+	return cr, set.Contains(info.ClientIP)
 }

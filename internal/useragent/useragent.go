@@ -111,7 +111,13 @@ func (m *Matcher) Match(ua string, hit []bool) bool {
 
 // First returns the lowest-numbered rule the User-Agent matches.
 func (m *Matcher) First(ua string) (int, bool) {
-	hit := make([]bool, m.rules)
+	var small [16]bool // most matchers have few rules: no allocation
+	hit := small[:0]
+	if m.rules <= len(small) {
+		hit = small[:m.rules]
+	} else {
+		hit = make([]bool, m.rules)
+	}
 	if !m.Match(ua, hit) {
 		return -1, false
 	}
