@@ -27,6 +27,12 @@ type Metrics struct {
 	upstream  *prometheus.CounterVec
 	critical  prometheus.Counter
 	reloads   *prometheus.CounterVec
+
+	// The series every plain allowed request touches, looked up once
+	// rather than by label values on every request.
+	allowed        prometheus.Counter
+	allowedLatency prometheus.Observer
+	classes        [6]prometheus.Counter // by status/100, 1..5
 }
 
 // NewMetrics returns a metrics sink with Go runtime and process collectors
@@ -71,6 +77,11 @@ func NewMetrics(version string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version},
 	})
 	info.Set(1)
+	m.allowed = m.requests.WithLabelValues("allow", "")
+	m.allowedLatency = m.duration.WithLabelValues("allow")
+	for c := 1; c <= 5; c++ {
+		m.classes[c] = m.statuses.WithLabelValues(statusClass(c * 100))
+	}
 	reg.MustRegister(m.requests, m.duration, m.monitored, m.statuses, m.upstream, m.critical, m.reloads, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -78,14 +89,23 @@ func NewMetrics(version string) *Metrics {
 
 // Emit counts one event.
 func (m *Metrics) Emit(_ context.Context, e *Event) {
-	m.requests.WithLabelValues(e.Decision, e.RuleID).Inc()
-	m.duration.WithLabelValues(e.Decision).Observe(e.Duration.Seconds())
+	if e.Decision == "allow" && e.RuleID == "" {
+		m.allowed.Inc()
+		m.allowedLatency.Observe(e.Duration.Seconds())
+	} else {
+		m.requests.WithLabelValues(e.Decision, e.RuleID).Inc()
+		m.duration.WithLabelValues(e.Decision).Observe(e.Duration.Seconds())
+	}
 	for _, label := range e.Monitored {
 		rule, action, _ := strings.Cut(label, ":")
 		action, _, _ = strings.Cut(action, ":")
 		m.monitored.WithLabelValues(rule, action).Inc()
 	}
-	m.statuses.WithLabelValues(statusClass(e.Status)).Inc()
+	if c := e.Status / 100; c >= 1 && c <= 5 {
+		m.classes[c].Inc()
+	} else {
+		m.statuses.WithLabelValues(statusClass(e.Status)).Inc()
+	}
 	if e.Error != "" {
 		m.upstream.WithLabelValues(strconv.Itoa(e.Status)).Inc()
 	}
