@@ -50,7 +50,7 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
 
-def markdown(data, rss, header, command, note):
+def markdown(data, rss, header, command, note, chart_link="results/chart.svg"):
     out = ["# Parapet benchmark", "", header, "", f"Command: `{command}`", ""]
     if note:
         out += [f"**{note}**", ""]
@@ -77,7 +77,7 @@ def markdown(data, rss, header, command, note):
         for t in order(rss):
             out.append(f"| {t} | {rss[t] / 1024:.1f} |")
         out.append("")
-    out += ["Chart: [results/chart.svg](results/chart.svg) (req/s per request type).", ""]
+    out += [f"Chart: [{chart_link}]({chart_link}) (req/s per request type).", ""]
     return "\n".join(out)
 
 
@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--note", default="")
     ap.add_argument("--markdown")
     ap.add_argument("--svg")
+    ap.add_argument("--chart-link", default="results/chart.svg")
     a = ap.parse_args()
     data = load(a.results)
     if not data:
@@ -139,7 +140,7 @@ def main():
             f = line.split()
             if len(f) == 2:
                 rss[f[0]] = int(f[1])
-    md = markdown(data, rss, a.header, a.command, a.note)
+    md = markdown(data, rss, a.header, a.command, a.note, a.chart_link)
     print(md)
     if a.markdown:
         open(a.markdown, "w").write(md)

@@ -7,6 +7,8 @@
 #   DURATION=10 ROUNDS=5 bash bench/run.sh    # longer, steadier
 #   TARGETS="bareproxy parapet" SCENARIOS=get bash bench/run.sh
 #   UPSTREAM=django bash bench/run.sh         # the Django test app under gunicorn behind each
+#   REPORT=LATENCY CONNECTIONS=1 THREADS=1 TARGETS="parapet parapet-detect" SCENARIOS=get bash bench/run.sh
+#                                             # one client: the latency detection adds (bench/LATENCY.md)
 #
 # Prints a table per request type (req/s, p50/p99 latency, CPU per request
 # and peak RSS of the server process(es), ratios) and writes
@@ -363,8 +365,14 @@ cmd="DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS
 [ "$TARGETS" != "$ALL_TARGETS" ] && cmd="$cmd TARGETS=\"$TARGETS\""
 cmd="$cmd SCENARIOS=\"$SCENARIOS\" bash bench/run.sh"
 mkdir -p "$root/bench/results"
+# REPORT names the report: bench/$REPORT.md and bench/results/$REPORT.svg
+# (the default, RESULTS, keeps its chart at results/chart.svg).
+report=${REPORT:-RESULTS}
+chart=results/$report.svg
+[ "$report" = RESULTS ] && chart=results/chart.svg
+[ "$report" != RESULTS ] && cmd="REPORT=$report $cmd"
 python3 "$root/bench/report.py" --results "$results" --rss "$rss" \
   --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) cores (shared with wrk and the upstream), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
   --note "$( [ "$DURATION" -lt 5 ] || [ "$ROUNDS" -lt 3 ] && echo "Smoke run (DURATION < 5 or ROUNDS < 3): it proves the script works; do not quote these numbers." )" \
-  --command "$cmd" --markdown "$root/bench/RESULTS.md" --svg "$root/bench/results/chart.svg"
+  --command "$cmd" --markdown "$root/bench/$report.md" --svg "$root/bench/$chart" --chart-link "$chart"
 cp "$results" "$root/bench/results/latest.csv"
