@@ -17,11 +17,11 @@ import (
 // first time a client claims the crawler, so nothing is fetched for sites
 // no crawler visits (and tests stay off the network).
 type crawler struct {
-	name   string
-	fc     netlist.FeedConfig
-	reg    *netlist.Registry
-	once   sync.Once
-	feed   atomic.Pointer[netlist.Feed]
+	name string
+	fc   netlist.FeedConfig
+	reg  *netlist.Registry
+	once sync.Once
+	feed atomic.Pointer[netlist.Feed]
 }
 
 // set returns the crawler's ranges, starting its feed on first use; nil
