@@ -112,7 +112,7 @@ func (m *Matcher) Match(ua string, hit []bool) bool {
 // First returns the lowest-numbered rule the User-Agent matches.
 func (m *Matcher) First(ua string) (int, bool) {
 	var small [16]bool // most matchers have few rules: no allocation
-	hit := small[:0]
+	var hit []bool
 	if m.rules <= len(small) {
 		hit = small[:m.rules]
 	} else {
