@@ -324,3 +324,45 @@ func TestOutboundOffByDefault(t *testing.T) {
 		t.Fatalf("%v %d", err, res.StatusCode)
 	}
 }
+
+// BenchmarkOutboundHeldMemory reports the heap each request holds while
+// the app works on it with detection.responses on: its transaction stays
+// open between Check and CheckResponse (with responses off it is closed
+// at once and holds nothing):
+//
+//	go test -run '^$' -bench OutboundHeldMemory ./internal/detect/
+func BenchmarkOutboundHeldMemory(b *testing.B) {
+	s := stageFromYAML(b, responsesOn)
+	for _, c := range []struct {
+		name string
+		make func() *http.Request
+	}{{"GET", typicalGET}, {"POST2KB", func() *http.Request { return formPOST(form2KB()) }}} {
+		b.Run(c.name, func(b *testing.B) {
+			const held = 200
+			for b.Loop() {
+				var cancels []context.CancelFunc
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for i := range held {
+					ctx, cancel := context.WithCancel(context.Background())
+					cancels = append(cancels, cancel)
+					r := c.make().WithContext(ctx)
+					if d := s.Check(ctx, r, &decision.Info{ID: fmt.Sprint(i)}); d.Decided() {
+						b.Fatalf("blocked: %s", d.Reason)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/held/1024, "KB/held")
+				for _, cancel := range cancels {
+					cancel()
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for s.out.open.Load() != 0 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+}
