@@ -366,3 +366,20 @@ func BenchmarkOutboundHeldMemory(b *testing.B) {
 		})
 	}
 }
+
+// At paranoia level 2 the CRS scores any 5xx from the app (950100): the
+// app's own error page becomes the generic one, keeping its status. At
+// level 1 it passes.
+func TestOutboundParanoia2ReplacesAppErrorPages(t *testing.T) {
+	page := "<html><body><h1>Sorry, something broke</h1></body></html>"
+	for _, pl := range []int{1, 2} {
+		s := stageFromYAML(t, fmt.Sprintf("detection:\n  paranoia_level: %d\n  responses:\n    enabled: true\n", pl))
+		_, res, body, inf := roundTrip(t, s, browserRequest("GET", "/", nil), func(r *http.Request) *http.Response {
+			return upstreamResponse(r, 503, "text/html", "", []byte(page))
+		})
+		replaced := string(body) != page
+		if res.StatusCode != 503 || replaced != (pl == 2) || pl == 2 && strings.Join(inf.Final.Rules, ",") != "950100" {
+			t.Errorf("paranoia %d: %d replaced=%v %+v", pl, res.StatusCode, replaced, inf.Final)
+		}
+	}
+}
