@@ -152,7 +152,7 @@ func (s *Stage) CheckResponse(ctx context.Context, resp *http.Response, info *de
 	h.stop()
 	tx := h.tx
 	defer func() { _ = tx.Close() }()
-	if info.Final.Decided() || resp.StatusCode == http.StatusSwitchingProtocols || resp.Request.Method == http.MethodHead {
+	if info.Final.Decided() || resp.Request == nil || resp.StatusCode == http.StatusSwitchingProtocols || resp.Request.Method == http.MethodHead {
 		return nil // the leak guard replaced it already, or nothing to inspect
 	}
 	mt, text, decoded, err := s.out.readPrefix(resp, info)
