@@ -122,6 +122,15 @@ func (s *Stage) release(ctx context.Context, tx types.Transaction, info *decisio
 	})
 }
 
+// Held is how many transactions are open waiting for their responses
+// (requests in flight at the app, with detection.responses on).
+func (s *Stage) Held() int64 {
+	if s.out == nil {
+		return 0
+	}
+	return s.out.open.Load()
+}
+
 // take hands the request's held transaction to exactly one caller, who
 // must close it; nil if there is none (or it was taken).
 func (o *outbound) take(info *decision.Info) *heldTx {

@@ -383,3 +383,34 @@ func TestOutboundParanoia2ReplacesAppErrorPages(t *testing.T) {
 		}
 	}
 }
+
+// A request waiting for the app holds no inspection slot: with one slot,
+// a second request is inspected while the first is still held.
+func TestOutboundWaitHoldsNoSlot(t *testing.T) {
+	s := stageFromYAML(t, "detection:\n  max_concurrent: 1\n  responses:\n    enabled: true\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := browserRequest("GET", "/slow/", nil).WithContext(ctx)
+	inf := info()
+	s.Check(ctx, first, inf)
+	done := make(chan decision.Decision, 1)
+	go func() {
+		r := browserRequest("GET", "/?id=1%27%20OR%20%271%27=%271", nil)
+		done <- s.Check(r.Context(), r, &decision.Info{ID: "second", ClientIP: inf.ClientIP})
+	}()
+	select {
+	case d := <-done:
+		if !d.Decided() {
+			t.Fatalf("second request not inspected: %+v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second request waited for the slot of one waiting on the app")
+	}
+	if s.Held() != 1 {
+		t.Fatalf("held %d", s.Held())
+	}
+	res := upstreamResponse(first, 200, "text/html", "", []byte("<p>ok</p>"))
+	if err := s.CheckResponse(ctx, res, inf); err != nil || s.Held() != 0 || len(s.slots) != 0 {
+		t.Fatalf("%v, held %d, slots %d", err, s.Held(), len(s.slots))
+	}
+}

@@ -3,9 +3,14 @@ package waf
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/detect"
 )
 
 const (
@@ -74,5 +79,79 @@ func TestOutboundDetectionComposesWithLeakGuard(t *testing.T) {
 	}
 	if m, _ := lines[2]["matched_rules"].([]any); len(m) != 1 || m[0] != "951230" || lines[2]["level"] != "ERROR" {
 		t.Errorf("outbound event: %v", lines[2])
+	}
+}
+
+// In the real handler every transaction held for a response is closed,
+// whatever becomes of the request: answered, HEAD, the app unreachable,
+// its body cut off before or after the inspected prefix, the client gone
+// while the app works.
+func TestOutboundTransactionsClosedOnEveryPath(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		switch r.URL.Path {
+		case "/slow":
+			time.Sleep(500 * time.Millisecond)
+		case "/cut-early", "/cut-late":
+			n := 1 << 10
+			if r.URL.Path == "/cut-late" {
+				n = 200 << 10
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(2*n))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), n))
+			w.(http.Flusher).Flush()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		_, _ = w.Write([]byte("<p>ok</p>"))
+	})
+	p := startParapet(t, up.URL, "detection:\n  responses:\n    enabled: true\n")
+	var det *detect.Stage
+	for _, s := range p.handler.Chain().stages {
+		if d, ok := s.(*detect.Stage); ok {
+			det = d
+		}
+	}
+	if det == nil {
+		t.Fatal("no detection stage")
+	}
+	if resp, _ := get(t, p.URL+"/ok"); resp.StatusCode != 200 {
+		t.Fatalf("ok: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("HEAD", p.URL+"/ok", nil)
+	if resp, _ := do(t, req); resp.StatusCode != 200 {
+		t.Fatalf("HEAD: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, p.URL+"/?id=1%27%20OR%20%271%27=%271"); resp.StatusCode != 403 {
+		t.Fatalf("inbound attack: %d", resp.StatusCode)
+	}
+	// A body cut inside or after the inspected prefix is cut for the
+	// client too (or answered 502): never passed off as complete.
+	for _, path := range []string{"/cut-early", "/cut-late"} {
+		if resp, err := http.Get(p.URL + path); err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && err == nil {
+				t.Fatalf("%s: a cut body passed as complete", path)
+			}
+		}
+	}
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	if _, err := client.Get(p.URL + "/slow"); err == nil {
+		t.Fatal("the impatient client got an answer")
+	}
+	up.Close() // the app is gone
+	if resp, _ := get(t, p.URL+"/ok"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("app gone: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for det.Held() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions still held", det.Held())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
