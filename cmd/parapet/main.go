@@ -57,6 +57,10 @@ Attack detection (detection.*):
   logs what would have been blocked ("monitored" and "matched_rules" in the log
   line). PARAPET_DETECTION_PARANOIA_LEVEL=1..4; exclusions by rule id, tag, path
   and field in the config file; PARAPET_DETECTION_ENABLED=false turns it off.
+  PARAPET_DETECTION_RESPONSES_ENABLED=true also checks responses (off by default;
+  about 1.5x the CPU of a GET): a page leaking SQL, Java, PHP or IIS errors or a web
+  shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD (4), becomes the
+  generic error page (500), its CRS rule ids in the log line.
 `
 
 func main() {

@@ -21,6 +21,14 @@ type Detection struct {
 	// InboundThreshold is the CRS inbound anomaly score at which a request
 	// is blocked (a critical rule scores 5, an error 4, a warning 3).
 	InboundThreshold int `yaml:"inbound_threshold"`
+	// OutboundThreshold is the CRS outbound anomaly score at which a
+	// response is replaced by the generic error page (CRS default 4: any
+	// one error-leak rule). It only applies with Responses.Enabled.
+	OutboundThreshold int `yaml:"outbound_threshold"`
+	// Responses turns on the CRS response rules (SQL, Java, PHP, IIS and
+	// Ruby error leaks, web shells): off by default, they cost CPU on every
+	// inspected response.
+	Responses DetectionResponses `yaml:"responses"`
 	// BodyLimit is how much of a request body (urlencoded form, JSON, any
 	// type but multipart) is buffered and inspected (inspected bodies reach the app byte for byte). Every
 	// field is matched against the rule set, which costs CPU in proportion
@@ -61,6 +69,22 @@ type Detection struct {
 	// Directives is raw SecLang added after the rule set and the exclusions,
 	// for anything the keys above cannot say.
 	Directives string `yaml:"directives"`
+}
+
+// DetectionResponses configures outbound (response) inspection: the
+// upstream's status and headers, and a bounded prefix of textual bodies
+// (gzip, br and deflate decompressed), run through the CRS RESPONSE-95x
+// rules and scored against Detection.OutboundThreshold.
+type DetectionResponses struct {
+	// Enabled inspects responses (default off).
+	Enabled bool `yaml:"enabled"`
+	// BodyLimit is how much of a response body is inspected (after
+	// decompression); the rest streams to the client uninspected.
+	BodyLimit ByteSize `yaml:"body_limit"`
+	// ContentTypes are the media types whose bodies are inspected;
+	// other responses (images, downloads, event streams) only have their
+	// status and headers checked.
+	ContentTypes []string `yaml:"content_types"`
 }
 
 // DetectionExclusion is one exclusion in plain terms. The rules it names
@@ -106,6 +130,10 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 	if d.InboundThreshold < 1 {
 		bad("detection.inbound_threshold", "%d must be at least 1 (CRS default 5: one critical rule)", d.InboundThreshold)
 	}
+	if d.OutboundThreshold < 1 {
+		bad("detection.outbound_threshold", "%d must be at least 1 (CRS default 4: one error-leak rule)", d.OutboundThreshold)
+	}
+	c.validateDetectionResponses(bad)
 	if d.MaxConcurrent < 0 {
 		bad("detection.max_concurrent", "%d must not be negative (0: twice the CPUs)", d.MaxConcurrent)
 	}
@@ -175,14 +203,39 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 // paranoia level 1 with the Django profile.
 func DefaultDetection() Detection {
 	return Detection{
-		Enabled:            true,
-		Mode:               "enforce",
-		ParanoiaLevel:      1,
-		InboundThreshold:   5,
+		Enabled:           true,
+		Mode:              "enforce",
+		ParanoiaLevel:     1,
+		InboundThreshold:  5,
+		OutboundThreshold: 4,
+		Responses: DetectionResponses{
+			BodyLimit:    64 << 10,
+			ContentTypes: []string{"text/html", "text/plain", "application/json", "application/xml", "text/xml", "application/xhtml+xml"},
+		},
 		BodyLimit:          128 << 10,
 		MultipartLimit:     2 << 20,
 		BodyOverLimit:      OverLimitReject,
 		MultipartOverLimit: OverLimitPass,
 		DjangoProfile:      true,
+	}
+}
+
+// mediaType is a lower-case type/subtype with no parameters.
+var mediaType = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
+
+func (c *Config) validateDetectionResponses(bad func(path, format string, args ...any)) {
+	r := c.Detection.Responses
+	if r.BodyLimit < 1024 {
+		bad("detection.responses.body_limit", "%v is too small (at least 1KB)", r.BodyLimit)
+	} else if r.BodyLimit > 16<<20 {
+		bad("detection.responses.body_limit", "%v is too large (at most 16MB: inspected responses are held in memory)", r.BodyLimit)
+	}
+	if r.Enabled && len(r.ContentTypes) == 0 {
+		bad("detection.responses.content_types", "empty: list the media types to inspect (text/html, application/json, ...)")
+	}
+	for i, t := range r.ContentTypes {
+		if !mediaType.MatchString(t) {
+			bad(fmt.Sprintf("detection.responses.content_types[%d]", i), "%q is not a lower-case media type such as text/html (no parameters)", t)
+		}
 	}
 }

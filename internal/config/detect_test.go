@@ -54,3 +54,59 @@ func TestDetectionBadValuesRefusedAtTheirLines(t *testing.T) {
 		}
 	}
 }
+
+// Response inspection is off by default with CRS's outbound threshold;
+// every new key has its environment override.
+func TestDetectionResponsesDefaultsAndEnvironment(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Detection.Responses
+	if r.Enabled || cfg.Detection.OutboundThreshold != 4 || r.BodyLimit != 64<<10 || len(r.ContentTypes) == 0 {
+		t.Fatalf("defaults: threshold %d, %+v", cfg.Detection.OutboundThreshold, r)
+	}
+	cfg, err = Load("", []string{"PARAPET_DETECTION_OUTBOUND_THRESHOLD=10", "PARAPET_DETECTION_RESPONSES_ENABLED=true",
+		"PARAPET_DETECTION_RESPONSES_BODY_LIMIT=16KB", "PARAPET_DETECTION_RESPONSES_CONTENT_TYPES=text/html,application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = cfg.Detection.Responses
+	if cfg.Detection.OutboundThreshold != 10 || !r.Enabled || r.BodyLimit != 16<<10 || strings.Join(r.ContentTypes, " ") != "text/html application/json" {
+		t.Fatalf("environment: threshold %d, %+v", cfg.Detection.OutboundThreshold, r)
+	}
+	if _, err := Load("", []string{"PARAPET_DETECTION_OUTBOUND_THRESHOLD=0"}); err == nil || !strings.Contains(err.Error(), "PARAPET_DETECTION_OUTBOUND_THRESHOLD") {
+		t.Fatalf("a zero threshold from the environment: %v", err)
+	}
+}
+
+func TestDetectionResponsesBadValuesRefusedAtTheirLines(t *testing.T) {
+	p := writeFile(t, `detection:
+  outbound_threshold: 0
+  responses:
+    enabled: true
+    body_limit: 12
+    content_types: [text/html, "Text/HTML; charset=utf-8", json]
+`)
+	_, err := Load(p, nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		":2: detection.outbound_threshold: 0 must be at least 1",
+		":5: detection.responses.body_limit",
+		`:6: detection.responses.content_types[1]: "Text/HTML; charset=utf-8"`,
+		`:6: detection.responses.content_types[2]: "json"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	p = writeFile(t, "detection:\n  responses:\n    enabled: true\n    body_limit: 1GB\n    content_types: []\n")
+	_, err = Load(p, nil)
+	for _, want := range []string{":4: detection.responses.body_limit: 1GB is too large", ":5: detection.responses.content_types: empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

@@ -7,7 +7,8 @@
 // first that decides: request headers (phase 1), then the body, buffered
 // up to the inspection limit, with the arguments (phase 2). The buffered bytes are replayed to the
 // upstream ahead of the unread rest, so the app gets the body byte for byte.
-// Response phases are not run.
+// With detection.responses on, the transaction stays open for the
+// response phases (response.go).
 package detect
 
 import (
@@ -69,6 +70,8 @@ type Stage struct {
 	slots chan struct{}
 
 	observe func(types.Transaction) // tests: sees each transaction before it is closed
+
+	out *outbound // response inspection (response.go); nil when off
 }
 
 // New compiles the rule set, the Django profile, the exclusions and the
@@ -91,6 +94,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
 		skipPaths:    d.SkipPaths,
 		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
+		out:          newOutbound(cfg),
 	}
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
 		// Parapet's own collector parses its small JSON bodies itself.
@@ -102,6 +106,9 @@ func build(cfg *config.Config) (*Stage, error) {
 	before, after := exclusionRules(d.Exclusions, nextID)
 	var pre, post strings.Builder
 	pre.WriteString(setup)
+	outSetup, outRules := outboundDirectives(d)
+	pre.WriteString(outSetup)
+	post.WriteString(outRules)
 	if d.DjangoProfile {
 		pre.WriteString(djangoBefore)
 		post.WriteString(djangoAfter)
@@ -174,7 +181,7 @@ func (s *Stage) Name() string { return Name }
 
 // Check runs the CRS on the request. It reads the body up to the
 // inspection limit and replaces it with a replay of the same bytes.
-func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
+func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info) (out decision.Decision) {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.skipped(r.URL.Path) {
 		return decision.Pass
 	}
@@ -209,7 +216,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			Reason: "the client went away while waiting for inspection", RetryAfter: time.Second}
 	}
 	tx := s.waf.NewTransactionWithID(info.ID)
-	defer tx.Close()
+	defer func() { s.release(ctx, tx, info, out) }() // closes tx, or holds it for the response (response.go)
 	if s.observe != nil {
 		defer s.observe(tx)
 	}

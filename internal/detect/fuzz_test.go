@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -56,4 +57,51 @@ func FuzzCheck(f *testing.F) {
 
 func validMethod(m string) bool {
 	return m != "" && len(m) < 12 && strings.Trim(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
+}
+
+// FuzzCheckResponse: whatever the upstream answers (status, content
+// type, encoding, a body that is not what its encoding says), response
+// inspection does not panic, a replaced response is a 5xx page, a
+// passing body reaches the client byte for byte, and the request's
+// transaction is closed.
+func FuzzCheckResponse(f *testing.F) {
+	s := stageFromYAML(f, "detection:\n  responses:\n    enabled: true\n    body_limit: 2KB\n")
+	f.Add(200, "text/html; charset=utf-8", "", []byte("<p>You have an error in your SQL syntax; check the manual</p>"))
+	f.Add(500, "application/json", "gzip", []byte("\x1f\x8b\x08\x00garbage"))
+	f.Add(204, "", "", []byte(nil))
+	f.Add(200, "text/plain;;=", "br", []byte("\xce\xb2\x00"))
+	f.Add(302, "TEXT/HTML", "deflate", []byte("\x00\x01"))
+	f.Fuzz(func(t *testing.T, status int, contentType, encoding string, body []byte) {
+		if status < 100 || status > 999 {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		r := browserRequest("GET", "/", nil).WithContext(ctx)
+		inf := info()
+		if d := s.Check(ctx, r, inf); d.Decided() {
+			t.Fatalf("a plain GET refused: %+v", d)
+		}
+		res := upstreamResponse(r, status, "", "", body)
+		res.Header["Content-Type"] = []string{contentType}
+		res.Header["Content-Encoding"] = []string{encoding}
+		if err := s.CheckResponse(ctx, res, inf); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if inf.Final.Decided() {
+			if res.StatusCode < 500 {
+				t.Fatalf("replaced with status %d", res.StatusCode)
+			}
+		} else if res.StatusCode != status || !bytes.Equal(got, body) {
+			t.Fatalf("passing response changed: %d, %d of %d bytes", res.StatusCode, len(got), len(body))
+		}
+		if n := s.out.open.Load(); n != 0 {
+			t.Fatalf("%d transactions held", n)
+		}
+	})
 }

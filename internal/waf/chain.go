@@ -142,6 +142,9 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 			return nil, err
 		}
 		stages = append(stages, det)
+		if cfg.Detection.Responses.Enabled {
+			respStages = append(respStages, det) // after the leak guard: both read the same body prefix
+		}
 	}
 	return &Chain{
 		cfg:         cfg,

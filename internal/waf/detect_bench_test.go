@@ -52,7 +52,8 @@ func benchHandler(b *testing.B, upstreamURL, yaml string) *Handler {
 
 // BenchmarkChainDetection serves a typical Django GET and a 2 KB form
 // POST through the whole handler (edge, access rules, hardening, proxy to
-// a loopback upstream) with detection off and on, in one run, and reports
+// a loopback upstream; the app answers a 2 KB HTML page) with detection
+// off, on, and on with response inspection, in one run, and reports
 // the 99th percentile of the time per request:
 //
 //	go test -run '^$' -bench ChainDetection -benchmem -benchtime 1s ./internal/waf/
@@ -60,7 +61,8 @@ func BenchmarkChainDetection(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, "<!doctype html><title>ok</title><p>"+strings.Repeat("content ", 200))
+		_, _ = io.WriteString(w, "<!doctype html><title>ok</title><p>"+strings.Repeat("content ", 252)) // 2 KB
+
 	}))
 	b.Cleanup(up.Close)
 	form := url.Values{
@@ -86,6 +88,9 @@ func BenchmarkChainDetection(b *testing.B) {
 	for _, mode := range []struct{ name, yaml string }{
 		{"detect-off", "detection:\n  enabled: false\n"},
 		{"detect-on", ""},
+		// Outbound inspection (detection.responses): the CRS response
+		// rules on the 2 KB HTML page as well.
+		{"detect-on-responses", "detection:\n  responses:\n    enabled: true\n"},
 	} {
 		h := benchHandler(b, up.URL, mode.yaml)
 		for _, req := range requests {

@@ -15,6 +15,9 @@ urlpatterns = [
     path("boom/", views.boom),
     path("search/", views.search),
     path("comments/", views.comment),
+    path("report/", views.report),
+    path("download/", views.download),
+    path("article/", views.article),
     path("__requests__/", views.requests_seen),
     path("admin/", admin.site.urls),
 ]

@@ -3,9 +3,11 @@ import hashlib
 import json
 import time
 
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.db.utils import ProgrammingError
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 
 from . import middleware
 
@@ -126,3 +128,42 @@ def comment(request):
     raw = request.body
     fields = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
     return JsonResponse({"fields": fields, "sha256": hashlib.sha256(raw).hexdigest(), "length": len(raw)})
+
+
+# What MySQLdb raises for a query built by string formatting, and what
+# psycopg2 raises for the same mistake (the test app runs on SQLite).
+DB_ERRORS = {
+    "mysql": (1064, "You have an error in your SQL syntax; check the manual that corresponds to your "
+                    "MySQL server version for the right syntax to use near ''' ORDER BY name' at line 1"),
+    "postgres": ('syntax error at or near "\'"\nLINE 1: SELECT * FROM reports WHERE name = \'\'\' ORDER BY name\n', ),
+}
+
+
+@gzip_page
+def report(request):
+    """A careless view: a bare except that shows the database's error
+    (gzipped when the client accepts it)."""
+    intro = "<p>Monthly timetable report for all stations.</p>" * 10
+    try:
+        raise ProgrammingError(*DB_ERRORS[request.GET.get("db", "mysql")])
+    except Exception as e:
+        return HttpResponse("<html><body><h1>Report</h1>%s<p>Could not load the report: %s</p></body></html>" % (intro, e))
+
+
+def download(request):
+    """A large streamed download (no Content-Length): lines of text."""
+    lines = int(request.GET.get("lines", "100000"))
+    content_type = request.GET.get("type", "text/plain")
+
+    def rows():
+        for i in range(lines):
+            yield "%08d,union station,O'Brien,select * from timetable\n" % i
+
+    return StreamingHttpResponse(rows(), content_type=content_type)
+
+
+@gzip_page
+def article(request):
+    """An HTML page gzipped by Django when the client accepts it."""
+    paragraphs = "".join("<p>Paragraph %d: the 8:15 from union station runs on Sundays.</p>\n" % i for i in range(400))
+    return HttpResponse("<!doctype html><html><body><h1>Timetable</h1>%s</body></html>" % paragraphs)
