@@ -11,6 +11,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/wasilibs/go-re2"
 	"github.com/wasilibs/go-re2/experimental"
 )
@@ -24,13 +25,41 @@ import (
 // Coraza's coraza.rule.no_regex_multiline tag does and its next major
 // version will by default. The CRS regression pass rate is the same.
 type re2rx struct {
-	re *re2.Regexp
+	*rxPattern
 }
+
+// rxPattern is one compiled pattern, shared by every rule (in every WAF
+// built) that uses it, with what is known about values that do not match.
+type rxPattern struct {
+	re *re2.Regexp
+	// emptyMatches is whether the empty value matches, decided once.
+	emptyMatches bool
+	// noMatch remembers short values the pattern did not match: the same
+	// argument names, cookie names and header values come with nearly
+	// every request, and a look-up costs a fraction of a call into RE2
+	// (BenchmarkRxOperator). A regex's answer for a value never changes,
+	// so a remembered miss is exact; the cache is bounded (least recently
+	// used out) and only ever turns a call into "no match" for a value
+	// RE2 itself said does not match.
+	noMatch *lru.Cache[string, struct{}]
+}
+
+const (
+	// noMatchMaxLen is the longest value remembered: most values a CRS
+	// rule sees on a GET (names, short arguments, header values) are
+	// shorter; longer ones repeat less and cost RE2 little per byte.
+	noMatchMaxLen = 128
+	// noMatchEntries bounds each pattern's memory of misses (about 300
+	// patterns at most are used on the request side, so at worst some
+	// 300 × 256 × 200 bytes ≈ 15 MB when every cache is full of long
+	// values).
+	noMatchEntries = 256
+)
 
 var (
 	re2Once  sync.Once
 	re2On    atomic.Bool
-	re2Cache sync.Map // pattern -> *re2.Regexp, shared by every WAF built
+	re2Cache sync.Map // pattern -> *rxPattern, shared by every WAF built
 )
 
 // useRE2 makes every WAF built from now on evaluate @rx with RE2. Coraza
@@ -58,20 +87,35 @@ func newRE2rx(options plugintypes.OperatorOptions) (plugintypes.Operator, error)
 		return nil, err
 	}
 	if v, ok := re2Cache.Load(data); ok {
-		return &re2rx{re: v.(*re2.Regexp)}, nil
+		return &re2rx{v.(*rxPattern)}, nil
 	}
-	re, err := compile(data)
+	p, err := compileRxPattern(data, compile)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %q: %w", options.Arguments, err)
 	}
-	re2Cache.Store(data, re)
-	return &re2rx{re: re}, nil
+	v, _ := re2Cache.LoadOrStore(data, p)
+	return &re2rx{v.(*rxPattern)}, nil
+}
+
+func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*rxPattern, error) {
+	re, err := compile(data)
+	if err != nil {
+		return nil, err
+	}
+	miss, err := lru.New[string, struct{}](noMatchEntries)
+	if err != nil {
+		return nil, err
+	}
+	return &rxPattern{re: re, emptyMatches: re.MatchString(""), noMatch: miss}, nil
 }
 
 // Evaluate matches value, capturing up to 9 groups when the rule captures.
 func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if !o.matches(value) {
+		return false
+	}
 	if !tx.Capturing() {
-		return o.re.MatchString(value)
+		return true
 	}
 	match := o.re.FindStringSubmatchIndex(value)
 	if match == nil {
@@ -85,6 +129,27 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 		}
 	}
 	return true
+}
+
+// matches reports whether the pattern matches value, from what is known
+// when it can: most values match no rule, so the search for captures
+// runs only once RE2 has said there is a match.
+func (p *rxPattern) matches(value string) bool {
+	switch {
+	case value == "":
+		return p.emptyMatches
+	case len(value) > noMatchMaxLen:
+		return p.re.MatchString(value)
+	}
+	if _, ok := p.noMatch.Get(value); ok {
+		return false
+	}
+	if p.re.MatchString(value) {
+		return true
+	}
+	// A copy: value may be a slice of a large request body.
+	p.noMatch.Add(strings.Clone(value), struct{}{})
+	return false
 }
 
 // matchesArbitraryBytes reports whether a pattern's \x escapes spell bytes

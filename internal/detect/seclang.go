@@ -90,7 +90,7 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
 const djangoAfter = `
 # CSRF token (form field and header), session and messages cookies: random
 # or signed values made by Django, never interpreted as code.
-SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:X-CSRFToken"
+SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:x-csrftoken"
 # Password fields of Django's auth forms (login, password change and reset,
 # admin user forms): hashed, never interpreted, and may hold anything.
 SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:password|!ARGS:password1|!ARGS:password2|!ARGS:old_password|!ARGS:new_password1|!ARGS:new_password2"
