@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"hash/maphash"
 	"regexp/syntax"
 	"strconv"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/wasilibs/go-re2"
 	"github.com/wasilibs/go-re2/experimental"
 )
@@ -38,10 +38,9 @@ type rxPattern struct {
 	// argument names, cookie names and header values come with nearly
 	// every request, and a look-up costs a fraction of a call into RE2
 	// (BenchmarkRxOperator). A regex's answer for a value never changes,
-	// so a remembered miss is exact; the cache is bounded (least recently
-	// used out) and only ever turns a call into "no match" for a value
-	// RE2 itself said does not match.
-	noMatch *lru.Cache[string, struct{}]
+	// so a remembered miss is exact: it only ever answers "no match" for
+	// a value RE2 itself did not match.
+	noMatch missCache
 }
 
 const (
@@ -49,12 +48,54 @@ const (
 	// rule sees on a GET (names, short arguments, header values) are
 	// shorter; longer ones repeat less and cost RE2 little per byte.
 	noMatchMaxLen = 128
-	// noMatchEntries bounds each pattern's memory of misses (about 300
-	// patterns at most are used on the request side, so at worst some
-	// 300 × 256 × 200 bytes ≈ 15 MB when every cache is full of long
-	// values).
-	noMatchEntries = 256
+	// noMatchSlots is the size of each pattern's memory of misses.
+	noMatchSlots = 256
 )
+
+// missCache is a fixed-size, direct-mapped set of strings: a value goes
+// in the slot its hash (seeded at random per pattern) picks, replacing
+// whatever was there. A value is kept only the second time it is offered
+// in a row for its slot (the slot remembers the hash of the last offer),
+// so values that never repeat cost a hash and a few atomic operations on
+// one slot, not a copy. The request path takes no lock, and memory stays
+// bounded whatever clients send (at most noMatchSlots values of
+// noMatchMaxLen bytes per pattern; the request-side CRS uses a few
+// hundred patterns). A hit compares the whole string, so the set never
+// answers for a value it does not hold, even when slots race.
+type missCache struct {
+	seed  maphash.Seed
+	slots [noMatchSlots]missSlot
+}
+
+// missSlot is one slot, its fields side by side so a look-up touches one
+// cache line until the hashes agree.
+type missSlot struct {
+	hash  atomic.Uint64 // hash of value (0: empty)
+	offer atomic.Uint64 // hash of the last value offered
+	value atomic.Pointer[string]
+}
+
+func (c *missCache) has(v string) (bool, uint64) {
+	h := maphash.String(c.seed, v) | 1 // never 0, the empty slot
+	s := &c.slots[h%noMatchSlots]
+	if s.hash.Load() != h {
+		return false, h
+	}
+	p := s.value.Load()
+	return p != nil && *p == v, h
+}
+
+// add offers v, whose hash is h; it is kept (a copy: v may be a slice of
+// a large request body) if it was the last value offered for its slot.
+func (c *missCache) add(v string, h uint64) {
+	s := &c.slots[h%noMatchSlots]
+	if s.offer.Swap(h) != h {
+		return
+	}
+	v = strings.Clone(v)
+	s.value.Store(&v)
+	s.hash.Store(h)
+}
 
 var (
 	re2Once  sync.Once
@@ -102,11 +143,9 @@ func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*
 	if err != nil {
 		return nil, err
 	}
-	miss, err := lru.New[string, struct{}](noMatchEntries)
-	if err != nil {
-		return nil, err
-	}
-	return &rxPattern{re: re, emptyMatches: re.MatchString(""), noMatch: miss}, nil
+	p := &rxPattern{re: re, emptyMatches: re.MatchString("")}
+	p.noMatch.seed = maphash.MakeSeed()
+	return p, nil
 }
 
 // Evaluate matches value, capturing up to 9 groups when the rule captures.
@@ -141,14 +180,14 @@ func (p *rxPattern) matches(value string) bool {
 	case len(value) > noMatchMaxLen:
 		return p.re.MatchString(value)
 	}
-	if _, ok := p.noMatch.Get(value); ok {
+	known, h := p.noMatch.has(value)
+	if known {
 		return false
 	}
 	if p.re.MatchString(value) {
 		return true
 	}
-	// A copy: value may be a slice of a large request body.
-	p.noMatch.Add(strings.Clone(value), struct{}{})
+	p.noMatch.add(value, h)
 	return false
 }
 
