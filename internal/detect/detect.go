@@ -109,6 +109,7 @@ func build(cfg *config.Config) (*Stage, error) {
 	if !d.WindowsHost {
 		post.WriteString(windowsShellRules)
 	}
+	post.WriteString(constantLogData)
 	pre.WriteString(before)
 	post.WriteString(after)
 
