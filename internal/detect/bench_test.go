@@ -102,11 +102,21 @@ func BenchmarkDetect(b *testing.B) {
 		default:
 			s = benchStage(b, cfg.yaml)
 		}
+		n := 0
 		for _, req := range []struct {
 			name string
 			make func() *http.Request
 		}{
 			{"GET", typicalGET},
+			// The same GET with query values never seen before (a search
+			// box, an id): @rx cannot answer them from memory.
+			{"GETnew", func() *http.Request {
+				n++
+				r := typicalGET()
+				r.URL.RawQuery = fmt.Sprintf("q=union+station+timetable+%d&page=%d&utm_source=newsletter-%d", n, n, n)
+				r.RequestURI = r.URL.Path + "?" + r.URL.RawQuery
+				return r
+			}},
 			{"POST2KB", func() *http.Request { return formPOST(body) }},
 		} {
 			b.Run(req.name+"/detect-"+cfg.name, func(b *testing.B) {
