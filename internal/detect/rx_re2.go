@@ -54,10 +54,11 @@ const (
 
 // missCache is a fixed-size, direct-mapped set of strings: a value goes
 // in the slot its hash (seeded at random per pattern) picks, replacing
-// whatever was there. A value is kept only the second time it is offered
-// in a row for its slot (the slot remembers the hash of the last offer),
-// so values that never repeat cost a hash and a few atomic operations on
-// one slot, not a copy. The request path takes no lock, and memory stays
+// whatever was there. A value is kept only when it comes back in another
+// request (the slot remembers the last value offered and the request it
+// came in), so values that never repeat across requests, such as the
+// fields of a JSON body, cost a hash and a few atomic operations on one
+// slot, not a copy. The request path takes no lock, and memory stays
 // bounded whatever clients send (at most noMatchSlots values of
 // noMatchMaxLen bytes per pattern; the request-side CRS uses a few
 // hundred patterns). A hit compares the whole string, so the set never
@@ -70,9 +71,10 @@ type missCache struct {
 // missSlot is one slot, its fields side by side so a look-up touches one
 // cache line until the hashes agree.
 type missSlot struct {
-	hash  atomic.Uint64 // hash of value (0: empty)
-	offer atomic.Uint64 // hash of the last value offered
-	value atomic.Pointer[string]
+	hash    atomic.Uint64 // hash of value (0: empty)
+	offer   atomic.Uint64 // hash of the last value offered
+	offerTx atomic.Uint64 // hash of the transaction that offered it
+	value   atomic.Pointer[string]
 }
 
 func (c *missCache) has(v string) (bool, uint64) {
@@ -85,15 +87,18 @@ func (c *missCache) has(v string) (bool, uint64) {
 	return p != nil && *p == v, h
 }
 
-// add offers v, whose hash is h; it is kept (a copy: v may be a slice of
-// a large request body) if it was the last value offered for its slot.
-func (c *missCache) add(v string, h uint64) {
+// add offers v, whose hash is h, from transaction txID; it is kept (a
+// copy: v may be a slice of a large request body) if the last value
+// offered for its slot was v from another transaction.
+func (c *missCache) add(v string, h uint64, txID string) {
 	s := &c.slots[h%noMatchSlots]
-	if s.offer.Swap(h) != h {
+	tx := maphash.String(c.seed, txID)
+	prev, prevTx := s.offer.Swap(h), s.offerTx.Swap(tx)
+	if prev != h || prevTx == tx {
 		return
 	}
-	v = strings.Clone(v)
-	s.value.Store(&v)
+	kept := strings.Clone(v) // a new variable: v itself must not escape
+	s.value.Store(&kept)
 	s.hash.Store(h)
 }
 
@@ -150,7 +155,7 @@ func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*
 
 // Evaluate matches value, capturing up to 9 groups when the rule captures.
 func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
-	if !o.matches(value) {
+	if !o.matches(tx, value) {
 		return false
 	}
 	if !tx.Capturing() {
@@ -173,7 +178,7 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 // matches reports whether the pattern matches value, from what is known
 // when it can: most values match no rule, so the search for captures
 // runs only once RE2 has said there is a match.
-func (p *rxPattern) matches(value string) bool {
+func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool {
 	switch {
 	case value == "":
 		return p.emptyMatches
@@ -187,7 +192,7 @@ func (p *rxPattern) matches(value string) bool {
 	if p.re.MatchString(value) {
 		return true
 	}
-	p.noMatch.add(value, h)
+	p.noMatch.add(value, h, tx.ID())
 	return false
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -45,10 +46,12 @@ func TestRxMissMemoryNeverChangesAnAnswer(t *testing.T) {
 			wg.Add(1)
 			go func(g int) {
 				defer wg.Done()
-				tx := waf.NewTransaction()
-				defer tx.Close()
-				state := tx.(plugintypes.TransactionState)
-				for round := 0; round < 3; round++ { // seen once, twice (kept), then answered from memory
+				// Seen in one request, again in another (kept), then
+				// answered from memory.
+				for round := 0; round < 3; round++ {
+					tx := waf.NewTransaction()
+					defer tx.Close()
+					state := tx.(plugintypes.TransactionState)
 					for i := range values {
 						v := values[(i*(g+1)+round)%len(values)]
 						if got := op.Evaluate(state, v); got != want.MatchString(v) {
@@ -72,17 +75,31 @@ func TestRxMissMemoryKeepsCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := op.(*re2rx).rxPattern
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx1 := waf.NewTransaction().(plugintypes.TransactionState)
+	tx2 := waf.NewTransaction().(plugintypes.TransactionState)
 	buf := []byte("harmless")
-	v := string(buf)
-	p.matches(v)
-	p.matches(v) // second sighting: kept
+	v := unsafe.String(&buf[0], len(buf)) // a value over the caller's bytes
+	p.matches(tx1, v)
+	p.matches(tx1, v) // the same request again: not kept
+	if known, _ := p.noMatch.has(v); known {
+		t.Fatal("a value seen in one request only is remembered")
+	}
+	p.matches(tx2, v) // another request: kept
 	if known, _ := p.noMatch.has("harmless"); !known {
-		t.Fatal("a value seen twice without a match is not remembered")
+		t.Fatal("a value seen in two requests without a match is not remembered")
+	}
+	buf[0] = 'c' // a caller reusing its bytes
+	if known, _ := p.noMatch.has("harmless"); !known {
+		t.Fatal("the remembered value changed with the caller's bytes")
 	}
 	if known, _ := p.noMatch.has("harmlesS"); known {
 		t.Fatal("a different value is answered from memory")
 	}
-	if !p.matches("EVIL") || !p.matches("not evil") {
+	if !p.matches(tx1, "EVIL") || !p.matches(tx2, "not evil") {
 		t.Fatal("a matching value is not matched")
 	}
 }
