@@ -48,8 +48,10 @@ const (
 	// rule sees on a GET (names, short arguments, header values) are
 	// shorter; longer ones repeat less and cost RE2 little per byte.
 	noMatchMaxLen = 128
-	// noMatchSlots is the size of each pattern's memory of misses.
-	noMatchSlots = 256
+	// noMatchSlots is the size of each pattern's memory of misses: a
+	// few thousand names and values across the CRS's patterns, in a
+	// footprint (24 bytes a slot) that stays in the CPU's caches.
+	noMatchSlots = 128
 )
 
 // missCache is a fixed-size, direct-mapped set of strings: a value goes
@@ -71,11 +73,13 @@ type missCache struct {
 // missSlot is one slot, its fields side by side so a look-up touches one
 // cache line until the hashes agree.
 type missSlot struct {
-	hash    atomic.Uint64 // hash of value (0: empty)
-	offer   atomic.Uint64 // hash of the last value offered
-	offerTx atomic.Uint64 // hash of the transaction that offered it
-	value   atomic.Pointer[string]
+	hash  atomic.Uint64 // hash of value (0: empty)
+	offer atomic.Uint64 // the last offer: its value's hash, low bits its request's
+	value atomic.Pointer[string]
 }
+
+// offerTxBits of an offer word identify the request that made it.
+const offerTxBits = 16
 
 func (c *missCache) has(v string) (bool, uint64) {
 	h := maphash.String(c.seed, v) | 1 // never 0, the empty slot
@@ -89,12 +93,15 @@ func (c *missCache) has(v string) (bool, uint64) {
 
 // add offers v, whose hash is h, from transaction txID; it is kept (a
 // copy: v may be a slice of a large request body) if the last value
-// offered for its slot was v from another transaction.
+// offered for its slot was v from another transaction. Offers compare
+// hashes only, so a collision can at worst keep or skip a value early:
+// what is kept is still a value RE2 did not match.
 func (c *missCache) add(v string, h uint64, txID string) {
 	s := &c.slots[h%noMatchSlots]
-	tx := maphash.String(c.seed, txID)
-	prev, prevTx := s.offer.Swap(h), s.offerTx.Swap(tx)
-	if prev != h || prevTx == tx {
+	const txMask = 1<<offerTxBits - 1
+	offer := h&^txMask | maphash.String(c.seed, txID)&txMask
+	prev := s.offer.Swap(offer)
+	if prev&^txMask != h&^txMask || prev == offer {
 		return
 	}
 	kept := strings.Clone(v) // a new variable: v itself must not escape
