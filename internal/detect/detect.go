@@ -116,6 +116,7 @@ func build(cfg *config.Config) (*Stage, error) {
 	if !d.WindowsHost {
 		post.WriteString(windowsShellRules)
 	}
+	post.WriteString(constantLogData)
 	pre.WriteString(before)
 	post.WriteString(after)
 
@@ -227,17 +228,21 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		uri = r.URL.RequestURI()
 	}
 	tx.ProcessURI(uri, r.Method, r.Proto)
-	tx.AddRequestHeader("Host", r.Host)
+	// Header names go in lower case, as HTTP/2 sends them: Coraza
+	// compares names in lower case and would otherwise lower-case each
+	// one again for every rule that reads the headers.
+	tx.AddRequestHeader("host", r.Host)
 	for k, vs := range r.Header {
+		k = strings.ToLower(k)
 		for _, v := range vs {
 			tx.AddRequestHeader(k, v)
 		}
 	}
 	if r.ContentLength > 0 && r.Header.Get("Content-Length") == "" {
-		tx.AddRequestHeader("Content-Length", strconv.FormatInt(r.ContentLength, 10))
+		tx.AddRequestHeader("content-length", strconv.FormatInt(r.ContentLength, 10))
 	}
 	if len(r.TransferEncoding) > 0 {
-		tx.AddRequestHeader("Transfer-Encoding", strings.Join(r.TransferEncoding, ","))
+		tx.AddRequestHeader("transfer-encoding", strings.Join(r.TransferEncoding, ","))
 	}
 	if it := tx.ProcessRequestHeaders(); it != nil {
 		return s.decide(tx, it)

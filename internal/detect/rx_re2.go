@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"hash/maphash"
 	"regexp/syntax"
 	"strconv"
 	"strings"
@@ -24,13 +25,96 @@ import (
 // Coraza's coraza.rule.no_regex_multiline tag does and its next major
 // version will by default. The CRS regression pass rate is the same.
 type re2rx struct {
+	*rxPattern
+}
+
+// rxPattern is one compiled pattern, shared by every rule (in every WAF
+// built) that uses it, with what is known about values that do not match.
+type rxPattern struct {
 	re *re2.Regexp
+	// emptyMatches is whether the empty value matches, decided once.
+	emptyMatches bool
+	// noMatch remembers short values the pattern did not match: the same
+	// argument names, cookie names and header values come with nearly
+	// every request, and a look-up costs a fraction of a call into RE2
+	// (BenchmarkRxOperator). A regex's answer for a value never changes,
+	// so a remembered miss is exact: it only ever answers "no match" for
+	// a value RE2 itself did not match.
+	noMatch missCache
+}
+
+const (
+	// noMatchMaxLen is the longest value remembered: most values a CRS
+	// rule sees on a GET (names, short arguments, header values) are
+	// shorter; longer ones repeat less and cost RE2 little per byte.
+	noMatchMaxLen = 128
+	// noMatchSlots is the size of each pattern's memory of misses: a
+	// few thousand names and values across the CRS's patterns, with
+	// slots small enough (24 bytes) that looking up a value never seen
+	// costs next to nothing beside RE2 (BenchmarkRxOperator, operator-new).
+	// At worst, full of the longest values, some 20 KB a pattern.
+	noMatchSlots = 128
+)
+
+// missCache is a fixed-size, direct-mapped set of strings: a value goes
+// in the slot its hash (seeded at random per pattern) picks, replacing
+// whatever was there. A value is kept only when it comes back in another
+// request (the slot remembers the last value offered and the request it
+// came in), so values that never repeat across requests, such as the
+// fields of a JSON body, cost a hash and a few atomic operations on one
+// slot, not a copy. The request path takes no lock, and memory stays
+// bounded whatever clients send (at most noMatchSlots values of
+// noMatchMaxLen bytes per pattern; the request-side CRS uses a few
+// hundred patterns). A hit compares the whole string, so the set never
+// answers for a value it does not hold, even when slots race.
+type missCache struct {
+	seed  maphash.Seed
+	slots [noMatchSlots]missSlot
+}
+
+// missSlot is one slot, its fields side by side so a look-up touches one
+// cache line until the hashes agree.
+type missSlot struct {
+	hash  atomic.Uint64 // hash of value (0: empty)
+	offer atomic.Uint64 // the last offer: its value's hash, low bits its request's
+	value atomic.Pointer[string]
+}
+
+// offerTxBits of an offer word identify the request that made it.
+const offerTxBits = 16
+
+func (c *missCache) has(v string) (bool, uint64) {
+	h := maphash.String(c.seed, v) | 1 // never 0, the empty slot
+	s := &c.slots[h%noMatchSlots]
+	if s.hash.Load() != h {
+		return false, h
+	}
+	p := s.value.Load()
+	return p != nil && *p == v, h
+}
+
+// add offers v, whose hash is h, from transaction txID; it is kept (a
+// copy: v may be a slice of a large request body) if the last value
+// offered for its slot was v from another transaction. Offers compare
+// hashes only, so a collision can at worst keep or skip a value early:
+// what is kept is still a value RE2 did not match.
+func (c *missCache) add(v string, h uint64, txID string) {
+	s := &c.slots[h%noMatchSlots]
+	const txMask = 1<<offerTxBits - 1
+	offer := h&^txMask | maphash.String(c.seed, txID)&txMask
+	prev := s.offer.Swap(offer)
+	if prev&^txMask != h&^txMask || prev == offer {
+		return
+	}
+	kept := strings.Clone(v) // a new variable: v itself must not escape
+	s.value.Store(&kept)
+	s.hash.Store(h)
 }
 
 var (
 	re2Once  sync.Once
 	re2On    atomic.Bool
-	re2Cache sync.Map // pattern -> *re2.Regexp, shared by every WAF built
+	re2Cache sync.Map // pattern -> *rxPattern, shared by every WAF built
 )
 
 // useRE2 makes every WAF built from now on evaluate @rx with RE2. Coraza
@@ -58,20 +142,33 @@ func newRE2rx(options plugintypes.OperatorOptions) (plugintypes.Operator, error)
 		return nil, err
 	}
 	if v, ok := re2Cache.Load(data); ok {
-		return &re2rx{re: v.(*re2.Regexp)}, nil
+		return &re2rx{v.(*rxPattern)}, nil
 	}
-	re, err := compile(data)
+	p, err := compileRxPattern(data, compile)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %q: %w", options.Arguments, err)
 	}
-	re2Cache.Store(data, re)
-	return &re2rx{re: re}, nil
+	v, _ := re2Cache.LoadOrStore(data, p)
+	return &re2rx{v.(*rxPattern)}, nil
+}
+
+func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*rxPattern, error) {
+	re, err := compile(data)
+	if err != nil {
+		return nil, err
+	}
+	p := &rxPattern{re: re, emptyMatches: re.MatchString("")}
+	p.noMatch.seed = maphash.MakeSeed()
+	return p, nil
 }
 
 // Evaluate matches value, capturing up to 9 groups when the rule captures.
 func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if !o.matches(tx, value) {
+		return false
+	}
 	if !tx.Capturing() {
-		return o.re.MatchString(value)
+		return true
 	}
 	match := o.re.FindStringSubmatchIndex(value)
 	if match == nil {
@@ -85,6 +182,27 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 		}
 	}
 	return true
+}
+
+// matches reports whether the pattern matches value, from what is known
+// when it can: most values match no rule, so the search for captures
+// runs only once RE2 has said there is a match.
+func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool {
+	switch {
+	case value == "":
+		return p.emptyMatches
+	case len(value) > noMatchMaxLen:
+		return p.re.MatchString(value)
+	}
+	known, h := p.noMatch.has(value)
+	if known {
+		return false
+	}
+	if p.re.MatchString(value) {
+		return true
+	}
+	p.noMatch.add(value, h, tx.ID())
+	return false
 }
 
 // matchesArbitraryBytes reports whether a pattern's \x escapes spell bytes

@@ -1,0 +1,163 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+
+	"github.com/parapet-waf/parapet/internal/config"
+)
+
+// The @rx operator remembers values a pattern did not match; that memory
+// must never change an answer, whatever order values come in, under
+// concurrent use, and captures still work after a remembered miss.
+func TestRxMissMemoryNeverChangesAnAnswer(t *testing.T) {
+	patterns := []string{
+		`(?i)\bunion\b.{1,100}?\bselect\b`,
+		`(?i)<script[^>]*>[\s\S]*?`,
+		`^[\d.:]+$`,
+		`[\n\r]`,
+		`^$`, // matches only the empty value
+	}
+	values := []string{"", "2", "page", "utm_source", "newsletter", "1 union select 2", "<script>alert(1)</script>",
+		"127.0.0.1", "a\nb", "UNION  SELECT", strings.Repeat("x", noMatchMaxLen), strings.Repeat("y", noMatchMaxLen+1) + " union select 1"}
+	for i := 0; i < 3*noMatchSlots; i++ {
+		values = append(values, fmt.Sprintf("value-%d", i)) // enough to evict and collide
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range patterns {
+		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := regexp.MustCompile("(?s)" + p)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				// Seen in one request, again in another (kept), then
+				// answered from memory.
+				for round := 0; round < 3; round++ {
+					tx := waf.NewTransaction()
+					defer tx.Close()
+					state := tx.(plugintypes.TransactionState)
+					for i := range values {
+						v := values[(i*(g+1)+round)%len(values)]
+						if got := op.Evaluate(state, v); got != want.MatchString(v) {
+							t.Errorf("%q on %q: got %v, want %v (round %d)", p, v, got, !got, round)
+							return
+						}
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+	}
+}
+
+// A value's copy is kept, not the caller's string: a value sliced from a
+// request body must not pin the body, and a caller reusing its bytes must
+// not change what is remembered.
+func TestRxMissMemoryKeepsCopies(t *testing.T) {
+	op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: `(?i)evil`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := op.(*re2rx).rxPattern
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx1 := waf.NewTransaction().(plugintypes.TransactionState)
+	tx2 := waf.NewTransaction().(plugintypes.TransactionState)
+	buf := []byte("harmless")
+	v := unsafe.String(&buf[0], len(buf)) // a value over the caller's bytes
+	p.matches(tx1, v)
+	p.matches(tx1, v) // the same request again: not kept
+	if known, _ := p.noMatch.has(v); known {
+		t.Fatal("a value seen in one request only is remembered")
+	}
+	p.matches(tx2, v) // another request: kept
+	if known, _ := p.noMatch.has("harmless"); !known {
+		t.Fatal("a value seen in two requests without a match is not remembered")
+	}
+	buf[0] = 'c' // a caller reusing its bytes
+	if known, _ := p.noMatch.has("harmless"); !known {
+		t.Fatal("the remembered value changed with the caller's bytes")
+	}
+	if known, _ := p.noMatch.has("harmlesS"); known {
+		t.Fatal("a different value is answered from memory")
+	}
+	if !p.matches(tx1, "EVIL") || !p.matches(tx2, "not evil") {
+		t.Fatal("a matching value is not matched")
+	}
+}
+
+// The Django profile stops matching the names of Django's own cookies: the
+// names are fixed words which no CRS rule matches at any paranoia level,
+// in any letter case, so the exclusion costs no detection.
+func TestDjangoCookieNamesMatchNothing(t *testing.T) {
+	cfg := config.Default()
+	cfg.Detection.ParanoiaLevel = 4
+	cfg.Detection.InboundThreshold = 1 << 20 // nothing blocks: every rule runs
+	cfg.Detection.DjangoProfile = false
+	cfg.Detection.WindowsHost = true
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []string
+	s.observe = func(tx types.Transaction) {
+		for _, m := range tx.MatchedRules() {
+			for _, md := range m.MatchedDatas() {
+				v := md.Variable().Name()
+				if v == "REQUEST_COOKIES_NAMES" {
+					hits = append(hits, fmt.Sprintf("%d %s:%s", m.Rule().ID(), v, md.Key()))
+				}
+			}
+		}
+	}
+	for _, names := range [][]string{
+		{"csrftoken", "sessionid", "messages"},
+		{"CSRFTOKEN", "SessionId", "MESSAGES"},
+	} {
+		r := browserRequest("GET", "/", nil)
+		r.Header.Set("Cookie", names[0]+"=a; "+names[1]+"=b; "+names[2]+"=c")
+		s.Check(r.Context(), r, info())
+	}
+	if len(hits) > 0 {
+		t.Fatalf("CRS rules matched Django's cookie names: %v", hits)
+	}
+}
+
+// Header names reach Coraza in lower case: rules on a named header still
+// see it, and exclusions by header name still apply.
+func TestHeaderRulesAfterLowerCasing(t *testing.T) {
+	s := stageFromYAML(t, "")
+	r := browserRequest("GET", "/", nil)
+	r.Header.Set("User-Agent", "Nikto/2.5.0")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.RuleID != "detect-reputation-scanner" {
+		t.Errorf("scanner User-Agent: %+v", d)
+	}
+	r = browserRequest("GET", "/", nil)
+	r.Header.Set("X-CSRFToken", "1' OR '1'='1' UNION SELECT password FROM auth_user--")
+	if d := s.Check(r.Context(), r, info()); d.Decided() {
+		t.Errorf("X-CSRFToken is excluded by the Django profile, yet: %+v", d)
+	}
+	r = browserRequest("GET", "/", nil)
+	r.Header.Set("Referer", "https://example.com/?q=<script>alert(document.cookie)</script>")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.RuleID != "detect-xss" {
+		t.Errorf("XSS in Referer: %+v", d)
+	}
+}
