@@ -141,3 +141,46 @@ func TestMetricsPathIsTheAppsWithoutToken(t *testing.T) {
 		t.Fatalf("got %d %q, want the app's answer", status, body)
 	}
 }
+
+// The garbage collector follows runtime.gc_percent and
+// runtime.memory_limit (Parapet's defaults when unset), a reload applies
+// new values, and the standard GOGC variable wins over the config.
+func TestRuntimeSettingsReachTheGarbageCollector(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
+	defer up.Close()
+	dir := t.TempDir()
+	gc := func(maddr string) (percent, limit string) {
+		_, body := scrape(t, "http://"+maddr+"/_parapet/metrics", "")
+		return metricLine(body, "go_gc_gogc_percent"), metricLine(body, "go_gc_gomemlimit_bytes")
+	}
+	for _, c := range []struct {
+		name, runtime string
+		env           []string
+		percent, limit string
+	}{
+		{"defaults", "", nil, "400", "2.68435456e+08"},
+		{"config", "runtime:\n  gc_percent: 250\n  memory_limit: 100MB\n", nil, "250", "1.048576e+08"},
+		{"GOGC wins", "runtime:\n  gc_percent: 250\n", []string{"GOGC=150"}, "150", "2.68435456e+08"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr, maddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
+			cfgPath := filepath.Join(dir, c.name+".yaml")
+			cfg := fmt.Sprintf("upstream: %s\nlisten: %s\nreload:\n  watch: false\nmetrics:\n  listen: %s\n%s", up.URL, addr, maddr, c.runtime)
+			os.WriteFile(cfgPath, []byte(cfg), 0o600)
+			p := startParapet(t, addr, c.env, "run", "--config", cfgPath)
+			waitStatus(t, p, "/", 200)
+			if percent, limit := gc(maddr); percent != c.percent || limit != c.limit {
+				t.Fatalf("GOGC %s, memory limit %s; want %s and %s", percent, limit, c.percent, c.limit)
+			}
+			if c.env != nil {
+				return
+			}
+			os.WriteFile(cfgPath, []byte(strings.Replace(cfg, c.runtime, "runtime:\n  gc_percent: 300\n  memory_limit: 0\n", 1)), 0o600)
+			p.cmd.Process.Signal(syscall.SIGHUP)
+			p.waitLog(t, "config reloaded")
+			if percent, limit := gc(maddr); percent != "300" || limit != "9.223372036854776e+18" {
+				t.Fatalf("after reload: GOGC %s, memory limit %s; want 300 and none", percent, limit)
+			}
+		})
+	}
+}

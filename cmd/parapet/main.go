@@ -48,6 +48,8 @@ Configuration:
   Prometheus metrics: PARAPET_METRICS_LISTEN=127.0.0.1:9100 (a private listener),
   or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
   public port with "Authorization: Bearer <token>".
+  Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
+  collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 

@@ -84,6 +84,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	defer logOut.Close()
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
+	applyRuntime(cfg.Runtime, os.Getenv, logger)
 	deps := waf.NewDeps(ctx, cfg.FeedCacheDir, logger)
 	defer deps.Close() // the memory store writes its last bans to the ban file
 	chain, err := waf.Build(cfg, deps)
@@ -299,6 +300,7 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 			h.Swap(chain)
 			chain.RetainFeeds(deps)
 			level.Set(parseLevel(cfg.Log.Level))
+			applyRuntime(cfg.Runtime, os.Getenv, log)
 			log.Info("config reloaded", "file", cfg.File())
 			return true
 		}

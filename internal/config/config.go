@@ -53,6 +53,8 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
+	// Runtime tunes Go's garbage collector (runtime.go).
+	Runtime Runtime `yaml:"runtime"`
 	// Challenge configures challenges and clearance cookies (challenge.go).
 	Challenge Challenge `yaml:"challenge"`
 	// Store, RateLimits, AutoBan, UnderAttack and UpstreamLimit are flood
@@ -388,6 +390,7 @@ func Default() *Config {
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
+		Runtime:   defaultRuntime(),
 		Challenge: DefaultChallenge(),
 		// Flood defense (flood.go).
 		Store:         defaultStore(),
