@@ -154,8 +154,8 @@ func TestRuntimeSettingsReachTheGarbageCollector(t *testing.T) {
 		return metricLine(body, "go_gc_gogc_percent"), metricLine(body, "go_gc_gomemlimit_bytes")
 	}
 	for _, c := range []struct {
-		name, runtime string
-		env           []string
+		name, runtime  string
+		env            []string
 		percent, limit string
 	}{
 		{"defaults", "", nil, "400", "2.68435456e+08"},
