@@ -15,10 +15,7 @@ package detect
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -29,8 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/andybalholm/brotli"
 	"github.com/corazawaf/coraza/v3/types"
+	"github.com/parapet-waf/parapet/internal/bodypeek"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -44,12 +41,11 @@ const RuleOutbound = "detect-outbound"
 // outbound is the response side of the stage; nil when
 // detection.responses is off.
 type outbound struct {
-	limit int
+	peek  *bodypeek.Peeker
 	types map[string]bool
 	pages *denypage.Renderer
 	held  sync.Map     // *decision.Info -> *heldTx: transactions waiting for their response
 	open  atomic.Int64 // len(held), for tests
-	bufs  sync.Pool    // of *[]byte, limit bytes each
 }
 
 // heldTx is a transaction kept open for the response phases.
@@ -63,7 +59,7 @@ func newOutbound(cfg *config.Config) *outbound {
 	if !cfg.Detection.Enabled || !r.Enabled {
 		return nil
 	}
-	o := &outbound{limit: int(r.BodyLimit), types: map[string]bool{},
+	o := &outbound{peek: bodypeek.New(int(r.BodyLimit)), types: map[string]bool{},
 		pages: &denypage.Renderer{Brand: cfg.BlockPage.Brand, Contact: cfg.BlockPage.Contact}}
 	for _, t := range r.ContentTypes {
 		o.types[t] = true
@@ -223,76 +219,21 @@ func (o *outbound) readPrefix(resp *http.Response, info *decision.Info) (mt stri
 		return mt, nil, false, nil
 	}
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity", "gzip", "x-gzip", "br", "deflate":
-	default:
+	if !bodypeek.Decodable(enc) {
 		// Headers and status are still checked; the CRS skips bodies
 		// it cannot read too.
 		info.AddTag("detect-response-uninspected:" + enc)
 		return mt, nil, false, nil
 	}
-	buf := o.getBuf()
-	rest := resp.Body
-	n, rerr := io.ReadFull(rest, buf)
-	if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
-		o.bufs.Put(&buf)
-		return "", nil, false, fmt.Errorf("reading upstream body for inspection: %w", rerr)
+	prefix, err := o.peek.Peek(resp)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("inspecting the response: %w", err)
 	}
-	prefix := buf[:n]
-	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &o.bufs}
 	if enc == "" || enc == "identity" {
 		return mt, prefix, false, nil
 	}
-	return mt, decodePrefix(prefix, enc, o.limit), true, nil
-}
-
-func (o *outbound) getBuf() []byte {
-	if b, ok := o.bufs.Get().(*[]byte); ok {
-		return *b
-	}
-	return make([]byte, o.limit)
-}
-
-// prefixedBody replays the inspected prefix, then streams the rest; Close
-// gives the prefix buffer back to the pool.
-type prefixedBody struct {
-	io.Reader
-	rest io.Closer
-	buf  *[]byte
-	pool *sync.Pool
-}
-
-func (b *prefixedBody) Close() error {
-	err := b.rest.Close()
-	if b.buf != nil {
-		b.pool.Put(b.buf)
-		b.buf = nil
-	}
-	return err
-}
-
-// decodePrefix returns what can be decompressed from a (possibly
-// truncated) prefix of a compressed body, at most max bytes; a stream
-// that is not what its Content-Encoding says yields what came out (maybe
-// nothing).
-func decodePrefix(prefix []byte, enc string, max int) []byte {
-	var r io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(prefix))
-		if err != nil {
-			return nil
-		}
-		r = zr
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(prefix))
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(prefix))
-	default:
-		return prefix
-	}
-	out, _ := io.ReadAll(io.LimitReader(r, int64(max))) // a truncated stream ends in an error: keep what came out
-	return out
+	text, _ = bodypeek.Decode(prefix, enc, o.peek.Limit()) // not what it says it is: nothing to inspect
+	return mt, text, true, nil
 }
 
 // decideOutbound turns a response-phase interruption into a block

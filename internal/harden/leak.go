@@ -2,18 +2,13 @@ package harden
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 
-	"github.com/andybalholm/brotli"
-
+	"github.com/parapet-waf/parapet/internal/bodypeek"
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
@@ -168,8 +163,7 @@ func eachIndex(text, probe []byte, at func(text []byte, i int) bool) bool {
 func debugPageAt(text []byte, i int) bool { return bytes.HasSuffix(text[:i], debugMarkerHead) }
 
 type leakGuard struct {
-	limit int
-	bufs  sync.Pool // of *[]byte, limit bytes each
+	peek *bodypeek.Peeker
 	// custom are the configured secret patterns, as one regex (nil if none).
 	custom *regexp.Regexp
 	pages  *denypage.Renderer
@@ -187,7 +181,7 @@ func newLeakGuard(c config.LeakGuard) (*leakGuard, error) {
 	if limit <= 0 {
 		limit = 64 << 10
 	}
-	g := &leakGuard{limit: limit, pages: &denypage.Renderer{}}
+	g := &leakGuard{peek: bodypeek.New(limit), pages: &denypage.Renderer{}}
 	if len(pats) > 0 {
 		g.custom = regexp.MustCompile("(?:" + strings.Join(pats, ")|(?:") + ")")
 	}
@@ -211,24 +205,20 @@ func (g *leakGuard) inspect(resp *http.Response, info *decision.Info) error {
 		return nil
 	}
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity", "gzip", "x-gzip", "br", "deflate":
-	default:
+	if !bodypeek.Decodable(enc) {
 		info.AddTag("leak-guard-skipped:" + enc)
 		return nil
 	}
-	rest := resp.Body
-	buf := g.getBuf()
-	n, err := io.ReadFull(rest, buf)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		g.bufs.Put(&buf)
-		return fmt.Errorf("reading upstream body: %w", err)
+	prefix, err := g.peek.Peek(resp)
+	if err != nil {
+		return err
 	}
-	prefix := buf[:n]
-	text := decode(prefix, enc, g.limit*4)
+	text, ok := bodypeek.Decode(prefix, enc, g.peek.Limit()*4)
+	if !ok {
+		text = prefix // not gzip after all: inspect the bytes as they are
+	}
 	if rule, what := g.find(text); rule != "" {
-		_ = rest.Close()
-		g.bufs.Put(&buf)
+		_ = resp.Body.Close() // the upstream's, and the prefix buffer back to the pool
 		status := resp.StatusCode
 		if status < 400 {
 			status = http.StatusInternalServerError
@@ -247,34 +237,7 @@ func (g *leakGuard) inspect(resp *http.Response, info *decision.Info) error {
 		info.Final = decision.Decision{Action: decision.Block, RuleID: rule, Reason: what, Critical: true}
 		return nil
 	}
-	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &g.bufs}
 	return nil
-}
-
-// getBuf returns a limit-sized buffer from the pool.
-func (g *leakGuard) getBuf() []byte {
-	if b, ok := g.bufs.Get().(*[]byte); ok {
-		return *b
-	}
-	return make([]byte, g.limit)
-}
-
-// prefixedBody replays the inspected prefix, then streams the rest; Close
-// gives the prefix buffer back to the pool.
-type prefixedBody struct {
-	io.Reader
-	rest io.Closer
-	buf  *[]byte
-	pool *sync.Pool
-}
-
-func (b *prefixedBody) Close() error {
-	err := b.rest.Close()
-	if b.buf != nil {
-		b.pool.Put(b.buf)
-		b.buf = nil
-	}
-	return err
 }
 
 func (g *leakGuard) find(text []byte) (rule, what string) {
@@ -295,26 +258,4 @@ func (g *leakGuard) find(text []byte) (rule, what string) {
 		return RuleLeakSecret, "the upstream answered with a configured secret pattern"
 	}
 	return "", ""
-}
-
-// decode returns what can be decompressed from a (possibly truncated)
-// prefix of a compressed body, at most max bytes.
-func decode(prefix []byte, enc string, max int) []byte {
-	var r io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(prefix))
-		if err != nil {
-			return prefix
-		}
-		r = zr
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(prefix))
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(prefix))
-	default:
-		return prefix
-	}
-	out, _ := io.ReadAll(io.LimitReader(r, int64(max))) // a truncated stream ends in an error: keep what came out
-	return out
 }
