@@ -63,8 +63,7 @@ func (s *Set) Contains(ip netip.Addr) bool {
 	}
 	ip = ip.Unmap()
 	if ip.Is4() {
-		b := ip.As4()
-		return s.v4.contains(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+		return s.v4.contains(addr4(ip))
 	}
 	return s.v6.contains(addr6(ip))
 }
@@ -100,6 +99,11 @@ func (r *ranges6) contains(x u128) bool {
 	})
 	i--
 	return i >= 0 && r.hi[i].cmp(x) >= 0
+}
+
+func addr4(ip netip.Addr) uint32 {
+	b := ip.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 func addr6(ip netip.Addr) u128 {
@@ -142,8 +146,7 @@ type prefix6 struct {
 func (b *Builder) Add(p netip.Prefix) {
 	p = normalize(p)
 	if p.Addr().Is4() {
-		a := p.Addr().As4()
-		b.p4 = append(b.p4, prefix4{uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]), uint8(p.Bits())})
+		b.p4 = append(b.p4, prefix4{addr4(p.Addr()), uint8(p.Bits())})
 		return
 	}
 	b.p6 = append(b.p6, prefix6{addr6(p.Addr()), uint8(p.Bits())})

@@ -21,19 +21,12 @@ func naiveContains(prefixes []netip.Prefix, ip netip.Addr) bool {
 // the ones just outside.
 func edges(p netip.Prefix) []netip.Addr {
 	first := p.Masked().Addr()
-	last := first
-	for a := first; p.Contains(a); a = a.Next() {
-		last = a
-		if p.Bits() < p.Addr().BitLen()-8 { // big prefix: compute the end instead of walking it
-			bs := first.AsSlice()
-			for i := range bs {
-				host := max(0, min(8, (i+1)*8-p.Bits()))
-				bs[i] |= byte(1<<host - 1)
-			}
-			last, _ = netip.AddrFromSlice(bs)
-			break
-		}
+	bs := first.AsSlice()
+	for i := range bs { // set the host bits
+		host := max(0, min(8, (i+1)*8-p.Bits()))
+		bs[i] |= byte(1<<host - 1)
 	}
+	last, _ := netip.AddrFromSlice(bs)
 	out := []netip.Addr{first, last}
 	if prev := first.Prev(); prev.IsValid() {
 		out = append(out, prev)
