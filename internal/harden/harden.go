@@ -257,12 +257,17 @@ func (s *Stage) hardenCookie(line string, https bool, info *decision.Info) strin
 	return line
 }
 
+// trimWSP trims what RFC 6265 (section 5.2) trims around cookie
+// attributes: spaces and horizontal tabs, nothing else. An attribute
+// written "\vHttpOnly" is unknown to browsers, so it must not count.
+func trimWSP(s string) string { return strings.Trim(s, " \t") }
+
 // hasAttr reports whether a lower-cased Set-Cookie line carries the
 // attribute (after the name=value pair).
 func hasAttr(lower, attr string) bool {
 	parts := strings.Split(lower, ";")
 	for _, p := range parts[1:] {
-		k, _, _ := strings.Cut(strings.TrimSpace(p), "=")
+		k, _, _ := strings.Cut(trimWSP(p), "=")
 		if k == attr {
 			return true
 		}
@@ -276,9 +281,9 @@ func hasAttr(lower, attr string) bool {
 func hasSameSite(lower string) bool {
 	parts := strings.Split(lower, ";")
 	for _, p := range parts[1:] {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		k, v, _ := strings.Cut(trimWSP(p), "=")
 		if k == "samesite" {
-			switch strings.TrimSpace(v) {
+			switch trimWSP(v) {
 			case "lax", "strict", "none":
 				return true
 			}
