@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parapet-waf/parapet/internal/bodypeek"
 	"github.com/parapet-waf/parapet/internal/config"
@@ -120,7 +121,7 @@ func credentialURLAt(text []byte, i int) bool {
 }
 
 // secretKeyAt checks text[i:] for SECRET_KEY\s*=\s*['"] and 8 characters
-// that are not quotes.
+// (not bytes) that are not quotes.
 func secretKeyAt(text []byte, i int) bool {
 	j := skipSpace(text, i+len("SECRET_KEY"))
 	if j >= len(text) || text[j] != '=' {
@@ -131,10 +132,12 @@ func secretKeyAt(text []byte, i int) bool {
 		return false
 	}
 	j++
-	for n := 0; n < 8; n, j = n+1, j+1 {
+	for range 8 { // characters, as the regex counts them (an invalid byte is one)
 		if j >= len(text) || text[j] == '\'' || text[j] == '"' {
 			return false
 		}
+		_, size := utf8.DecodeRune(text[j:])
+		j += size
 	}
 	return true
 }
