@@ -54,3 +54,5 @@ require (
 )
 
 tool honnef.co/go/tools/cmd/staticcheck
+
+replace github.com/corazawaf/coraza/v3 => ./third_party/coraza
