@@ -44,7 +44,8 @@ type ruleOperatorParams struct {
 
 type ruleVariableException struct {
 	// The string key for the variable that is going to be requested
-	// If KeyRx is not nil, KeyStr is ignored
+	// If KeyRx is not nil, KeyStr is ignored. It is held in lower case
+	// (newRuleVariableException): GetField compares it with lower-cased keys.
 	KeyStr string
 
 	// The key for the variable that is going to be requested
@@ -55,6 +56,12 @@ type ruleVariableException struct {
 // RuleVariable is compiled during runtime by transactions
 // to get values from the transaction's variables
 // It supports xml, regex, exceptions and many more features
+// newRuleVariableException is an exception for key (lower-cased once
+// here rather than at every comparison) or for keys matching re.
+func newRuleVariableException(key string, re *regexp.Regexp) ruleVariableException {
+	return ruleVariableException{KeyStr: strings.ToLower(key), KeyRx: re}
+}
+
 type ruleVariableParams struct {
 	// If true, the count of results will be returned
 	Count bool
@@ -246,7 +253,11 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			for _, c := range ecol {
 				if c.Variable == v.Variable {
 					// TODO shall we check the pointer?
-					v.Exceptions = append(v.Exceptions, ruleVariableException{c.KeyStr, c.KeyRx})
+					// The full slice expression makes append copy: v is a copy
+					// of the rule's variable, shared by every transaction, and
+					// appending in place could write this transaction's
+					// exception into spare capacity another one reads.
+					v.Exceptions = append(v.Exceptions[:len(v.Exceptions):len(v.Exceptions)], newRuleVariableException(c.KeyStr, c.KeyRx))
 				}
 			}
 
@@ -646,12 +657,12 @@ func (r *Rule) AddVariableNegation(v variables.RuleVariable, key string) error {
 		// Even when Args and ArgsNames are one map, the exceptions must be created for the individual maps the
 		// Concat Map contains in order for exceptions to apply in the corresponding phase.
 		if multiphaseEvaluation && needToSplitConcatenatedVariable(v, rv.Variable) {
-			rv.Exceptions = append(rv.Exceptions, ruleVariableException{key, re})
+			rv.Exceptions = append(rv.Exceptions, newRuleVariableException(key, re))
 			r.variables[i] = rv
 			continue
 		}
 		if rv.Variable == v {
-			rv.Exceptions = append(rv.Exceptions, ruleVariableException{key, re})
+			rv.Exceptions = append(rv.Exceptions, newRuleVariableException(key, re))
 			r.variables[i] = rv
 		}
 	}
