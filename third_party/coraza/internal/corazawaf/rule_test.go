@@ -646,6 +646,35 @@ func TestTransformArgSimple(t *testing.T) {
 	}
 }
 
+func TestTransformArgCacheKeyedByValue(t *testing.T) {
+	transformationCache := map[transformationKey]transformationValue{}
+	value := "/shared"
+	rule := NewRule()
+	_ = rule.AddTransformation("AppendA", transformationAppendA)
+	for _, md := range []*corazarules.MatchData{
+		{Variable_: variables.ArgsGet, Key_: "a", Value_: value},
+		{Variable_: variables.RequestHeaders, Key_: "b", Value_: value},
+	} {
+		if arg, _ := rule.transformArg(md, 0, transformationCache); arg != "/sharedA" {
+			t.Errorf("%s: got %q", md.Key_, arg)
+		}
+	}
+	if len(transformationCache) != 1 {
+		t.Errorf("the same value under two keys: want 1 cache entry, got %d", len(transformationCache))
+	}
+	// Another value under the same key, and a prefix of the first value
+	// (same address, shorter length), are transformed on their own.
+	for _, v := range []string{"/other", value[:3]} {
+		md := &corazarules.MatchData{Variable_: variables.ArgsGet, Key_: "a", Value_: v}
+		if arg, _ := rule.transformArg(md, 0, transformationCache); arg != v+"A" {
+			t.Errorf("%q: got %q", v, arg)
+		}
+	}
+	if len(transformationCache) != 3 {
+		t.Errorf("want 3 cache entries, got %d", len(transformationCache))
+	}
+}
+
 func TestTransformArgNoCacheForTXVariable(t *testing.T) {
 	transformationCache := map[transformationKey]transformationValue{}
 	md := &corazarules.MatchData{

@@ -10,7 +10,6 @@ import (
 	"github.com/corazawaf/coraza/v3/internal/corazatypes"
 	utils "github.com/corazawaf/coraza/v3/internal/strings"
 	"github.com/corazawaf/coraza/v3/types"
-	"github.com/corazawaf/coraza/v3/types/variables"
 )
 
 // RuleGroup is a collection of rules
@@ -287,17 +286,22 @@ func NewRuleGroup() RuleGroup {
 	return RuleGroup{}
 }
 
+// transformationKey identifies a value and a chain of transformations
+// (by the chain's id). Transformations are functions of the value alone,
+// so the same value collected for another rule, under another key or
+// variable, or in another position, reuses the result.
+//
+// The value is identified by its bytes' address and length rather than by
+// the string: hashing a pointer is cheap (and TinyGo cannot hash strings
+// in struct keys efficiently). Two strings with the same address and
+// length have the same bytes: strings are immutable, and the key holds
+// the address, so the memory cannot be reused for another string while
+// the entry exists (the cache is cleared at every phase). Strings with the
+// same bytes at other addresses are cached separately, which costs time,
+// never correctness.
 type transformationKey struct {
-	// TODO(anuraaga): This is a big hack to support performance on TinyGo. TinyGo
-	// cannot efficiently compute a hashcode for a struct if it has embedded non-fixed
-	// size fields, for example string as we'd prefer to use here. A pointer is usable,
-	// and it works for us since we know that the arg key string is populated once per
-	// transaction phase and we would never have different string pointers with the same
-	// content, or more problematically same pointer for different content, as the strings
-	// will be alive throughout the phase.
-	argKey            *byte
-	argIndex          int
-	argVariable       variables.RuleVariable
+	value             *byte
+	valueLen          int
 	transformationsID int
 }
 
