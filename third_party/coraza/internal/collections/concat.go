@@ -46,6 +46,26 @@ func (c *ConcatCollection) Name() string {
 type ConcatKeyed struct {
 	data     []collection.Keyed
 	variable variables.RuleVariable
+	all      matchesCache
+}
+
+// changeCounter is a collection that counts its changes (Map,
+// NamedCollection, NamedCollectionNames).
+type changeCounter interface {
+	changeCount() uint64
+}
+
+// changeCount sums its parts' change counts (each only grows, so the sum
+// changes whenever a part does); ok is false if a part does not count.
+func (c *ConcatKeyed) changeCount() (n uint64, ok bool) {
+	for _, d := range c.data {
+		cc, ok := d.(changeCounter)
+		if !ok {
+			return 0, false
+		}
+		n += cc.changeCount()
+	}
+	return n, true
 }
 
 var _ collection.Keyed = &ConcatKeyed{}
@@ -86,6 +106,17 @@ func (c *ConcatKeyed) FindString(key string) []types.MatchData {
 
 // FindAll returns all matches for all collections
 func (c *ConcatKeyed) FindAll() []types.MatchData {
+	count, ok := c.changeCount()
+	if !ok {
+		return c.findAll()
+	}
+	if out, ok := c.all.get(count); ok {
+		return out
+	}
+	return c.all.put(count, c.findAll())
+}
+
+func (c *ConcatKeyed) findAll() []types.MatchData {
 	var res []types.MatchData
 	for _, d := range c.data {
 		res = append(res, replaceVariable(c.variable, d.FindAll())...)
@@ -99,10 +130,18 @@ func (c *ConcatKeyed) Name() string {
 }
 
 // replaceVariable ensures a returned match references the variable of a concatenated variable,
-// not original one.
+// not original one. The matches are copies: the parts' FindAll matches are
+// shared between calls (matchesCache) and must not change; md itself is
+// the caller's own slice.
 func replaceVariable(v variables.RuleVariable, md []types.MatchData) []types.MatchData {
-	for _, m := range md {
-		m.(*corazarules.MatchData).Variable_ = v
+	if len(md) == 0 {
+		return md
+	}
+	buf := make([]corazarules.MatchData, len(md))
+	for i, m := range md {
+		buf[i] = *m.(*corazarules.MatchData)
+		buf[i].Variable_ = v
+		md[i] = &buf[i]
 	}
 	return md
 }

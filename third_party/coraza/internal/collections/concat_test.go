@@ -4,7 +4,9 @@
 package collections
 
 import (
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -116,4 +118,55 @@ func assertUnorderedValuesMatch(t *testing.T, matches []types.MatchData, wantVal
 			t.Errorf("want %q, have %q", want, matches)
 		}
 	}
+}
+
+// FindAll's matches are cached between changes (matchesCache): a change
+// to any part shows in the next call, a caller changing its slice does not
+// change the next one's, and the concatenated view's variable never
+// leaks into the parts' matches.
+func TestFindAllCacheFollowsChanges(t *testing.T) {
+	get := NewNamedCollection(variables.ArgsGet)
+	post := NewNamedCollection(variables.ArgsPost)
+	args := NewConcatKeyed(variables.Args, get, post)
+	names := NewConcatKeyed(variables.ArgsNames, get.Names(variables.ArgsGetNames), post.Names(variables.ArgsPostNames))
+
+	values := func(md []types.MatchData) []string {
+		var out []string
+		for _, m := range md {
+			out = append(out, m.Variable().Name()+":"+m.Key()+"="+m.Value())
+		}
+		sort.Strings(out)
+		return out
+	}
+	want := func(got []types.MatchData, w ...string) {
+		t.Helper()
+		if g := values(got); !reflect.DeepEqual(g, w) && !(len(g) == 0 && len(w) == 0) {
+			t.Errorf("got %v, want %v", g, w)
+		}
+	}
+
+	want(args.FindAll())
+	get.Add("q", "one")
+	want(args.FindAll(), "ARGS:q=one")
+	first := args.FindAll()
+	first[0] = nil // the caller's own slice
+	want(args.FindAll(), "ARGS:q=one")
+	want(get.FindAll(), "ARGS_GET:q=one")
+
+	post.Add("Name", "two")
+	want(args.FindAll(), "ARGS:Name=two", "ARGS:q=one")
+	want(names.FindAll(), "ARGS_NAMES:Name=Name", "ARGS_NAMES:q=q")
+	want(post.FindAll(), "ARGS_POST:Name=two")
+
+	get.Set("q", []string{"three"})
+	want(args.FindAll(), "ARGS:Name=two", "ARGS:q=three")
+	get.SetIndex("q", 1, "four")
+	want(args.FindAll(), "ARGS:Name=two", "ARGS:q=four", "ARGS:q=three")
+	post.Remove("name")
+	want(args.FindAll(), "ARGS:q=four", "ARGS:q=three")
+	want(names.FindAll(), "ARGS_NAMES:q=q", "ARGS_NAMES:q=q")
+	get.Reset()
+	want(args.FindAll())
+	want(get.FindAll())
+	want(names.FindAll())
 }

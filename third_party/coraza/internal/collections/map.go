@@ -22,7 +22,46 @@ type Map struct {
 	// summing len(values) across every key on each call made checkArgumentLimit
 	// (called once per Add) quadratic in the number of distinct keys.
 	totalValues int
+	// changes counts the changes to data (Add, Set, SetIndex, Remove,
+	// Reset): FindAll reuses the matches it built while it stays the same.
+	changes uint64
+	all     matchesCache
 }
+
+// matchesCache holds the matches a collection built, and the change count
+// they were built at. Every rule that reads a whole collection (ARGS,
+// REQUEST_HEADERS, REQUEST_COOKIES...) calls FindAll, and a CRS transaction
+// evaluates hundreds of them over collections that do not change during a
+// phase. The MatchData values are shared between the calls and never
+// modified; each call gets its own slice.
+type matchesCache struct {
+	valid   bool
+	at      uint64
+	matches []types.MatchData
+}
+
+// get returns a copy of the cached matches if they were built at count.
+func (m *matchesCache) get(count uint64) ([]types.MatchData, bool) {
+	if !m.valid || m.at != count {
+		return nil, false
+	}
+	if len(m.matches) == 0 {
+		return nil, true
+	}
+	out := make([]types.MatchData, len(m.matches))
+	copy(out, m.matches)
+	return out, true
+}
+
+// put caches matches built at count and returns a copy for the caller.
+func (m *matchesCache) put(count uint64, matches []types.MatchData) []types.MatchData {
+	m.valid, m.at, m.matches = true, count, matches
+	out, _ := m.get(count)
+	return out
+}
+
+// changeCount is the number of changes made to the map so far.
+func (c *Map) changeCount() uint64 { return c.changes }
 
 var _ collection.Map = &Map{}
 
@@ -123,6 +162,13 @@ func (c *Map) FindString(key string) []types.MatchData {
 
 // FindAll returns all map elements.
 func (c *Map) FindAll() []types.MatchData {
+	if out, ok := c.all.get(c.changes); ok {
+		return out
+	}
+	return c.all.put(c.changes, c.findAll())
+}
+
+func (c *Map) findAll() []types.MatchData {
 	n := 0
 	for _, data := range c.data {
 		n += len(data)
@@ -149,6 +195,7 @@ func (c *Map) FindAll() []types.MatchData {
 
 // Add adds a new key-value pair to the map.
 func (c *Map) Add(key string, value string) {
+	c.changes++
 	aVal := keyValue{key: key, value: value}
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
@@ -159,6 +206,7 @@ func (c *Map) Add(key string, value string) {
 
 // Sets the value of a key with the array of strings passed. If the key already exists, it will be overwritten.
 func (c *Map) Set(key string, values []string) {
+	c.changes++
 	originalKey := key
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
@@ -179,6 +227,7 @@ func (c *Map) Set(key string, values []string) {
 
 // SetIndex sets the value of a key at the specified index. If the key already exists, it will be overwritten.
 func (c *Map) SetIndex(key string, index int, value string) {
+	c.changes++
 	originalKey := key
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
@@ -200,6 +249,7 @@ func (c *Map) SetIndex(key string, index int, value string) {
 
 // Remove removes a key/value from the map.
 func (c *Map) Remove(key string) {
+	c.changes++
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
 	}
@@ -217,6 +267,7 @@ func (c *Map) Name() string {
 
 // Reset removes all key/value pairs from the map.
 func (c *Map) Reset() {
+	c.changes++
 	for k := range c.data {
 		delete(c.data, k)
 	}

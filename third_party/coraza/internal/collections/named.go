@@ -98,7 +98,11 @@ func (c *NamedCollection) String() string {
 type NamedCollectionNames struct {
 	variable   variables.RuleVariable
 	collection *NamedCollection
+	all        matchesCache
 }
+
+// changeCount is the number of changes made to the named collection.
+func (c *NamedCollectionNames) changeCount() uint64 { return c.collection.changes }
 
 func (c *NamedCollectionNames) FindRegex(key *regexp.Regexp) []types.MatchData {
 	n := 0
@@ -153,6 +157,13 @@ func (c *NamedCollectionNames) Get(key string) []string {
 }
 
 func (c *NamedCollectionNames) FindAll() []types.MatchData {
+	if out, ok := c.all.get(c.collection.changes); ok {
+		return out
+	}
+	return c.all.put(c.collection.changes, c.findAll())
+}
+
+func (c *NamedCollectionNames) findAll() []types.MatchData {
 	n := 0
 	for _, data := range c.collection.data {
 		n += len(data)
