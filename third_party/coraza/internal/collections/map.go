@@ -225,6 +225,42 @@ func (c *Map) Set(key string, values []string) {
 	c.totalValues += len(values) - oldLen
 }
 
+// FirstValues remembers where a Map holds the first value of each of a
+// few keys, so that SetFirst can overwrite them without map lookups. A
+// transaction sets the RULE collection's id, msg, rev, logdata and
+// severity before evaluating each rule, hundreds of times per phase.
+type FirstValues struct {
+	keys  []string // lower case
+	slots [][]keyValue
+	at    uint64 // the Map's change count the slots were valid at
+	valid bool
+}
+
+// NewFirstValues is a FirstValues for keys (in lower case).
+func NewFirstValues(keys ...string) *FirstValues {
+	return &FirstValues{keys: keys, slots: make([][]keyValue, len(keys))}
+}
+
+// SetFirst does what SetIndex(f's key i, 0, value) does. While nothing
+// but SetFirst with f changed the map, it writes the value where the map
+// holds it; after any other change it looks the keys up again first.
+func (c *Map) SetFirst(f *FirstValues, i int, value string) {
+	if !f.valid || f.at != c.changes {
+		for j, k := range f.keys {
+			f.slots[j] = c.data[k]
+		}
+		f.valid = true
+	}
+	if len(f.slots[i]) == 0 {
+		c.SetIndex(f.keys[i], 0, value)
+		f.slots[i] = c.data[f.keys[i]]
+	} else {
+		f.slots[i][0] = keyValue{key: f.keys[i], value: value}
+		c.changes++
+	}
+	f.at = c.changes
+}
+
 // SetIndex sets the value of a key at the specified index. If the key already exists, it will be overwritten.
 func (c *Map) SetIndex(key string, index int, value string) {
 	c.changes++

@@ -15,7 +15,9 @@ package collections
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
+	"sort"
 	"testing"
 
 	"github.com/corazawaf/coraza/v3/types/variables"
@@ -339,4 +341,57 @@ func BenchmarkTxSetGet(b *testing.B) {
 		}
 	})
 	b.ReportAllocs()
+}
+
+// SetFirst answers as SetIndex(key, 0, value) does, whatever else changed
+// the map between two calls.
+func TestSetFirstIsSetIndexZero(t *testing.T) {
+	fast, slow := NewMap(variables.Rule), NewMap(variables.Rule)
+	f := NewFirstValues("id", "msg")
+	both := func(fn func(m *Map)) { fn(fast); fn(slow) }
+	check := func(step string) {
+		t.Helper()
+		for _, k := range []string{"id", "msg", "other"} {
+			if a, b := fast.Get(k), slow.Get(k); !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: %s is %v, want %v", step, k, a, b)
+			}
+		}
+		all := func(m *Map) []string {
+			var out []string
+			for _, md := range m.FindAll() {
+				out = append(out, md.Key()+"="+md.Value())
+			}
+			sort.Strings(out)
+			return out
+		}
+		if a, b := all(fast), all(slow); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: FindAll has %v, want %v", step, a, b)
+		}
+	}
+	set := func(i int, key, value string) {
+		fast.SetFirst(f, i, value)
+		slow.SetIndex(key, 0, value)
+	}
+	set(0, "id", "1") // a key not there yet
+	check("first")
+	set(0, "id", "2") // written in place
+	check("second")
+	set(1, "msg", "hello")
+	check("third")
+	set(1, "msg", "hello again")
+	set(0, "id", "2b")
+	check("fourth")
+	both(func(m *Map) { m.Set("id", []string{"x", "y"}) }) // another change
+	set(0, "id", "3")
+	check("after Set")
+	both(func(m *Map) { m.Remove("msg") })
+	set(1, "msg", "again")
+	check("after Remove")
+	both(func(m *Map) { m.Reset() })
+	set(1, "msg", "reset")
+	set(0, "id", "4")
+	check("after Reset")
+	both(func(m *Map) { m.Add("other", "z") })
+	set(0, "id", "5")
+	check("after Add")
 }

@@ -206,19 +206,24 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	logger.Debug().Msg("Evaluating rule")
 	defer logger.Debug().Msg("Finished rule evaluation")
 
-	ruleCol := tx.variables.rule
-	ruleCol.SetIndex("id", 0, r.LogID())
+	// SetFirst is SetIndex(key, 0, value) without the map lookups
+	// (newRuleFields lists the keys, in this order).
+	if tx.ruleFields == nil {
+		tx.ruleFields = newRuleFields()
+	}
+	ruleCol, fields := tx.variables.rule, tx.ruleFields
+	ruleCol.SetFirst(fields, 0, r.LogID())
 	if r.Msg != nil {
 		// Expand the message using the current TX variables so that %{rule.msg} in setvar actions
 		// returns the fully expanded message, matching ModSecurity behavior.
-		ruleCol.SetIndex("msg", 0, r.Msg.Expand(tx))
+		ruleCol.SetFirst(fields, 1, r.Msg.Expand(tx))
 	}
-	ruleCol.SetIndex("rev", 0, r.Rev_)
+	ruleCol.SetFirst(fields, 2, r.Rev_)
 	if r.LogData != nil {
 		// Same expansion for logdata, matching ModSecurity behavior for %{rule.logdata}.
-		ruleCol.SetIndex("logdata", 0, r.LogData.Expand(tx))
+		ruleCol.SetFirst(fields, 3, r.LogData.Expand(tx))
 	}
-	ruleCol.SetIndex("severity", 0, r.Severity_.String())
+	ruleCol.SetFirst(fields, 4, r.Severity_.String())
 	// SecMark and SecAction uses nil operator
 	if r.operator == nil {
 		logger.Debug().Msg("Forcing rule to match")
@@ -372,11 +377,15 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 		for nr := r.Chain; nr != nil; {
 			chainLevel++
 
-			var nrLogger debuglog.Logger
-			if nr.ID_ == noID {
-				nrLogger = logger.With(debuglog.Str("chain_rule_ref", fmt.Sprintf("%s#L%d", nr.File_, nr.Line_)))
-			} else {
-				nrLogger = logger.With(debuglog.Int("chain_rule_id", nr.ID_))
+			// The chain rule's reference is only for debug logs: no
+			// Sprintf per evaluation when they are off.
+			nrLogger := logger
+			if logger.Debug().IsEnabled() {
+				if nr.ID_ == noID {
+					nrLogger = logger.With(debuglog.Str("chain_rule_ref", fmt.Sprintf("%s#L%d", nr.File_, nr.Line_)))
+				} else {
+					nrLogger = logger.With(debuglog.Int("chain_rule_id", nr.ID_))
+				}
 			}
 
 			matchedChainValues := nr.doEvaluate(nrLogger, phase, tx, collectiveMatchedValues, chainLevel, cache)

@@ -137,6 +137,10 @@ type Transaction struct {
 	variables TransactionVariables
 
 	transformationCache map[transformationKey]transformationValue
+
+	// ruleFields are where the RULE collection (variables.rule) holds the
+	// fields set before each rule is evaluated (newRuleFields).
+	ruleFields *collections.FirstValues
 }
 
 func (tx *Transaction) ID() string {
@@ -569,6 +573,12 @@ func (tx *Transaction) matchVariable(match *corazarules.MatchData) {
 	tx.variables.matchedVar.Set(match.Value_)
 
 	matchedVarName.Set(varName)
+}
+
+// newRuleFields are the RULE collection's keys doEvaluate sets before
+// evaluating a rule, in the order its SetFirst calls number them.
+func newRuleFields() *collections.FirstValues {
+	return collections.NewFirstValues("id", "msg", "rev", "logdata", "severity")
 }
 
 // MatchRule Matches a rule to be logged
