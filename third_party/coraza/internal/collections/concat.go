@@ -110,10 +110,7 @@ func (c *ConcatKeyed) FindAll() []types.MatchData {
 	if !ok {
 		return c.findAll()
 	}
-	if out, ok := c.all.get(count); ok {
-		return out
-	}
-	return c.all.put(count, c.findAll())
+	return c.all.find(count, c.findAll)
 }
 
 func (c *ConcatKeyed) findAll() []types.MatchData {

@@ -40,23 +40,17 @@ type matchesCache struct {
 	matches []types.MatchData
 }
 
-// get returns a copy of the cached matches if they were built at count.
-func (m *matchesCache) get(count uint64) ([]types.MatchData, bool) {
+// find returns a copy of the matches built at count, building (and
+// keeping) them with build if the cached ones are older.
+func (m *matchesCache) find(count uint64, build func() []types.MatchData) []types.MatchData {
 	if !m.valid || m.at != count {
-		return nil, false
+		m.valid, m.at, m.matches = true, count, build()
 	}
 	if len(m.matches) == 0 {
-		return nil, true
+		return nil
 	}
 	out := make([]types.MatchData, len(m.matches))
 	copy(out, m.matches)
-	return out, true
-}
-
-// put caches matches built at count and returns a copy for the caller.
-func (m *matchesCache) put(count uint64, matches []types.MatchData) []types.MatchData {
-	m.valid, m.at, m.matches = true, count, matches
-	out, _ := m.get(count)
 	return out
 }
 
@@ -162,10 +156,7 @@ func (c *Map) FindString(key string) []types.MatchData {
 
 // FindAll returns all map elements.
 func (c *Map) FindAll() []types.MatchData {
-	if out, ok := c.all.get(c.changes); ok {
-		return out
-	}
-	return c.all.put(c.changes, c.findAll())
+	return c.all.find(c.changes, c.findAll)
 }
 
 func (c *Map) findAll() []types.MatchData {

@@ -157,10 +157,7 @@ func (c *NamedCollectionNames) Get(key string) []string {
 }
 
 func (c *NamedCollectionNames) FindAll() []types.MatchData {
-	if out, ok := c.all.get(c.collection.changes); ok {
-		return out
-	}
-	return c.all.put(c.collection.changes, c.findAll())
+	return c.all.find(c.collection.changes, c.findAll)
 }
 
 func (c *NamedCollectionNames) findAll() []types.MatchData {

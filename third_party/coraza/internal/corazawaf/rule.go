@@ -53,15 +53,15 @@ type ruleVariableException struct {
 	KeyRx *regexp.Regexp
 }
 
-// RuleVariable is compiled during runtime by transactions
-// to get values from the transaction's variables
-// It supports xml, regex, exceptions and many more features
 // newRuleVariableException is an exception for key (lower-cased once
 // here rather than at every comparison) or for keys matching re.
 func newRuleVariableException(key string, re *regexp.Regexp) ruleVariableException {
 	return ruleVariableException{KeyStr: strings.ToLower(key), KeyRx: re}
 }
 
+// RuleVariable is compiled during runtime by transactions
+// to get values from the transaction's variables
+// It supports xml, regex, exceptions and many more features
 type ruleVariableParams struct {
 	// If true, the count of results will be returned
 	Count bool
@@ -208,9 +208,6 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 
 	// SetFirst is SetIndex(key, 0, value) without the map lookups
 	// (newRuleFields lists the keys, in this order).
-	if tx.ruleFields == nil {
-		tx.ruleFields = newRuleFields()
-	}
 	ruleCol, fields := tx.variables.rule, tx.ruleFields
 	ruleCol.SetFirst(fields, 0, r.LogID())
 	if r.Msg != nil {
@@ -277,12 +274,12 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			args := make([]string, 1)
 			var errs []error
 			var argsLen int
-			for i, arg := range values {
+			for _, arg := range values {
 				if r.MultiMatch {
 					args, errs = r.transformMultiMatchArg(arg)
 					argsLen = len(args)
 				} else {
-					args[0], errs = r.transformArg(arg, i, cache)
+					args[0], errs = r.transformArg(arg, cache)
 					argsLen = 1
 				}
 				if len(errs) > 0 {
@@ -441,9 +438,9 @@ func (r *Rule) transformMultiMatchArg(arg types.MatchData) ([]string, []error) {
 }
 
 // transformArg returns arg's value after the rule's transformations,
-// reusing (and filling) the phase's cache. argIdx is unused: the cache is
-// keyed by the value itself (see transformationKey).
-func (r *Rule) transformArg(arg types.MatchData, _ int, cache map[transformationKey]transformationValue) (string, []error) {
+// reusing (and filling) the phase's cache, which is keyed by the value
+// itself (see transformationKey).
+func (r *Rule) transformArg(arg types.MatchData, cache map[transformationKey]transformationValue) (string, []error) {
 	switch {
 	case len(r.transformations) == 0:
 		return arg.Value(), nil

@@ -622,7 +622,7 @@ func TestTransformArgSimple(t *testing.T) {
 	rule := NewRule()
 	_ = rule.AddTransformation("AppendA", transformationAppendA)
 	_ = rule.AddTransformation("AppendB", transformationAppendB)
-	arg, errs := rule.transformArg(md, 0, transformationCache)
+	arg, errs := rule.transformArg(md, transformationCache)
 	if errs != nil {
 		t.Fatalf("Unexpected errors executing transformations: %v", errs)
 	}
@@ -634,7 +634,7 @@ func TestTransformArgSimple(t *testing.T) {
 		t.Errorf("Expected 2 transformations in cache (one per step), got %d", len(transformationCache))
 	}
 	// Repeating the same transformation, expecting still two elements in the cache (cache hit)
-	arg, errs = rule.transformArg(md, 0, transformationCache)
+	arg, errs = rule.transformArg(md, transformationCache)
 	if errs != nil {
 		t.Fatalf("Unexpected errors executing transformations: %v", errs)
 	}
@@ -655,7 +655,7 @@ func TestTransformArgCacheKeyedByValue(t *testing.T) {
 		{Variable_: variables.ArgsGet, Key_: "a", Value_: value},
 		{Variable_: variables.RequestHeaders, Key_: "b", Value_: value},
 	} {
-		if arg, _ := rule.transformArg(md, 0, transformationCache); arg != "/sharedA" {
+		if arg, _ := rule.transformArg(md, transformationCache); arg != "/sharedA" {
 			t.Errorf("%s: got %q", md.Key_, arg)
 		}
 	}
@@ -666,7 +666,7 @@ func TestTransformArgCacheKeyedByValue(t *testing.T) {
 	// (same address, shorter length), are transformed on their own.
 	for _, v := range []string{"/other", value[:3]} {
 		md := &corazarules.MatchData{Variable_: variables.ArgsGet, Key_: "a", Value_: v}
-		if arg, _ := rule.transformArg(md, 0, transformationCache); arg != v+"A" {
+		if arg, _ := rule.transformArg(md, transformationCache); arg != v+"A" {
 			t.Errorf("%q: got %q", v, arg)
 		}
 	}
@@ -684,7 +684,7 @@ func TestTransformArgNoCacheForTXVariable(t *testing.T) {
 	}
 	rule := NewRule()
 	_ = rule.AddTransformation("AppendA", transformationAppendA)
-	arg, errs := rule.transformArg(md, 0, transformationCache)
+	arg, errs := rule.transformArg(md, transformationCache)
 	if errs != nil {
 		t.Fatalf("Unexpected errors executing transformations: %v", errs)
 	}
@@ -714,7 +714,7 @@ func TestTransformArgPrefixSharing(t *testing.T) {
 	_ = rule2.AddTransformation("AppendB", transformationAppendB)
 
 	// Evaluate rule1 first — caches the AppendA intermediate
-	arg1, errs := rule1.transformArg(md, 0, transformationCache)
+	arg1, errs := rule1.transformArg(md, transformationCache)
 	if errs != nil {
 		t.Fatalf("Unexpected errors: %v", errs)
 	}
@@ -726,7 +726,7 @@ func TestTransformArgPrefixSharing(t *testing.T) {
 	}
 
 	// Evaluate rule2 — should reuse the cached AppendA result and only compute AppendB
-	arg2, errs := rule2.transformArg(md, 0, transformationCache)
+	arg2, errs := rule2.transformArg(md, transformationCache)
 	if errs != nil {
 		t.Fatalf("Unexpected errors: %v", errs)
 	}
@@ -758,8 +758,8 @@ func TestClearTransformationsResetsID(t *testing.T) {
 	_ = ruleB.AddTransformation("AppendA", transformationAppendA)
 	_ = ruleB.AddTransformation("AppendB", transformationAppendB)
 
-	argA, _ := ruleA.transformArg(md, 0, transformationCache)
-	argB, _ := ruleB.transformArg(md, 0, transformationCache)
+	argA, _ := ruleA.transformArg(md, transformationCache)
+	argB, _ := ruleB.transformArg(md, transformationCache)
 
 	if argA != "testB" {
 		t.Errorf("Rule A (t:none resets): expected \"testB\", got %q", argA)
