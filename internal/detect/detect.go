@@ -393,53 +393,16 @@ func (s *Stage) decide(tx types.Transaction, it *types.Interruption) decision.De
 	if it.Status == http.StatusBadRequest {
 		d.Status = http.StatusBadRequest
 	}
-	type hit struct {
-		id       int
-		severity types.RuleSeverity
-		class    string
-		msg      string
-		vars     string
-	}
-	var hits []hit
-	verdict := ""
-	for _, m := range tx.MatchedRules() {
-		rule := m.Rule()
-		id := rule.ID()
-		if id == it.RuleID {
-			verdict = m.Message()
-		}
+	verdict, hits := scoringHits(tx, it.RuleID, func(id int, _ types.RulePhase) bool {
 		// Only the detection rules (and the body parse checks) count,
 		// not the CRS's set-up and scoring rules.
-		if m.Message() == "" || id < 910000 && id != 200002 && id != 200003 || id >= 949000 && id < 950000 {
-			continue
+		return id >= 910000 && (id < 949000 || id >= 950000) || id == 200002 || id == 200003
+	})
+	for i := range hits {
+		if hits[i].id == 200002 || hits[i].id == 200003 {
+			hits[i].class = "bad-body"
 		}
-		h := hit{id: id, severity: rule.Severity(), msg: m.Message()}
-		for _, t := range rule.Tags() {
-			if c, ok := strings.CutPrefix(t, "attack-"); ok {
-				h.class = c
-				break
-			}
-		}
-		if id == 200002 || id == 200003 {
-			h.class = "bad-body"
-		}
-		var vars []string
-		for _, md := range m.MatchedDatas() {
-			v := md.Variable().Name()
-			if strings.HasPrefix(v, "MATCHED_VAR") || v == "TX" {
-				continue // chained rules re-matching what the first part found
-			}
-			if k := md.Key(); k != "" {
-				v += ":" + k
-			}
-			vars = append(vars, v)
-		}
-		h.vars = strings.Join(dedupe(vars), ",")
-		hits = append(hits, h)
 	}
-	// The most severe match names the attack (CRS severities: 2 critical
-	// ... 5 notice; lower is worse).
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].severity < hits[j].severity })
 	d.RuleID = "detect-anomaly"
 	if len(hits) > 0 && hits[0].class != "" {
 		d.RuleID = "detect-" + hits[0].class
@@ -458,8 +421,8 @@ func (s *Stage) decide(tx types.Transaction, it *types.Interruption) decision.De
 			reason.WriteString("; ")
 		}
 		fmt.Fprintf(&reason, "%d %s", h.id, h.msg)
-		if h.vars != "" {
-			fmt.Fprintf(&reason, " [%s]", h.vars)
+		if vars := matchedVariables(h.matched); vars != "" {
+			fmt.Fprintf(&reason, " [%s]", vars)
 		}
 	}
 	if len(d.Rules) == 0 {
@@ -467,6 +430,58 @@ func (s *Stage) decide(tx types.Transaction, it *types.Interruption) decision.De
 	}
 	d.Reason = reason.String()
 	return d
+}
+
+// ruleHit is a matched rule that scored: what names a decision.
+type ruleHit struct {
+	id       int
+	severity types.RuleSeverity
+	class    string // the rule's attack-* tag, without "attack-"
+	msg      string
+	matched  types.MatchedRule
+}
+
+// scoringHits returns the message of the rule that interrupted
+// (verdictID) and the matched rules with a message that scores admits,
+// the most severe first (CRS severities: 2 critical ... 5 notice; lower
+// is worse).
+func scoringHits(tx types.Transaction, verdictID int, scores func(id int, phase types.RulePhase) bool) (verdict string, hits []ruleHit) {
+	for _, m := range tx.MatchedRules() {
+		rule := m.Rule()
+		if rule.ID() == verdictID {
+			verdict = m.Message()
+		}
+		if m.Message() == "" || !scores(rule.ID(), rule.Phase()) {
+			continue
+		}
+		h := ruleHit{id: rule.ID(), severity: rule.Severity(), msg: m.Message(), matched: m}
+		for _, t := range rule.Tags() {
+			if c, ok := strings.CutPrefix(t, "attack-"); ok {
+				h.class = c
+				break
+			}
+		}
+		hits = append(hits, h)
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].severity < hits[j].severity })
+	return verdict, hits
+}
+
+// matchedVariables names the variables a rule matched ("ARGS:q"), once
+// each.
+func matchedVariables(m types.MatchedRule) string {
+	var vars []string
+	for _, md := range m.MatchedDatas() {
+		v := md.Variable().Name()
+		if strings.HasPrefix(v, "MATCHED_VAR") || v == "TX" {
+			continue // chained rules re-matching what the first part found
+		}
+		if k := md.Key(); k != "" {
+			v += ":" + k
+		}
+		vars = append(vars, v)
+	}
+	return strings.Join(dedupe(vars), ",")
 }
 
 func dedupe(s []string) []string {

@@ -20,7 +20,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,34 +243,11 @@ func (s *Stage) decideOutbound(tx types.Transaction, it *types.Interruption, ups
 	if upstreamStatus >= 500 && upstreamStatus <= 599 {
 		d.Status = upstreamStatus
 	}
-	type hit struct {
-		id       int
-		severity types.RuleSeverity
-		class    string
-		msg      string
-	}
-	var hits []hit
-	verdict := ""
-	for _, m := range tx.MatchedRules() {
-		rule := m.Rule()
-		if rule.ID() == it.RuleID {
-			verdict = m.Message()
-		}
+	verdict, hits := scoringHits(tx, it.RuleID, func(id int, phase types.RulePhase) bool {
 		// The response rules that scored, not set-up or evaluation rules,
 		// nor request rules that matched below the inbound threshold.
-		if rule.Phase() < types.PhaseResponseHeaders || m.Message() == "" || rule.ID() < 950000 || rule.ID() >= 959000 {
-			continue
-		}
-		h := hit{id: rule.ID(), severity: rule.Severity(), msg: m.Message()}
-		for _, t := range rule.Tags() {
-			if c, ok := strings.CutPrefix(t, "attack-"); ok {
-				h.class = c
-				break
-			}
-		}
-		hits = append(hits, h)
-	}
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].severity < hits[j].severity })
+		return phase >= types.PhaseResponseHeaders && id >= 950000 && id < 959000
+	})
 	if len(hits) > 0 && hits[0].class != "" {
 		d.RuleID += "-" + hits[0].class
 	}
