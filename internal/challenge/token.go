@@ -93,7 +93,10 @@ const (
 	domainToken     byte = 'T'
 )
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: the unused low bits of the last character must be zero, so
+// each signed value has exactly one spelling (a value with other bits
+// there would otherwise decode to the same bytes and verify).
+var b64 = base64.RawURLEncoding.Strict()
 
 // clearance cookie: base64url(exp[8] | policy[8] | mac[32]).
 const clearanceLen = 8 + 8 + macSize

@@ -94,6 +94,34 @@ func TestTokenRoundTripBindingAndReturnPath(t *testing.T) {
 	}
 }
 
+// TestTokenHasOneSpelling: the unused low bits of a token's last base64
+// character are not a second way to write the same signed value.
+func TestTokenHasOneSpelling(t *testing.T) {
+	s := NewSigner([]byte("0123456789abcdef0123456789abcdef"), policyA)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	tried := 0
+	for _, ret := range []string{"/", "/a", "/ab"} { // three lengths: every remainder mod 3
+		v := s.Sign(Token{Kind: KindPoW, Difficulty: 4, Expires: t0.Add(time.Hour), Return: ret}, alice)
+		if _, err := s.Open(v, alice, t0); err != nil {
+			t.Fatalf("return %q: fresh token refused: %v", ret, err)
+		}
+		head, last := v[:len(v)-1], v[len(v)-1]
+		for i := 0; i < len(alphabet); i++ {
+			other := head + string(alphabet[i])
+			if alphabet[i] == last {
+				continue
+			}
+			tried++
+			if _, err := s.Open(other, alice, t0); err == nil {
+				t.Errorf("return %q: %q (last character changed) accepted as well as %q", ret, other, v)
+			}
+		}
+	}
+	if tried == 0 {
+		t.Fatal("nothing tried")
+	}
+}
+
 func TestPoW(t *testing.T) {
 	nonce := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	ans := SolvePoW(nonce, 12)
