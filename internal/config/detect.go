@@ -57,7 +57,8 @@ type Detection struct {
 	// DjangoProfile adds Parapet's exclusions for Django: CSRF tokens and
 	// session cookies, admin changelist filters and rich text, password
 	// fields, DRF and JSON bodies, file uploads. Each is scoped to named
-	// fields and paths.
+	// fields and paths. With Responses on, it also adds response rules for
+	// PostgreSQL (psycopg2) and SQLite (Python sqlite3) error messages.
 	DjangoProfile bool `yaml:"django_profile"`
 	// WindowsHost keeps the CRS rules against cmd.exe command injection
 	// after a line break (932370, 932371), off by default: Django on

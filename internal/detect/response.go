@@ -2,8 +2,8 @@ package detect
 
 // Outbound detection (detection.responses): the CRS response rules
 // (RESPONSE-950 to 956: SQL, Java, PHP, IIS and Ruby error leaks, web
-// shells; RESPONSE-959 scores them against detection.outbound_threshold)
-// run on the upstream's status, headers and a bounded prefix of textual
+// shells; with the Django profile, its PostgreSQL and SQLite error rules;
+// RESPONSE-959 scores them against detection.outbound_threshold) run on the upstream's status, headers and a bounded prefix of textual
 // bodies, in the same Coraza transaction the request was inspected in.
 //
 // Lifetime: Check keeps a transaction that passed open (without an
@@ -90,10 +90,34 @@ Include @owasp_crs/RESPONSE-953-DATA-LEAKAGES-PHP.conf
 Include @owasp_crs/RESPONSE-954-DATA-LEAKAGES-IIS.conf
 Include @owasp_crs/RESPONSE-955-WEB-SHELLS.conf
 Include @owasp_crs/RESPONSE-956-DATA-LEAKAGES-RUBY.conf
-Include @owasp_crs/RESPONSE-959-BLOCKING-EVALUATION.conf
 `
+	if d.DjangoProfile {
+		rules += djangoDatabaseErrors
+	}
+	rules += "Include @owasp_crs/RESPONSE-959-BLOCKING-EVALUATION.conf\n"
 	return setup, rules
 }
+
+// djangoDatabaseErrors are the Django profile's response rules: the
+// database errors a Django view shows when it puts an exception into its
+// answer (str(e) of a failed query), in the words of the two databases
+// Django apps on Heroku run on and the CRS does not catch at paranoia
+// level 1. CRS 951240 wants "PostgreSQL" or a driver's name near the
+// error, and psycopg2's text names neither; 951250 wants PHP's or .NET's
+// SQLite wording, not Python's sqlite3. Each pattern is the message's own
+// shape (the quoted token, JSON-escaped or not), not a word an article
+// about databases would use. Scored like the CRS leak rules (critical,
+// paranoia level 1), so one match passes the default outbound threshold.
+const djangoDatabaseErrors = `
+SecRule RESPONSE_BODY "@rx (?:(?:syntax error|unterminated quoted (?:string|identifier)|unterminated dollar-quoted string|zero-length delimited identifier) at or near \x5c?\x22|syntax error at end of input|invalid input syntax for (?:type )?[a-z][a-z ]{0,30}: \x5c?\x22|(?:column|relation) \x5c?\x22[^\x22\x5c]{1,128}\x5c?\x22 does not exist|operator does not exist: [a-z][a-z ]{0,30} [<>=!~]+ [a-z])" \
+    "id:4100101,phase:4,block,capture,t:none,msg:'PostgreSQL error in the response (psycopg wording)',\
+    tag:'parapet-django',tag:'platform-pgsql',tag:'attack-disclosure',tag:'paranoia-level/1',severity:'CRITICAL',\
+    setvar:'tx.outbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'"
+SecRule RESPONSE_BODY "@rx (?:near \x5c?\x22[^\x22\x5c]{1,128}\x5c?\x22: syntax error|unrecognized token: \x5c?\x22|no such (?:column|table): [A-Za-z_][A-Za-z0-9_.]*)" \
+    "id:4100102,phase:4,block,capture,t:none,msg:'SQLite error in the response (Python sqlite3 wording)',\
+    tag:'parapet-django',tag:'platform-sqlite',tag:'attack-disclosure',tag:'paranoia-level/1',severity:'CRITICAL',\
+    setvar:'tx.outbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'"
+`
 
 // release ends Check's use of tx: it is closed, unless responses are
 // inspected and the request goes on to the upstream, in which case it is
@@ -244,9 +268,10 @@ func (s *Stage) decideOutbound(tx types.Transaction, it *types.Interruption, ups
 		d.Status = upstreamStatus
 	}
 	verdict, hits := scoringHits(tx, it.RuleID, func(id int, phase types.RulePhase) bool {
-		// The response rules that scored, not set-up or evaluation rules,
-		// nor request rules that matched below the inbound threshold.
-		return phase >= types.PhaseResponseHeaders && id >= 950000 && id < 959000
+		// The response rules that scored (the CRS's and the Django
+		// profile's), not set-up or evaluation rules, nor request rules
+		// that matched below the inbound threshold.
+		return phase >= types.PhaseResponseHeaders && (id >= 950000 && id < 959000 || id == 4100101 || id == 4100102)
 	})
 	if len(hits) > 0 && hits[0].class != "" {
 		d.RuleID += "-" + hits[0].class

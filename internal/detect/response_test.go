@@ -414,3 +414,54 @@ func TestOutboundWaitHoldsNoSlot(t *testing.T) {
 		t.Fatalf("%v, held %d, slots %d", err, s.Held(), len(s.slots))
 	}
 }
+
+// The Django profile's response rules catch what the CRS misses at
+// paranoia level 1: PostgreSQL errors as psycopg2 words them and SQLite
+// errors as Python's sqlite3 does, in HTML and JSON-escaped, and not
+// prose or code about databases. Without the profile they pass.
+func TestOutboundDjangoDatabaseErrors(t *testing.T) {
+	on := stageFromYAML(t, responsesOn)
+	off := stageFromYAML(t, "detection:\n  django_profile: false\n  responses:\n    enabled: true\n")
+	for _, c := range []struct {
+		name, contentType, body, rule string
+	}{
+		{"psycopg2 syntax error", "text/html", `<p>Could not load the report: syntax error at or near "'"` + "\nLINE 1: SELECT * FROM reports WHERE name = ''' ORDER BY name\n</p>", "4100101"},
+		{"psycopg2 syntax error in JSON", "application/json", `{"error": "syntax error at or near \"'\"\nLINE 1: SELECT * FROM reports WHERE name = '''\n"}`, "4100101"},
+		{"unterminated string", "text/html", `<p>unterminated quoted string at or near "'1 ORDER BY 1"</p>`, "4100101"},
+		{"truncated query", "text/plain", "syntax error at end of input\nLINE 1: SELECT * FROM reports WHERE id =\n", "4100101"},
+		{"bad integer", "application/json", `{"detail": "invalid input syntax for type integer: \"1 OR 1=1\""}`, "4100101"},
+		{"unknown column", "text/html", `<p>column "passwd" does not exist</p>`, "4100101"},
+		{"operator", "text/html", `<p>operator does not exist: integer = text</p>`, "4100101"},
+		{"sqlite syntax error", "text/html", `<p>Could not load the report: near "ORDER": syntax error</p>`, "4100102"},
+		{"sqlite syntax error in JSON", "application/json", `{"error": "near \"'\": syntax error"}`, "4100102"},
+		{"sqlite unrecognized token", "text/html", `<p>unrecognized token: "'''"</p>`, "4100102"},
+		{"sqlite unknown table", "text/plain", "no such table: auth_user2", "4100102"},
+	} {
+		_, res, page, inf := roundTrip(t, on, browserRequest("GET", "/reports/", nil), func(r *http.Request) *http.Response {
+			return upstreamResponse(r, 200, c.contentType, "", []byte(c.body))
+		})
+		if res.StatusCode != 500 || bytes.Contains(page, []byte(c.body[:12])) || strings.Join(inf.Final.Rules, ",") != c.rule || inf.Final.RuleID != RuleOutbound+"-disclosure" {
+			t.Errorf("%s: %d %+v", c.name, res.StatusCode, inf.Final)
+		}
+		_, res, page, _ = roundTrip(t, off, browserRequest("GET", "/reports/", nil), func(r *http.Request) *http.Response {
+			return upstreamResponse(r, 200, c.contentType, "", []byte(c.body))
+		})
+		if res.StatusCode != 200 || string(page) != c.body {
+			t.Errorf("%s, without the Django profile: %d", c.name, res.StatusCode)
+		}
+	}
+	for _, prose := range []string{
+		`<p>The server reports a syntax error at or near the first token it cannot parse; read the LINE marker.</p>`,
+		`<p>If a column does not exist, Django's migrate tells you which one. No such table? Run migrate.</p>`,
+		`<pre>cursor.execute("SELECT * FROM reports WHERE name = %s", [name])  # never format SQL yourself</pre>`,
+		`<p>The operator does not exist in SQLite; near the end of this guide we show a syntax error.</p>`,
+		`{"results": ["union station", "O'Brien", "select * from timetable", "near \"the station\""]}`,
+	} {
+		_, res, page, inf := roundTrip(t, on, browserRequest("GET", "/blog/", nil), func(r *http.Request) *http.Response {
+			return upstreamResponse(r, 200, "text/html", "", []byte(prose))
+		})
+		if res.StatusCode != 200 || string(page) != prose {
+			t.Errorf("prose blocked: %q: %+v", prose, inf.Final)
+		}
+	}
+}

@@ -131,11 +131,13 @@ def comment(request):
 
 
 # What MySQLdb raises for a query built by string formatting, and what
-# psycopg2 raises for the same mistake (the test app runs on SQLite).
+# psycopg2 and Python's sqlite3 raise for the same mistake (raised here,
+# whatever database the test app runs on).
 DB_ERRORS = {
     "mysql": (1064, "You have an error in your SQL syntax; check the manual that corresponds to your "
                     "MySQL server version for the right syntax to use near ''' ORDER BY name' at line 1"),
     "postgres": ('syntax error at or near "\'"\nLINE 1: SELECT * FROM reports WHERE name = \'\'\' ORDER BY name\n', ),
+    "sqlite": ('near "ORDER": syntax error', ),
 }
 
 
