@@ -1549,20 +1549,29 @@ func directiveSecRuleUpdateActionByID(options *DirectiveOptions) error {
 		return errEmptyOptions
 	}
 
-	idsOrRanges := strings.Fields(options.Opts)
-	idsOrRangesLen := len(idsOrRanges)
-	if idsOrRangesLen < 2 {
+	// The action list is the rest of the line from its opening quote (it
+	// may hold spaces, as in msg:'two words'); unquoted, the last field.
+	var idsOrRanges []string
+	var actions string
+	if q := strings.IndexByte(options.Opts, '"'); q >= 0 {
+		idsOrRanges = strings.Fields(options.Opts[:q])
+		actions = strings.TrimSpace(options.Opts[q:])
+	} else if fields := strings.Fields(options.Opts); len(fields) > 1 {
+		idsOrRanges, actions = fields[:len(fields)-1], fields[len(fields)-1]
+	}
+	if len(idsOrRanges) == 0 || actions == "" {
 		return errors.New("syntax error: SecRuleUpdateActionById id \"ACTION1,ACTION2,...\"")
 	}
-	// The last element is expected to be the action(s)
-	actions := idsOrRanges[idsOrRangesLen-1]
-	for _, idOrRange := range idsOrRanges[:idsOrRangesLen-1] {
+	// Every id and range listed is updated.
+	for _, idOrRange := range idsOrRanges {
 		if idx := strings.Index(idOrRange, "-"); idx == -1 {
 			id, err := strconv.Atoi(idOrRange)
 			if err != nil {
 				return err
 			}
-			return updateActionBySingleID(id, actions, options)
+			if err := updateActionBySingleID(id, actions, options); err != nil {
+				return err
+			}
 		} else {
 			if idx == 0 {
 				return fmt.Errorf("SecRuleUpdateActionById: invalid negative id: %s", idOrRange)
@@ -1577,7 +1586,10 @@ func directiveSecRuleUpdateActionByID(options *DirectiveOptions) error {
 				return err
 			}
 			if start == end {
-				return updateActionBySingleID(start, actions, options)
+				if err := updateActionBySingleID(start, actions, options); err != nil {
+					return err
+				}
+				continue
 			}
 			if start > end {
 				return fmt.Errorf("invalid range: %s", idOrRange)

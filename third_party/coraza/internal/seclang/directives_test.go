@@ -4,6 +4,7 @@
 package seclang
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -182,6 +183,45 @@ func TestSecRuleUpdateActionByID(t *testing.T) {
 		t.Error(err)
 	}
 
+}
+
+// Parapet: every id and range listed is updated, not only the first, and
+// an action list with spaces inside quotes is one list.
+func TestSecRuleUpdateActionByIDUpdatesEveryListedRule(t *testing.T) {
+	waf := corazawaf.NewWAF()
+	for _, id := range []int{181, 182, 190, 191, 199} {
+		rule, err := ParseRule(RuleOptions{
+			Data:         fmt.Sprintf("REQUEST_URI \"^/test\" \"id:%d,log\"", id),
+			WAF:          waf,
+			WithOperator: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := waf.Rules.Add(rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := directiveSecRuleUpdateActionByID(&DirectiveOptions{
+		WAF:  waf,
+		Opts: "181 182 190-191 \"nolog,msg:'two words'\"",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int]bool{181: false, 182: false, 190: false, 191: false, 199: true} {
+		r := waf.Rules.FindByID(id)
+		if r.Log != want {
+			t.Errorf("rule %d: log %v, want %v", id, r.Log, want)
+		}
+		if !want && (r.Msg == nil || r.Msg.String() != "two words") {
+			t.Errorf("rule %d: msg %v, want \"two words\"", id, r.Msg)
+		}
+	}
+	for _, bad := range []string{"181", "\"nolog\"", "x \"nolog\"", "999 \"nolog\""} {
+		if err := directiveSecRuleUpdateActionByID(&DirectiveOptions{WAF: waf, Opts: bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }
 
 func TestSecRuleUpdateTargetByID(t *testing.T) {
