@@ -275,21 +275,26 @@ func hasAttr(lower, attr string) bool {
 	return false
 }
 
-// hasSameSite reports whether a lower-cased Set-Cookie line carries a
-// SameSite attribute browsers honour (lax, strict or none); a bare or
-// unknown SameSite is ignored by browsers, so it counts as absent.
+// hasSameSite reports whether a lower-cased Set-Cookie line ends up with
+// a SameSite browsers honour (lax, strict or none). The last SameSite
+// attribute is the one that counts (RFC 6265bis, and Go's parser), and a
+// bare or unknown value leaves the browser's default, so
+// "SameSite=None; SameSite" counts as absent.
 func hasSameSite(lower string) bool {
+	honoured := false
 	parts := strings.Split(lower, ";")
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(trimWSP(p), "=")
 		if k == "samesite" {
 			switch trimWSP(v) {
 			case "lax", "strict", "none":
-				return true
+				honoured = true
+			default:
+				honoured = false
 			}
 		}
 	}
-	return false
+	return honoured
 }
 
 func (s *Stage) corsFor(p string) *corsRule {

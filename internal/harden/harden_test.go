@@ -33,6 +33,10 @@ func TestHardenCookie(t *testing.T) {
 		"sessionid=a; Path=/; secure; SameSite=None": "sessionid=a; Path=/; secure; SameSite=None; HttpOnly",
 		// Long lifetimes are capped.
 		"session_x=b; Path=/; Max-Age=1209600": "session_x=b; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Strict",
+		// The last SameSite is the one browsers keep: a bare one after
+		// None leaves the browser's default, so Strict is added.
+		"sessionid=a; Secure; HttpOnly; SameSite=None; SameSite": "sessionid=a; Secure; HttpOnly; SameSite=None; SameSite; SameSite=Strict",
+		"sessionid=a; Secure; HttpOnly; SameSite; SameSite=Lax":  "sessionid=a; Secure; HttpOnly; SameSite; SameSite=Lax",
 		// Other cookies are left alone.
 		"theme=dark; Max-Age=99999999": "theme=dark; Max-Age=99999999",
 	}
