@@ -56,15 +56,16 @@ const (
 	noMatchSlots = 128
 )
 
-// missCache is a fixed-size, direct-mapped set of strings: a value goes
-// in the slot its hash (seeded at random per pattern) picks, replacing
-// whatever was there. A value is kept only when it comes back in another
-// request (the slot remembers the last value offered and the request it
-// came in), so values that never repeat across requests, such as the
-// fields of a JSON body, cost a hash and a few atomic operations on one
-// slot, not a copy. The request path takes no lock, and memory stays
-// bounded whatever clients send (at most noMatchSlots values of
-// noMatchMaxLen bytes per pattern; the request-side CRS uses a few
+// missCache is a fixed-size set of strings with two candidate slots per
+// value (picked by two halves of its hash, seeded at random per pattern),
+// so two values that share one slot, such as two header values one rule
+// reads on every request, can both be kept. A value is kept only when it
+// comes back in another request (each slot remembers the last value
+// offered and the request it came in), so values that never repeat across
+// requests, such as the fields of a JSON body, cost a hash and a few
+// atomic operations, not a copy. The request path takes no lock, and
+// memory stays bounded whatever clients send (at most noMatchSlots values
+// of noMatchMaxLen bytes per pattern; the request-side CRS uses a few
 // hundred patterns). A hit compares the whole string, so the set never
 // answers for a value it does not hold, even when slots race.
 type missCache struct {
@@ -83,32 +84,55 @@ type missSlot struct {
 // offerTxBits of an offer word identify the request that made it.
 const offerTxBits = 16
 
+// candidates are the two slots a value with hash h may live in.
+func (c *missCache) candidates(h uint64) (*missSlot, *missSlot) {
+	return &c.slots[h%noMatchSlots], &c.slots[(h>>32)%noMatchSlots]
+}
+
 func (c *missCache) has(v string) (bool, uint64) {
 	h := maphash.String(c.seed, v) | 1 // never 0, the empty slot
-	s := &c.slots[h%noMatchSlots]
+	a, b := c.candidates(h)
+	return a.holds(v, h) || b.holds(v, h), h
+}
+
+func (s *missSlot) holds(v string, h uint64) bool {
 	if s.hash.Load() != h {
-		return false, h
+		return false
 	}
 	p := s.value.Load()
-	return p != nil && *p == v, h
+	return p != nil && *p == v
 }
 
 // add offers v, whose hash is h, from transaction txID; it is kept (a
 // copy: v may be a slice of a large request body) if the last value
-// offered for its slot was v from another transaction. Offers compare
-// hashes only, so a collision can at worst keep or skip a value early:
-// what is kept is still a value RE2 did not match.
+// offered to either of its slots was v from another transaction, in an
+// empty candidate slot if there is one. Offers compare hashes only, so a
+// collision can at worst keep or skip a value early: what is kept is
+// still a value RE2 did not match.
 func (c *missCache) add(v string, h uint64, txID string) {
-	s := &c.slots[h%noMatchSlots]
 	const txMask = 1<<offerTxBits - 1
 	offer := h&^txMask | maphash.String(c.seed, txID)&txMask
-	prev := s.offer.Swap(offer)
-	if prev&^txMask != h&^txMask || prev == offer {
+	a, b := c.candidates(h)
+	if !a.seenElsewhere(h, offer) && !b.seenElsewhere(h, offer) {
 		return
+	}
+	s := a
+	if a.hash.Load() != 0 && b.hash.Load() == 0 {
+		s = b
+	} else if a.hash.Load() != 0 {
+		s = b // both taken: the second choice, so a value whose first choice is busy still gets in
 	}
 	kept := strings.Clone(v) // a new variable: v itself must not escape
 	s.value.Store(&kept)
 	s.hash.Store(h)
+}
+
+// seenElsewhere records offer in the slot and reports whether the one it
+// replaced was the same value's from another request.
+func (s *missSlot) seenElsewhere(h, offer uint64) bool {
+	const txMask = 1<<offerTxBits - 1
+	prev := s.offer.Swap(offer)
+	return prev&^txMask == h&^txMask && prev != offer
 }
 
 var (

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"hash/maphash"
 	"regexp"
 	"strings"
 	"sync"
@@ -159,5 +160,41 @@ func TestHeaderRulesAfterLowerCasing(t *testing.T) {
 	r.Header.Set("Referer", "https://example.com/?q=<script>alert(document.cookie)</script>")
 	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.RuleID != "detect-xss" {
 		t.Errorf("XSS in Referer: %+v", d)
+	}
+}
+
+// Two values that share their first slot, read by one rule on every
+// request (a Host and a header name, say), are both remembered: with one
+// slot each they would push each other out on every request and neither
+// would ever be answered from memory.
+func TestRxMissMemoryKeepsValuesThatShareASlot(t *testing.T) {
+	op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: `[\n\r]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := op.(*re2rx).rxPattern
+	first := func(v string) uint64 { return (maphash.String(p.noMatch.seed, v) | 1) % noMatchSlots }
+	a, b := "www.example.com", ""
+	for i := 0; b == ""; i++ {
+		if v := fmt.Sprintf("value-%d", i); first(v) == first(a) {
+			b = v
+		}
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 4; round++ { // four requests, each with both values
+		tx := waf.NewTransaction()
+		state := tx.(plugintypes.TransactionState)
+		if p.matches(state, a) || p.matches(state, b) {
+			t.Fatal("a value without a line break matched")
+		}
+		_ = tx.Close()
+	}
+	for _, v := range []string{a, b} {
+		if known, _ := p.noMatch.has(v); !known {
+			t.Errorf("%q (sharing its first slot with the other) is not remembered after four requests", v)
+		}
 	}
 }
