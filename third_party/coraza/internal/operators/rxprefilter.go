@@ -582,7 +582,8 @@ func trieReconstruct(concat *syntax.Regexp, ci bool) anyRequired {
 }
 
 // rawExtractSuffixes extracts literal candidates from a regex subtree for use
-// as trie-reconstruction suffixes. Unlike extractLiterals it permits short
+// as trie-reconstruction suffixes: every match of re starts with one of them
+// (the caller joins them to the literal before re). Unlike extractLiterals it permits short
 // literals (< 2 bytes) because they will be combined with a prefix by the
 // caller, producing a longer and more selective string.
 //
@@ -609,43 +610,22 @@ func rawExtractSuffixes(re *syntax.Regexp, ci bool) []string {
 		return result
 
 	case syntax.OpConcat:
-		// Try the full extractLiterals pipeline first (handles deeper nesting
-		// through the trieReconstruct fallback it already calls).
-		lits := extractLiterals(re, ci)
-		if lits != nil {
-			switch v := lits.(type) {
-			case allRequired:
-				// Only safe to return a single trie suffix when the concat
-				// collapses to exactly one contiguous literal. Multiple
-				// allRequired elements mean there are wildcards between them
-				// (e.g. "elect.*from" → allRequired{"elect","from"}). Joining
-				// them would produce "electfrom" — a phantom string that never
-				// appears contiguously in a real input — causing false negatives
-				// on valid matches like "select x from". Return nil here so the
-				// caller falls back to the safer anyRequired propagation instead.
-				if len(v) == 1 {
-					return []string{v[0]}
-				}
-				return nil
-			case anyRequired:
-				return []string(v)
-			case combinedRequired:
-				// For trie-reconstruction we need a suffix that is *always* present
-				// when this sub-concat fires. The .all elements are guaranteed;
-				// .any elements are only conditionally present (one of them must be
-				// present, but not a specific one). Returning a .any element would
-				// let the outer prefix combine with a wrong suffix (e.g. "s"+"execute"
-				// instead of "s"+"p_"+"execute" → "sp_execute"), producing a phantom
-				// literal that never appears contiguously in real input.
-				// Return the single longest .all element as the guaranteed suffix.
-				rep := longest([]string(v.all))
-				if rep == "" {
-					return nil
-				}
-				return []string{rep}
-			}
+		// Parapet patch: a suffix is joined to the prefix before it, so it
+		// must begin where the concat begins. A literal extracted from
+		// elsewhere in the concat is not contiguous with the prefix: for
+		// 2(?:1474|.2250e-308) the second branch's literal "2250e-308"
+		// follows an any-character, and joining it gave "22250e-308", which
+		// "2.2250e-308" (a match) does not contain, a false negative (CRS
+		// rule 920??/942?? numbers; TestRawExtractSuffixesStartAtTheStart).
+		// So: what starts the first child, extended by trie reconstruction
+		// when the concat is [literal, alternation].
+		if len(re.Sub) == 0 {
+			return nil
 		}
-		return nil
+		if tr := trieReconstruct(re, ci); tr != nil {
+			return []string(tr)
+		}
+		return rawExtractSuffixes(re.Sub[0], ci)
 
 	case syntax.OpCapture:
 		return rawExtractSuffixes(re.Sub[0], ci)
