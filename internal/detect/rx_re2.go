@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	corazaexp "github.com/corazawaf/coraza/v3/experimental"
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/wasilibs/go-re2"
@@ -34,6 +35,12 @@ type rxPattern struct {
 	re *re2.Regexp
 	// emptyMatches is whether the empty value matches, decided once.
 	emptyMatches bool
+	// mayMatch is Coraza's literal pre-filter for the pattern (nil: none
+	// useful): false for values too short for it or missing a literal
+	// every match needs, which RE2 would not match either. Most values
+	// meet most patterns without their keywords ("union", "<script",
+	// "etc/passwd"), so this skips RE2 for them, new or not.
+	mayMatch func(string) bool
 	// noMatch remembers short values the pattern did not match: the same
 	// argument names, cookie names and header values come with nearly
 	// every request, and a look-up costs a fraction of a call into RE2
@@ -172,6 +179,9 @@ func newRE2rx(options plugintypes.OperatorOptions) (plugintypes.Operator, error)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %q: %w", options.Arguments, err)
 	}
+	if data != options.Arguments { // UTF-8 patterns: the pre-filter reasons in runes
+		p.mayMatch = corazaexp.RxPrefilter(data)
+	}
 	v, _ := re2Cache.LoadOrStore(data, p)
 	return &re2rx{v.(*rxPattern)}, nil
 }
@@ -215,6 +225,8 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	switch {
 	case value == "":
 		return p.emptyMatches
+	case p.mayMatch != nil && !p.mayMatch(value):
+		return false
 	case len(value) > noMatchMaxLen:
 		return p.re.MatchString(value)
 	}
