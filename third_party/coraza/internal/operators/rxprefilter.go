@@ -32,10 +32,11 @@
 //   - "definitely no match" → skip regex (correct: required literals absent)
 //   - "maybe match" → run regex (conservative: may still not match)
 //
-// A bug in literal extraction can only make the prefilter say "maybe" too
-// often (degraded performance), never cause a false negative (missed attack).
-// This is safe by construction — the prefilter is a necessary-condition check,
-// not a sufficient-condition check.
+// The prefilter is a necessary-condition check, not a sufficient-condition
+// check, but only as long as every literal it requires really is in every
+// match: a literal extraction that builds a string no match contains causes
+// false negatives (missed attacks). (Parapet: trie reconstruction did, for
+// CRS 942220, 932311 and 933153; see rawExtractSuffixes.)
 //
 // Design principle: when in doubt, fall back to the regex. The prefilter is
 // purely an optimization. If there is any uncertainty about whether the input
@@ -533,8 +534,8 @@ func extractLiterals(re *syntax.Regexp, ci bool) interface{} {
 // rawExtractSuffixes, recovering the full literal words. The result is returned
 // as anyRequired so the caller knows "at least one of these must be present".
 //
-// Handles arbitrary nesting depth: rawExtractSuffixes recurses back into
-// extractLiterals → trieReconstruct for inner OpConcat nodes, so patterns like
+// Handles arbitrary nesting depth: rawExtractSuffixes recurses into
+// trieReconstruct for inner OpConcat nodes, so patterns like
 //
 //	select|set|sleep  →  s(?:e(?:lect|t)|leep)
 //
@@ -616,7 +617,7 @@ func rawExtractSuffixes(re *syntax.Regexp, ci bool) []string {
 		// 2(?:1474|.2250e-308) the second branch's literal "2250e-308"
 		// follows an any-character, and joining it gave "22250e-308", which
 		// "2.2250e-308" (a match) does not contain, a false negative (CRS
-		// rule 920??/942?? numbers; TestRawExtractSuffixesStartAtTheStart).
+		// 942220's numbers; cases in TestPrefilterNeverCausesFalseNegatives).
 		// So: what starts the first child, extended by trie reconstruction
 		// when the concat is [literal, alternation].
 		if len(re.Sub) == 0 {

@@ -144,8 +144,8 @@ func TestPrefilterNeverCausesFalseNegatives(t *testing.T) {
 		{"(?:cat|dog|bird)", "I have a fish", false},
 
 		// Parapet: a factored prefix joined to a branch that does not start
-		// with a literal (CRS 920?? numbers, the IMAP/SMTP commands, PHP
-		// function names): the branch's literal is not contiguous with it.
+		// with a literal (CRS 942220's numbers, 932311's IMAP/SMTP commands):
+		// the branch's literal is not contiguous with it.
 		{"2(?:1474|.2250e-308)", "2.2250e-308", true},
 		{"(?i)^(?:429496729[56]|2(?:14748364[78]|.22507385850720(?:07|11)e-308)|1e309)$", "2.2250738585072011e-308", true},
 		{"(?is)\\r\\n[0-9A-Z_a-z]{1,50}\\b (?:C(?:REATE|OPY [\\*,0-:]+) x|STORE [\\*,0-:]+ [\\+\\-]?FLAGS)", "\r\nd store 2 +FLAGS (x)", true},
