@@ -65,14 +65,16 @@ func TestOutboundDatabaseErrorLeak(t *testing.T) {
 	}
 	// PostgreSQL's error as psycopg2 words it and SQLite's as Python's
 	// sqlite3 does: the Django profile's response rules.
-	for db, rule := range map[string]string{"postgres": "4100101", "sqlite": "4100102"} {
-		resp, body := get(t, d.base+"/report/?db="+db)
+	// Also through a Django template, which writes the quotes as &quot;.
+	for query, rule := range map[string]string{"db=postgres": "4100101", "db=sqlite": "4100102",
+		"db=postgres&via=template": "4100101", "db=sqlite&via=template": "4100102"} {
+		resp, body := get(t, d.base+"/report/?"+query)
 		if resp.StatusCode != 500 || bytes.Contains(body, []byte("syntax error")) || bytes.Contains(body, []byte("ORDER")) {
-			t.Fatalf("%s error: %d %s", db, resp.StatusCode, body)
+			t.Fatalf("%s: %d %s", query, resp.StatusCode, body)
 		}
 		line := d.waitLog(t, `"request_id":"`+resp.Header.Get("X-Request-Id")+`"`, `"rule":"detect-outbound-disclosure"`)
 		if !strings.Contains(line, `"matched_rules":["`+rule+`"]`) {
-			t.Fatalf("%s error: want rule %s in the log line: %s", db, rule, line)
+			t.Fatalf("%s: want rule %s in the log line: %s", query, rule, line)
 		}
 	}
 	// Gzipped by Django (see below, with responses off), it is caught

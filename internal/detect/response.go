@@ -105,15 +105,18 @@ Include @owasp_crs/RESPONSE-956-DATA-LEAKAGES-RUBY.conf
 // level 1. CRS 951240 wants "PostgreSQL" or a driver's name near the
 // error, and psycopg2's text names neither; 951250 wants PHP's or .NET's
 // SQLite wording, not Python's sqlite3. Each pattern is the message's own
-// shape (the quoted token, JSON-escaped or not), not a word an article
-// about databases would use. Scored like the CRS leak rules (critical,
-// paranoia level 1), so one match passes the default outbound threshold.
+// shape (the quoted token, raw, JSON-escaped or HTML-escaped as a Django
+// template writes it; an identifier that ends the message), not a word an
+// article about databases would use; a page quoting a real error message
+// is blocked, as the CRS blocks one quoting MySQL's. Scored like the CRS
+// leak rules (critical, paranoia level 1), so one match passes the default
+// outbound threshold.
 const djangoDatabaseErrors = `
-SecRule RESPONSE_BODY "@rx (?:(?:syntax error|unterminated quoted (?:string|identifier)|unterminated dollar-quoted string|zero-length delimited identifier) at or near \x5c?\x22|syntax error at end of input|invalid input syntax for (?:type )?[a-z][a-z ]{0,30}: \x5c?\x22|(?:column|relation) \x5c?\x22[^\x22\x5c]{1,128}\x5c?\x22 does not exist|operator does not exist: [a-z][a-z ]{0,30} [<>=!~]+ [a-z])" \
+SecRule RESPONSE_BODY "@rx (?:(?:syntax error|unterminated quoted (?:string|identifier)|unterminated dollar-quoted string|zero-length delimited identifier) at or near (?:\x5c?\x22|&quot;|&#34;|&#x22;)|syntax error at end of input|invalid input syntax for (?:type )?[a-z][a-z ]{0,30}: (?:\x5c?\x22|&quot;|&#34;|&#x22;)|(?:column|relation) (?:\x5c?\x22|&quot;|&#34;|&#x22;)(?:[^\x22\x5c&<]|&#?[A-Za-z0-9]{1,6};){1,128}(?:\x5c?\x22|&quot;|&#34;|&#x22;) does not exist|operator does not exist: [a-z][a-z ]{0,30} [<>=!~]+ [a-z])" \
     "id:4100101,phase:4,block,capture,t:none,msg:'PostgreSQL error in the response (psycopg wording)',\
     tag:'parapet-django',tag:'platform-pgsql',tag:'attack-disclosure',tag:'paranoia-level/1',severity:'CRITICAL',\
     setvar:'tx.outbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'"
-SecRule RESPONSE_BODY "@rx (?:near \x5c?\x22[^\x22\x5c]{1,128}\x5c?\x22: syntax error|unrecognized token: \x5c?\x22|no such (?:column|table): [A-Za-z_][A-Za-z0-9_.]*)" \
+SecRule RESPONSE_BODY "@rx (?:near (?:\x5c?\x22|&quot;|&#34;|&#x22;)(?:[^\x22\x5c&<]|&#?[A-Za-z0-9]{1,6};){1,128}(?:\x5c?\x22|&quot;|&#34;|&#x22;): syntax error|unrecognized token: (?:\x5c?\x22|&quot;|&#34;|&#x22;)|no such (?:column|table): [A-Za-z_][A-Za-z0-9_.]*(?:$|[<\r\n\x22\x5c&]))" \
     "id:4100102,phase:4,block,capture,t:none,msg:'SQLite error in the response (Python sqlite3 wording)',\
     tag:'parapet-django',tag:'platform-sqlite',tag:'attack-disclosure',tag:'paranoia-level/1',severity:'CRITICAL',\
     setvar:'tx.outbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'"

@@ -436,6 +436,11 @@ func TestOutboundDjangoDatabaseErrors(t *testing.T) {
 		{"sqlite syntax error in JSON", "application/json", `{"error": "near \"'\": syntax error"}`, "4100102"},
 		{"sqlite unrecognized token", "text/html", `<p>unrecognized token: "'''"</p>`, "4100102"},
 		{"sqlite unknown table", "text/plain", "no such table: auth_user2", "4100102"},
+		// Through a Django template ({{ error }}): quotes become entities.
+		{"psycopg2 syntax error, template-escaped", "text/html", `<p class="error">syntax error at or near &quot;&#x27;&quot;` + "\nLINE 1: SELECT * FROM reports WHERE name = &#x27;&#x27;&#x27;\n</p>", "4100101"},
+		{"unknown column, template-escaped", "text/html", `<p>column &quot;passwd&quot; does not exist</p>`, "4100101"},
+		{"sqlite syntax error, template-escaped", "text/html", `<p>near &quot;&#x27;&quot;: syntax error</p>`, "4100102"},
+		{"sqlite unknown column in JSON", "application/json", `{"error": "no such column: passwd"}`, "4100102"},
 	} {
 		_, res, page, inf := roundTrip(t, on, browserRequest("GET", "/reports/", nil), func(r *http.Request) *http.Response {
 			return upstreamResponse(r, 200, c.contentType, "", []byte(c.body))
@@ -456,6 +461,7 @@ func TestOutboundDjangoDatabaseErrors(t *testing.T) {
 		`<pre>cursor.execute("SELECT * FROM reports WHERE name = %s", [name])  # never format SQL yourself</pre>`,
 		`<p>The operator does not exist in SQLite; near the end of this guide we show a syntax error.</p>`,
 		`{"results": ["union station", "O'Brien", "select * from timetable", "near \"the station\""]}`,
+		`<p>Sorry, there is no such table: we seat walk-ins at the bar. No such column: ask at the desk.</p>`,
 	} {
 		_, res, page, inf := roundTrip(t, on, browserRequest("GET", "/blog/", nil), func(r *http.Request) *http.Response {
 			return upstreamResponse(r, 200, "text/html", "", []byte(prose))
