@@ -18,19 +18,40 @@ import (
 // (920-944) that compile with Go's regexp and RE2 alike.
 func crsRxPatterns(tb testing.TB) []string {
 	tb.Helper()
-	files, err := fs.Glob(coreruleset.FS, "@owasp_crs/REQUEST-9[2-4]*.conf")
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("CRS files: %v", err)
+	out := rxPatterns(tb, crsFileTexts(tb, "@owasp_crs/REQUEST-9[2-4]*.conf")...)
+	if len(out) < 100 {
+		tb.Fatalf("found %d CRS patterns, want 100 or more", len(out))
 	}
-	rx := regexp.MustCompile(`"@rx ((?:[^"\\]|\\.)*)"`)
-	seen := map[string]bool{}
-	var out []string
+	return out
+}
+
+// crsFileTexts are the contents of the CRS files matching glob.
+func crsFileTexts(tb testing.TB, glob string) []string {
+	tb.Helper()
+	files, err := fs.Glob(coreruleset.FS, glob)
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("CRS files %s: %v", glob, err)
+	}
+	var texts []string
 	for _, f := range files {
 		data, err := fs.ReadFile(coreruleset.FS, f)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		for _, m := range rx.FindAllStringSubmatch(string(data), -1) {
+		texts = append(texts, string(data))
+	}
+	return texts
+}
+
+// rxPatterns are the distinct @rx patterns in SecLang texts that compile
+// with Go's regexp (and so with RE2), without byte patterns.
+func rxPatterns(tb testing.TB, texts ...string) []string {
+	tb.Helper()
+	rx := regexp.MustCompile(`"@rx ((?:[^"\\]|\\.)*)"`)
+	seen := map[string]bool{}
+	var out []string
+	for _, text := range texts {
+		for _, m := range rx.FindAllStringSubmatch(text, -1) {
 			p := strings.ReplaceAll(m[1], `\"`, `"`)
 			if seen[p] || matchesArbitraryBytes(p) {
 				continue
@@ -41,9 +62,6 @@ func crsRxPatterns(tb testing.TB) []string {
 			seen[p] = true
 			out = append(out, p)
 		}
-	}
-	if len(out) < 100 {
-		tb.Fatalf("found %d CRS patterns, want 100 or more", len(out))
 	}
 	return out
 }

@@ -91,9 +91,10 @@ type missSlot struct {
 // offerTxBits of an offer word identify the request that made it.
 const offerTxBits = 16
 
-// candidates are the two slots a value with hash h may live in.
+// candidates are the two slots a value with hash h may live in (bit 0 of
+// h is always set, so it picks neither).
 func (c *missCache) candidates(h uint64) (*missSlot, *missSlot) {
-	return &c.slots[h%noMatchSlots], &c.slots[(h>>32)%noMatchSlots]
+	return &c.slots[(h>>1)%noMatchSlots], &c.slots[(h>>32)%noMatchSlots]
 }
 
 func (c *missCache) has(v string) (bool, uint64) {
@@ -124,10 +125,8 @@ func (c *missCache) add(v string, h uint64, txID string) {
 		return
 	}
 	s := a
-	if a.hash.Load() != 0 && b.hash.Load() == 0 {
-		s = b
-	} else if a.hash.Load() != 0 {
-		s = b // both taken: the second choice, so a value whose first choice is busy still gets in
+	if a.hash.Load() != 0 {
+		s = b // empty, or both taken: a value whose first choice is busy still gets in
 	}
 	kept := strings.Clone(v) // a new variable: v itself must not escape
 	s.value.Store(&kept)
