@@ -45,6 +45,31 @@ type crsTestFile struct {
 	} `yaml:"tests"`
 }
 
+// eachCRSTestFile calls fn with each request-side CRS regression test
+// file (shipped in the coraza-coreruleset module) and its path.
+func eachCRSTestFile(t *testing.T, fn func(path string, f *crsTestFile)) {
+	t.Helper()
+	err := fs.WalkDir(crstests.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasPrefix(p, "REQUEST-") || !strings.HasSuffix(p, ".yaml") {
+			return err
+		}
+		data, err := fs.ReadFile(crstests.FS, p)
+		if err != nil {
+			return err
+		}
+		var f crsTestFile
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Logf("%s: %v", p, err)
+			return nil
+		}
+		fn(p, &f)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCRSRegressionSample replays a sample of the CRS's own regression
 // tests (shipped in the coraza-coreruleset module) through the detection
 // stage as Parapet configures it (paranoia level 4, nothing blocking so
@@ -75,19 +100,7 @@ func TestCRSRegressionSample(t *testing.T) {
 
 	var passed, failed, skipped, n int
 	failures := map[string]int{}
-	err = fs.WalkDir(crstests.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasPrefix(p, "REQUEST-") || !strings.HasSuffix(p, ".yaml") {
-			return err
-		}
-		data, err := fs.ReadFile(crstests.FS, p)
-		if err != nil {
-			return err
-		}
-		var f crsTestFile
-		if err := yaml.Unmarshal(data, &f); err != nil {
-			t.Logf("%s: %v", p, err)
-			return nil
-		}
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
 		for _, tc := range f.Tests {
 			n++
 			if n%every != 0 {
@@ -119,11 +132,7 @@ func TestCRSRegressionSample(t *testing.T) {
 				failures[path.Dir(p)]++
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	total := passed + failed
 	rate := float64(passed) / float64(total)
 	var byFile []string

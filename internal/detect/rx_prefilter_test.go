@@ -2,7 +2,6 @@ package detect
 
 import (
 	"html"
-	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"regexp/syntax"
@@ -10,9 +9,7 @@ import (
 	"testing"
 	"unicode"
 
-	crstests "github.com/corazawaf/coraza-coreruleset/v4/tests"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
-	"gopkg.in/yaml.v3"
 )
 
 // everyRxPattern is every @rx pattern Parapet runs: the CRS request and
@@ -24,6 +21,28 @@ func everyRxPattern(t *testing.T) []string {
 	out := rxPatterns(t, texts...)
 	if len(out) < 250 {
 		t.Fatalf("found %d patterns, want 250 or more", len(out))
+	}
+	return out
+}
+
+// patternWithFilter is a pattern as @rx compiled it.
+type patternWithFilter struct {
+	pattern string
+	*rxPattern
+}
+
+// prefiltered are the patterns that @rx gives a pre-filter.
+func prefiltered(t *testing.T, patterns []string) []patternWithFilter {
+	t.Helper()
+	var out []patternWithFilter
+	for _, pat := range patterns {
+		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: pat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := op.(*re2rx).rxPattern; p.mayMatch != nil {
+			out = append(out, patternWithFilter{pat, p})
+		}
 	}
 	return out
 }
@@ -41,17 +60,10 @@ func TestRxPrefilterNeverHidesAMatch(t *testing.T) {
 	if raceEnabled {
 		every = 7 // RE2 under the race detector is slow; a sample of the values
 	}
-	filtered, rejected, checked := 0, 0, 0
-	for _, pat := range patterns {
-		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: pat})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := op.(*re2rx).rxPattern
-		if p.mayMatch == nil {
-			continue
-		}
-		filtered++
+	withFilter := prefiltered(t, patterns)
+	rejected, checked := 0, 0
+	for _, pf := range withFilter {
+		pat, p := pf.pattern, pf.rxPattern
 		for i := 0; i < len(values); i += every {
 			v := values[i]
 			if p.mayMatch(v) {
@@ -67,6 +79,7 @@ func TestRxPrefilterNeverHidesAMatch(t *testing.T) {
 		}
 		rejected++
 	}
+	filtered := len(withFilter)
 	t.Logf("%d of %d patterns have a pre-filter, %d of them reject a benign sentence; %d rejections checked against RE2 over %d values",
 		filtered, len(patterns), rejected, checked, len(values))
 	if filtered < len(patterns)/2 || rejected < filtered/2 {
@@ -88,18 +101,7 @@ func crsPayloadValues(t *testing.T) []string {
 			}
 		}
 	}
-	err := fs.WalkDir(crstests.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasPrefix(p, "REQUEST-") || !strings.HasSuffix(p, ".yaml") {
-			return err
-		}
-		data, err := fs.ReadFile(crstests.FS, p)
-		if err != nil {
-			return err
-		}
-		var f crsTestFile
-		if yaml.Unmarshal(data, &f) != nil {
-			return nil
-		}
+	eachCRSTestFile(t, func(_ string, f *crsTestFile) {
 		for _, tc := range f.Tests {
 			for _, st := range tc.Stages {
 				in := st.Input
@@ -128,11 +130,7 @@ func crsPayloadValues(t *testing.T) []string {
 				}
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(out) < 1000 {
 		t.Fatalf("only %d payload values", len(out))
 	}
@@ -150,17 +148,10 @@ func TestRxPrefilterAcceptsGeneratedMatches(t *testing.T) {
 		samples = 40
 	}
 	rng := rand.New(rand.NewPCG(5, 8))
-	checked, filtered := 0, 0
-	for _, pat := range everyRxPattern(t) {
-		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: pat})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := op.(*re2rx).rxPattern
-		if p.mayMatch == nil {
-			continue
-		}
-		filtered++
+	withFilter := prefiltered(t, everyRxPattern(t))
+	filtered, checked := len(withFilter), 0
+	for _, pf := range withFilter {
+		pat, p := pf.pattern, pf.rxPattern
 		re, err := syntax.Parse("(?s)"+pat, syntax.Perl)
 		if err != nil {
 			t.Fatal(err)
