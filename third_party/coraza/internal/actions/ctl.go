@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/corazawaf/coraza/v3/debuglog"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -119,7 +120,44 @@ type ctlFn struct {
 	collection variables.RuleVariable
 	colKey     string
 	colKeyRx   *regexp.Regexp
+	// targets remembers which rules a ctl naming rules by tag, message or
+	// id range applies to, so a transaction does not walk every rule of
+	// the WAF each time the ctl runs (CRS 941010 runs on nearly every
+	// request).
+	targets atomic.Pointer[ctlTargets]
 }
+
+// ctlTargets are the ids of the rules, in a rule group, that a ctl
+// applies to. A WAF's rules do not change once it is built; the group's
+// first rule and length identify the slice the ids were taken from.
+type ctlTargets struct {
+	first *corazawaf.Rule
+	n     int
+	ids   []int
+}
+
+// ruleIDs returns the ids of the rules that match, from what was
+// remembered for the same rules or, the first time, by walking them.
+func (a *ctlFn) ruleIDs(rules []corazawaf.Rule, match func(*corazawaf.Rule) bool) []int {
+	if len(rules) == 0 {
+		return nil
+	}
+	if t := a.targets.Load(); t != nil && t.first == &rules[0] && t.n == len(rules) {
+		return t.ids
+	}
+	var ids []int
+	for i := range rules {
+		if r := &rules[i]; match(r) { // a Rule is large: no copy per rule
+			ids = append(ids, r.ID_)
+		}
+	}
+	a.targets.Store(&ctlTargets{first: &rules[0], n: len(rules), ids: ids})
+	return ids
+}
+
+func (a *ctlFn) hasTag(r *corazawaf.Rule) bool { return utils.InSlice(a.value, r.Tags_) }
+
+func (a *ctlFn) hasMsg(r *corazawaf.Rule) bool { return r.Msg != nil && r.Msg.String() == a.value }
 
 func (a *ctlFn) Init(m plugintypes.RuleMetadata, data string) error {
 	// Type-assert RuleMetadata to *corazawaf.Rule to access the rule's memoizer.
@@ -159,24 +197,16 @@ func (a *ctlFn) Evaluate(_ plugintypes.RuleMetadata, txS plugintypes.Transaction
 				Msg("Invalid range")
 			return
 		}
-		for _, r := range tx.WAF.Rules.GetRules() {
-			if r.ID_ >= start && r.ID_ <= end {
-				tx.RemoveRuleTargetByID(r.ID_, a.collection, a.colKey, a.colKeyRx)
-			}
+		for _, id := range a.ruleIDs(tx.WAF.Rules.GetRules(), func(r *corazawaf.Rule) bool { return r.ID_ >= start && r.ID_ <= end }) {
+			tx.RemoveRuleTargetByID(id, a.collection, a.colKey, a.colKeyRx)
 		}
 	case ctlRuleRemoveTargetByTag:
-		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
-			if utils.InSlice(a.value, r.Tags_) {
-				tx.RemoveRuleTargetByID(r.ID(), a.collection, a.colKey, a.colKeyRx)
-			}
+		for _, id := range a.ruleIDs(tx.WAF.Rules.GetRules(), a.hasTag) {
+			tx.RemoveRuleTargetByID(id, a.collection, a.colKey, a.colKeyRx)
 		}
 	case ctlRuleRemoveTargetByMsg:
-		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
-			if r.Msg != nil && r.Msg.String() == a.value {
-				tx.RemoveRuleTargetByID(r.ID(), a.collection, a.colKey, a.colKeyRx)
-			}
+		for _, id := range a.ruleIDs(tx.WAF.Rules.GetRules(), a.hasMsg) {
+			tx.RemoveRuleTargetByID(id, a.collection, a.colKey, a.colKeyRx)
 		}
 	case ctlAuditEngine:
 		ae, err := types.ParseAuditEngineStatus(a.value)
@@ -294,18 +324,12 @@ func (a *ctlFn) Evaluate(_ plugintypes.RuleMetadata, txS plugintypes.Transaction
 			tx.RemoveRuleByIDRange(start, end)
 		}
 	case ctlRuleRemoveByMsg:
-		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
-			if r.Msg != nil && r.Msg.String() == a.value {
-				tx.RemoveRuleByID(r.ID_)
-			}
+		for _, id := range a.ruleIDs(tx.WAF.Rules.GetRules(), a.hasMsg) {
+			tx.RemoveRuleByID(id)
 		}
 	case ctlRuleRemoveByTag:
-		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
-			if utils.InSlice(a.value, r.Tags_) {
-				tx.RemoveRuleByID(r.ID_)
-			}
+		for _, id := range a.ruleIDs(tx.WAF.Rules.GetRules(), a.hasTag) {
+			tx.RemoveRuleByID(id)
 		}
 
 	case ctlResponseBodyAccess:
