@@ -395,3 +395,32 @@ func TestSetFirstIsSetIndexZero(t *testing.T) {
 	set(0, "id", "5")
 	check("after Add")
 }
+
+// TestKeyMatchesIsMatchString checks the literal-prefix shortcut of the
+// FindRegex methods: for every pattern and key, keyMatches answers what
+// the regex itself answers.
+func TestKeyMatchesIsMatchString(t *testing.T) {
+	patterns := []string{
+		`^header_name_920450_`, `header_name_`, `^abc|xyz`, `(?i)^abc`, `abc$`, `^a.c`,
+		`^(?:abc|abd)`, `ab+c`, `^ĉapelo_`, `^\d+_x`, `(?m)^abc`, `^.*$`, `^`, `x*`,
+		`^json\.\d+\.field$`, `^\xff`,
+	}
+	keys := []string{
+		"", "abc", "xabc", "ABC", "abd", "header_name_920450_host", "tx.header_name_920450_x",
+		"header_name_", "ab", "abbbc", "ĉapelo_1", "capelo_1", "12_x", "x\nabc", "json.3.field",
+		"\xff\xfe", "ĉ\xff", "xyz", "zyx",
+	}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		prefix, _ := re.LiteralPrefix()
+		for _, k := range keys {
+			if got, want := keyMatches(re, prefix, k), re.MatchString(k); got != want {
+				t.Errorf("pattern %q (prefix %q), key %q: keyMatches %v, MatchString %v", p, prefix, k, got, want)
+			}
+		}
+	}
+	// The shortcut is taken where it matters.
+	if prefix, _ := regexp.MustCompile(`^header_name_920450_`).LiteralPrefix(); prefix != "header_name_920450_" {
+		t.Errorf("CRS 920450's key pattern has literal prefix %q", prefix)
+	}
+}

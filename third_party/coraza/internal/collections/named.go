@@ -108,8 +108,9 @@ func (c *NamedCollectionNames) FindRegex(key *regexp.Regexp) []types.MatchData {
 	n := 0
 	// Collect matching data slices in a single pass to avoid evaluating the regex twice per key.
 	var matched [][]keyValue
+	prefix, _ := key.LiteralPrefix()
 	for k, data := range c.collection.data {
-		if key.MatchString(k) {
+		if keyMatches(key, prefix, k) {
 			n += len(data)
 			matched = append(matched, data)
 		}
