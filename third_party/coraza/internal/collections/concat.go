@@ -32,7 +32,7 @@ func NewConcatCollection(variable variables.RuleVariable, data ...collection.Col
 func (c *ConcatCollection) FindAll() []types.MatchData {
 	var res []types.MatchData
 	for _, d := range c.data {
-		res = append(res, replaceVariable(c.variable, d.FindAll())...)
+		res = appendRenamed(res, c.variable, d.FindAll())
 	}
 	return res
 }
@@ -90,7 +90,7 @@ func (c *ConcatKeyed) Get(key string) []string {
 func (c *ConcatKeyed) FindRegex(key *regexp.Regexp) []types.MatchData {
 	var res []types.MatchData
 	for _, d := range c.data {
-		res = append(res, replaceVariable(c.variable, d.FindRegex(key))...)
+		res = appendRenamed(res, c.variable, d.FindRegex(key))
 	}
 	return res
 }
@@ -99,7 +99,7 @@ func (c *ConcatKeyed) FindRegex(key *regexp.Regexp) []types.MatchData {
 func (c *ConcatKeyed) FindString(key string) []types.MatchData {
 	var res []types.MatchData
 	for _, d := range c.data {
-		res = append(res, replaceVariable(c.variable, d.FindString(key))...)
+		res = appendRenamed(res, c.variable, d.FindString(key))
 	}
 	return res
 }
@@ -116,7 +116,7 @@ func (c *ConcatKeyed) FindAll() []types.MatchData {
 func (c *ConcatKeyed) findAll() []types.MatchData {
 	var res []types.MatchData
 	for _, d := range c.data {
-		res = append(res, replaceVariable(c.variable, d.FindAll())...)
+		res = appendRenamed(res, c.variable, d.FindAll())
 	}
 	return res
 }
@@ -126,19 +126,19 @@ func (c *ConcatKeyed) Name() string {
 	return c.variable.Name()
 }
 
-// replaceVariable ensures a returned match references the variable of a concatenated variable,
-// not original one. The matches are copies: the parts' FindAll matches are
-// shared between calls (matchesCache) and must not change; md itself is
-// the caller's own slice.
-func replaceVariable(v variables.RuleVariable, md []types.MatchData) []types.MatchData {
+// appendRenamed appends to res copies of the matches md that reference
+// the concatenated collection's variable v, not the part's. The part's
+// matches are not changed: its FindAll matches and slice are shared
+// between calls (matchesCache).
+func appendRenamed(res []types.MatchData, v variables.RuleVariable, md []types.MatchData) []types.MatchData {
 	if len(md) == 0 {
-		return md
+		return res
 	}
 	buf := make([]corazarules.MatchData, len(md))
 	for i, m := range md {
 		buf[i] = *m.(*corazarules.MatchData)
 		buf[i].Variable_ = v
-		md[i] = &buf[i]
+		res = append(res, &buf[i])
 	}
-	return md
+	return res
 }

@@ -32,16 +32,18 @@ type Map struct {
 // they were built at. Every rule that reads a whole collection (ARGS,
 // REQUEST_HEADERS, REQUEST_COOKIES...) calls FindAll, and a CRS transaction
 // evaluates hundreds of them over collections that do not change during a
-// phase. The MatchData values are shared between the calls and never
-// modified; each call gets its own slice.
+// phase. The slice and the MatchData values are shared between the calls
+// and never modified.
 type matchesCache struct {
 	valid   bool
 	at      uint64
 	matches []types.MatchData
 }
 
-// find returns a copy of the matches built at count, building (and
-// keeping) them with build if the cached ones are older.
+// find returns the matches built at count, building (and keeping) them
+// with build if the cached ones are older. The slice is shared by every
+// caller until the collection changes: callers must not write to it (its
+// capacity is its length, so an append copies).
 func (m *matchesCache) find(count uint64, build func() []types.MatchData) []types.MatchData {
 	if !m.valid || m.at != count {
 		m.valid, m.at, m.matches = true, count, build()
@@ -49,9 +51,7 @@ func (m *matchesCache) find(count uint64, build func() []types.MatchData) []type
 	if len(m.matches) == 0 {
 		return nil
 	}
-	out := make([]types.MatchData, len(m.matches))
-	copy(out, m.matches)
-	return out
+	return m.matches[:len(m.matches):len(m.matches)]
 }
 
 // changeCount is the number of changes made to the map so far.

@@ -687,15 +687,15 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 		matches = col.FindAll()
 	}
 
-	// in the most common scenario filteredMatches length will be
-	// the same as matches length, so we avoid allocating per result.
-	// We reuse the matches slice to store filtered results avoiding extra allocation.
 	// Most variables of most rules have no exceptions: their keys need not
 	// be lower-cased at all. Exception keys are lower-cased when the
-	// exception is made (newRuleVariableException).
+	// exception is made (newRuleVariableException). The matches of a whole
+	// collection are shared by every rule until it changes (FindAll), so
+	// the filtered ones go to a new slice, made only once a match is
+	// excluded: in the most common case none is.
 	if len(rv.Exceptions) > 0 {
-		filteredCount := 0
-		for _, c := range matches {
+		var kept []types.MatchData
+		for i, c := range matches {
 			isException := false
 			lkey := strings.ToLower(c.Key())
 			for _, ex := range rv.Exceptions {
@@ -706,12 +706,17 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 					break
 				}
 			}
-			if !isException {
-				matches[filteredCount] = c
-				filteredCount++
+			switch {
+			case isException && kept == nil:
+				kept = make([]types.MatchData, i, len(matches)-1)
+				copy(kept, matches[:i])
+			case !isException && kept != nil:
+				kept = append(kept, c)
 			}
 		}
-		matches = matches[:filteredCount]
+		if kept != nil {
+			matches = kept
+		}
 	}
 
 	if rv.Count {

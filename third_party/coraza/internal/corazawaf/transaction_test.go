@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -2816,5 +2817,48 @@ func BenchmarkRuleEvalWithRemovedRules(b *testing.B) {
 
 	for b.Loop() {
 		waf.Rules.Eval(types.PhaseRequestHeaders, tx)
+	}
+}
+
+// A whole collection's matches are shared by every rule until it changes
+// (collections' matchesCache): exceptions that drop the first, middle or
+// last match, or all of them, give the rule the rest and leave the
+// shared matches whole for the next rule. (Parapet patch.)
+func TestTxGetFieldExceptionsLeaveSharedMatchesWhole(t *testing.T) {
+	tx := NewWAF().NewTransaction()
+	defer tx.Close()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		tx.AddGetRequestArgument(k, k+"-value")
+	}
+	keys := func(md []types.MatchData) string {
+		var ks []string
+		for _, m := range md {
+			ks = append(ks, m.Key())
+		}
+		sort.Strings(ks)
+		return strings.Join(ks, ",")
+	}
+	all := ruleVariableParams{Variable: variables.ArgsGet}
+	for _, c := range []struct {
+		except []string
+		want   string
+	}{
+		{nil, "a,b,c,d"},
+		{[]string{"a"}, "b,c,d"},
+		{[]string{"B", "c"}, "a,d"},
+		{[]string{"d"}, "a,b,c"},
+		{[]string{"a", "b", "c", "d"}, ""},
+		{[]string{"x"}, "a,b,c,d"},
+	} {
+		rv := all
+		for _, k := range c.except {
+			rv.Exceptions = append(rv.Exceptions, newRuleVariableException(k, nil))
+		}
+		if got := keys(tx.GetField(rv)); got != c.want {
+			t.Errorf("except %v: got %s, want %s", c.except, got, c.want)
+		}
+		if got := keys(tx.GetField(all)); got != "a,b,c,d" {
+			t.Errorf("after except %v, the whole collection is %s", c.except, got)
+		}
 	}
 }
