@@ -79,6 +79,7 @@ type Stage struct {
 // at the key that caused them.
 func New(cfg *config.Config) (*Stage, error) {
 	useRE2()
+	memoizeOperators()
 	return build(cfg)
 }
 

@@ -13,3 +13,11 @@ import (
 func RegisterOperator(name string, op plugintypes.OperatorFactory) {
 	operators.Register(name, op)
 }
+
+// OperatorFactory returns the factory registered for name, built-in or
+// registered, so a plugin can register an operator that wraps it under
+// the same name (for example, to remember values it did not match).
+// (Parapet patch: the registry could only be written.)
+func OperatorFactory(name string) (plugintypes.OperatorFactory, bool) {
+	return operators.Factory(name)
+}

@@ -49,3 +49,10 @@ func Get(name string, options plugintypes.OperatorOptions) (plugintypes.Operator
 func Register(name string, op plugintypes.OperatorFactory) {
 	operators[name] = op
 }
+
+// Factory returns the factory registered for name (Parapet patch, for
+// experimental/plugins.OperatorFactory).
+func Factory(name string) (plugintypes.OperatorFactory, bool) {
+	op, ok := operators[name]
+	return op, ok
+}
