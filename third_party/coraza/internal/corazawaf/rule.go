@@ -175,7 +175,7 @@ const chainLevelZero = 0
 // Evaluate will evaluate the current rule for the indicated transaction
 // If the operator matches, actions will be evaluated, and it will return
 // the matched variables, keys and values (MatchData)
-func (r *Rule) Evaluate(phase types.RulePhase, tx plugintypes.TransactionState, cache map[transformationKey]transformationValue) {
+func (r *Rule) Evaluate(phase types.RulePhase, tx plugintypes.TransactionState, cache *transformationCache) {
 	// collectiveMatchedValues lives across recursive calls of doEvaluate
 	var collectiveMatchedValues []types.MatchData
 
@@ -194,7 +194,7 @@ func (r *Rule) Evaluate(phase types.RulePhase, tx plugintypes.TransactionState, 
 
 const noID = 0
 
-func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Transaction, collectiveMatchedValues *[]types.MatchData, chainLevel int, cache map[transformationKey]transformationValue) []types.MatchData {
+func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Transaction, collectiveMatchedValues *[]types.MatchData, chainLevel int, cache *transformationCache) []types.MatchData {
 	tx.Capture = r.Capture
 
 	if multiphaseEvaluation {
@@ -440,7 +440,7 @@ func (r *Rule) transformMultiMatchArg(arg types.MatchData) ([]string, []error) {
 // transformArg returns arg's value after the rule's transformations,
 // reusing (and filling) the phase's cache, which is keyed by the value
 // itself (see transformationKey).
-func (r *Rule) transformArg(arg types.MatchData, cache map[transformationKey]transformationValue) (string, []error) {
+func (r *Rule) transformArg(arg types.MatchData, cache *transformationCache) (string, []error) {
 	switch {
 	case len(r.transformations) == 0:
 		return arg.Value(), nil
@@ -465,7 +465,7 @@ func (r *Rule) transformArg(arg types.MatchData, cache map[transformationKey]tra
 				valueLen:          valueLen,
 				transformationsID: r.transformationPrefixIDs[i],
 			}
-			if cached, ok := cache[key]; ok {
+			if cached, ok := cache.get(key); ok {
 				if i == len(r.transformationPrefixIDs)-1 {
 					// Full chain cached — nothing more to compute
 					return cached.arg, cached.errs
@@ -492,7 +492,7 @@ func (r *Rule) transformArg(arg types.MatchData, cache map[transformationKey]tra
 				valueLen:          valueLen,
 				transformationsID: r.transformationPrefixIDs[i],
 			}
-			cache[key] = transformationValue{arg: value, errs: errs}
+			cache.put(key, transformationValue{arg: value, errs: errs})
 		}
 
 		return value, errs

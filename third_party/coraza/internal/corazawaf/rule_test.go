@@ -611,7 +611,7 @@ func TestExecuteTransformationsMultiMatchReturnsMultipleErrors(t *testing.T) {
 }
 
 func TestTransformArgSimple(t *testing.T) {
-	transformationCache := map[transformationKey]transformationValue{}
+	transformationCache := newTransformationCache()
 	md := &corazarules.MatchData{
 		Variable_: variables.RequestURI,
 		Key_:      "REQUEST_URI",
@@ -630,8 +630,8 @@ func TestTransformArgSimple(t *testing.T) {
 		t.Errorf("Expected \"/testAB\", got \"%s\"", arg)
 	}
 	// Prefix caching stores an entry for each transformation step
-	if len(transformationCache) != 2 {
-		t.Errorf("Expected 2 transformations in cache (one per step), got %d", len(transformationCache))
+	if transformationCache.len() != 2 {
+		t.Errorf("Expected 2 transformations in cache (one per step), got %d", transformationCache.len())
 	}
 	// Repeating the same transformation, expecting still two elements in the cache (cache hit)
 	arg, errs = rule.transformArg(md, transformationCache)
@@ -641,13 +641,13 @@ func TestTransformArgSimple(t *testing.T) {
 	if arg != "/testAB" {
 		t.Errorf("Expected \"/testAB\", got \"%s\"", arg)
 	}
-	if len(transformationCache) != 2 {
-		t.Errorf("Expected 2 transformations in cache, got %d", len(transformationCache))
+	if transformationCache.len() != 2 {
+		t.Errorf("Expected 2 transformations in cache, got %d", transformationCache.len())
 	}
 }
 
 func TestTransformArgCacheKeyedByValue(t *testing.T) {
-	transformationCache := map[transformationKey]transformationValue{}
+	transformationCache := newTransformationCache()
 	value := "/shared"
 	rule := NewRule()
 	_ = rule.AddTransformation("AppendA", transformationAppendA)
@@ -659,8 +659,8 @@ func TestTransformArgCacheKeyedByValue(t *testing.T) {
 			t.Errorf("%s: got %q", md.Key_, arg)
 		}
 	}
-	if len(transformationCache) != 1 {
-		t.Errorf("the same value under two keys: want 1 cache entry, got %d", len(transformationCache))
+	if transformationCache.len() != 1 {
+		t.Errorf("the same value under two keys: want 1 cache entry, got %d", transformationCache.len())
 	}
 	// Another value under the same key, and a prefix of the first value
 	// (same address, shorter length), are transformed on their own.
@@ -670,13 +670,13 @@ func TestTransformArgCacheKeyedByValue(t *testing.T) {
 			t.Errorf("%q: got %q", v, arg)
 		}
 	}
-	if len(transformationCache) != 3 {
-		t.Errorf("want 3 cache entries, got %d", len(transformationCache))
+	if transformationCache.len() != 3 {
+		t.Errorf("want 3 cache entries, got %d", transformationCache.len())
 	}
 }
 
 func TestTransformArgNoCacheForTXVariable(t *testing.T) {
-	transformationCache := map[transformationKey]transformationValue{}
+	transformationCache := newTransformationCache()
 	md := &corazarules.MatchData{
 		Variable_: variables.TX,
 		Key_:      "Custom_TX_Variable",
@@ -691,13 +691,13 @@ func TestTransformArgNoCacheForTXVariable(t *testing.T) {
 	if arg != "testA" {
 		t.Errorf("Expected \"testA\", got \"%s\"", arg)
 	}
-	if len(transformationCache) != 0 {
-		t.Errorf("Expected 0 transformations in cache, got %d. It is not expected to cache TX variable transformations", len(transformationCache))
+	if transformationCache.len() != 0 {
+		t.Errorf("Expected 0 transformations in cache, got %d. It is not expected to cache TX variable transformations", transformationCache.len())
 	}
 }
 
 func TestTransformArgPrefixSharing(t *testing.T) {
-	transformationCache := map[transformationKey]transformationValue{}
+	transformationCache := newTransformationCache()
 	md := &corazarules.MatchData{
 		Variable_: variables.RequestURI,
 		Key_:      "REQUEST_URI",
@@ -721,8 +721,8 @@ func TestTransformArgPrefixSharing(t *testing.T) {
 	if arg1 != "/testA" {
 		t.Errorf("Expected \"/testA\", got %q", arg1)
 	}
-	if len(transformationCache) != 1 {
-		t.Errorf("Expected 1 cache entry after rule1, got %d", len(transformationCache))
+	if transformationCache.len() != 1 {
+		t.Errorf("Expected 1 cache entry after rule1, got %d", transformationCache.len())
 	}
 
 	// Evaluate rule2 — should reuse the cached AppendA result and only compute AppendB
@@ -734,13 +734,13 @@ func TestTransformArgPrefixSharing(t *testing.T) {
 		t.Errorf("Expected \"/testAB\", got %q", arg2)
 	}
 	// Should now have 2 entries: AppendA (shared) and AppendA+AppendB
-	if len(transformationCache) != 2 {
-		t.Errorf("Expected 2 cache entries after rule2 (prefix reuse), got %d", len(transformationCache))
+	if transformationCache.len() != 2 {
+		t.Errorf("Expected 2 cache entries after rule2 (prefix reuse), got %d", transformationCache.len())
 	}
 }
 
 func TestClearTransformationsResetsID(t *testing.T) {
-	transformationCache := map[transformationKey]transformationValue{}
+	transformationCache := newTransformationCache()
 	md := &corazarules.MatchData{
 		Variable_: variables.RequestURI,
 		Key_:      "REQUEST_URI",

@@ -136,7 +136,7 @@ type Transaction struct {
 
 	variables TransactionVariables
 
-	transformationCache map[transformationKey]transformationValue
+	transformationCache *transformationCache
 
 	// ruleFields are where the RULE collection (variables.rule) holds the
 	// fields set before each rule is evaluated (newRuleFields).

@@ -259,7 +259,7 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 
 		tx.variables = *NewTransactionVariables()
 		tx.ruleFields = newRuleFields()
-		tx.transformationCache = map[transformationKey]transformationValue{}
+		tx.transformationCache = newTransformationCache()
 	}
 
 	// set capture variables
