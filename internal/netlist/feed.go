@@ -205,13 +205,15 @@ func (f *Feed) Refresh(ctx context.Context) error {
 		}
 		f.log.Warn("feed lines skipped", "skipped", parsed.Bad, "first", msgs)
 	}
+	if source == "network" {
+		// Cached before it is served: a list in use is one a restart
+		// without network finds on disk.
+		f.saveCache(body)
+	}
 	f.set.Store(parsed.Set)
 	f.mu.Lock()
 	f.status = FeedStatus{Name: f.cfg.Name, Entries: parsed.Set.Len(), Source: source, LastSuccess: time.Now(), Skipped: parsed.Bad}
 	f.mu.Unlock()
-	if source == "network" {
-		f.saveCache(body)
-	}
 	f.log.Info("feed updated", "entries", parsed.Set.Len(), "source", source, "skipped", parsed.Bad)
 	return nil
 }
