@@ -20,6 +20,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"path"
 	"runtime"
 	"sort"
 	"strconv"
@@ -111,7 +112,7 @@ func build(cfg *config.Config) (*Stage, error) {
 	pre.WriteString(outSetup)
 	post.WriteString(outRules)
 	if d.DjangoProfile {
-		pre.WriteString(djangoBefore)
+		pre.WriteString(djangoBefore(d.AdminPaths))
 		post.WriteString(djangoAfter)
 	}
 	if !d.WindowsHost {
@@ -270,9 +271,18 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	return decision.Pass
 }
 
-func (s *Stage) skipped(path string) bool {
-	for _, p := range s.skipPaths {
-		if strings.HasPrefix(path, p) {
+// A path is skipped only when it is plainly under a skip prefix: no dot
+// segments, empty segments or backslashes, which the app or a server
+// behind Parapet may resolve out of the prefix (/static/../admin/).
+func (s *Stage) skipped(p string) bool {
+	if len(s.skipPaths) == 0 || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	if clean := path.Clean(p); clean != p && clean+"/" != p {
+		return false
+	}
+	for _, prefix := range s.skipPaths {
+		if strings.HasPrefix(p, prefix) {
 			return true
 		}
 	}

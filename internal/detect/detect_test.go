@@ -190,6 +190,27 @@ func TestSkipPathsOnlyForReads(t *testing.T) {
 	if d := s.Check(r.Context(), r, info()); !d.Decided() {
 		t.Fatal("POST under a skip path was not inspected")
 	}
+	// A path that only looks as if it were under the prefix (the app or a
+	// server behind Parapet may resolve it elsewhere) is inspected.
+	for _, target := range []string{
+		"/static/../admin/?q=1%27%20OR%20%271%27=%271",
+		"/static/%2e%2e/admin/?q=1%27%20OR%20%271%27=%271",
+		"/static/./app.js?v=1%27%20OR%20%271%27=%271",
+		"/static//app.js?v=1%27%20OR%20%271%27=%271",
+		"/static/..%5cadmin?q=1%27%20OR%20%271%27=%271",
+	} {
+		r := browserRequest("GET", target, nil)
+		if d := s.Check(r.Context(), r, info()); !d.Decided() {
+			t.Errorf("GET %s skipped detection", target)
+		}
+	}
+	// The prefix itself, with or without a file, is skipped.
+	for _, target := range []string{"/static/?v=1%27%20OR%20%271%27=%271", "/static/css/site.css?v=1%27%20OR%20%271%27=%271"} {
+		r := browserRequest("GET", target, nil)
+		if d := s.Check(r.Context(), r, info()); d.Decided() {
+			t.Errorf("GET %s: %+v", target, d)
+		}
+	}
 }
 
 // Exclusions in plain terms: a field, a rule on a path, a tag.
