@@ -60,6 +60,12 @@ type Detection struct {
 	// fields and paths. With Responses on, it also adds response rules for
 	// PostgreSQL (psycopg2) and SQLite (Python sqlite3) error messages.
 	DjangoProfile bool `yaml:"django_profile"`
+	// AdminPaths are where the app mounts Django's admin site (path
+	// prefixes ending in /): the Django profile's admin exclusions
+	// (changelist filters, rich text in add/change forms, the login's
+	// next) apply under them. Sites that move the admin off /admin/ list
+	// its path here.
+	AdminPaths []string `yaml:"admin_paths"`
 	// WindowsHost keeps the CRS rules against cmd.exe command injection
 	// after a line break (932370, 932371), off by default: Django on
 	// Heroku and in containers runs on Linux, and these rules fire on
@@ -104,6 +110,10 @@ type DetectionExclusion struct {
 	// REQUEST_HEADERS:X-Custom, ARGS:/^json\.items\.\d+\.note$/.
 	Fields []string `yaml:"fields"`
 }
+
+// maxAdminPaths bounds detection.admin_paths (each takes three rule ids
+// below the Django profile's response rules).
+const maxAdminPaths = 30
 
 // Detection modes and over-limit policies.
 const (
@@ -159,6 +169,14 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 	for i, p := range d.SkipPaths {
 		if !detectPathChars.MatchString(p) {
 			bad(fmt.Sprintf("detection.skip_paths[%d]", i), "%q must start with / and hold no spaces or quotes", p)
+		}
+	}
+	if len(d.AdminPaths) > maxAdminPaths {
+		bad("detection.admin_paths", "%d paths: at most %d admin sites", len(d.AdminPaths), maxAdminPaths)
+	}
+	for i, p := range d.AdminPaths {
+		if !detectPathChars.MatchString(p) || !strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+			bad(fmt.Sprintf("detection.admin_paths[%d]", i), "%q must start and end with / (/admin/, /staff-area/) and hold no spaces or quotes", p)
 		}
 	}
 	for i, e := range d.Exclusions {
@@ -218,6 +236,7 @@ func DefaultDetection() Detection {
 		BodyOverLimit:      OverLimitReject,
 		MultipartOverLimit: OverLimitPass,
 		DjangoProfile:      true,
+		AdminPaths:         []string{"/admin/"},
 	}
 }
 

