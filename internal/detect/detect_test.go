@@ -169,6 +169,47 @@ func TestBodyOverLimitPolicies(t *testing.T) {
 	if got, _ := io.ReadAll(r.Body); string(got) != big {
 		t.Fatal("pass policy: body changed")
 	}
+
+	// With reject for multipart, the big upload is refused.
+	s = stageFromYAML(t, "detection:\n  multipart_limit: 8KB\n  multipart_over_limit: reject\n")
+	r = browserRequest("POST", "/upload/", bytes.NewReader(want))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=XyZ")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.Status != 413 || d.RuleID != RuleBodyTooLarge {
+		t.Fatalf("big upload with multipart_over_limit reject: %+v", d)
+	}
+}
+
+// inbound_threshold is the score that blocks: a request whose Host is an
+// IP address scores 3 (CRS 920350, a warning), under the default 5 and at
+// a threshold of 3. The paranoia level decides which rules score at all:
+// a search that paranoia 1 lets through is blocked at 2.
+func TestInboundThresholdAndParanoiaLevel(t *testing.T) {
+	ipHost := func() *http.Request {
+		r := browserRequest("GET", "/", nil)
+		r.Host = "192.0.2.10"
+		return r
+	}
+	// A search for a C++ type: CRS 942131 (paranoia 2) takes it for SQL.
+	snippet := func() *http.Request {
+		return browserRequest("GET", "/search/?q="+url.QueryEscape("std::vector<int> vs array"), nil)
+	}
+	for _, c := range []struct {
+		yaml  string
+		r     func() *http.Request
+		block bool
+	}{
+		{"", ipHost, false},
+		{"detection:\n  inbound_threshold: 3\n", ipHost, true},
+		{"detection:\n  inbound_threshold: 4\n", ipHost, false},
+		{"", snippet, false},
+		{"detection:\n  paranoia_level: 2\n", snippet, true},
+	} {
+		s := stageFromYAML(t, c.yaml)
+		r := c.r()
+		if d := s.Check(r.Context(), r, info()); d.Decided() != c.block {
+			t.Errorf("%q, %s %s (Host %s): blocked %v, want %v (%+v)", c.yaml, r.Method, r.URL, r.Host, d.Decided(), c.block, d)
+		}
+	}
 }
 
 func TestMonitorModeReportsWithoutBlocking(t *testing.T) {
@@ -247,6 +288,25 @@ detection:
 		}
 		if d := s.Check(r.Context(), r, info()); d.Decided() != c.block {
 			t.Errorf("%s: blocked=%v, want %v (%s)", c.target, d.Decided(), c.block, d.Reason)
+		}
+	}
+
+	// Without paths and fields: the rules named are off everywhere, the
+	// rest stay on.
+	xss := "%3Cscript%3Ealert(1)%3C/script%3E"
+	for _, c := range []struct {
+		yaml       string
+		sqli, xssi bool // blocked
+	}{
+		{"detection:\n  exclusions:\n    - rule_ids: [\"941000-941999\"]\n", true, false},
+		{"detection:\n  exclusions:\n    - tags: [attack-sqli]\n", false, true},
+	} {
+		s := stageFromYAML(t, c.yaml)
+		for target, want := range map[string]bool{"/any/where?q=" + sqli: c.sqli, "/any/where?q=" + xss: c.xssi} {
+			r := browserRequest("GET", target, nil)
+			if d := s.Check(r.Context(), r, info()); d.Decided() != want {
+				t.Errorf("%q, %s: blocked=%v, want %v (%s)", c.yaml, target, d.Decided(), want, d.Reason)
+			}
 		}
 	}
 }

@@ -41,3 +41,42 @@ func TestDetectionInTheChainAndAcrossReload(t *testing.T) {
 		t.Fatalf("monitor event: %v", line)
 	}
 }
+
+// Detection runs after the access rules and the rate limits: a request
+// they decide never reaches the CRS (the event names their rule and no CRS
+// rule). detection.enabled: false lets the same attack through.
+func TestDetectionRunsAfterAccessAndRateRules(t *testing.T) {
+	up := newUpstream(t, nil)
+	p := startParapet(t, up.URL, "rules:\n  - id: closed\n    paths: [/closed/]\nrate_limits:\n  rules:\n    - id: api\n      limit: 1/minute\n      paths: [/api/]\n")
+	xss := "?q=%3Cscript%3Ealert(1)%3C/script%3E"
+	for i, c := range []struct {
+		path   string
+		status int
+		rule   string
+	}{
+		{"/closed/" + xss, 403, "closed"},
+		{"/api/x", 200, ""}, // the one request the limit allows
+		{"/api/x" + xss, 429, "api"},
+		{"/open/" + xss, 403, "detect-xss"}, // detection is on
+	} {
+		resp, body := get(t, p.URL+c.path, "Host", "www.example.com")
+		if resp.StatusCode != c.status {
+			t.Fatalf("%s: %d %s", c.path, resp.StatusCode, body)
+		}
+		line := p.logs.linesN(t, i+1)[i]
+		if c.rule != "" && line["rule"] != c.rule {
+			t.Errorf("%s: decided by %v, want %s", c.path, line["rule"], c.rule)
+		}
+		if _, ran := line["matched_rules"]; ran != (c.rule == "detect-xss") {
+			t.Errorf("%s: matched_rules %v: detection ran %v", c.path, line["matched_rules"], ran)
+		}
+	}
+	if up.hits.Load() != 1 {
+		t.Fatalf("upstream saw %d requests, want the one clean API call", up.hits.Load())
+	}
+
+	off := startParapet(t, up.URL, "detection:\n  enabled: false\n")
+	if resp, body := get(t, off.URL+"/open/"+xss, "Host", "www.example.com"); resp.StatusCode != 200 || up.hits.Load() != 2 {
+		t.Fatalf("detection off: %d %s, upstream hits %d", resp.StatusCode, body, up.hits.Load())
+	}
+}
