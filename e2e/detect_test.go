@@ -69,6 +69,29 @@ func TestDetectionBlocksAttacks(t *testing.T) {
 	if len(c.Requests) < 50 {
 		t.Fatalf("only %d attacks in the corpus", len(c.Requests))
 	}
+	// The corpus covers what issue #5 names, where it names it: each
+	// class:place below has at least one attack.
+	covered := map[string]bool{}
+	for _, a := range c.Requests {
+		place := "query"
+		switch {
+		case a.Form != nil:
+			place = "form"
+		case a.JSON != "":
+			place = "json"
+		case a.Multipart != nil:
+			place = "multipart"
+		case len(a.Headers) > 0:
+			place = "header"
+		}
+		covered[a.Class+":"+place] = true
+		covered[a.Class] = true
+	}
+	for _, want := range []string{"sqli:query", "sqli:form", "sqli:json", "xss", "lfi", "rce", "java:header", "scanner:header"} {
+		if !covered[want] {
+			t.Errorf("the attack corpus has no %s attack", want)
+		}
+	}
 	client := corpus.NewClient(d.base, "www.example.com", c.Dir, nil)
 	byClass := map[string]int{}
 	for _, a := range c.Requests {
