@@ -57,12 +57,15 @@ Attack detection (detection.*):
   The OWASP Core Rule Set runs on every request the access rules let through, with
   a Django profile. Try it in monitor mode first: PARAPET_DETECTION_MODE=monitor
   logs what would have been blocked ("monitored" and "matched_rules" in the log
-  line). PARAPET_DETECTION_PARANOIA_LEVEL=1..4; exclusions by rule id, tag, path
-  and field in the config file; PARAPET_DETECTION_ENABLED=false turns it off.
+  line). PARAPET_DETECTION_PARANOIA_LEVEL=1..4, PARAPET_DETECTION_INBOUND_THRESHOLD
+  (5: one critical rule); exclusions by rule id, tag, path and field under
+  detection.exclusions (or PARAPET_DETECTION_EXCLUSIONS as YAML/JSON); an admin
+  mounted off /admin/: PARAPET_DETECTION_ADMIN_PATHS=/staff-area/;
+  PARAPET_DETECTION_ENABLED=false turns it off.
   PARAPET_DETECTION_RESPONSES_ENABLED=true also checks responses (off by default;
-  about 1.5x the CPU of a GET): a page leaking SQL, Java, PHP or IIS errors or a web
-  shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD (4), becomes the
-  generic error page (500), its CRS rule ids in the log line.
+  about 1.75x the CPU of detection on a GET): a page leaking SQL, Java, PHP, IIS or
+  Ruby errors or a web shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD
+  (4), becomes the generic error page (500), its CRS rule ids in the log line.
 `
 
 func main() {
