@@ -30,16 +30,50 @@ def load(path):
     data = {}
     for line in open(path):
         f = line.split()
-        if len(f) != 10:
+        if len(f) == 10:
+            f += ["-", "-"]
+        if len(f) != 12:
             continue
-        s, t, _r, rps, p50, p99, cpu, bad, n, err = f
+        s, t, _r, rps, p50, p99, cpu, bad, n, err, dp50, dp99 = f
         data.setdefault(s, {}).setdefault(t, []).append(
-            dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu), bad=int(bad), n=int(n), err=int(err)))
+            dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu), bad=int(bad), n=int(n), err=int(err),
+                 dp50=None if dp50 == "-" else float(dp50), dp99=None if dp99 == "-" else float(dp99)))
     return data
+
+
+def histogram(path, metric):
+    """Cumulative bucket counts {upper bound: count} of a Prometheus histogram
+    in a text exposition file."""
+    buckets = {}
+    for line in open(path):
+        if line.startswith(metric + "_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def quantile(before, after, q):
+    """The q-quantile (seconds) of the observations between two scrapes of a
+    histogram, interpolated linearly within its bucket (None: none)."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return None
+    rank, lower, below = q * counts[-1], 0.0, 0.0
+    for b, c in zip(bounds, counts):
+        if c >= rank:
+            if b == float("inf"):
+                return lower
+            return lower + (b - lower) * ((rank - below) / (c - below) if c > below else 1)
+        lower, below = b, c
+    return lower
 
 
 def medians(rounds):
     m = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99", "cpu")}
+    for k in ("dp50", "dp99"):
+        v = [r[k] for r in rounds if r[k] is not None]
+        m[k] = statistics.median(v) if v else None
     m["bad"] = sum(r["bad"] for r in rounds)
     m["n"] = sum(r["n"] for r in rounds)
     m["err"] = sum(r["err"] for r in rounds)
@@ -58,19 +92,22 @@ def markdown(data, rss, header, command, note, chart_link="results/chart.svg"):
            "Medians over the rounds. CPU is user+system time of the server process(es) (nginx: master and",
            "workers) per request, from /proc; the upstream's own CPU is not counted except for `direct`.",
            "Ratios are req/s against the bare Go proxy and against nginx + ModSecurity. `non-2xx` is the share",
-           "of answers that were not 2xx/3xx (blocked attacks, or the app's own 4xx).", ""]
+           "of answers that were not 2xx/3xx (blocked attacks, or the app's own 4xx). `detection p50 / p99` is",
+           "the time attack detection added to each request, from Parapet's own histogram",
+           "(`parapet_detection_duration_seconds`, read before and after each run, interpolated in its buckets).", ""]
     for s in [s for s in SCENARIOS if s in data] + [s for s in data if s not in SCENARIOS]:
         med = {t: medians(v) for t, v in data[s].items()}
         base = med.get("bareproxy", {}).get("rps", 0)
         modsec = med.get("nginx-modsec", {}).get("rps", 0)
         out += [f"## {s}: {SCENARIOS.get(s, s)}", "",
-                "| target | req/s | p50 ms | p99 ms | CPU µs/req | vs bare Go proxy | vs nginx+ModSecurity | non-2xx | socket errors |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| target | req/s | p50 ms | p99 ms | CPU µs/req | vs bare Go proxy | vs nginx+ModSecurity | non-2xx | socket errors | detection p50 / p99 ms |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for t in order(med):
             m = med[t]
             share = f"{100 * m['bad'] / m['n']:.0f}%" if m["n"] else "-"
+            det = f"{m['dp50']:.2f} / {m['dp99']:.2f}" if m["dp99"] is not None else "-"
             out.append(f"| {t} | {m['rps']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f} | {m['cpu']:.0f} | "
-                       f"{ratio(m['rps'], base)} | {ratio(m['rps'], modsec)} | {share} | {m['err']} |")
+                       f"{ratio(m['rps'], base)} | {ratio(m['rps'], modsec)} | {share} | {m['err']} | {det} |")
         out.append("")
     if rss:
         out += ["## Peak RSS (VmHWM over the whole run)", "", "| target | MB |", "| --- | ---: |"]
@@ -121,6 +158,13 @@ def svg(data, title):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--quantiles":
+        # bench/run.sh: p50 and p99 (ms) of detection between two scrapes.
+        before = histogram(sys.argv[2], "parapet_detection_duration_seconds")
+        after = histogram(sys.argv[3], "parapet_detection_duration_seconds")
+        qs = [quantile(before, after, q) for q in (0.5, 0.99)]
+        print(" ".join("-" if v is None else f"{v * 1000:.3f}" for v in qs))
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
     ap.add_argument("--rss")

@@ -86,7 +86,7 @@ wait_http() {
   echo "bench: $1 did not answer" >&2; exit 1
 }
 
-declare -A addr pid_of
+declare -A addr pid_of maddr
 
 # The upstream every target forwards to.
 if [ "$UPSTREAM" = django ]; then
@@ -147,12 +147,19 @@ NGINX
 }
 
 # start_parapet NAME CONFIG_FILE_OR_EMPTY
+# Targets with detection also serve metrics on a private port: the time
+# detection added to each request (parapet_detection_duration_seconds) is
+# read from them around every run.
 start_parapet() {
-  local name=$1 cfg=$2 port
+  local name=$1 cfg=$2 port metrics=""
   port=$(free_port)
   local args=(run)
   [ -n "$cfg" ] && args+=(--config "$cfg")
-  PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" PARAPET_FEED_CACHE_DIR="$work/feeds" \
+  if [[ $name == *detect* ]]; then
+    metrics=127.0.0.1:$(free_port)
+    maddr[$name]=$metrics
+  fi
+  PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" PARAPET_FEED_CACHE_DIR="$work/feeds" PARAPET_METRICS_LISTEN="$metrics" \
     "$work/parapet" "${args[@]}" >"$work/$name.log" 2>&1 &
   pids+=($!); pid_of[$name]=$!
   addr[$name]=127.0.0.1:$port
@@ -327,13 +334,24 @@ peak_rss_kb() {
 }
 hz=$(getconf CLK_TCK)
 
-# measure TARGET SCENARIO -> "rps p50ms p99ms cpu_us_per_req non2xx requests errors"
+# detection_quantiles TARGET BEFORE AFTER -> "p50ms p99ms" of the time
+# detection added to the requests between two scrapes ("- -" without).
+detection_quantiles() {
+  if [ -z "${maddr[$1]:-}" ]; then echo "- -"; return; fi
+  python3 "$root/bench/report.py" --quantiles "$2" "$3"
+}
+scrape_metrics() { [ -n "${maddr[$1]:-}" ] && curl -s "http://${maddr[$1]}/_parapet/metrics" >"$2" || : >"$2"; }
+
+# measure TARGET SCENARIO -> "rps p50ms p99ms cpu_us_per_req non2xx requests errors detect_p50ms detect_p99ms"
 measure() {
-  local t=$1 s=$2 out c0 c1
+  local t=$1 s=$2 out c0 c1 dq
+  scrape_metrics "$t" "$work/metrics.before"
   c0=$(cpu_ticks "${pid_of[$t]}")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/$s.lua" "http://${addr[$t]}" 2>&1)
   c1=$(cpu_ticks "${pid_of[$t]}")
-  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" '
+  scrape_metrics "$t" "$work/metrics.after"
+  dq=$(detection_quantiles "$t" "$work/metrics.before" "$work/metrics.after")
+  awk -v c0="$c0" -v c1="$c1" -v hz="$hz" -v dq="$dq" '
     function ms(v) { if (v ~ /us$/) { sub(/us/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms/, "", v); return v } if (v ~ /s$/) { sub(/s/, "", v); return v * 1000 } return v }
     /Requests\/sec/ { rps = $2 }
     $1 == "50%" { p50 = ms($2) }
@@ -341,7 +359,7 @@ measure() {
     / requests in / { n = $1 }
     /Non-2xx or 3xx responses/ { bad = $NF }
     /Socket errors/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
-    END { cpu = n > 0 ? (c1 - c0) / hz / n * 1e6 : 0; printf "%s %s %s %.1f %d %d %d\n", rps + 0, p50 + 0, p99 + 0, cpu, bad + 0, n + 0, err + 0 }' <<<"$out"
+    END { cpu = n > 0 ? (c1 - c0) / hz / n * 1e6 : 0; printf "%s %s %s %.1f %d %d %d %s\n", rps + 0, p50 + 0, p99 + 0, cpu, bad + 0, n + 0, err + 0, dq }' <<<"$out"
 }
 
 results="$work/results.txt"
@@ -350,9 +368,9 @@ for s in $SCENARIOS; do
   for t in "${run_targets[@]}"; do wrk -t1 -c4 -d1s -s "$work/$s.lua" "http://${addr[$t]}" >/dev/null 2>&1; done # warm-up
   for r in $(seq "$ROUNDS"); do
     for t in "${run_targets[@]}"; do
-      read -r rps p50 p99 cpu bad n err < <(measure "$t" "$s")
-      echo "$s $t $r $rps $p50 $p99 $cpu $bad $n $err" >>"$results"
-      echo "bench: $s round $r $t: $rps req/s, p50 ${p50} ms, p99 ${p99} ms, ${cpu} us CPU/req, $bad non-2xx, $err socket errors" >&2
+      read -r rps p50 p99 cpu bad n err dp50 dp99 < <(measure "$t" "$s")
+      echo "$s $t $r $rps $p50 $p99 $cpu $bad $n $err $dp50 $dp99" >>"$results"
+      echo "bench: $s round $r $t: $rps req/s, p50 ${p50} ms, p99 ${p99} ms, ${cpu} us CPU/req, $bad non-2xx, $err socket errors, detection p50 ${dp50} ms p99 ${dp99} ms" >&2
     done
   done
 done

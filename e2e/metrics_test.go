@@ -95,6 +95,11 @@ func TestMetricsCountDecisionsFeedsAndReloads(t *testing.T) {
 	if got := metricLine(body, "parapet_rate_limit_hits_total"); got != "1" {
 		t.Errorf("rate-limit hits %q, want 1", got)
 	}
+	// Every allowed request went through attack detection; the blocked
+	// and throttled ones were decided before it.
+	if allowed, inspected := metricLine(body, `parapet_requests_total{decision="allow",rule=""}`), metricLine(body, "parapet_detection_duration_seconds_count"); inspected == "" || inspected != allowed {
+		t.Errorf("detection timed %q requests, want the %q allowed", inspected, allowed)
+	}
 	if got := metricLine(body, "parapet_under_attack"); got != "0" {
 		t.Errorf("under attack %q, want 0", got)
 	}

@@ -150,6 +150,10 @@ type Info struct {
 	// SkipStages lists stage names that an earlier allow rule exempted
 	// (e.g. a bypass allow skips "detect").
 	SkipStages []string
+	// Inspection is the time attack detection added to the request: the
+	// rule set on the way in and on the response, with any wait for an
+	// inspection slot (not the time its body took to arrive).
+	Inspection time.Duration
 }
 
 // Skips reports whether the named stage was exempted for this request.

@@ -211,6 +211,8 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			over = d // passed uninspected (or monitored): recorded
 		}
 	}
+	start := time.Now()
+	defer func() { info.Inspection += time.Since(start) }()
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/parapet-waf/parapet/internal/bodypeek"
@@ -192,6 +193,8 @@ func (s *Stage) CheckResponse(ctx context.Context, resp *http.Response, info *de
 	}
 	// The body has arrived (or is not inspected): only now take a slot,
 	// so waiting on the app never holds one.
+	start := time.Now()
+	defer func() { info.Inspection += time.Since(start) }()
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()

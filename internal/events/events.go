@@ -40,6 +40,8 @@ type Event struct {
 	Error string
 	// Critical marks events to look at now (a leak stopped).
 	Critical bool
+	// Inspection is the time attack detection added (0: not inspected).
+	Inspection time.Duration
 }
 
 // Sink receives events. Implementations must be safe for concurrent use

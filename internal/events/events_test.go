@@ -73,18 +73,23 @@ func TestLineSinkWritesValidJSON(t *testing.T) {
 	e := &Event{Time: time.Unix(0, 0).UTC(), RequestID: "r1", ClientIP: "192.0.2.1", Method: "GET", Host: "h",
 		Path: "/a\"b\\c\n<script>\x01\xff", Status: 403, Bytes: 12, Duration: 1500 * time.Microsecond,
 		Decision: "block", RuleID: "x", Mode: "enforce", Tags: []string{"tor", "é"}, Monitored: []string{"m:log"},
-		Matched: []string{"942100", "941160"}}
+		Matched: []string{"942100", "941160"}, Inspection: 420 * time.Microsecond}
 	LineSink{W: &out}.Emit(context.Background(), e)
 	var m map[string]any
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out.String())
 	}
-	if m["path"] != "/a\"b\\c\n<script>\x01\ufffd" || m["level"] != "WARN" || m["duration_ms"] != 1.5 || m["status"] != float64(403) ||
+	if m["path"] != "/a\"b\\c\n<script>\x01\ufffd" || m["level"] != "WARN" || m["duration_ms"] != 1.5 || m["detect_ms"] != 0.42 || m["status"] != float64(403) ||
 		fmt.Sprint(m["matched_rules"]) != "[942100 941160]" {
 		t.Fatalf("%v", m)
 	}
 	if !strings.HasSuffix(out.String(), "}\n") || strings.Count(out.String(), "\n") != 1 {
 		t.Fatal("not exactly one line")
+	}
+	out.Reset()
+	LineSink{W: &out}.Emit(context.Background(), &Event{Decision: "allow"})
+	if strings.Contains(out.String(), "detect_ms") {
+		t.Fatalf("a request detection did not inspect has detect_ms: %s", out.String())
 	}
 	out.Reset()
 	LineSink{W: &out, Level: slog.LevelWarn}.Emit(context.Background(), &Event{Decision: "allow"})

@@ -46,6 +46,10 @@ func (s LineSink) Emit(_ context.Context, e *Event) {
 	b = strconv.AppendInt(b, e.Bytes, 10)
 	b = append(b, `,"duration_ms":`...)
 	b = strconv.AppendFloat(b, float64(e.Duration.Microseconds())/1000, 'f', -1, 64)
+	if e.Inspection > 0 {
+		b = append(b, `,"detect_ms":`...)
+		b = strconv.AppendFloat(b, float64(e.Inspection.Microseconds())/1000, 'f', -1, 64)
+	}
 	b = appendField(b, "decision", e.Decision)
 	if e.RuleID != "" {
 		b = appendField(b, "rule", e.RuleID)

@@ -15,7 +15,8 @@ func TestMetricsCountEventsAndGuardWithToken(t *testing.T) {
 	ctx := context.Background()
 	m.Emit(ctx, &Event{Decision: "block", RuleID: "ua-sqlmap", Status: 403, Duration: time.Millisecond})
 	m.Emit(ctx, &Event{Decision: "allow", Status: 502, Error: "dial: refused", Monitored: []string{"geo:block:monitor"}})
-	m.Emit(ctx, &Event{Decision: "block", RuleID: "leak-traceback", Status: 500, Critical: true})
+	m.Emit(ctx, &Event{Decision: "block", RuleID: "leak-traceback", Status: 500, Critical: true, Inspection: 450 * time.Microsecond})
+	m.Emit(ctx, &Event{Decision: "allow", Status: 200, Inspection: 3 * time.Millisecond})
 	m.Reloaded(true)
 
 	srv := httptest.NewServer(m.Handler("s3cret-token-0123456789"))
@@ -45,10 +46,14 @@ func TestMetricsCountEventsAndGuardWithToken(t *testing.T) {
 	}
 	for _, want := range []string{
 		`parapet_requests_total{decision="block",rule="ua-sqlmap"} 1`,
-		`parapet_requests_total{decision="allow",rule=""} 1`,
+		`parapet_requests_total{decision="allow",rule=""} 2`,
 		`parapet_rule_matches_not_enforced_total{action="block",rule="geo"} 1`,
 		`parapet_upstream_errors_total{status="502"} 1`,
 		`parapet_responses_total{class="5xx"} 2`,
+		`parapet_responses_total{class="2xx"} 1`,
+		`parapet_detection_duration_seconds_bucket{le="0.0005"} 1`,
+		`parapet_detection_duration_seconds_bucket{le="0.003"} 2`,
+		`parapet_detection_duration_seconds_count 2`,
 		`parapet_critical_events_total 1`,
 		`parapet_config_reloads_total{result="applied"} 1`,
 		`parapet_request_duration_seconds_count{decision="block"} 2`,

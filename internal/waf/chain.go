@@ -442,6 +442,8 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		Error:     rec.upstreamErr,
 		Critical:  d.Critical,
 		Matched:   d.Rules,
+
+		Inspection: info.Inspection,
 	}
 	if d.RuleID != "" {
 		e.Mode = d.Mode.String()

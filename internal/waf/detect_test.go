@@ -50,14 +50,15 @@ func TestDetectionRunsAfterAccessAndRateRules(t *testing.T) {
 	p := startParapet(t, up.URL, "rules:\n  - id: closed\n    paths: [/closed/]\nrate_limits:\n  rules:\n    - id: api\n      limit: 1/minute\n      paths: [/api/]\n")
 	xss := "?q=%3Cscript%3Ealert(1)%3C/script%3E"
 	for i, c := range []struct {
-		path   string
-		status int
-		rule   string
+		path      string
+		status    int
+		rule      string
+		inspected bool // detect_ms in the line: the time detection added
 	}{
-		{"/closed/" + xss, 403, "closed"},
-		{"/api/x", 200, ""}, // the one request the limit allows
-		{"/api/x" + xss, 429, "api"},
-		{"/open/" + xss, 403, "detect-xss"}, // detection is on
+		{"/closed/" + xss, 403, "closed", false},
+		{"/api/x", 200, "", true}, // the one request the limit allows
+		{"/api/x" + xss, 429, "api", false},
+		{"/open/" + xss, 403, "detect-xss", true}, // detection is on
 	} {
 		resp, body := get(t, p.URL+c.path, "Host", "www.example.com")
 		if resp.StatusCode != c.status {
@@ -69,6 +70,9 @@ func TestDetectionRunsAfterAccessAndRateRules(t *testing.T) {
 		}
 		if _, ran := line["matched_rules"]; ran != (c.rule == "detect-xss") {
 			t.Errorf("%s: matched_rules %v: detection ran %v", c.path, line["matched_rules"], ran)
+		}
+		if ms, timed := line["detect_ms"].(float64); timed != c.inspected || timed && ms <= 0 {
+			t.Errorf("%s: detect_ms %v, want it %v", c.path, line["detect_ms"], c.inspected)
 		}
 	}
 	if up.hits.Load() != 1 {
