@@ -71,7 +71,7 @@ func NewMetrics(version string) *Metrics {
 			Name: "parapet_detection_duration_seconds",
 			Help: "Time attack detection added to an inspected request (the rule set on the way in and on the response, with any wait for an inspection slot).",
 			// Fine below 2 ms, where a GET's cost lies, so its p99 can be read.
-			Buckets: []float64{.0001, .0002, .0003, .0004, .0005, .0006, .0007, .0008, .0009, .001, .00125, .0015, .002, .003, .005, .01, .025, .05, .1, .25, 1},
+			Buckets: []float64{.0001, .0002, .0003, .0004, .0005, .0006, .0007, .0008, .0009, .001, .00125, .0015, .002, .003, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
 		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parapet_config_reloads_total",
