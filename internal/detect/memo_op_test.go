@@ -3,7 +3,7 @@ package detect
 import (
 	"fmt"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -48,37 +48,19 @@ func TestMemoizedOperatorsNeverChangeAnAnswer(t *testing.T) {
 		if !ok {
 			t.Fatalf("@%s is %T, not memoized", c.name, op)
 		}
-		matches := 0
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func(g int) {
-				defer wg.Done()
-				// Seen in one request, again in another (kept), then
-				// answered from memory.
-				for round := 0; round < 3; round++ {
-					tx := waf.NewTransaction()
-					defer tx.Close()
-					state := tx.(plugintypes.TransactionState)
-					for i := range values {
-						v := values[(i*(g+1)+round)%len(values)]
-						got, want := memo.Evaluate(state, v), memo.inner.Evaluate(state, v)
-						if got != want {
-							t.Errorf("@%s on %q: got %v, want %v (round %d)", c.name, v, got, want, round)
-							return
-						}
-						if got {
-							mu.Lock()
-							matches++
-							mu.Unlock()
-						}
-					}
-				}
-			}(g)
-		}
-		wg.Wait()
-		if matches == 0 {
+		var matches atomic.Int64
+		evaluateInRounds(waf, values, func(state plugintypes.TransactionState, v string, round int) bool {
+			got, want := memo.Evaluate(state, v), memo.inner.Evaluate(state, v)
+			if got != want {
+				t.Errorf("@%s on %q: got %v, want %v (round %d)", c.name, v, got, want, round)
+				return false
+			}
+			if got {
+				matches.Add(1)
+			}
+			return true
+		})
+		if matches.Load() == 0 {
 			t.Errorf("@%s matched none of the values: the test proves nothing", c.name)
 		}
 		// A miss seen in two requests is answered from memory after.

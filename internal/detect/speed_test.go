@@ -42,29 +42,40 @@ func TestRxMissMemoryNeverChangesAnAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := regexp.MustCompile("(?s)" + p)
-		var wg sync.WaitGroup
-		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func(g int) {
-				defer wg.Done()
-				// Seen in one request, again in another (kept), then
-				// answered from memory.
-				for round := 0; round < 3; round++ {
-					tx := waf.NewTransaction()
-					defer tx.Close()
-					state := tx.(plugintypes.TransactionState)
-					for i := range values {
-						v := values[(i*(g+1)+round)%len(values)]
-						if got := op.Evaluate(state, v); got != want.MatchString(v) {
-							t.Errorf("%q on %q: got %v, want %v (round %d)", p, v, got, !got, round)
-							return
-						}
+		evaluateInRounds(waf, values, func(state plugintypes.TransactionState, v string, round int) bool {
+			if got := op.Evaluate(state, v); got != want.MatchString(v) {
+				t.Errorf("%q on %q: got %v, want %v (round %d)", p, v, got, !got, round)
+				return false
+			}
+			return true
+		})
+	}
+}
+
+// evaluateInRounds runs check on every value from four goroutines, three
+// rounds each, in orders that differ by goroutine and round, each round in
+// a transaction of its own: a value is seen in one request, again in
+// another (and kept by a miss memory), then answered from memory. A
+// goroutine stops at the first check that returns false.
+func evaluateInRounds(waf coraza.WAF, values []string, check func(state plugintypes.TransactionState, v string, round int) bool) {
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for round := 0; round < 3; round++ {
+				tx := waf.NewTransaction()
+				defer tx.Close()
+				state := tx.(plugintypes.TransactionState)
+				for i := range values {
+					if !check(state, values[(i*(g+1)+round)%len(values)], round) {
+						return
 					}
 				}
-			}(g)
-		}
-		wg.Wait()
+			}
+		}(g)
 	}
+	wg.Wait()
 }
 
 // A value's copy is kept, not the caller's string: a value sliced from a
