@@ -175,8 +175,10 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 		bad("detection.admin_paths", "%d paths: at most %d admin sites", len(d.AdminPaths), maxAdminPaths)
 	}
 	for i, p := range d.AdminPaths {
-		if !detectPathChars.MatchString(p) || !strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
-			bad(fmt.Sprintf("detection.admin_paths[%d]", i), "%q must start and end with / (/admin/, /staff-area/) and hold no spaces or quotes", p)
+		// Not "/" (the whole site), nor %, { or } (a percent-encoded path
+		// never equals a decoded one; %{...} would be expanded as a macro).
+		if !detectPathChars.MatchString(p) || p == "/" || !strings.HasSuffix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, "%{}") {
+			bad(fmt.Sprintf("detection.admin_paths[%d]", i), "%q must start and end with / (/admin/, /staff-area/), not be / itself, and hold no spaces, quotes, %%, { or }", p)
 		}
 	}
 	for i, e := range d.Exclusions {

@@ -382,6 +382,7 @@ func TestDjangoProfileAdminPaths(t *testing.T) {
 	filters := "?_changelist_filters=q%3D1%2527%2520OR%2520%25271%2527%253D%25271"
 	moved := stageFromYAML(t, "detection:\n  admin_paths: [/staff.area/, /ops/]\n")
 	byDefault := stageFromYAML(t, "")
+	noLFI := stageFromYAML(t, "detection:\n  exclusions:\n    - tags: [attack-lfi]\n")
 	for _, c := range []struct {
 		stage *Stage
 		r     *http.Request
@@ -393,14 +394,26 @@ func TestDjangoProfileAdminPaths(t *testing.T) {
 		{moved, form("/admin/blog/post/add/", richText), true},
 		{moved, browserRequest("GET", "/admin/app/thing/"+filters, nil), true},
 		{moved, form("/staffXarea/blog/post/add/", richText), true}, // the dot is not a wildcard
+		{moved, browserRequest("GET", "/ops/app/thing/"+filters, nil), false},
+		{moved, browserRequest("GET", "/ops/login/?next=/ops/%3Fq%3D1%2527%2520OR%2520%25271%2527%253D%25271", nil), false},
+		// Only paths plainly under the prefix: the app, or a server behind
+		// Parapet, may resolve these out of the admin. (The CRS's path
+		// traversal rules, which would block most of them anyway, are off
+		// here, so that the profile alone decides.)
+		{noLFI, browserRequest("GET", "/admin/login/../../search/?next=1%27%20OR%20%271%27=%271", nil), true},
+		{noLFI, browserRequest("GET", "/admin/%2e%2e/search/"+filters, nil), true},
+		{noLFI, browserRequest("GET", "/admin//app/thing/?_popup=1%27%20OR%20%271%27=%271", nil), true},
+		{noLFI, browserRequest("GET", "/admin/app/thing/%5c..%5c..%5csearch/"+filters, nil), true},
+		{noLFI, form("/admin/blog/post/../change/", richText), true},
+		{noLFI, browserRequest("GET", "/admin/login/?next=1%27%20OR%20%271%27=%271", nil), false}, // the clean path still is the admin
 		{byDefault, form("/staff.area/blog/post/add/", richText), true},
 		{byDefault, form("/admin/blog/post/add/", richText), false},
 	} {
 		if d := c.stage.Check(c.r.Context(), c.r, info()); d.Decided() != c.block {
-			t.Errorf("%s %s (moved %v): blocked %v, want %v", c.r.Method, c.r.URL, c.stage == moved, d.Decided(), c.block)
+			t.Errorf("%s %s (moved %v): blocked %v, want %v (%s)", c.r.Method, c.r.URL, c.stage == moved, d.Decided(), c.block, d.Reason)
 		}
 	}
-	for _, bad := range []string{"admin", "/admin", "/ad min/", "//admin/"} {
+	for _, bad := range []string{"admin", "/admin", "/ad min/", "//admin/", "/", "/%61dmin/", "/%{tx.x}/"} {
 		if _, err := buildFromYAML(t, "detection:\n  admin_paths: [\""+bad+"\"]\n"); err == nil || !strings.Contains(err.Error(), "detection.admin_paths[0]") {
 			t.Errorf("admin_paths %q: %v", bad, err)
 		}

@@ -72,11 +72,15 @@ SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_conten
 // djangoAdminRule is the Django profile's run-time exclusions for an admin
 // site mounted at a prefix (%[1]s, a path ending in /; %[2]s, the same
 // quoted for a regex), evaluated before the CRS rules, each scoped to a
-// path and named fields. %[3]d, %[4]d and %[5]d are the rules' ids.
+// path and named fields. %[3]d, %[4]d and %[5]d are the rules' ids. Each
+// applies only to a path plainly under the prefix (the chained
+// cleanPathRule): /admin/login/../../search/ is not the admin, whatever
+// the app or a server behind Parapet makes of it.
 const djangoAdminRule = `
 # Admin changelists: the filter state is carried as an encoded query string
 # in _changelist_filters (and _popup / _to_field in related-object popups).
-SecRule REQUEST_FILENAME "@beginsWith %[1]s" "id:%[3]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@beginsWith %[1]s" "id:%[3]d,phase:1,pass,t:none,nolog,tag:'parapet-django',chain"
+  ` + cleanPathRule + `"t:none,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_changelist_filters,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_popup,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
@@ -84,12 +88,19 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:_to_field"
 # the XSS rules stop looking at the form's fields there (its query
 # parameters are the ones excluded above); SQL injection, command injection
 # and the rest still inspect them.
-SecRule REQUEST_FILENAME "@rx ^%[2]s[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:%[4]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@rx ^%[2]s[a-z0-9_]+/[a-z0-9_]+/(?:add|[^/]+/change)/$" "id:%[4]d,phase:1,pass,t:none,nolog,tag:'parapet-django',chain"
+  ` + cleanPathRule + `"t:none,\
 ctl:ruleRemoveTargetByTag=attack-xss;ARGS:/./"
 # Admin login: "next" holds a local path with a query string.
-SecRule REQUEST_FILENAME "@beginsWith %[1]slogin/" "id:%[5]d,phase:1,pass,t:none,nolog,tag:'parapet-django',\
+SecRule REQUEST_FILENAME "@beginsWith %[1]slogin/" "id:%[5]d,phase:1,pass,t:none,nolog,tag:'parapet-django',chain"
+  ` + cleanPathRule + `"t:none,\
 ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
 `
+
+// cleanPathRule is the chained condition of the admin exclusions: the
+// decoded path has no dot segment, empty segment or backslash (the
+// operator, with a space after it for the rule's actions).
+const cleanPathRule = `SecRule REQUEST_FILENAME "!@rx (?:^|/)\.\.?(?:/|$)|//|\x5c" `
 
 // djangoBefore is the Django profile's run-time exclusions, evaluated
 // before the CRS rules: the content types, and the admin exclusions for
