@@ -335,12 +335,13 @@ peak_rss_kb() {
 hz=$(getconf CLK_TCK)
 
 # detection_quantiles TARGET BEFORE AFTER -> "p50ms p99ms" of the time
-# detection added to the requests between two scrapes ("- -" without).
+# detection added to the requests between two scrapes ("- -" without, or
+# when a scrape failed: the difference would count earlier runs too).
 detection_quantiles() {
-  if [ -z "${maddr[$1]:-}" ]; then echo "- -"; return; fi
+  if [ -z "${maddr[$1]:-}" ] || [ ! -s "$2" ] || [ ! -s "$3" ]; then echo "- -"; return; fi
   python3 "$root/bench/report.py" --quantiles "$2" "$3"
 }
-scrape_metrics() { [ -n "${maddr[$1]:-}" ] && curl -s "http://${maddr[$1]}/_parapet/metrics" >"$2" || : >"$2"; }
+scrape_metrics() { [ -n "${maddr[$1]:-}" ] && curl -sf "http://${maddr[$1]}/_parapet/metrics" >"$2" || : >"$2"; }
 
 # measure TARGET SCENARIO -> "rps p50ms p99ms cpu_us_per_req non2xx requests errors detect_p50ms detect_p99ms"
 measure() {
