@@ -211,12 +211,9 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			over = d // passed uninspected (or monitored): recorded
 		}
 	}
-	start := time.Now()
-	defer func() { info.Inspection += time.Since(start) }()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-ctx.Done():
+	done, ok := s.inspect(ctx, info)
+	defer done()
+	if !ok {
 		return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBusy, Status: http.StatusServiceUnavailable,
 			Reason: "the client went away while waiting for inspection", RetryAfter: time.Second}
 	}
@@ -271,6 +268,20 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		return over
 	}
 	return decision.Pass
+}
+
+// inspect takes an inspection slot, waiting for one unless ctx ends
+// first (ok false). done gives the slot back, if one was taken, and adds
+// the time since the wait began to info.Inspection; the caller defers it
+// either way.
+func (s *Stage) inspect(ctx context.Context, info *decision.Info) (done func(), ok bool) {
+	start := time.Now()
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots; info.Inspection += time.Since(start) }, true
+	case <-ctx.Done():
+		return func() { info.Inspection += time.Since(start) }, false
+	}
 }
 
 // A path is skipped only when it is plainly under a skip prefix: no dot

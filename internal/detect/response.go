@@ -24,7 +24,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/parapet-waf/parapet/internal/bodypeek"
@@ -193,12 +192,9 @@ func (s *Stage) CheckResponse(ctx context.Context, resp *http.Response, info *de
 	}
 	// The body has arrived (or is not inspected): only now take a slot,
 	// so waiting on the app never holds one.
-	start := time.Now()
-	defer func() { info.Inspection += time.Since(start) }()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-ctx.Done():
+	done, ok := s.inspect(ctx, info)
+	defer done()
+	if !ok {
 		return nil // the client went away: nobody to protect
 	}
 	for k, vs := range resp.Header {
