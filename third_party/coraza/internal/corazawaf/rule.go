@@ -206,21 +206,9 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	logger.Debug().Msg("Evaluating rule")
 	defer logger.Debug().Msg("Finished rule evaluation")
 
-	// SetFirst is SetIndex(key, 0, value) without the map lookups
-	// (newRuleFields lists the keys, in this order).
-	ruleCol, fields := tx.variables.rule, tx.ruleFields
-	ruleCol.SetFirst(fields, 0, r.LogID())
-	if r.Msg != nil {
-		// Expand the message using the current TX variables so that %{rule.msg} in setvar actions
-		// returns the fully expanded message, matching ModSecurity behavior.
-		ruleCol.SetFirst(fields, 1, r.Msg.Expand(tx))
-	}
-	ruleCol.SetFirst(fields, 2, r.Rev_)
-	if r.LogData != nil {
-		// Same expansion for logdata, matching ModSecurity behavior for %{rule.logdata}.
-		ruleCol.SetFirst(fields, 3, r.LogData.Expand(tx))
-	}
-	ruleCol.SetFirst(fields, 4, r.Severity_.String())
+	// The RULE collection now holds r's fields; they are written when
+	// something first uses it (ruleCollection).
+	tx.variables.rule.of(r)
 	// SecMark and SecAction uses nil operator
 	if r.operator == nil {
 		logger.Debug().Msg("Forcing rule to match")

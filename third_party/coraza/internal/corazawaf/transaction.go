@@ -137,10 +137,6 @@ type Transaction struct {
 	variables TransactionVariables
 
 	transformationCache *transformationCache
-
-	// ruleFields are where the RULE collection (variables.rule) holds the
-	// fields set before each rule is evaluated (newRuleFields).
-	ruleFields *collections.FirstValues
 }
 
 func (tx *Transaction) ID() string {
@@ -573,12 +569,6 @@ func (tx *Transaction) matchVariable(match *corazarules.MatchData) {
 	tx.variables.matchedVar.Set(match.Value_)
 
 	matchedVarName.Set(varName)
-}
-
-// newRuleFields are the RULE collection's keys doEvaluate sets before
-// evaluating a rule, in the order its SetFirst calls number them.
-func newRuleFields() *collections.FirstValues {
-	return collections.NewFirstValues("id", "msg", "rev", "logdata", "severity")
 }
 
 // MatchRule Matches a rule to be logged
@@ -1901,7 +1891,7 @@ type TransactionVariables struct {
 	responseXML                  *collections.Map
 	responseArgs                 *collections.Map
 	resBodyProcessor             *collections.Single
-	rule                         *collections.Map
+	rule                         *ruleCollection
 	serverAddr                   *collections.Single
 	serverName                   *collections.Single
 	serverPort                   *collections.Single
@@ -1992,7 +1982,7 @@ func NewTransactionVariables() *TransactionVariables {
 	v.resBodyProcessor = collections.NewSingle(variables.ResBodyProcessor)
 	v.geo = collections.NewMap(variables.Geo)
 	v.tx = collections.NewMap(variables.TX)
-	v.rule = collections.NewMap(variables.Rule)
+	v.rule = newRuleCollection()
 	v.env = collections.NewMap(variables.Env)
 	v.files = collections.NewMap(variables.Files)
 	v.filesNames = collections.NewMap(variables.FilesNames)

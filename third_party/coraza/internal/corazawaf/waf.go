@@ -258,7 +258,7 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 		})
 
 		tx.variables = *NewTransactionVariables()
-		tx.ruleFields = newRuleFields()
+		tx.variables.rule.tx = tx
 		tx.transformationCache = newTransformationCache()
 	}
 
