@@ -142,6 +142,15 @@ func (c *Map) FindString(key string) []types.MatchData {
 	if !ok || len(e) == 0 {
 		return nil
 	}
+	if len(e) == 1 {
+		// One value, the common case: one allocation instead of two.
+		one := &struct {
+			match corazarules.MatchData
+			list  [1]types.MatchData
+		}{match: corazarules.MatchData{Variable_: c.variable, Key_: e[0].key, Value_: e[0].value}}
+		one.list[0] = &one.match
+		return one.list[:]
+	}
 	buf := make([]corazarules.MatchData, len(e))
 	result := make([]types.MatchData, len(e))
 	for i, aVar := range e {

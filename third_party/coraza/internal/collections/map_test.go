@@ -254,6 +254,23 @@ func TestFindStringBulkAlloc(t *testing.T) {
 	}
 }
 
+// Parapet: a key with one value is found in one allocation, with the
+// key as added, its variable and value; each call gets its own match.
+func TestFindStringOneValue(t *testing.T) {
+	m := NewMap(variables.RequestHeaders)
+	m.Add("User-Agent", "curl/8")
+	got := m.FindString("user-agent")
+	if len(got) != 1 || got[0].Key() != "User-Agent" || got[0].Value() != "curl/8" || got[0].Variable() != variables.RequestHeaders {
+		t.Fatalf("got %v", got)
+	}
+	if again := m.FindString("USER-AGENT"); again[0] == got[0] {
+		t.Error("two calls share a match")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = m.FindString("user-agent") }); n != 1 {
+		t.Errorf("%v allocations per call, want 1", n)
+	}
+}
+
 func TestFindRegexBulkAlloc(t *testing.T) {
 	m := NewMap(variables.ArgsGet)
 	m.Add("abc", "val1")

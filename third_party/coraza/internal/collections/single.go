@@ -16,6 +16,11 @@ import (
 type Single struct {
 	data     string
 	variable variables.RuleVariable
+	// all is what FindAll returned since the value was last set (nil:
+	// nothing yet). Parapet: REQUEST_URI, REQUEST_FILENAME and the like
+	// are set once and read by dozens of rules, each of which allocated a
+	// match of its own.
+	all []types.MatchData
 }
 
 var _ collection.Single = &Single{}
@@ -27,13 +32,18 @@ func NewSingle(variable variables.RuleVariable) *Single {
 	}
 }
 
+// FindAll returns the value as a match. Callers must not write to the
+// slice or the match: both are shared until the value is set again.
 func (c *Single) FindAll() []types.MatchData {
-	return []types.MatchData{
-		&corazarules.MatchData{
-			Variable_: c.variable,
-			Value_:    c.data,
-		},
+	if c.all == nil {
+		c.all = []types.MatchData{
+			&corazarules.MatchData{
+				Variable_: c.variable,
+				Value_:    c.data,
+			},
+		}
 	}
+	return c.all
 }
 
 func (c *Single) Get() string {
@@ -42,6 +52,7 @@ func (c *Single) Get() string {
 
 func (c *Single) Set(value string) {
 	c.data = value
+	c.all = nil
 }
 
 func (c *Single) Name() string {
@@ -50,6 +61,7 @@ func (c *Single) Name() string {
 
 func (c *Single) Reset() {
 	c.data = ""
+	c.all = nil
 }
 
 func (c *Single) Format(res *strings.Builder) {

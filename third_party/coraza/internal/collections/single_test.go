@@ -37,4 +37,16 @@ func TestSingle(t *testing.T) {
 	}
 
 	assertValuesMatch(t, c.FindAll(), "bear")
+
+	// Parapet: FindAll's match is kept between reads, and follows each
+	// change of the value.
+	if first, again := c.FindAll(), c.FindAll(); &first[0] != &again[0] {
+		t.Error("FindAll made a new match for an unchanged value")
+	}
+	c.Set("wolf")
+	assertValuesMatch(t, c.FindAll(), "wolf")
+	c.Reset()
+	assertValuesMatch(t, c.FindAll(), "")
+	c.Set("fox")
+	assertValuesMatch(t, c.FindAll(), "fox")
 }

@@ -251,7 +251,16 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 				}
 			}
 
-			values = tx.GetField(v)
+			// Without a count, excluded matches are skipped below rather
+			// than filtered into a new slice (GetField): a rule with an
+			// exclusion, on a collection that holds the excluded key,
+			// copied the collection's matches on every evaluation.
+			skipExcepted := len(v.Exceptions) > 0 && !v.Count
+			if skipExcepted {
+				values = tx.collect(v)
+			} else {
+				values = tx.GetField(v)
+			}
 
 			vLog := logger
 			if logger.Debug().IsEnabled() {
@@ -263,6 +272,9 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			var errs []error
 			var argsLen int
 			for _, arg := range values {
+				if skipExcepted && v.excepts(arg.Key()) {
+					continue
+				}
 				if r.MultiMatch {
 					args, errs = r.transformMultiMatchArg(arg)
 					argsLen = len(args)

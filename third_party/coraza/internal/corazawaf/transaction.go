@@ -651,51 +651,19 @@ func (tx *Transaction) GetStopWatch() string {
 // In future releases we may remove the exceptions slice and
 // make it easier to use
 func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
-	col := tx.Collection(rv.Variable)
-	if col == nil {
-		return []types.MatchData{}
-	}
-
-	var matches []types.MatchData
-	// Now that we have access to the collection, we can apply the exceptions
-	switch {
-	case rv.KeyRx != nil:
-		if m, ok := col.(collection.Keyed); ok {
-			matches = m.FindRegex(rv.KeyRx)
-		} else {
-			// This should probably never happen, selectability is checked at parsing time
-			tx.debugLogger.Error().Str("collection", rv.Variable.Name()).Msg("attempted to use regex with non-selectable collection")
-		}
-	case rv.KeyStr != "":
-		if m, ok := col.(collection.Keyed); ok {
-			matches = m.FindString(rv.KeyStr)
-		} else {
-			// This should probably never happen, selectability is checked at parsing time
-			tx.debugLogger.Error().Str("collection", rv.Variable.Name()).Msg("attempted to use string with non-selectable collection")
-		}
-	default:
-		matches = col.FindAll()
-	}
+	matches := tx.collect(rv)
 
 	// Most variables of most rules have no exceptions: their keys need not
 	// be lower-cased at all. Exception keys are lower-cased when the
 	// exception is made (newRuleVariableException). The matches of a whole
 	// collection are shared by every rule until it changes (FindAll), so
 	// the filtered ones go to a new slice, made only once a match is
-	// excluded: in the most common case none is.
+	// excluded: in the most common case none is. (Rule evaluation skips
+	// excluded matches as it goes instead: doEvaluate.)
 	if len(rv.Exceptions) > 0 {
 		var kept []types.MatchData
 		for i, c := range matches {
-			isException := false
-			lkey := strings.ToLower(c.Key())
-			for _, ex := range rv.Exceptions {
-				// KeyStr is only meaningful without KeyRx: a regex exception from ctl
-				// carries an empty KeyStr, which would otherwise match a key named "".
-				if (ex.KeyRx != nil && ex.KeyRx.MatchString(lkey)) || (ex.KeyRx == nil && (ex.KeyStr == "" || ex.KeyStr == lkey)) {
-					isException = true
-					break
-				}
-			}
+			isException := rv.excepts(c.Key())
 			switch {
 			case isException && kept == nil:
 				kept = make([]types.MatchData, i, len(matches)-1)
@@ -720,6 +688,47 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 		}
 	}
 	return matches
+}
+
+// collect returns the matches of rv's variable and key, before its
+// exceptions. Callers must not write to the slice: whole-collection
+// matches are shared (FindAll).
+func (tx *Transaction) collect(rv ruleVariableParams) []types.MatchData {
+	col := tx.Collection(rv.Variable)
+	if col == nil {
+		return []types.MatchData{}
+	}
+	switch {
+	case rv.KeyRx != nil:
+		if m, ok := col.(collection.Keyed); ok {
+			return m.FindRegex(rv.KeyRx)
+		}
+		// This should probably never happen, selectability is checked at parsing time
+		tx.debugLogger.Error().Str("collection", rv.Variable.Name()).Msg("attempted to use regex with non-selectable collection")
+		return nil
+	case rv.KeyStr != "":
+		if m, ok := col.(collection.Keyed); ok {
+			return m.FindString(rv.KeyStr)
+		}
+		// This should probably never happen, selectability is checked at parsing time
+		tx.debugLogger.Error().Str("collection", rv.Variable.Name()).Msg("attempted to use string with non-selectable collection")
+		return nil
+	default:
+		return col.FindAll()
+	}
+}
+
+// excepts reports whether one of rv's exceptions names key.
+func (rv *ruleVariableParams) excepts(key string) bool {
+	lkey := strings.ToLower(key)
+	for _, ex := range rv.Exceptions {
+		// KeyStr is only meaningful without KeyRx: a regex exception from ctl
+		// carries an empty KeyStr, which would otherwise match a key named "".
+		if (ex.KeyRx != nil && ex.KeyRx.MatchString(lkey)) || (ex.KeyRx == nil && (ex.KeyStr == "" || ex.KeyStr == lkey)) {
+			return true
+		}
+	}
+	return false
 }
 
 // RemoveRuleTargetByID removes the VARIABLE:KEY from the rule ID.
