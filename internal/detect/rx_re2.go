@@ -35,6 +35,11 @@ type rxPattern struct {
 	re *re2.Regexp
 	// emptyMatches is whether the empty value matches, decided once.
 	emptyMatches bool
+	// matchesAll is whether the pattern matches every UTF-8 value whole,
+	// without groups ("^.*$" with (?s)): CRS 920450 runs it on every
+	// header name, capturing, to copy the name into TX. Such values
+	// are answered, and captured, without RE2.
+	matchesAll bool
 	// mayMatch is Coraza's literal pre-filter for the pattern (nil: none
 	// useful): false for values too short for it or missing a literal
 	// every match needs, which RE2 would not match either. Most values
@@ -190,7 +195,7 @@ func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*
 	if err != nil {
 		return nil, err
 	}
-	p := &rxPattern{re: re, emptyMatches: re.MatchString("")}
+	p := &rxPattern{re: re, emptyMatches: re.MatchString(""), matchesAll: matchesEveryValue(data)}
 	p.noMatch.seed = maphash.MakeSeed()
 	return p, nil
 }
@@ -201,6 +206,10 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 		return false
 	}
 	if !tx.Capturing() {
+		return true
+	}
+	if o.matchesAll && utf8.ValidString(value) {
+		tx.CaptureField(0, value)
 		return true
 	}
 	match := o.re.FindStringSubmatchIndex(value)
@@ -224,6 +233,8 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	switch {
 	case value == "":
 		return p.emptyMatches
+	case p.matchesAll && utf8.ValidString(value):
+		return true
 	case p.mayMatch != nil && !p.mayMatch(value):
 		return false
 	case len(value) > noMatchMaxLen:
@@ -238,6 +249,23 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	}
 	p.noMatch.add(value, h, tx.ID())
 	return false
+}
+
+// matchesEveryValue reports whether a UTF-8 pattern is "^.*$" in
+// single-line mode, or the same written otherwise: the whole text, any
+// runes, no groups. It matches every valid UTF-8 value, all of it.
+func matchesEveryValue(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) != 3 {
+		return false
+	}
+	star := re.Sub[1]
+	return re.Sub[0].Op == syntax.OpBeginText && re.Sub[2].Op == syntax.OpEndText &&
+		star.Op == syntax.OpStar && star.Sub[0].Op == syntax.OpAnyChar
 }
 
 // matchesArbitraryBytes reports whether a pattern's \x escapes spell bytes

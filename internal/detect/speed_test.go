@@ -12,6 +12,7 @@ import (
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
+	"github.com/wasilibs/go-re2"
 
 	"github.com/parapet-waf/parapet/internal/config"
 )
@@ -217,5 +218,52 @@ func TestRxMissMemoryKeepsValuesThatShareASlot(t *testing.T) {
 		if known, _ := p.noMatch.has(v); !known {
 			t.Errorf("%q (sharing its first slot with the other) is not remembered after four requests", v)
 		}
+	}
+}
+
+// A pattern that matches every value whole ("^.*$": CRS 920450 on every
+// header name, capturing) is answered without RE2, with the same answer
+// and the same capture as RE2 gives; a value that is not UTF-8 still
+// goes to RE2.
+func TestRxPatternMatchingEverything(t *testing.T) {
+	useRE2()
+	for _, expr := range []string{`^.*$`, `\A.*?\z`, `^.*$x`, `^.+$`} {
+		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := op.(*re2rx).rxPattern
+		if want := expr == `^.*$` || expr == `\A.*?\z`; p.matchesAll != want {
+			t.Errorf("%q: matchesAll %v, want %v", expr, p.matchesAll, want)
+		}
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(
+		`SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:1,phase:1,pass,nolog,capture,setvar:'tx.n_%{tx.0}=%{tx.0}'"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"x-custom", "x-ünïcödé-😀", "a\nb", "x-\xff-not-utf8"}
+	for round := 0; round < 3; round++ {
+		tx := waf.NewTransaction()
+		for _, n := range names {
+			tx.AddRequestHeader(n, "v")
+		}
+		tx.ProcessRequestHeaders()
+		got := map[string]bool{}
+		for _, m := range tx.(plugintypes.TransactionState).Variables().TX().FindAll() {
+			if strings.HasPrefix(m.Key(), "n_") {
+				got[m.Value()] = true
+				if m.Key() != strings.ToLower("n_"+m.Value()) {
+					t.Errorf("captured %q under %q", m.Value(), m.Key())
+				}
+			}
+		}
+		re := re2.MustCompile(`(?s)^.*$`) // RE2 itself: it does not match bytes that are not UTF-8, Go's regexp does
+		for _, n := range names {
+			if want := re.MatchString(n); got[n] != want {
+				t.Errorf("round %d: header %q captured %v, want %v", round, n, got[n], want)
+			}
+		}
+		_ = tx.Close()
 	}
 }
