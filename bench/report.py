@@ -8,12 +8,13 @@ import statistics
 import sys
 
 # Display order and colours of the targets (unknown targets go last, grey).
-ORDER = ["direct", "bareproxy", "nginx", "nginx-modsec", "parapet", "parapet-rules",
+ORDER = ["direct", "bareproxy", "bareproxy-spin", "nginx", "nginx-modsec", "parapet", "parapet-rules",
          "parapet-detect", "parapet-detect-ratelimit-redis"]
-COLOURS = {"direct": "#9e9e9e", "bareproxy": "#607d8b", "nginx": "#2e7d32", "nginx-modsec": "#81c784",
+COLOURS = {"direct": "#9e9e9e", "bareproxy": "#607d8b", "bareproxy-spin": "#90a4ae", "nginx": "#2e7d32", "nginx-modsec": "#81c784",
            "parapet": "#1565c0", "parapet-rules": "#42a5f5", "parapet-detect": "#ef6c00",
            "parapet-detect-ratelimit-redis": "#ffb74d"}
-LABELS = {"direct": "direct to upstream", "bareproxy": "bare Go ReverseProxy", "nginx": "nginx proxy_pass",
+LABELS = {"direct": "direct to upstream", "bareproxy": "bare Go ReverseProxy",
+          "bareproxy-spin": "bare Go ReverseProxy + busy work (SPIN, GARBAGE)", "nginx": "nginx proxy_pass",
           "nginx-modsec": "nginx + ModSecurity v3 + CRS PL1", "parapet": "Parapet pass-through",
           "parapet-rules": "Parapet, all list rules", "parapet-detect": "Parapet, detection PL1",
           "parapet-detect-ratelimit-redis": "Parapet, detection + rate limits + Redis"}

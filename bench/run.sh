@@ -9,6 +9,8 @@
 #   UPSTREAM=django bash bench/run.sh         # the Django test app under gunicorn behind each
 #   REPORT=LATENCY CONNECTIONS=1 THREADS=1 TARGETS="parapet parapet-detect" SCENARIOS=get bash bench/run.sh
 #                                             # one client: the latency detection adds (bench/LATENCY.md)
+#   PIN=1 ...                                 # the server measured on CPU 0, wrk and the upstream on the
+#                                             # others (taskset): no load generator on the server's core
 #
 # Prints a table per request type (req/s, p50/p99 latency, CPU per request
 # and peak RSS of the server process(es), ratios) and writes
@@ -24,6 +26,12 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 UPSTREAM=${UPSTREAM:-fixed} # fixed: bench/upstream's 2 KB page; django: testdata/djangoapp under gunicorn
 GUNICORN_WORKERS=${GUNICORN_WORKERS:-2}
+PIN=${PIN:-0} # 1: taskset the target to CPU 0, wrk, the upstream and redis to the other CPUs
+# bareproxy-spin (not in the default list) is the bare proxy doing SPIN of
+# busy work and allocating GARBAGE bytes per request: detection's cost on a
+# GET without detection, to tell what any work of that size adds here.
+SPIN=${SPIN:-260us}
+GARBAGE=${GARBAGE:-70000}
 
 # The target list.
 ALL_TARGETS="direct bareproxy nginx nginx-modsec parapet parapet-rules parapet-detect parapet-detect-ratelimit-redis"
@@ -63,6 +71,19 @@ need wrk wrk
 need go golang
 need curl curl
 
+# on_server / on_load prefix the commands that start the target measured
+# and everything else (wrk, the upstream, redis) when PIN=1.
+on_server=() on_load=()
+cpus="$(nproc) cores (shared with wrk and the upstream)"
+if [ "$PIN" = 1 ]; then
+  need taskset util-linux
+  [ "$(nproc)" -ge 2 ] || { echo "bench: PIN=1 needs 2 CPUs or more" >&2; exit 1; }
+  load_cpus=1-$(($(nproc) - 1))
+  [ "$(nproc)" = 2 ] && load_cpus=1
+  on_server=(taskset -c 0) on_load=(taskset -c "$load_cpus")
+  cpus="$(nproc) cores, pinned: the target on CPU 0, wrk and the upstream on CPU $load_cpus"
+fi
+
 echo "bench: building into $work" >&2
 (cd "$root" && go build -o "$work/upstream" ./bench/upstream && go build -o "$work/bareproxy" ./bench/bareproxy \
   && CGO_ENABLED=0 go build -o "$work/parapet" ./cmd/parapet)
@@ -93,12 +114,12 @@ if [ "$UPSTREAM" = django ]; then
   [ -x /usr/bin/gunicorn ] || { echo "bench: /usr/bin/gunicorn not found (apt-get install gunicorn python3-django)" >&2; exit 1; }
   port=$(free_port)
   (cd "$root/testdata/djangoapp" && DJANGO_SETTINGS_MODULE=testapp.settings PYTHONDONTWRITEBYTECODE=1 \
-    exec /usr/bin/gunicorn --workers "$GUNICORN_WORKERS" --threads 4 --bind "127.0.0.1:$port" --log-level warning \
+    exec "${on_load[@]}" /usr/bin/gunicorn --workers "$GUNICORN_WORKERS" --threads 4 --bind "127.0.0.1:$port" --log-level warning \
     testapp.wsgi:application) >"$work/gunicorn.log" 2>&1 &
   pids+=($!); pid_of[direct]=$!
   addr[direct]=127.0.0.1:$port
 else
-  start_printing_addr direct "$work/upstream"
+  start_printing_addr direct "${on_load[@]}" "$work/upstream"
 fi
 up="http://${addr[direct]}"
 wait_http "${addr[direct]}"
@@ -141,7 +162,7 @@ http {
   }
 }
 NGINX
-  nginx -p "$work/$name" -c "$work/$name/nginx.conf" 2>"$work/$name.log" &
+  "${on_server[@]}" nginx -p "$work/$name" -c "$work/$name/nginx.conf" 2>"$work/$name.log" &
   pids+=($!); pid_of[$name]=$!
   addr[$name]=127.0.0.1:$port
 }
@@ -160,7 +181,7 @@ start_parapet() {
     maddr[$name]=$metrics
   fi
   PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" PARAPET_FEED_CACHE_DIR="$work/feeds" PARAPET_METRICS_LISTEN="$metrics" \
-    "$work/parapet" "${args[@]}" >"$work/$name.log" 2>&1 &
+    "${on_server[@]}" "$work/parapet" "${args[@]}" >"$work/$name.log" 2>&1 &
   pids+=($!); pid_of[$name]=$!
   addr[$name]=127.0.0.1:$port
 }
@@ -169,7 +190,7 @@ start_redis() {
   [ -n "${REDIS_URL:-}" ] && return 0
   need redis-server redis-server
   local port; port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
+  "${on_load[@]}" redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
   pids+=($!)
   export REDIS_URL="redis://127.0.0.1:$port/0"
 }
@@ -188,7 +209,9 @@ for t in $TARGETS; do
   case $t in
     direct) ;;
     bareproxy)
-      start_printing_addr bareproxy "$work/bareproxy" -upstream "$up" ;;
+      start_printing_addr bareproxy "${on_server[@]}" "$work/bareproxy" -upstream "$up" ;;
+    bareproxy-spin)
+      start_printing_addr bareproxy-spin "${on_server[@]}" "$work/bareproxy" -upstream "$up" -spin "$SPIN" -garbage "$GARBAGE" ;;
     nginx)
       start_nginx nginx "" "" ;;
     nginx-modsec)
@@ -348,7 +371,7 @@ measure() {
   local t=$1 s=$2 out c0 c1 dq
   scrape_metrics "$t" "$work/metrics.before"
   c0=$(cpu_ticks "${pid_of[$t]}")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/$s.lua" "http://${addr[$t]}" 2>&1)
+  out=$("${on_load[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/$s.lua" "http://${addr[$t]}" 2>&1)
   c1=$(cpu_ticks "${pid_of[$t]}")
   scrape_metrics "$t" "$work/metrics.after"
   dq=$(detection_quantiles "$t" "$work/metrics.before" "$work/metrics.after")
@@ -366,7 +389,7 @@ measure() {
 results="$work/results.txt"
 : >"$results"
 for s in $SCENARIOS; do
-  for t in "${run_targets[@]}"; do wrk -t1 -c4 -d1s -s "$work/$s.lua" "http://${addr[$t]}" >/dev/null 2>&1; done # warm-up
+  for t in "${run_targets[@]}"; do "${on_load[@]}" wrk -t1 -c4 -d1s -s "$work/$s.lua" "http://${addr[$t]}" >/dev/null 2>&1; done # warm-up
   for r in $(seq "$ROUNDS"); do
     for t in "${run_targets[@]}"; do
       read -r rps p50 p99 cpu bad n err dp50 dp99 < <(measure "$t" "$s")
@@ -390,8 +413,10 @@ report=${REPORT:-RESULTS}
 chart=results/$report.svg
 [ "$report" = RESULTS ] && chart=results/chart.svg
 [ "$report" != RESULTS ] && cmd="REPORT=$report $cmd"
+[ "$PIN" = 1 ] && cmd="PIN=1 $cmd"
+[[ " $TARGETS " == *" bareproxy-spin "* ]] && cmd="SPIN=$SPIN GARBAGE=$GARBAGE $cmd"
 python3 "$root/bench/report.py" --results "$results" --rss "$rss" \
-  --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) cores (shared with wrk and the upstream), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
+  --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $cpus, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
   --note "$( [ "$DURATION" -lt 5 ] || [ "$ROUNDS" -lt 3 ] && echo "Smoke run (DURATION < 5 or ROUNDS < 3): it proves the script works; do not quote these numbers." )" \
   --command "$cmd" --markdown "$root/bench/$report.md" --svg "$root/bench/$chart" --chart-link "$chart"
 cp "$results" "$root/bench/results/latest.csv"
