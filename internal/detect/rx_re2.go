@@ -37,8 +37,8 @@ type rxPattern struct {
 	emptyMatches bool
 	// matchesAll is whether the pattern matches every UTF-8 value whole,
 	// without groups ("^.*$" with (?s)): CRS 920450 runs it on every
-	// header name, capturing, to copy the name into TX. Such values
-	// are answered, and captured, without RE2.
+	// header name, capturing, to copy the name into TX. Evaluate answers
+	// and captures such values without RE2 (matches does not look).
 	matchesAll bool
 	// mayMatch is Coraza's literal pre-filter for the pattern (nil: none
 	// useful): false for values too short for it or missing a literal
@@ -202,14 +202,16 @@ func compileRxPattern(data string, compile func(string) (*re2.Regexp, error)) (*
 
 // Evaluate matches value, capturing up to 9 groups when the rule captures.
 func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if o.matchesAll && utf8.ValidString(value) {
+		if tx.Capturing() {
+			tx.CaptureField(0, value)
+		}
+		return true
+	}
 	if !o.matches(tx, value) {
 		return false
 	}
 	if !tx.Capturing() {
-		return true
-	}
-	if o.matchesAll && utf8.ValidString(value) {
-		tx.CaptureField(0, value)
 		return true
 	}
 	match := o.re.FindStringSubmatchIndex(value)
@@ -233,8 +235,6 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	switch {
 	case value == "":
 		return p.emptyMatches
-	case p.matchesAll && utf8.ValidString(value):
-		return true
 	case p.mayMatch != nil && !p.mayMatch(value):
 		return false
 	case len(value) > noMatchMaxLen:
