@@ -212,7 +212,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	// SecMark and SecAction uses nil operator
 	if r.operator == nil {
 		logger.Debug().Msg("Forcing rule to match")
-		md := &corazarules.MatchData{}
+		md := tx.matchData.next()
 		if r.ParentID_ != noID || r.MultiMatch {
 			// In order to support Msg and LogData for inner rules, we need to expand them now
 			if r.Msg != nil {
@@ -302,7 +302,8 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 
 					match := r.executeOperator(carg, tx)
 					if match {
-						mr := &corazarules.MatchData{
+						mr := tx.matchData.next()
+						*mr = corazarules.MatchData{
 							Variable_:   arg.Variable(),
 							Key_:        arg.Key(),
 							Value_:      carg,

@@ -52,6 +52,11 @@ type Transaction struct {
 	// Contains the list of matched rules and associated match information
 	matchedRules []types.MatchedRule
 
+	// matchData and matchedRule hold the values behind matchedRules and
+	// their matched data, reused by the next transaction (arena).
+	matchData   arena[corazarules.MatchData]
+	matchedRule arena[corazarules.MatchedRule]
+
 	// True if the transaction has been disrupted by any rule
 	interruption *types.Interruption
 
@@ -591,7 +596,8 @@ func (tx *Transaction) MatchRule(r *Rule, mds []types.MatchData) {
 		}
 	}
 
-	mr := &corazarules.MatchedRule{
+	mr := tx.matchedRule.next()
+	*mr = corazarules.MatchedRule{
 		URI_:             tx.variables.requestURI.Get(),
 		TransactionID_:   tx.id,
 		ServerIPAddress_: tx.variables.serverAddr.Get(),

@@ -205,7 +205,12 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 	tx := w.txPool.Get().(*Transaction)
 	tx.id = opts.ID
 	tx.context = opts.Context
-	tx.matchedRules = []types.MatchedRule{}
+	// The last transaction's matched rules and data are reused: they are
+	// not to be used after its Close (arena).
+	clear(tx.matchedRules)
+	tx.matchedRules = tx.matchedRules[:0]
+	tx.matchData.reset()
+	tx.matchedRule.reset()
 	tx.interruption = nil
 	tx.detectionOnlyInterruption = nil
 	tx.Logdata = "" // Deprecated, this variable is not used. Logdata for each matched rule is stored in the MatchData field.
