@@ -240,9 +240,18 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 				continue
 			}
 			var values []types.MatchData
+			// This transaction's target removals (ctl) for the variable are
+			// checked alongside the rule's own exceptions (txExcepts), not
+			// merged into a copy of them: CRS 941010 removes
+			// REQUEST_FILENAME from every XSS rule on nearly every request.
+			// A count still needs them merged (GetField).
+			txExcepts := false
 			for _, c := range ecol {
 				if c.Variable == v.Variable {
-					// TODO shall we check the pointer?
+					txExcepts = true
+					if !v.Count {
+						break
+					}
 					// The full slice expression makes append copy: v is a copy
 					// of the rule's variable, shared by every transaction, and
 					// appending in place could write this transaction's
@@ -255,7 +264,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			// than filtered into a new slice (GetField): a rule with an
 			// exclusion, on a collection that holds the excluded key,
 			// copied the collection's matches on every evaluation.
-			skipExcepted := len(v.Exceptions) > 0 && !v.Count
+			skipExcepted := (len(v.Exceptions) > 0 || txExcepts) && !v.Count
 			if skipExcepted {
 				values = tx.collect(v)
 			} else {
@@ -272,7 +281,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			var errs []error
 			var argsLen int
 			for _, arg := range values {
-				if skipExcepted && v.excepts(arg.Key()) {
+				if skipExcepted && v.exceptsWith(arg.Key(), ecol, txExcepts) {
 					continue
 				}
 				if r.MultiMatch {

@@ -726,15 +726,39 @@ func (tx *Transaction) collect(rv ruleVariableParams) []types.MatchData {
 
 // excepts reports whether one of rv's exceptions names key.
 func (rv *ruleVariableParams) excepts(key string) bool {
+	return rv.exceptsWith(key, nil, false)
+}
+
+// exceptsWith reports whether one of rv's exceptions names key, or, when
+// txExcepts, one of the transaction's target removals for rv's variable
+// (removed: those of the rule being evaluated).
+func (rv *ruleVariableParams) exceptsWith(key string, removed []ruleVariableParams, txExcepts bool) bool {
 	lkey := strings.ToLower(key)
 	for _, ex := range rv.Exceptions {
-		// KeyStr is only meaningful without KeyRx: a regex exception from ctl
-		// carries an empty KeyStr, which would otherwise match a key named "".
-		if (ex.KeyRx != nil && ex.KeyRx.MatchString(lkey)) || (ex.KeyRx == nil && (ex.KeyStr == "" || ex.KeyStr == lkey)) {
+		if exceptionNames(ex.KeyStr, ex.KeyRx, lkey) {
 			return true
 		}
 	}
+	if txExcepts {
+		for _, c := range removed {
+			// Removal keys are lower-cased when made (RemoveRuleTargetByID).
+			if c.Variable == rv.Variable && exceptionNames(c.KeyStr, c.KeyRx, lkey) {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// exceptionNames reports whether an exception with key keyStr (lower
+// case) or regex keyRx names lkey (a lower-cased key). KeyStr is only
+// meaningful without KeyRx: a regex exception from ctl carries an empty
+// KeyStr, which would otherwise match a key named "".
+func exceptionNames(keyStr string, keyRx *regexp.Regexp, lkey string) bool {
+	if keyRx != nil {
+		return keyRx.MatchString(lkey)
+	}
+	return keyStr == "" || keyStr == lkey
 }
 
 // RemoveRuleTargetByID removes the VARIABLE:KEY from the rule ID.
@@ -746,7 +770,7 @@ func (rv *ruleVariableParams) excepts(key string) bool {
 func (tx *Transaction) RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp) {
 	c := ruleVariableParams{
 		Variable: variable,
-		KeyStr:   key,
+		KeyStr:   strings.ToLower(key),
 		KeyRx:    keyRx,
 	}
 

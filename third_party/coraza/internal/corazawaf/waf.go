@@ -230,7 +230,15 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 	tx.lastPhase = 0
 	tx.ruleRemoveByID = nil
 	tx.ruleRemoveByIDRanges = nil
-	tx.ruleRemoveTargetByID = map[int][]ruleVariableParams{}
+	// The map and its slices are reused, emptied: CRS 941010 fills them
+	// for a few dozen rules on nearly every request.
+	if tx.ruleRemoveTargetByID == nil {
+		tx.ruleRemoveTargetByID = map[int][]ruleVariableParams{}
+	}
+	for id, removed := range tx.ruleRemoveTargetByID {
+		clear(removed)
+		tx.ruleRemoveTargetByID[id] = removed[:0]
+	}
 	tx.Skip = 0
 	tx.AllowType = 0
 	tx.Capture = false
