@@ -26,6 +26,40 @@ type Map struct {
 	// Reset): FindAll reuses the matches it built while it stays the same.
 	changes uint64
 	all     matchesCache
+	keys    keyMatchesCache
+}
+
+// keyMatchesCacheSize is how many keys' matches a Map keeps.
+const keyMatchesCacheSize = 8
+
+// keyMatchesCache holds the matches FindString built for the last few
+// keys, and the change count they were built at: the CRS's paranoia-level
+// gates read TX:DETECTION_PARANOIA_LEVEL dozens of times a request, and
+// nothing changes the TX collection between most of them. Like
+// matchesCache's, the slices and MatchData values are shared and never
+// modified.
+type keyMatchesCache struct {
+	keys    [keyMatchesCacheSize]string
+	at      [keyMatchesCacheSize]uint64
+	matches [keyMatchesCacheSize][]types.MatchData
+	valid   [keyMatchesCacheSize]bool
+	next    int // the entry replaced next
+}
+
+// find returns the matches of key (lower-cased where the map is case
+// insensitive) built at count, building (and keeping) them with build if
+// the cached ones are older or missing.
+func (m *keyMatchesCache) find(key string, count uint64, build func(string) []types.MatchData) []types.MatchData {
+	for i := range m.keys {
+		if m.valid[i] && m.at[i] == count && m.keys[i] == key {
+			return m.matches[i]
+		}
+	}
+	matches := build(key)
+	i := m.next
+	m.next = (m.next + 1) % keyMatchesCacheSize
+	m.keys[i], m.at[i], m.matches[i], m.valid[i] = key, count, matches, true
+	return matches
 }
 
 // matchesCache holds the matches a collection built, and the change count
@@ -138,6 +172,13 @@ func (c *Map) FindString(key string) []types.MatchData {
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
 	}
+	return c.keys.find(key, c.changes, c.findString)
+}
+
+// findString builds the matches of key (lower-cased where the map is case
+// insensitive). The slice's capacity is its length: an append by a caller
+// copies.
+func (c *Map) findString(key string) []types.MatchData {
 	e, ok := c.data[key]
 	if !ok || len(e) == 0 {
 		return nil

@@ -18,6 +18,8 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/corazawaf/coraza/v3/types/variables"
@@ -263,11 +265,58 @@ func TestFindStringOneValue(t *testing.T) {
 	if len(got) != 1 || got[0].Key() != "User-Agent" || got[0].Value() != "curl/8" || got[0].Variable() != variables.RequestHeaders {
 		t.Fatalf("got %v", got)
 	}
-	if again := m.FindString("USER-AGENT"); again[0] == got[0] {
-		t.Error("two calls share a match")
+	if cap(got) != len(got) {
+		t.Errorf("capacity %d, length %d: a caller's append would write into the shared slice", cap(got), len(got))
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = m.FindString("user-agent") }); n != 1 {
-		t.Errorf("%v allocations per call, want 1", n)
+	// Until the map changes, the matches are built once.
+	if n := testing.AllocsPerRun(100, func() { _ = m.FindString("user-agent") }); n != 0 {
+		t.Errorf("%v allocations per repeated call, want 0", n)
+	}
+	n := 0
+	if allocs := testing.AllocsPerRun(100, func() { n++; m.Set("x-n", []string{strconv.Itoa(n)}); _ = m.FindString("user-agent") }); allocs > 3 {
+		t.Errorf("%v allocations per call after a change, want the match's one (and Set's)", allocs)
+	}
+}
+
+// TestFindStringSeesEveryChange checks FindString, which keeps the
+// matches of the last few keys while the map is unchanged, answers what
+// the map holds after each kind of change, for more keys than it keeps.
+func TestFindStringSeesEveryChange(t *testing.T) {
+	m := NewMap(variables.TX)
+	want := func(key string, values ...string) {
+		t.Helper()
+		got := m.FindString(key)
+		var vals []string
+		for _, md := range got {
+			vals = append(vals, md.Value())
+		}
+		if strings.Join(vals, ",") != strings.Join(values, ",") {
+			t.Errorf("FindString(%q) = %q, want %q", key, vals, values)
+		}
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 2*keyMatchesCacheSize; i++ {
+			m.Set(fmt.Sprintf("k%d", i), []string{fmt.Sprintf("v%d-%d", i, round)})
+		}
+		for pass := 0; pass < 2; pass++ {
+			for i := 0; i < 2*keyMatchesCacheSize; i++ {
+				want(fmt.Sprintf("k%d", i), fmt.Sprintf("v%d-%d", i, round))
+			}
+		}
+		want("absent")
+		m.Add("absent", "now")
+		want("absent", "now")
+		m.Add("ABSENT", "twice")
+		want("absent", "now", "twice")
+		m.SetIndex("absent", 1, "second")
+		want("absent", "now", "second")
+		m.SetFirst(NewFirstValues("absent"), 0, "first")
+		want("absent", "first", "second")
+		m.Remove("absent")
+		want("absent")
+		want("k0", fmt.Sprintf("v0-%d", round))
+		m.Reset()
+		want("k0")
 	}
 }
 
