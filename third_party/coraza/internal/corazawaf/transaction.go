@@ -257,9 +257,9 @@ func (tx *Transaction) Collection(idx variables.RuleVariable) collection.Collect
 	case variables.MultipartName:
 		return tx.variables.multipartName
 	case variables.MatchedVarsNames:
-		return tx.variables.matchedVarsNames
+		return tx.variables.MatchedVarsNames()
 	case variables.MatchedVars:
-		return tx.variables.matchedVars
+		return tx.variables.MatchedVars()
 	case variables.Files:
 		return tx.variables.files
 	case variables.RequestCookies:
@@ -565,12 +565,11 @@ func (tx *Transaction) matchVariable(match *corazarules.MatchData) {
 		varName = match.Variable().Name()
 	}
 	// Array of values
-	matchedVars := tx.variables.matchedVars
 	// Last key
 	matchedVarName := tx.variables.matchedVarName
 	matchedVarName.Reset()
 
-	matchedVars.Add(varName, match.Value_)
+	tx.variables.matchedVarsPending = append(tx.variables.matchedVarsPending, pendingMatchedVar{name: varName, value: match.Value_})
 	tx.variables.matchedVar.Set(match.Value_)
 
 	matchedVarName.Set(varName)
@@ -1887,6 +1886,14 @@ type TransactionVariables struct {
 	matchedVarName               *collections.Single
 	matchedVars                  *collections.NamedCollection
 	matchedVarsNames             collection.Keyed
+	// matchedVarsPending are the matches of the rule being evaluated not
+	// yet added to matchedVars, which is only read by the rules that name
+	// MATCHED_VARS or MATCHED_VARS_NAMES (mostly chained ones): adding
+	// every match of every rule (CRS's initialisation, the paranoia-level
+	// gates, 920450 on each header name) lower-cased each name and filled
+	// a map that the next rule emptied. Every read of the collections
+	// adds them first (MatchedVars, MatchedVarsNames, All).
+	matchedVarsPending []pendingMatchedVar
 	multipartDataAfter           *collections.Single
 	multipartFilename            *collections.Map
 	multipartFilenameCharset     *collections.Map
@@ -2299,6 +2306,7 @@ func (v *TransactionVariables) MultipartName() collection.Map {
 }
 
 func (v *TransactionVariables) MatchedVarsNames() collection.Keyed {
+	v.addPendingMatchedVars()
 	return v.matchedVarsNames
 }
 
@@ -2315,7 +2323,38 @@ func (v *TransactionVariables) MultipartFilename() collection.Map {
 }
 
 func (v *TransactionVariables) MatchedVars() collection.Map {
+	v.addPendingMatchedVars()
 	return v.matchedVars
+}
+
+// pendingMatchedVar is a match not yet added to MATCHED_VARS: its
+// variable's name (with ":key") and value.
+type pendingMatchedVar struct {
+	name, value string
+}
+
+// addPendingMatchedVars adds the pending matches to MATCHED_VARS, in the
+// order they were made.
+func (v *TransactionVariables) addPendingMatchedVars() {
+	if len(v.matchedVarsPending) == 0 {
+		return
+	}
+	for _, m := range v.matchedVarsPending {
+		v.matchedVars.Add(m.name, m.value)
+	}
+	clear(v.matchedVarsPending)
+	v.matchedVarsPending = v.matchedVarsPending[:0]
+}
+
+// resetMatchedVars empties MATCHED_VARS (and its pending matches).
+func (v *TransactionVariables) resetMatchedVars() {
+	if len(v.matchedVarsPending) > 0 {
+		clear(v.matchedVarsPending)
+		v.matchedVarsPending = v.matchedVarsPending[:0]
+	}
+	if v.matchedVars.Len() > 0 {
+		v.matchedVars.Reset()
+	}
 }
 
 func (v *TransactionVariables) FilesSizes() collection.Map {
@@ -2407,6 +2446,7 @@ func (v *TransactionVariables) MultipartInvalidQuoting() collection.Single {
 // this is consistent with discussions for custom iterable types in a future language version
 // https://github.com/golang/go/discussions/56413
 func (v *TransactionVariables) All(f func(v variables.RuleVariable, col collection.Collection) bool) {
+	v.addPendingMatchedVars()
 	if !f(variables.Args, v.args) {
 		return
 	}
@@ -2690,6 +2730,7 @@ type resettable interface {
 }
 
 func (v *TransactionVariables) reset() {
+	v.resetMatchedVars()
 	v.All(func(_ variables.RuleVariable, col collection.Collection) bool {
 		if r, ok := col.(resettable); ok {
 			r.Reset()
