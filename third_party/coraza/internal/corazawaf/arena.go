@@ -37,6 +37,15 @@ func (a *arena[T]) next() *T {
 	return v
 }
 
+// one returns a slice of one value of the arena's, v, with no room to
+// grow: an append copies it out.
+func (a *arena[T]) one(v T) []T {
+	p := a.next()
+	*p = v
+	i := a.used - 1
+	return a.chunks[a.chunk][i : i+1 : i+1]
+}
+
 // reset zeroes the values handed out (they hold the last transaction's
 // strings) and hands them out again.
 func (a *arena[T]) reset() {

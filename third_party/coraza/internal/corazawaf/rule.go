@@ -222,7 +222,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 				md.Data_ = r.LogData.Expand(tx)
 			}
 		}
-		matchedValues = append(matchedValues, md)
+		matchedValues = tx.appendMatch(matchedValues, md)
 		if multiphaseEvaluation {
 			*collectiveMatchedValues = append(*collectiveMatchedValues, md)
 		}
@@ -285,7 +285,8 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 					continue
 				}
 				if r.MultiMatch {
-					args, errs = r.transformMultiMatchArg(arg)
+					tx.multiMatch, errs = r.executeTransformationsMultimatch(tx.multiMatch[:0], arg.Value())
+					args = tx.multiMatch
 					argsLen = len(args)
 				} else {
 					args[0], errs = r.transformArg(arg, cache)
@@ -336,7 +337,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 						}
 
 						if !multiphaseEvaluation {
-							matchedValues = append(matchedValues, mr)
+							matchedValues = tx.appendMatch(matchedValues, mr)
 						} else {
 							if isMultiphaseDoubleEvaluation(tx, phase, r, collectiveMatchedValues, mr) {
 								// This variables chain already matched, let's evaluate the next variable
@@ -438,13 +439,6 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 		}
 	}
 	return matchedValues
-}
-
-func (r *Rule) transformMultiMatchArg(arg types.MatchData) ([]string, []error) {
-	// TODOs:
-	// - We don't need to run every transformation. We could try for each until found
-	// - Cache is not used for multimatch
-	return r.executeTransformationsMultimatch(arg.Value())
 }
 
 // transformArg returns arg's value after the rule's transformations,
@@ -745,9 +739,12 @@ func (r *Rule) executeOperator(data string, tx *Transaction) (result bool) {
 	return
 }
 
-func (r *Rule) executeTransformationsMultimatch(value string) ([]string, []error) {
+// executeTransformationsMultimatch appends to res the value and each
+// different value the transformations make of it in turn (res is a
+// reused buffer: Transaction.multiMatch).
+func (r *Rule) executeTransformationsMultimatch(res []string, value string) ([]string, []error) {
 	// The original value will be evaluated
-	res := []string{value}
+	res = append(res, value)
 	var errs []error
 	for _, t := range r.transformations {
 		transformedValue, changed, err := t.Function(value)

@@ -576,7 +576,7 @@ func TestExecuteTransformationsMultiMatch(t *testing.T) {
 	rule := NewRule()
 	_ = rule.AddTransformation("AppendA", transformationAppendA)
 	_ = rule.AddTransformation("AppendB", transformationAppendB)
-	transformedInput, error := rule.executeTransformationsMultimatch("input")
+	transformedInput, error := rule.executeTransformationsMultimatch(nil, "input")
 	if error != nil {
 		t.Fatalf("Unexecpted errors executing transformations: %v", error)
 	}
@@ -598,7 +598,7 @@ func TestExecuteTransformationsMultiMatchReturnsMultipleErrors(t *testing.T) {
 	rule := NewRule()
 	_ = rule.AddTransformation("A", transformationErrorA)
 	_ = rule.AddTransformation("B", transformationErrorB)
-	_, error := rule.executeTransformationsMultimatch("arg")
+	_, error := rule.executeTransformationsMultimatch(nil, "arg")
 	if len(error) != 2 {
 		t.Fatalf("Expected 2 errors executing transformations that returns errors, got %d", len(error))
 	}

@@ -56,6 +56,12 @@ type Transaction struct {
 	// their matched data, reused by the next transaction (arena).
 	matchData   arena[corazarules.MatchData]
 	matchedRule arena[corazarules.MatchedRule]
+	// matchSlots backs the one-match slices of rules that matched one
+	// value (most) and of counts (&ARGS), reused likewise.
+	matchSlots arena[types.MatchData]
+	// multiMatch holds a multiMatch rule's transformed values for one
+	// variable value at a time.
+	multiMatch []string
 
 	// True if the transaction has been disrupted by any rule
 	interruption *types.Interruption
@@ -684,13 +690,13 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 
 	if rv.Count {
 		count := len(matches)
-		matches = []types.MatchData{
-			&corazarules.MatchData{
-				Variable_: rv.Variable,
-				Key_:      rv.KeyStr,
-				Value_:    strconv.Itoa(count),
-			},
+		md := tx.matchData.next()
+		*md = corazarules.MatchData{
+			Variable_: rv.Variable,
+			Key_:      rv.KeyStr,
+			Value_:    strconv.Itoa(count),
 		}
+		matches = tx.matchSlots.one(md)
 	}
 	return matches
 }
@@ -2737,4 +2743,14 @@ func (v *TransactionVariables) reset() {
 		}
 		return true
 	})
+}
+
+// appendMatch appends md to a rule's matched values: the first from the
+// transaction's matchSlots (most rules match one value), any more by
+// append, which copies them out.
+func (tx *Transaction) appendMatch(matched []types.MatchData, md types.MatchData) []types.MatchData {
+	if len(matched) == 0 {
+		return tx.matchSlots.one(md)
+	}
+	return append(matched, md)
 }

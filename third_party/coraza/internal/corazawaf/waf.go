@@ -211,6 +211,9 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 	tx.matchedRules = tx.matchedRules[:0]
 	tx.matchData.reset()
 	tx.matchedRule.reset()
+	tx.matchSlots.reset()
+	clear(tx.multiMatch[:cap(tx.multiMatch)])
+	tx.multiMatch = tx.multiMatch[:0]
 	tx.interruption = nil
 	tx.detectionOnlyInterruption = nil
 	tx.Logdata = "" // Deprecated, this variable is not used. Logdata for each matched rule is stored in the MatchData field.
