@@ -216,19 +216,22 @@ func TestSIGTERMDrainsInFlightRequest(t *testing.T) {
 	}
 }
 
-// Parapet binds at once and answers 503 with Retry-After until the app
-// socket accepts (Heroku's boot timeout is 60 s; gunicorn may be slower).
+// Parapet binds before the app is ready and answers 503 with Retry-After
+// until the app socket accepts (Heroku's boot timeout is 60 s; gunicorn
+// may be slower). The app here starts only when the test says so, after
+// Parapet has answered: how long Parapet takes to start (building the
+// rules, slower on a loaded machine) cannot decide the test.
 func TestSidecarAnswers503UntilAppIsReady(t *testing.T) {
 	testenv.RequireDjango(t)
 	sock := filepath.Join(testenv.SocketDir(t), "g.sock")
 	argv, env := testenv.GunicornCommand(sock, "")
 	addr := testenv.FreeAddr(t)
 	env = append(env, "PARAPET_LISTEN="+addr, "PARAPET_UPSTREAM=unix:"+sock)
-	// A slow boot: the app starts listening after 1.5 s.
-	script := "sleep 1.5; exec " + strings.Join(argv, " ")
+	ready := filepath.Join(t.TempDir(), "go")
+	script := "while [ ! -e " + ready + " ]; do sleep 0.05; done; exec " + strings.Join(argv, " ")
 	p := startParapet(t, addr, env, "--", "sh", "-c", script)
 	var first *http.Response
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
@@ -240,6 +243,9 @@ func TestSidecarAnswers503UntilAppIsReady(t *testing.T) {
 	}
 	if first == nil || first.StatusCode != 503 || first.Header.Get("Retry-After") == "" {
 		t.Fatalf("while booting: %+v", first)
+	}
+	if err := os.WriteFile(ready, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	waitStatus(t, p, "/", 200)
 }

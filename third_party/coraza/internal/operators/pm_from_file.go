@@ -57,17 +57,31 @@ func newPMFromFile(options plugintypes.OperatorOptions) (plugintypes.Operator, e
 		lines = append(lines, strings.ToLower(l))
 	}
 
+	// Parapet: a DFA, as @pm builds, for dictionaries of up to
+	// pmDFAMaxBytes (every CRS one: 12 KB at most): an NFA's sparse
+	// transitions are a pointer chase per byte of input. A DFA keeps about
+	// 250 bytes per keyword byte and allocates some ten times that to
+	// build: a bigger dictionary (raw SecLang can name any file) stays an
+	// NFA.
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
 	builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
 		AsciiCaseInsensitive: true,
 		MatchOnlyWholeWords:  false,
 		MatchKind:            ahocorasick.LeftMostLongestMatch,
-		DFA:                  true,
+		DFA:                  size <= pmDFAMaxBytes,
 	})
 
 	m, _ := memoizeDo(options.Memoizer, strings.Join(options.Path, ",")+filepath, func() (any, error) { return builder.Build(lines), nil })
 
 	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(lines)}, nil
 }
+
+// pmDFAMaxBytes is the size of the biggest dictionary @pmFromFile builds
+// a DFA for (its keywords' bytes).
+const pmDFAMaxBytes = 32 << 10
 
 func init() {
 	Register("pmFromFile", newPMFromFile)
