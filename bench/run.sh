@@ -30,8 +30,8 @@ PIN=${PIN:-0} # 1: taskset the target to CPU 0, wrk, the upstream and redis to t
 # bareproxy-spin (not in the default list) is the bare proxy doing SPIN of
 # busy work and allocating GARBAGE bytes per request: detection's cost on a
 # GET without detection, to tell what any work of that size adds here.
-SPIN=${SPIN:-260us}
-GARBAGE=${GARBAGE:-70000}
+SPIN=${SPIN:-200us}
+GARBAGE=${GARBAGE:-26000}
 
 # The target list.
 ALL_TARGETS="direct bareproxy nginx nginx-modsec parapet parapet-rules parapet-detect parapet-detect-ratelimit-redis"
