@@ -1868,30 +1868,30 @@ func (tx *Transaction) setTimeVariables() {
 
 // TransactionVariables has pointers to all the variables of the transaction
 type TransactionVariables struct {
-	args                         *collections.ConcatKeyed
-	argsCombinedSize             *collections.SizeCollection
-	argsGet                      *collections.NamedCollection
-	argsGetNames                 collection.Keyed
-	argsNames                    *collections.ConcatKeyed
-	argsPath                     *collections.NamedCollection
-	argsPost                     *collections.NamedCollection
-	argsPostNames                collection.Keyed
-	duration                     *collections.Single
-	env                          *collections.Map
-	files                        *collections.Map
-	filesCombinedSize            *collections.Single
-	filesNames                   *collections.Map
-	filesSizes                   *collections.Map
-	filesTmpContent              *collections.Map
-	filesTmpNames                *collections.Map
-	fullRequestLength            *collections.Single
-	geo                          *collections.Map
-	highestSeverity              *collections.Single
-	inboundDataError             *collections.Single
-	matchedVar                   *collections.Single
-	matchedVarName               *collections.Single
-	matchedVars                  *collections.NamedCollection
-	matchedVarsNames             collection.Keyed
+	args              *collections.ConcatKeyed
+	argsCombinedSize  *collections.SizeCollection
+	argsGet           *collections.NamedCollection
+	argsGetNames      collection.Keyed
+	argsNames         *collections.ConcatKeyed
+	argsPath          *collections.NamedCollection
+	argsPost          *collections.NamedCollection
+	argsPostNames     collection.Keyed
+	duration          *collections.Single
+	env               *collections.Map
+	files             *collections.Map
+	filesCombinedSize *collections.Single
+	filesNames        *collections.Map
+	filesSizes        *collections.Map
+	filesTmpContent   *collections.Map
+	filesTmpNames     *collections.Map
+	fullRequestLength *collections.Single
+	geo               *collections.Map
+	highestSeverity   *collections.Single
+	inboundDataError  *collections.Single
+	matchedVar        *collections.Single
+	matchedVarName    *collections.Single
+	matchedVars       *collections.NamedCollection
+	matchedVarsNames  collection.Keyed
 	// matchedVarsPending are the matches of the rule being evaluated not
 	// yet added to matchedVars, which is only read by the rules that name
 	// MATCHED_VARS or MATCHED_VARS_NAMES (mostly chained ones): adding
@@ -1899,7 +1899,7 @@ type TransactionVariables struct {
 	// gates, 920450 on each header name) lower-cased each name and filled
 	// a map that the next rule emptied. Every read of the collections
 	// adds them first (MatchedVars, MatchedVarsNames, All).
-	matchedVarsPending []pendingMatchedVar
+	matchedVarsPending           []pendingMatchedVar
 	multipartDataAfter           *collections.Single
 	multipartFilename            *collections.Map
 	multipartFilenameCharset     *collections.Map
