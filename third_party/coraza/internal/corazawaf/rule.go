@@ -241,14 +241,15 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			}
 			var values []types.MatchData
 			// This transaction's target removals (ctl) for the variable are
-			// checked alongside the rule's own exceptions (txExcepts), not
-			// merged into a copy of them: CRS 941010 removes
-			// REQUEST_FILENAME from every XSS rule on nearly every request.
-			// A count still needs them merged (GetField).
-			txExcepts := false
+			// checked alongside the rule's own exceptions (removed: the
+			// rule's removals when one names the variable), not merged into
+			// a copy of them: CRS 941010 removes REQUEST_FILENAME from
+			// every XSS rule on nearly every request. A count still needs
+			// them merged (GetField).
+			var removed []ruleVariableParams
 			for _, c := range ecol {
 				if c.Variable == v.Variable {
-					txExcepts = true
+					removed = ecol
 					if !v.Count {
 						break
 					}
@@ -264,7 +265,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			// than filtered into a new slice (GetField): a rule with an
 			// exclusion, on a collection that holds the excluded key,
 			// copied the collection's matches on every evaluation.
-			skipExcepted := (len(v.Exceptions) > 0 || txExcepts) && !v.Count
+			skipExcepted := (len(v.Exceptions) > 0 || removed != nil) && !v.Count
 			if skipExcepted {
 				values = tx.collect(v)
 			} else {
@@ -281,7 +282,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			var errs []error
 			var argsLen int
 			for _, arg := range values {
-				if skipExcepted && v.exceptsWith(arg.Key(), ecol, txExcepts) {
+				if skipExcepted && v.exceptsWith(arg.Key(), removed) {
 					continue
 				}
 				if r.MultiMatch {

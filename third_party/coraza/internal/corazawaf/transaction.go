@@ -731,25 +731,23 @@ func (tx *Transaction) collect(rv ruleVariableParams) []types.MatchData {
 
 // excepts reports whether one of rv's exceptions names key.
 func (rv *ruleVariableParams) excepts(key string) bool {
-	return rv.exceptsWith(key, nil, false)
+	return rv.exceptsWith(key, nil)
 }
 
-// exceptsWith reports whether one of rv's exceptions names key, or, when
-// txExcepts, one of the transaction's target removals for rv's variable
-// (removed: those of the rule being evaluated).
-func (rv *ruleVariableParams) exceptsWith(key string, removed []ruleVariableParams, txExcepts bool) bool {
+// exceptsWith reports whether one of rv's exceptions names key, or one of
+// the transaction's target removals for rv's variable among removed
+// (those of the rule being evaluated; nil when none names the variable).
+func (rv *ruleVariableParams) exceptsWith(key string, removed []ruleVariableParams) bool {
 	lkey := strings.ToLower(key)
 	for _, ex := range rv.Exceptions {
 		if exceptionNames(ex.KeyStr, ex.KeyRx, lkey) {
 			return true
 		}
 	}
-	if txExcepts {
-		for _, c := range removed {
-			// Removal keys are lower-cased when made (RemoveRuleTargetByID).
-			if c.Variable == rv.Variable && exceptionNames(c.KeyStr, c.KeyRx, lkey) {
-				return true
-			}
+	for _, c := range removed {
+		// Removal keys are lower-cased when made (RemoveRuleTargetByID).
+		if c.Variable == rv.Variable && exceptionNames(c.KeyStr, c.KeyRx, lkey) {
+			return true
 		}
 	}
 	return false
@@ -2348,6 +2346,11 @@ func (v *TransactionVariables) addPendingMatchedVars() {
 	for _, m := range v.matchedVarsPending {
 		v.matchedVars.Add(m.name, m.value)
 	}
+	v.dropPendingMatchedVars()
+}
+
+// dropPendingMatchedVars empties the pending matches, keeping the slice.
+func (v *TransactionVariables) dropPendingMatchedVars() {
 	clear(v.matchedVarsPending)
 	v.matchedVarsPending = v.matchedVarsPending[:0]
 }
@@ -2355,8 +2358,7 @@ func (v *TransactionVariables) addPendingMatchedVars() {
 // resetMatchedVars empties MATCHED_VARS (and its pending matches).
 func (v *TransactionVariables) resetMatchedVars() {
 	if len(v.matchedVarsPending) > 0 {
-		clear(v.matchedVarsPending)
-		v.matchedVarsPending = v.matchedVarsPending[:0]
+		v.dropPendingMatchedVars()
 	}
 	if v.matchedVars.Len() > 0 {
 		v.matchedVars.Reset()
