@@ -153,6 +153,10 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 
 	var kid *proxy.Child
 	if child != nil {
+		// Not ready before serving starts: WaitReady, in its goroutine,
+		// could otherwise mark it so only after the first requests (queued
+		// on the open listener) were proxied to a socket not there yet, 502.
+		px.SetReady(false)
 		kid, err = proxy.StartChild(child, os.Environ(), os.Stdout, os.Stderr)
 		if err != nil {
 			logger.Error("cannot start upstream command", "error", err)
