@@ -84,7 +84,7 @@ func New(cfg *config.Config) (*Stage, error) {
 			fail("harden.csp.report_path", "%q must start with /", p)
 		}
 		s.reportPath = p
-		s.CSPReports = NewCSPCollector(10000)
+		s.CSPReports = NewCSPCollector(MaxViolations)
 	}
 	if h.CSP.Policy != "" {
 		s.csp = h.CSP.Policy
