@@ -143,11 +143,16 @@ type Rule struct {
 	// EmptyUserAgent matches requests with no or a blank User-Agent.
 	EmptyUserAgent bool `yaml:"empty_user_agent"`
 
-	// Paths limits the rule to path prefixes.
+	// Hosts limits the rule to these hosts (Django's ALLOWED_HOSTS syntax:
+	// "example.com", ".example.com" for the domain and its subdomains).
+	Hosts []string `yaml:"hosts"`
+	// Paths limits the rule to path prefixes; with PathRegex, one list: a
+	// path matching any of them is in scope. Paths are read as Django
+	// resolves them and normalised (package scope).
 	Paths []string `yaml:"paths"`
 	// PathRegex limits the rule to paths matching any of these (RE2).
 	PathRegex []string `yaml:"path_regex"`
-	// Methods limits the rule to these methods.
+	// Methods limits the rule to these methods (GET also covers HEAD).
 	Methods []string `yaml:"methods"`
 	// Headers limits the rule to requests whose header matches the regex
 	// (e.g. Referer: '^https://evil\.example/').

@@ -66,6 +66,14 @@ type Detection struct {
 	// next) apply under them. Sites that move the admin off /admin/ list
 	// its path here.
 	AdminPaths []string `yaml:"admin_paths"`
+	// PasswordPaths are where the app's password forms post (RE2 regexes
+	// on the decoded path): the Django profile stops inspecting the
+	// password fields (password, password1, password2, old_password,
+	// new_password1, new_password2, oldpassword) of urlencoded and
+	// multipart POST bodies there, and only there. The defaults cover
+	// Django's auth views and admin, django-allauth and
+	// django-registration wherever they are mounted.
+	PasswordPaths []string `yaml:"password_paths"`
 	// WindowsHost keeps the CRS rules against cmd.exe command injection
 	// after a line break (932370, 932371), off by default: Django on
 	// Heroku and in containers runs on Linux, and these rules fire on
@@ -181,6 +189,13 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 			bad(fmt.Sprintf("detection.admin_paths[%d]", i), "%q must start and end with / (/admin/, /staff-area/), not be / itself, and hold no spaces, quotes, %%, { or }", p)
 		}
 	}
+	for i, p := range d.PasswordPaths {
+		// Compiled into a SecLang rule: no quotes, no %{ (a macro) and
+		// no line breaks.
+		if _, err := regexp.Compile(p); err != nil || p == "" || strings.ContainsAny(p, "\"\n\r") || strings.Contains(p, "%{") {
+			bad(fmt.Sprintf("detection.password_paths[%d]", i), "%q must be a regex (RE2) on the path, without double quotes, %%{ or line breaks", p)
+		}
+	}
 	for i, e := range d.Exclusions {
 		base := fmt.Sprintf("detection.exclusions[%d]", i)
 		if len(e.RuleIDs) == 0 && len(e.Tags) == 0 && len(e.Fields) == 0 {
@@ -239,6 +254,22 @@ func DefaultDetection() Detection {
 		MultipartOverLimit: OverLimitPass,
 		DjangoProfile:      true,
 		AdminPaths:         []string{"/admin/"},
+		PasswordPaths:      DefaultPasswordPaths(),
+	}
+}
+
+// DefaultPasswordPaths are the default detection.password_paths: the
+// paths of the password forms of Django's auth views and admin (login,
+// password change, password reset confirmation, adding a user, setting a
+// user's password), django-allauth (login, signup, password change, set
+// and reset) and django-registration, wherever the app mounts them.
+func DefaultPasswordPaths() []string {
+	return []string{
+		`/(?:login|log-in|signin|sign-in|signup|sign-up|register|registration)/$`,
+		`/password(?:_change|/change|/set)/$`,
+		`/reset/[^/]+/[^/]+/$`,
+		`/password/reset/key/[^/]+/$`,
+		`/auth/user/(?:add|[^/]+/password)/$`,
 	}
 }
 

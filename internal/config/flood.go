@@ -71,11 +71,16 @@ type RateLimitRule struct {
 	Action string `yaml:"action"`
 	// BanFor is the ban's length for action ban (default auto_ban.duration).
 	BanFor time.Duration `yaml:"ban_for"`
-	// Paths limits the rule to path prefixes (empty: every path).
+	// Hosts limits the rule to these hosts (Django's ALLOWED_HOSTS
+	// syntax; empty: every host).
+	Hosts []string `yaml:"hosts"`
+	// Paths limits the rule to path prefixes (empty: every path); with
+	// PathRegex, one list: a path matching any of them is counted.
 	Paths []string `yaml:"paths"`
 	// PathRegex limits the rule to paths matching any of these (RE2).
 	PathRegex []string `yaml:"path_regex"`
-	// Methods limits the rule to these methods (empty: all).
+	// Methods limits the rule to these methods (empty: all; GET also
+	// covers HEAD).
 	Methods []string `yaml:"methods"`
 	// ExceptPaths are path prefixes the rule never counts.
 	ExceptPaths []string `yaml:"except_paths"`

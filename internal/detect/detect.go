@@ -112,7 +112,7 @@ func build(cfg *config.Config) (*Stage, error) {
 	pre.WriteString(outSetup)
 	post.WriteString(outRules)
 	if d.DjangoProfile {
-		pre.WriteString(djangoBefore(d.AdminPaths))
+		pre.WriteString(djangoBefore(d.AdminPaths, d.PasswordPaths))
 		post.WriteString(djangoAfter)
 	}
 	if !d.WindowsHost {

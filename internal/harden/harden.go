@@ -84,7 +84,7 @@ func New(cfg *config.Config) (*Stage, error) {
 			fail("harden.csp.report_path", "%q must start with /", p)
 		}
 		s.reportPath = p
-		s.CSPReports = NewCSPCollector(10000)
+		s.CSPReports = NewCSPCollector(MaxViolations)
 	}
 	if h.CSP.Policy != "" {
 		s.csp = h.CSP.Policy
@@ -160,7 +160,7 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		return decision.Pass
 	}
-	rule := s.corsFor(r.URL.Path)
+	rule := s.corsFor(r)
 	if rule == nil {
 		return decision.Pass
 	}
@@ -199,7 +199,7 @@ func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *deci
 		}
 	}
 	if origin := resp.Request.Header.Get("Origin"); origin != "" {
-		if rule := s.corsFor(resp.Request.URL.Path); rule != nil {
+		if rule := s.corsFor(resp.Request); rule != nil {
 			rule.decorate(h, origin)
 		}
 	}
@@ -297,9 +297,9 @@ func hasSameSite(lower string) bool {
 	return honoured
 }
 
-func (s *Stage) corsFor(p string) *corsRule {
+func (s *Stage) corsFor(req *http.Request) *corsRule {
 	for _, r := range s.cors {
-		if r.covers(p) {
+		if r.covers(req) {
 			return r
 		}
 	}

@@ -79,7 +79,7 @@ func TestParseCSPReports(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 	c := NewCSPCollector(1)
-	c.Record([]Violation{{Directive: "a"}, {Directive: "b"}, {Directive: "a"}})
+	c.Record([]Violation{{Directive: "img-src"}, {Directive: "script-src"}, {Directive: "img-src"}})
 	if snap := c.Snapshot(); len(snap) != 1 || snap[0].Count != 2 {
 		t.Fatalf("bounded collector: %+v", snap)
 	}

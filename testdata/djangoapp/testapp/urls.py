@@ -1,7 +1,12 @@
+from pathlib import Path
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from django.views.static import serve
 
 from . import views
+
+FILES = Path(__file__).resolve().parent.parent / "files"
 
 urlpatterns = [
     path("", views.home),
@@ -20,4 +25,10 @@ urlpatterns = [
     path("article/", views.article),
     path("__requests__/", views.requests_seen),
     path("admin/", admin.site.urls),
+    # Files served by Django's static view, which normalises the captured
+    # path (posixpath.normpath): "files//private/x" and
+    # "files/public/../private/x" serve files/private/x. The scope tests
+    # check that a rule on /files/private/ covers every such spelling.
+    re_path(r"^files/(?P<path>.*)$", serve, {"document_root": FILES}),
+    re_path(r"^docs/(?P<path>.*)$", serve, {"document_root": FILES}),
 ]
