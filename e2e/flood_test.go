@@ -565,3 +565,50 @@ func TestUnderAttackSharedAcrossInstancesThroughRedis(t *testing.T) {
 	}, "both instances to switch off")
 	b.waitLog(t, "under-attack mode off")
 }
+
+// DRF throttles: a client that puts a made-up token on every request
+// (each token a bucket of its own before) gets max_tokens_per_client
+// buckets, then counts as anonymous; the bound is one set in Redis, so
+// spreading the tokens over two instances gains nothing. A token the
+// client brought before keeps its bucket.
+func TestDRFThrottleMadeUpTokensGetNoFreshBuckets(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(),
+		"PARAPET_RATE_LIMITS_THROTTLES_ANON=5/minute", "PARAPET_RATE_LIMITS_THROTTLES_USER=100/minute",
+		"PARAPET_RATE_LIMITS_THROTTLES_MAX_TOKENS_PER_CLIENT=3"}
+	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
+	django := testenv.UnixClient(sock)
+	before, _ := testenv.DjangoRequests(t, django, "http://django")
+	get := func(p *process, ip, token string) int {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/echo/?n=1", nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("Authorization", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	codes := map[int]int{}
+	for i := 0; i < 20; i++ {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		codes[get(p, "203.0.113.90", fmt.Sprintf("Token made-up-%d", i))]++
+	}
+	after, _ := testenv.DjangoRequests(t, django, "http://django")
+	if codes[200] != 3+5 || codes[429] != 12 || after-before != 8 {
+		t.Fatalf("20 made-up tokens: statuses %v, Django saw %d; want 3 token buckets + 5 anonymous = 8", codes, after-before)
+	}
+	a.waitLog(t, `"rule":"throttle-anon"`, `"token-not-admitted"`)
+	if s := get(b, "203.0.113.90", "Token made-up-0"); s != 200 {
+		t.Fatalf("a token the client brought first: %d", s)
+	}
+	if s := get(a, "203.0.113.91", "Token made-up-19"); s != 200 {
+		t.Fatalf("another client: %d", s)
+	}
+}
