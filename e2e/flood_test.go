@@ -612,3 +612,56 @@ func TestDRFThrottleMadeUpTokensGetNoFreshBuckets(t *testing.T) {
 		t.Fatalf("another client: %d", s)
 	}
 }
+
+// A third-party page with 40 <img src=/.env?n> (and 70 images of pages
+// that do not exist) makes its visitor's browser send requests that are
+// blocked (or 404 in Django) one by one, but they do not get the visitor
+// banned: the browser marks them cross-site. A scanner sending the same
+// paths without those marks is banned after block_threshold (30).
+func TestThirdPartyPageCannotGetItsVisitorsBanned(t *testing.T) {
+	d := startDjango(t, banFileEnv(t))
+	img := func(path, ip string, thirdParty bool) int {
+		req, _ := http.NewRequest("GET", d.base+path, nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("User-Agent", browser)
+		if thirdParty { // what Chromium and Firefox send for an <img> on another site's page
+			req.Header.Set("Accept", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			req.Header.Set("Sec-Fetch-Mode", "no-cors")
+			req.Header.Set("Sec-Fetch-Dest", "image")
+			req.Header.Set("Referer", "https://evil.example/")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const visitor, scanner = "198.51.100.31", "198.51.100.32"
+	for i := 0; i < 40; i++ {
+		if s := img(fmt.Sprintf("/.env?%d", i), visitor, true); s != 403 {
+			t.Fatalf("third-party image %d of /.env: %d, want 403 (still blocked)", i, s)
+		}
+	}
+	for i := 0; i < 70; i++ {
+		if s := img(fmt.Sprintf("/no-such-page-%d/", i), visitor, true); s != 404 {
+			t.Fatalf("third-party image %d of a missing page: %d, want Django's 404", i, s)
+		}
+	}
+	if s := send(t, "GET", d.base, "/", visitor).StatusCode; s != 200 {
+		t.Fatalf("the visitor after another site's page made its browser send 40 blocked and 70 404 requests: %d, want 200 (not banned)", s)
+	}
+	d.waitLog(t, `"client_ip":"`+visitor+`"`, `"rule":"path-dotfiles"`)
+	for i := 0; i < 30; i++ {
+		img(fmt.Sprintf("/.env?%d", i), scanner, false)
+	}
+	if s := send(t, "GET", d.base, "/", scanner).StatusCode; s != 403 {
+		t.Fatalf("a scanner after 30 blocks: %d, want 403 (banned)", s)
+	}
+	d.waitLog(t, "client banned", scanner)
+	if l := d.out.Lines("client banned", visitor); len(l) > 0 {
+		t.Fatalf("the visitor was banned: %s", l[0])
+	}
+}

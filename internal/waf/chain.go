@@ -457,7 +457,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		e.Matched = append(e.Matched, m.Rules...)
 	}
 	h.sink.Emit(ctx, e)
-	c.flood.observe(ctx, info, status)
+	c.flood.observe(ctx, r, info, status)
 }
 
 func fmtIndex(path string, i int) string {

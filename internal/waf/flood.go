@@ -136,9 +136,9 @@ func (f *flood) upstream(c *Chain, w http.ResponseWriter, r *http.Request, info 
 }
 
 // observe feeds the request's outcome to automatic bans.
-func (f *flood) observe(ctx context.Context, info *decision.Info, status int) {
+func (f *flood) observe(ctx context.Context, r *http.Request, info *decision.Info, status int) {
 	if f.autoBan != nil {
-		f.autoBan.Observe(ctx, info, status)
+		f.autoBan.Observe(ctx, r, info, status)
 	}
 }
 
