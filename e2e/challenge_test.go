@@ -17,6 +17,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/challenge"
 	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 const challengeSecret = "e2e-challenge-secret-0123456789abcdef"
@@ -465,5 +466,51 @@ rules:
 	// An ordinary browser at the same address is still only challenged.
 	if r := (&visitor{ip: "203.0.113.66", ua: browser}).do(t, d, "GET", "/whoami/", nil, nil); !isChallenge(r) {
 		t.Errorf("browser: %d, want the challenge", r.status)
+	}
+}
+
+// The challenge endpoints pass bans and limits, counted in the shared
+// store: a client guessing answers across two instances on one Redis gets
+// challenge.attempt_limit tries in all (each wrong one a new challenge),
+// then 429s; a client banned with `parapet ban add` gets no clearance for
+// a solved challenge on either instance. Before, each wrong answer was
+// answered with a fresh challenge at any rate, banned or not.
+func TestChallengeAttemptsCappedAcrossInstancesThroughRedis(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(), "PARAPET_CHALLENGE_SECRET=" + challengeSecret,
+		"PARAPET_CHALLENGE_DIFFICULTY=8", "PARAPET_CHALLENGE_ATTEMPT_LIMIT=4/minute burst 4",
+		`PARAPET_RULES=[{"id":"check-humans","action":"challenge","paths":["/whoami/"]}]`}
+	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
+	da, db := &django{process: a, base: "http://" + a.addr}, &django{process: b, base: "http://" + b.addr}
+
+	guesser := &visitor{ip: "198.51.100.50", ua: browser}
+	p := challengePage(t, guesser.do(t, da, "GET", "/whoami/", nil, nil))
+	var codes []int
+	for i := 0; i < 8; i++ {
+		d := da
+		if i%2 == 1 {
+			d = db
+		}
+		r := guesser.do(t, d, "POST", challenge.PathPrefix+"verify", url.Values{"token": {p.token}, "captcha": {"000000"}}, nil)
+		codes = append(codes, r.status)
+		if isChallenge(r) {
+			p = challengePage(t, r)
+		}
+	}
+	if fmt.Sprint(codes) != "[403 403 403 403 429 429 429 429]" {
+		t.Fatalf("8 wrong answers over two instances: %v, want 4 tries then 429", codes)
+	}
+	b.waitLog(t, `"rule":"challenge-attempts"`, `"decision":"throttle"`)
+
+	mallory := &visitor{ip: "198.51.100.51", ua: browser}
+	p = challengePage(t, mallory.do(t, da, "GET", "/whoami/", nil, nil))
+	if out, code := run(t, env, "ban", "add", mallory.ip, "--for", "1h"); code != 0 {
+		t.Fatalf("ban add: %d %s", code, out)
+	}
+	for _, d := range []*django{da, db} {
+		if r := mallory.solve(t, d, p); r.status != 403 || !strings.Contains(r.body, "banned") || len(r.header.Values("Set-Cookie")) != 0 {
+			t.Fatalf("banned client's solved challenge at %s: %d %v", d.base, r.status, r.header.Values("Set-Cookie"))
+		}
 	}
 }

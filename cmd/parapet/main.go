@@ -47,7 +47,8 @@ Configuration:
   give every instance the same value.
   Prometheus metrics: PARAPET_METRICS_LISTEN=127.0.0.1:9100 (a private listener),
   or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
-  public port with "Authorization: Bearer <token>".
+  public port with "Authorization: Bearer <token>" (bans and rate limits apply there;
+  a wrong token is logged as rule metrics-token and counts towards auto-bans).
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
   collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad

@@ -32,6 +32,12 @@ type Challenge struct {
 	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
 	// ClearanceTTL is how long a passed challenge lets the client through.
 	ClearanceTTL time.Duration `yaml:"clearance_ttl"`
+	// AttemptLimit caps answers posted to the challenge's verify endpoint
+	// per client (IPv4 address, IPv6 /64), counted in the store so every
+	// instance enforces it together: a rate like "20/minute burst 20".
+	AttemptLimit string `yaml:"attempt_limit"`
+	// MediaLimit caps CAPTCHA images and audio drawn per client.
+	MediaLimit string `yaml:"media_limit"`
 	// CookieName names the clearance cookie.
 	CookieName string `yaml:"cookie_name"`
 	// Status is the HTTP status of the challenge page (default 403).
@@ -110,6 +116,8 @@ func DefaultChallenge() Challenge {
 		Difficulty:      16,
 		ChallengeTTL:    5 * time.Minute,
 		ClearanceTTL:    24 * time.Hour,
+		AttemptLimit:    "20/minute burst 20",
+		MediaLimit:      "20/minute burst 10",
 		CookieName:      "parapet_clearance",
 		Status:          403,
 		RefuseStatus:    429,

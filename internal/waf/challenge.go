@@ -1,13 +1,10 @@
 package waf
 
 import (
-	"context"
-	"net/http"
 	"sync"
 
 	"github.com/parapet-waf/parapet/internal/challenge"
 	"github.com/parapet-waf/parapet/internal/config"
-	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
 )
 
@@ -43,16 +40,4 @@ func newChallenger(cfg *config.Config, deps *Deps, pages *denypage.Renderer, non
 		Feeds:  deps.Feeds,
 		Log:    deps.log,
 	})
-}
-
-// serveChallenge serves the challenge endpoints (scripts, CAPTCHA media,
-// the verify form) after the edge guards only: the access rules would
-// otherwise challenge the challenge itself.
-func (c *Chain) serveChallenge(ctx context.Context, w http.ResponseWriter, r *http.Request, info *decision.Info) {
-	if d := c.guards.Check(ctx, r, info); d.Decided() {
-		info.Final = d
-		c.answer(w, r, info, d)
-		return
-	}
-	c.challenge.ServeHTTP(w, r)
 }
