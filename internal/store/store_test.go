@@ -162,7 +162,7 @@ func TestStoresMember(t *testing.T) {
 			ctx := context.Background()
 			in := func(m string) bool {
 				t.Helper()
-				ok, err := s.Member(ctx, "tokens:"+name, m, 3, 200*time.Millisecond)
+				ok, err := s.Member(ctx, "tokens:"+name, m, 3, time.Minute)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -182,8 +182,19 @@ func TestStoresMember(t *testing.T) {
 			if ok, err := s.Member(ctx, "tokens:other-"+name, "d", 3, time.Second); !ok || err != nil {
 				t.Fatalf("another set: %v %v", ok, err)
 			}
-			time.Sleep(250 * time.Millisecond)
-			if !in("d") {
+			// A set starts over when its window ends.
+			short := func(m string) bool {
+				ok, err := s.Member(ctx, "short:"+name, m, 1, 100*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if !short("a") {
+				t.Fatal("first member of a new set refused")
+			}
+			time.Sleep(150 * time.Millisecond)
+			if !short("b") {
 				t.Fatal("the set did not start over after its window")
 			}
 		})
