@@ -390,7 +390,9 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 }
 
 // ServeHTTP serves the /_parapet/challenge/ endpoints. The chain runs it
-// for paths under PathPrefix after the edge guards, with the request's
+// for paths under PathPrefix once the request has passed the stages
+// guarding Parapet's own routes (edge, access-rule blocks, bans, rate
+// limits and the attempt and media limits), with the request's
 // decision.Info in the context.
 func (c *Challenger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := decision.FromContext(r.Context())

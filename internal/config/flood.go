@@ -101,7 +101,9 @@ type Throttles struct {
 }
 
 // AutoBan bans clients that misbehave repeatedly. Allow-listed clients
-// and loopback addresses are never banned automatically.
+// and loopback addresses are never banned automatically, and requests a
+// browser sends for another site's page (Sec-Fetch-Site: cross-site) do
+// not count.
 type AutoBan struct {
 	// Enabled turns automatic bans on.
 	Enabled bool `yaml:"enabled"`
