@@ -44,10 +44,14 @@ Configuration:
   PORT sets the listen address when listen is not set (default :8080); REDIS_URL
   sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
   PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
-  give every instance the same value.
+  give every instance the same value. A clearance lasts challenge.clearance_ttl (1h)
+  for one IPv4 address (challenge.ipv4_prefix: 32) or IPv6 /64; the proof of work
+  gets harder under attack and for clients that keep answering challenges, up to
+  challenge.max_difficulty (22 bits).
   Prometheus metrics: PARAPET_METRICS_LISTEN=127.0.0.1:9100 (a private listener),
   or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
-  public port with "Authorization: Bearer <token>".
+  public port with "Authorization: Bearer <token>" (bans and rate limits apply there;
+  a wrong token is logged as rule metrics-token and counts towards auto-bans).
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
   collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad

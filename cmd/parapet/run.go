@@ -120,6 +120,12 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		logger.Error("cannot register metrics", "error", err)
 		return 1
 	}
+	if cfg.Metrics.Token != "" {
+		// On the public listener behind the token, past the bans and
+		// limits like everything Parapet serves; without a token the path
+		// is the app's.
+		handler.Handle(waf.MetricsRoute(cfg.Metrics.Path, cfg.Metrics.Token, metrics.Handler("")))
+	}
 
 	addr := listenAddr(cfg)
 	ln, err := net.Listen("tcp", addr)
@@ -128,7 +134,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           withMetrics(handler, cfg.Metrics, metrics),
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		ReadTimeout:       cfg.Timeouts.Read,
 		WriteTimeout:      cfg.Timeouts.Write,
@@ -317,23 +323,6 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 	}
 	log.Error("config reload refused; the running config keeps serving", "error", err.Error())
 	return false
-}
-
-// withMetrics serves the metrics path on the public listener when a
-// metrics token is set (only to requests that carry it); everything else
-// goes to the chain.
-func withMetrics(h http.Handler, cfg config.Metrics, m *events.Metrics) http.Handler {
-	if cfg.Token == "" {
-		return h
-	}
-	mh := m.Handler(cfg.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == cfg.Path {
-			mh.ServeHTTP(w, r)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // serveMetrics serves the metrics alone on their private listener until

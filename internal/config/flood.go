@@ -93,6 +93,12 @@ type Throttles struct {
 	Anon string `yaml:"anon"`
 	// User limits requests with a token, by the token ("1000/hour"; empty: off).
 	User string `yaml:"user"`
+	// MaxTokensPerClient bounds the distinct tokens one client (IPv4
+	// address, IPv6 /64) may bring in the user limit's period (at least an
+	// hour; the set is kept in the store): Parapet cannot verify a token,
+	// so a new one past the bound gets no bucket of its own and is counted
+	// as a request without a token (anon).
+	MaxTokensPerClient int `yaml:"max_tokens_per_client"`
 	// TokenHeader holds the token (Authorization).
 	TokenHeader string `yaml:"token_header"`
 	// Paths are the API path prefixes the throttles cover.
@@ -100,7 +106,9 @@ type Throttles struct {
 }
 
 // AutoBan bans clients that misbehave repeatedly. Allow-listed clients
-// and loopback addresses are never banned automatically.
+// and loopback addresses are never banned automatically, and requests a
+// browser sends for another site's page (Sec-Fetch-Site: cross-site) do
+// not count.
 type AutoBan struct {
 	// Enabled turns automatic bans on.
 	Enabled bool `yaml:"enabled"`
@@ -162,7 +170,7 @@ func defaultStore() Store {
 }
 
 func defaultRateLimits() RateLimits {
-	return RateLimits{Defaults: true, Throttles: Throttles{TokenHeader: "Authorization", Paths: []string{"/api/"}}}
+	return RateLimits{Defaults: true, Throttles: Throttles{TokenHeader: "Authorization", MaxTokensPerClient: 10, Paths: []string{"/api/"}}}
 }
 
 func defaultAutoBan() AutoBan {
@@ -269,6 +277,9 @@ func (c *Config) validateFlood(bad func(path, format string, args ...any)) {
 	th := c.RateLimits.Throttles
 	if (th.Anon != "" || th.User != "") && th.TokenHeader == "" {
 		bad("rate_limits.throttles.token_header", "must name the header holding the API token")
+	}
+	if th.MaxTokensPerClient < 1 || th.MaxTokensPerClient > 10_000 {
+		bad("rate_limits.throttles.max_tokens_per_client", "%d must be between 1 and 10000", th.MaxTokensPerClient)
 	}
 	checkPrefixes(bad, "rate_limits.throttles.paths", th.Paths)
 

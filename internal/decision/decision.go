@@ -144,8 +144,10 @@ type Info struct {
 	// Final is the decision that ended the request, or an Allow.
 	Final Decision
 	// Cleared is set by the clearance stage when the client carries a valid
-	// challenge clearance: later stages skip their challenges for it (never
-	// their blocks or throttles).
+	// challenge clearance, and for a request to one of Parapet's own routes
+	// (the challenge endpoints, which must never be challenged themselves):
+	// later stages skip their challenges for it (never their blocks or
+	// throttles).
 	Cleared bool
 	// SkipStages lists stage names that an earlier allow rule exempted
 	// (e.g. a bypass allow skips "detect").

@@ -46,18 +46,20 @@ type Limiter struct {
 	hits   atomic.Int64
 	log    *slog.Logger
 	warned atomic.Bool
+	anon   *rule // throttle-anon, where tokens past the bound are counted (nil: off)
 }
 
 type rule struct {
-	id      string
-	limit   store.Limit
-	mode    decision.Mode
-	action  decision.Action // Throttle, Challenge or Block (ban)
-	banFor  time.Duration
-	key     []keyPart
-	unless  string       // a header whose presence exempts the request (anon throttle)
-	scope   *scope.Scope // hosts, paths, path_regex, methods, except_paths
-	headers http.Header  // RateLimit-Policy, RateLimit-Limit
+	id        string
+	limit     store.Limit
+	mode      decision.Mode
+	action    decision.Action // Throttle, Challenge or Block (ban)
+	banFor    time.Duration
+	key       []keyPart
+	unless    string       // a header whose presence exempts the request (anon throttle)
+	scope     *scope.Scope // hosts, paths, path_regex, methods, except_paths
+	headers   http.Header  // RateLimit-Policy, RateLimit-Limit
+	maxTokens int          // throttle-user: distinct tokens per client (throttle.go)
 }
 
 type keyKind uint8
@@ -119,8 +121,12 @@ func New(cfg *config.Config, deps Deps, bans *Bans) (*Limiter, error) {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 			continue
 		}
-		if r.id == "throttle-anon" {
+		switch r.id {
+		case "throttle-anon":
 			r.unless = http.CanonicalHeaderKey(th.TokenHeader)
+			l.anon = r
+		case "throttle-user":
+			r.maxTokens = th.MaxTokensPerClient
 		}
 		l.rules = append(l.rules, r)
 	}
@@ -215,6 +221,22 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		key, ok := rr.appendKey(buf[:0], r, info)
 		if !ok {
 			continue
+		}
+		if rr.maxTokens > 0 {
+			admitted, err := l.admitToken(ctx, rr, r, info)
+			if err != nil {
+				if l.guard.Failed("ratelimit", err) {
+					return decision.Pass
+				}
+				return unavailable()
+			}
+			if !admitted { // counted as a request without a token
+				info.AddTag("token-not-admitted")
+				if rr = l.anon; rr == nil {
+					continue
+				}
+				key, _ = rr.appendKey(buf[:0], r, info)
+			}
 		}
 		res, err := l.st.GCRA(ctx, string(key), rr.limit)
 		if err != nil {

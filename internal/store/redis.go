@@ -139,6 +139,32 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64, window time.D
 	return n, wrap(err)
 }
 
+// memberScript adds ARGV[1] to the set KEYS[1] unless it holds ARGV[2]
+// members; the set expires ARGV[3] ms after its first member. Returns 1
+// when ARGV[1] is in the set.
+var memberScript = redis.NewScript(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`)
+
+// Member implements Store.
+func (r *Redis) Member(ctx context.Context, key, member string, max int, window time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	ms := window.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	n, err := memberScript.Run(ctx, r.c, []string{r.prefix + key}, member, max, ms).Int64()
+	if err != nil {
+		return false, wrap(err)
+	}
+	return n == 1, nil
+}
+
 // SetNX implements Store.
 func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
