@@ -124,6 +124,7 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
 		{"short metrics token", "metrics:\n  listen: 127.0.0.1:9100\n  token: short\n", `:3: metrics.token: is too short`},
 		{"bad metrics listen", "metrics:\n  listen: nine-one-hundred\n", `:2: metrics.listen: "nine-one-hundred" is not host:port`},
+		{"bad websocket path", "websockets:\n  paths: [/ws/, ws]\n", `:2: websockets.paths[1]: "ws" must start with /`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

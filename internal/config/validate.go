@@ -76,6 +76,11 @@ func (c *Config) Validate() error {
 	if c.RequestIDHeader == "" {
 		bad("request_id_header", "must not be empty")
 	}
+	for i, p := range c.WebSockets.Paths {
+		if !strings.HasPrefix(p, "/") {
+			bad(fmt.Sprintf("websockets.paths[%d]", i), "%q must start with /", p)
+		}
+	}
 	for i, h := range c.Edge.AllowedHosts {
 		if h == "" || strings.ContainsAny(h, "/ :") && !strings.HasPrefix(h, "[") {
 			bad(fmt.Sprintf("edge.allowed_hosts[%d]", i), "%q is not a host name (like Django's ALLOWED_HOSTS: example.com, .example.com, *)", h)

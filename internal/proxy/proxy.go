@@ -22,6 +22,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/upgrade"
 )
 
 // Options configures the upstream transport.
@@ -136,6 +137,11 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			// plain upstreams; this also covers HTTP/1 over TLS).
 			pr.Out.Close = pr.Out.Method == http.MethodHead
 			h := pr.Out.Header
+			// Only a WebSocket handshake may switch protocols (the chain's
+			// edge stage refuses or strips the others first).
+			if upgrade.Requested(h) && upgrade.WebSocket(pr.In) != nil {
+				upgrade.Strip(h)
+			}
 			h.Del("Forwarded")
 			h.Del("X-Real-Ip")
 			if info := decision.FromContext(pr.In.Context()); info != nil {
@@ -146,6 +152,9 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			}
 			h.Set("X-Forwarded-Host", pr.In.Host)
 		},
+		// A 101 answering anything but the upgrade sent (none, after
+		// Rewrite, but a WebSocket handshake) is refused by ReverseProxy
+		// itself: 502, never a tunnel (TestOnlyWebSocketsSwitchProtocols).
 		ModifyResponse: opt.ModifyResponse,
 		ErrorLog:       opt.ErrorLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -215,7 +224,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = b
 	}
 	if p.idle > 0 {
-		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(r.Header.Get("Upgrade") != "")))
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(upgrade.Requested(r.Header) && upgrade.WebSocket(r) == nil)))
 	}
 	p.rp.ServeHTTP(w, r)
 }

@@ -121,7 +121,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	guards := edge.New(cfg.Edge, cfg.Limits)
+	guards := edge.New(cfg.Edge, cfg.Limits, cfg.WebSockets)
 	// Flood defense right after the access rules and the clearance stage
 	// (an allow rule's final decision has stopped the chain already).
 	stages := append([]decision.Stage{guards, access, chal.Stage()}, floodStages...)
