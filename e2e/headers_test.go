@@ -40,10 +40,10 @@ var spoofing = [][2]string{
 	{"Connection", "keep-alive, X-Country, X-Forwarded-For, X-Forwarded-Proto, X-Real-Ip, X-Request-Id"},
 }
 
-// Underscore spellings and Connection tricks do not change what Django
-// sees: the client address, scheme, request id and country Parapet
-// computed, from a trusted proxy (loopback here) and from a client that
-// connects directly.
+// Underscore spellings, Connection tricks and repeated forwarding lines
+// do not change what Django sees: the client address, scheme, request id
+// and country Parapet computed, from a trusted proxy (loopback here) and
+// from a client that connects directly.
 func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 	t.Run("through a trusted proxy", func(t *testing.T) {
 		d := startDjango(t, "PARAPET_GEO_COUNTRY_HEADER=X-Country")
@@ -56,6 +56,14 @@ func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 			}
 		}
 		d.waitLog(t, `"client_ip":"8.8.8.8"`, `"underscore-header"`)
+
+		// Repeated lines: the client's own first, the proxy's added after
+		// it. Both headers are read alike: the last line is the proxy's.
+		who, _ = whoami(t, d, [][2]string{{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "8.8.4.4"},
+			{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Proto", "http"}})
+		if who["x_forwarded_for"] != "8.8.4.4" || who["x_forwarded_proto"] != "http" || who["is_secure"] != false {
+			t.Errorf("with repeated lines Django saw %v, want 8.8.4.4 over http", who)
+		}
 	})
 	t.Run("from an untrusted client", func(t *testing.T) {
 		d := startDjango(t, "PARAPET_TRUSTED_PROXIES=", "PARAPET_GEO_COUNTRY_HEADER=X-Country")
@@ -66,6 +74,11 @@ func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 			if who[k] != v {
 				t.Errorf("Django saw %s = %v, want %v (all: %v)", k, who[k], v, who)
 			}
+		}
+		who, _ = whoami(t, d, [][2]string{{"X-Forwarded-For", "8.8.8.8"}, {"X-Forwarded-For", "8.8.4.4"},
+			{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Proto", "https"}})
+		if who["x_forwarded_for"] != "127.0.0.1" || who["x_forwarded_proto"] != "http" || who["is_secure"] != false {
+			t.Errorf("with repeated lines Django saw %v, want 127.0.0.1 over http", who)
 		}
 	})
 }
