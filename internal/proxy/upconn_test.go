@@ -228,3 +228,17 @@ func BenchmarkUpConnFollow(b *testing.B) {
 		}
 	}
 }
+
+// A response whose framing cannot be followed (Go refuses it too) leaves
+// a connection that carries no further request.
+func TestUpConnLostFramingRefusesTheNextRequest(t *testing.T) {
+	_, _, lost := follow("GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", 4096)
+	if !lost {
+		t.Fatal("conflicting Content-Length values were followed")
+	}
+	c := &upConn{Conn: &scriptConn{}}
+	c.lost.Store(true)
+	if n, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); n != 0 || err != errUnframed {
+		t.Fatalf("write on a lost connection: %d %v", n, err)
+	}
+}
