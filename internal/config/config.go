@@ -25,6 +25,8 @@ type Config struct {
 	Edge Edge `yaml:"edge"`
 	// Limits caps request sizes.
 	Limits Limits `yaml:"limits"`
+	// WebSockets says which requests may switch to the WebSocket protocol.
+	WebSockets WebSockets `yaml:"websockets"`
 	// Timeouts bound every phase of a connection.
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Defaults turns the built-in rules on or off.
@@ -89,6 +91,21 @@ type Limits struct {
 	MaxURIBytes ByteSize `yaml:"max_uri_bytes"`
 	// MaxBodyBytes caps request bodies (413 past it).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+}
+
+// WebSockets configures WebSocket upgrades, the only protocol switch
+// Parapet forwards: other Upgrade requests (h2c included) go on as plain
+// HTTP/1.1 without it, and a 101 the upstream sends for anything but a
+// forwarded WebSocket handshake is refused (502). After the switch the
+// connection is a tunnel that Parapet does not inspect.
+type WebSockets struct {
+	// Enabled forwards well-formed WebSocket handshakes (GET, HTTP/1.1,
+	// Sec-WebSocket-Key and -Version; malformed ones get 400); off, they
+	// get 403.
+	Enabled bool `yaml:"enabled"`
+	// Paths limits them to these path prefixes ("/ws/"; the path must be
+	// in its plain form: no dot segments, no doubled slashes). Empty: any path.
+	Paths []string `yaml:"paths"`
 }
 
 // Timeouts bound connections to clients and to the upstream.
@@ -360,6 +377,9 @@ func Default() *Config {
 			MaxURIBytes:    8 << 10,
 			MaxBodyBytes:   25 << 20,
 		},
+		// On: ASGI apps (Django Channels) serve WebSockets today, and a
+		// WSGI app under gunicorn answers a handshake with an ordinary page.
+		WebSockets: WebSockets{Enabled: true},
 		Timeouts: Timeouts{
 			ReadHeader:             10 * time.Second,
 			Read:                   120 * time.Second,

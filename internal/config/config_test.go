@@ -124,6 +124,9 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
 		{"short metrics token", "metrics:\n  listen: 127.0.0.1:9100\n  token: short\n", `:3: metrics.token: is too short`},
 		{"bad metrics listen", "metrics:\n  listen: nine-one-hundred\n", `:2: metrics.listen: "nine-one-hundred" is not host:port`},
+		{"underscore in request id header", "request_id_header: X_Request_Id\n", `:1: request_id_header: "X_Request_Id": use hyphens`},
+		{"underscore in country header", "geo:\n  country_header: X_Country\n", `:2: geo.country_header: "X_Country": use hyphens`},
+		{"bad websocket path", "websockets:\n  paths: [/ws/, ws]\n", `:2: websockets.paths[1]: "ws" must start with /`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,7 +123,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	guards := edge.New(cfg.Edge, cfg.Limits)
+	guards := edge.New(cfg.Edge, cfg.Limits, cfg.WebSockets)
 	// Flood defense right after the access rules and the clearance stage
 	// (an allow rule's final decision has stopped the chain already).
 	stages := append([]decision.Stage{guards, access, chal.Stage()}, floodStages...)
@@ -244,6 +244,7 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.chain.Load()
 	start := time.Now()
+	underscore := sanitizeHeaders(r.Header, c.reqIDHeader) // before anything reads them (headers.go)
 	if len(r.TransferEncoding) > 0 {
 		// A chunked request may also have carried a Content-Length or a
 		// folded Transfer-Encoding (Go drops the one and unfolds the other
@@ -254,6 +255,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	peer := c.resolver.Resolve(r)
 	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
+	if underscore {
+		info.AddTag("underscore-header")
+	}
 	info.ID = c.requestID(r, peer.Trusted)
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)

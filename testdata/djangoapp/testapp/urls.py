@@ -16,6 +16,7 @@ urlpatterns = [
     path("upload/", views.upload),
     path("cookies/", views.cookies),
     path("whoami/", views.whoami),
+    path("reflect/", views.reflect),
     path("slow/", views.slow),
     path("boom/", views.boom),
     path("search/", views.search),

@@ -94,6 +94,13 @@ def whoami(request):
     })
 
 
+def reflect(request):
+    """Answers the query's text verbatim: a body of the client's choosing,
+    so tests can check every client got its own answer (and what a page
+    that reflects its input does to a proxy that reuses connections)."""
+    return HttpResponse(request.GET.get("text", ""), content_type="text/plain")
+
+
 def slow(request):
     seconds = min(float(request.GET.get("seconds", "1")), 30.0)
     time.sleep(seconds)
