@@ -37,6 +37,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
 	"github.com/parapet-waf/parapet/internal/netlist"
+	"github.com/parapet-waf/parapet/internal/scope"
 )
 
 // PathPrefix is where Parapet serves the challenge's own endpoints.
@@ -107,6 +108,8 @@ type Challenger struct {
 	attack   func() bool
 	crawlers *crawlerClaims // nil: crawlers are not recognised
 	brand    string
+	exempt   scope.Exempt // cfg.ExemptPaths
+	api      scope.Exempt // cfg.APIPaths
 }
 
 // NewSecret returns a random 32-byte secret, for when the config has none.
@@ -137,6 +140,8 @@ func New(cfg *config.Config, opt Options) (*Challenger, error) {
 		return nil, errors.New("challenge: no secret")
 	}
 	c := &Challenger{
+		exempt: scope.NewExempt(cfg.Challenge.ExemptPaths),
+		api:    scope.NewExempt(cfg.Challenge.APIPaths),
 		cfg:    ch,
 		kind:   kind,
 		signer: NewSignerPrefix(opt.Secret, PolicyVersion(ch), ch.IPv4Prefix),
@@ -269,18 +274,14 @@ func (c *Challenger) FeedNames() []string {
 // asked for JSON.
 func (c *Challenger) CanChallenge(r *http.Request) bool {
 	path := r.URL.Path
-	for _, p := range c.cfg.ExemptPaths {
-		if strings.HasPrefix(path, p) {
-			return false
-		}
+	if c.exempt.Covers(path) {
+		return false
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
-		for _, p := range c.cfg.APIPaths {
-			if strings.HasPrefix(path, p) {
-				return false
-			}
+		if c.api.Covers(path) {
+			return false
 		}
 	default: // PUT, PATCH, DELETE… come from scripts, never from a page
 		return false

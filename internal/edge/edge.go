@@ -15,6 +15,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/scope"
 	"github.com/parapet-waf/parapet/internal/upgrade"
 )
 
@@ -33,7 +34,7 @@ const (
 // Guards is the edge stage. Build it with New; it is safe for concurrent use.
 type Guards struct {
 	redirect    bool
-	exempt      []string
+	exempt      scope.Exempt
 	anyHost     bool
 	exactHosts  map[string]bool
 	suffixHosts []string // ".example.com" entries, lower-case
@@ -48,7 +49,7 @@ type Guards struct {
 func New(e config.Edge, l config.Limits, ws config.WebSockets) *Guards {
 	g := &Guards{
 		redirect:   e.HTTPSRedirect,
-		exempt:     e.HTTPSRedirectExempt,
+		exempt:     scope.NewExempt(e.HTTPSRedirectExempt),
 		exactHosts: map[string]bool{},
 		methods:    map[string]bool{},
 		maxURI:     int(l.MaxURIBytes),
@@ -181,14 +182,7 @@ func badPath(r *http.Request) string {
 	return ""
 }
 
-func (g *Guards) exempted(path string) bool {
-	for _, p := range g.exempt {
-		if strings.HasPrefix(path, p) {
-			return true
-		}
-	}
-	return false
-}
+func (g *Guards) exempted(path string) bool { return g.exempt.Covers(path) }
 
 // HostAllowed reports whether the Host header (port ignored) matches the
 // allowed hosts the way Django's ALLOWED_HOSTS does.

@@ -391,3 +391,26 @@ func isNormal(p string) bool {
 	}
 	return true
 }
+
+// Exempt is a list of path prefixes that relax a stage (exempt_paths of
+// challenges and under-attack mode, API paths, HTTPS redirect
+// exemptions). It has the Grant meaning: a path is exempt only when both
+// of its readings are under one of the prefixes, so
+// "/webhooks/../login/" is not exempt by "/webhooks/". The zero value
+// exempts nothing.
+type Exempt struct{ prefixes []string }
+
+// NewExempt returns the exemption for prefixes (each starts with /; the
+// config validates them).
+func NewExempt(prefixes []string) Exempt { return Exempt{prefixes: prefixes} }
+
+// Covers reports whether path (decoded, as URL.Path) is exempt.
+func (e Exempt) Covers(path string) bool {
+	if len(e.prefixes) == 0 || !hasPrefix(path, e.prefixes) {
+		return false
+	}
+	if isNormal(path) {
+		return true
+	}
+	return hasPrefix(Normalize(path), e.prefixes)
+}
