@@ -80,5 +80,27 @@ func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 		if who["x_forwarded_for"] != "127.0.0.1" || who["x_forwarded_proto"] != "http" || who["is_secure"] != false {
 			t.Errorf("with repeated lines Django saw %v, want 127.0.0.1 over http", who)
 		}
+		// The other names of the scheme: gunicorn reads X-Forwarded-Ssl
+		// and X-Forwarded-Protocol from its trusted peer (Parapet) and
+		// answered 400 when they contradicted X-Forwarded-Proto; an app
+		// may read them itself (SECURE_PROXY_SSL_HEADER).
+		who, _ = whoami(t, d, [][2]string{{"X-Forwarded-Ssl", "on"}, {"X-Forwarded-Protocol", "ssl"}, {"X-Forwarded-Port", "443"}})
+		for _, k := range []string{"x_forwarded_ssl", "x_forwarded_protocol", "x_forwarded_port"} {
+			if who[k] != nil {
+				t.Errorf("Django saw the client's %s = %v", k, who[k])
+			}
+		}
+		if who["is_secure"] != false {
+			t.Errorf("a client's X-Forwarded-Ssl made Django think the request was secure: %v", who)
+		}
+	})
+	t.Run("Expect is answered by Parapet, not forwarded", func(t *testing.T) {
+		// Detection off: whether the CRS may block the header is issue
+		// #16's question; this is about what the app is sent.
+		d := startDjango(t, "PARAPET_DETECTION_ENABLED=false")
+		who, _ := whoami(t, d, [][2]string{{"Expect", "100-continue"}})
+		if who["expect"] != nil {
+			t.Errorf("Django was asked to Expect: %v", who["expect"])
+		}
 	})
 }

@@ -132,6 +132,9 @@ type Info struct {
 	ClientIP netip.Addr
 	// Scheme is "http" or "https" as the client used it.
 	Scheme string
+	// ViaTrustedProxy says the connection came from a trusted proxy, whose
+	// forwarding headers (X-Forwarded-Port) may be passed on.
+	ViaTrustedProxy bool
 	// Start is when Parapet received the request.
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.

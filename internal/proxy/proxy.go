@@ -144,7 +144,22 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			}
 			h.Del("Forwarded")
 			h.Del("X-Real-Ip")
+			// X-Forwarded-Proto is the one word on the scheme: the aliases
+			// gunicorn (secure_scheme_headers) and some apps read instead
+			// (SECURE_PROXY_SSL_HEADER = HTTP_X_FORWARDED_SSL) never come
+			// from the client.
+			for _, alias := range schemeAliases {
+				h.Del(alias)
+			}
+			// The body has been received (or streams) and the client was
+			// answered 100 Continue by Parapet's server: the upstream is
+			// not asked to wait for a go-ahead (CRS 920450 and a second
+			// round trip, up to ExpectContinueTimeout, otherwise).
+			h.Del("Expect")
 			if info := decision.FromContext(pr.In.Context()); info != nil {
+				if !info.ViaTrustedProxy {
+					h.Del("X-Forwarded-Port")
+				}
 				h.Set("X-Forwarded-For", info.ClientIP.String())
 				h.Set("X-Real-IP", info.ClientIP.String())
 				h.Set("X-Forwarded-Proto", info.Scheme)
@@ -168,6 +183,12 @@ func New(up *config.Upstream, opt Options) *Proxy {
 	p.ready.Store(true)
 	return p
 }
+
+// schemeAliases are the headers besides X-Forwarded-Proto that servers
+// and apps read as the request's scheme: gunicorn's default
+// secure_scheme_headers (X-Forwarded-Protocol, X-Forwarded-Ssl), and
+// those of other proxies. Parapet drops them on the way upstream.
+var schemeAliases = [...]string{"X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Forwarded-Scheme", "X-Url-Scheme", "Front-End-Https"}
 
 // classify maps a transport error to the status the client gets.
 func classify(r *http.Request, err error) int {
