@@ -333,7 +333,7 @@ func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info) ([]byt
 		case keyIP:
 			b = AppendClientKey(b, info.ClientIP)
 		case keyPath:
-			b = append(b, r.URL.Path...)
+			b = append(b, scope.Normalize(r.URL.Path)...) // one bucket for the spellings of a path
 		case keyHeader:
 			v := r.Header.Get(k.name)
 			if v == "" {

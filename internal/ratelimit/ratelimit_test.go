@@ -330,3 +330,25 @@ func TestWarnsOnceAboutUntrustedProxy(t *testing.T) {
 		t.Fatalf("warned behind a trusted proxy: %s", quiet.String())
 	}
 }
+
+// A key with the path counts the spellings of one path that a view may
+// normalise alike (the scope covers them all) in one bucket.
+func TestPathKeyCountsSpellingsTogether(t *testing.T) {
+	cfg := config.Default()
+	cfg.RateLimits.Defaults = false
+	cfg.RateLimits.Rules = []config.RateLimitRule{
+		{ID: "files", Limit: "2/minute", Key: "ip+path", Paths: []string{"/files/"}},
+	}
+	l, _ := newLimiter(t, cfg, memDeps(t))
+	for i, p := range []string{"/files/private/a.txt", "/files//private/a.txt"} {
+		if d, _ := check(l, "GET", p, "192.0.2.9"); d.Decided() {
+			t.Fatalf("request %d (%s) refused: %+v", i+1, p, d)
+		}
+	}
+	if d, _ := check(l, "GET", "/files/public/../private/a.txt", "192.0.2.9"); d.Action != decision.Throttle || d.RuleID != "files" {
+		t.Fatalf("third spelling of the same file: %+v, want throttled by files", d)
+	}
+	if d, _ := check(l, "GET", "/files/private/b.txt", "192.0.2.9"); d.Decided() {
+		t.Fatalf("another file shares the bucket: %+v", d)
+	}
+}
