@@ -357,10 +357,10 @@ func TestHardenAsksTheAppOnlyForReadableEncodings(t *testing.T) {
 }
 
 // FuzzLeakStream checks the streaming search against the whole-text one:
-// a body cut into reads of any sizes, read before and after the headers
-// (a 64-byte window), is stopped (replaced or cut off) exactly when the
-// search of the whole text finds a leak; otherwise it arrives whole, and
-// a body cut off arrives as its start.
+// a body (plain or gzipped) cut into reads of any sizes, read before and
+// after the headers (a 64-byte window), is stopped (replaced or cut off)
+// exactly when the search of the whole text finds a leak; otherwise it
+// arrives whole, and a plain body cut off arrives as its start.
 func FuzzLeakStream(f *testing.F) {
 	f.Add([]byte("Traceback (most recent call last):"), uint8(7), uint8(3))
 	f.Add(append(bytes.Repeat([]byte("x"), 3000), "postgres://app:s3cr3t@db"...), uint8(1), uint8(200))
@@ -370,15 +370,20 @@ func FuzzLeakStream(f *testing.F) {
 	g := guard(f, config.LeakGuard{InspectBytes: 64})
 	f.Fuzz(func(t *testing.T, body []byte, a, b uint8) {
 		found := g.find(body)
-		s := serve(t, g, 200, "text/html", nil, &varied{r: bytes.NewReader(body), sizes: []int{int(a) + 1, int(b)*16 + 1}})
+		var enc []string
+		wire := body
+		if a&1 == 1 {
+			enc, wire = []string{"gzip"}, testenv.Encode(t, body, "gzip")
+		}
+		s := serve(t, g, 200, "text/html", enc, &varied{r: bytes.NewReader(wire), sizes: []int{int(a) + 1, int(b)*16 + 1}})
 		if stopped := s.info.Final.Decided(); (found.rule != "") != stopped {
 			t.Fatalf("whole text: %q; streamed: %+v", found.rule, s.info.Final)
 		}
 		switch {
 		case s.resp.StatusCode != 200: // replaced
-		case s.readErr != nil && !bytes.HasPrefix(body, s.body):
+		case s.readErr != nil && !bytes.HasPrefix(wire, s.body):
 			t.Fatalf("cut off: the client got %q, not the body's start", s.body)
-		case s.readErr == nil && !bytes.Equal(body, s.body):
+		case s.readErr == nil && !bytes.Equal(wire, s.body):
 			t.Fatalf("passed: the client got %q", s.body)
 		}
 	})
