@@ -70,6 +70,15 @@ Attack detection (detection.*):
   about 1.75x the CPU of detection on a GET): a page leaking SQL, Java, PHP, IIS or
   Ruby errors or a web shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD
   (4), becomes the generic error page (500), its CRS rule ids in the log line.
+
+Leak guard (harden.leak_guard, on by default):
+  Django DEBUG pages, tracebacks and secrets in text responses become the generic
+  error page (its reason is the log line's rule: leak-debug-page, leak-traceback,
+  leak-secret); a DEBUG page is held back until it ends (up to 1 MB), and a leak
+  past the first PARAPET_HARDEN_LEAK_GUARD_INSPECT_BYTES (64KB) of any other text
+  response cuts it off. gzip, deflate, br and zstd are decoded; the app is asked
+  for those only. A text response in another encoding is the 502 page
+  (leak-uninspectable) unless PARAPET_HARDEN_LEAK_GUARD_UNINSPECTABLE=pass.
 `
 
 func main() {

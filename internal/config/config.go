@@ -330,14 +330,29 @@ type CORSRule struct {
 // LeakGuard configures the response leak guard.
 type LeakGuard struct {
 	Enabled bool `yaml:"enabled"`
-	// InspectBytes is how much of each response body is inspected
-	// (decompressed); the rest streams through unread.
+	// InspectBytes is how much of each response body is read (as sent,
+	// compressed or not) before its headers go out: a leak in it is
+	// replaced by the error page. The rest is searched as it streams,
+	// and a leak there cuts the response off. A response that starts like
+	// Django's DEBUG page is held back until it ends (up to 1 MB).
 	InspectBytes ByteSize `yaml:"inspect_bytes"`
 	// SecretPatterns are extra regexes that must never leave (e.g. your
 	// SECRET_KEY value); AWS keys, private keys and database URLs with
 	// passwords are always checked.
 	SecretPatterns []string `yaml:"secret_patterns" secret:"list"`
+	// Uninspectable is what happens to a textual response the guard
+	// cannot read (an encoding it does not decode, codings stacked more
+	// than 3 deep, a decompression bomb): block (the default: the
+	// generic 502 page, or the response cut off if its headers went out)
+	// or pass (unread, tagged leak-guard-skipped).
+	Uninspectable string `yaml:"uninspectable"`
 }
+
+// What harden.leak_guard.uninspectable can say.
+const (
+	UninspectableBlock = "block"
+	UninspectablePass  = "pass"
+)
 
 // Log configures the per-request log line.
 type Log struct {
@@ -406,7 +421,7 @@ func Default() *Config {
 				{Name: "sessionid", Secure: true, HTTPOnly: true, SameSite: "Lax"},
 				{Name: "csrftoken", Secure: true, SameSite: "Lax"},
 			},
-			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10},
+			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10, Uninspectable: UninspectableBlock},
 		},
 		Detection: DefaultDetection(),
 		Log: Log{

@@ -131,6 +131,9 @@ func New(cfg *config.Config) (*Stage, error) {
 		}
 		s.uploads = append(s.uploads, u)
 	}
+	if u := h.LeakGuard.Uninspectable; u != config.UninspectableBlock && u != config.UninspectablePass {
+		fail("harden.leak_guard.uninspectable", "%q must be block or pass", u)
+	}
 	if h.LeakGuard.Enabled {
 		lg, err := newLeakGuard(h.LeakGuard)
 		if err != nil {
@@ -148,8 +151,12 @@ func New(cfg *config.Config) (*Stage, error) {
 func (s *Stage) Name() string { return "harden" }
 
 // Check answers CORS preflights at the edge and checks multipart uploads
-// on covered paths; everything else passes.
+// on covered paths; everything else passes. With the leak guard on, the
+// request asks the app only for content codings the guard reads.
 func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) decision.Decision {
+	if s.leak != nil {
+		readableEncodings(r.Header)
+	}
 	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
 		for _, u := range s.uploads {
 			if u.covers(r.URL.Path) {

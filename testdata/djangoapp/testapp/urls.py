@@ -24,6 +24,10 @@ urlpatterns = [
     path("report/", views.report),
     path("download/", views.download),
     path("article/", views.article),
+    path("boom-big/", views.boom_big),
+    path("careless/", views.careless),
+    path("encoded/", views.encoded),
+    path("accept-encoding/", views.accept_encoding),
     path("__requests__/", views.requests_seen),
     path("admin/", admin.site.urls),
     # Files served by Django's static view, which normalises the captured
