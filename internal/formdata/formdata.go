@@ -60,6 +60,28 @@ type Reader struct {
 	// whose name is empty ("if old_field_name:"). Parapet still returns
 	// them: checking a file Django drops errs on the safe side.
 	lastFile, lastFileDropped bool
+
+	segments int    // segments started
+	closed   bool   // a segment started with "--" (a closing delimiter)
+	anomaly  string // see Anomaly
+}
+
+// Anomaly is the first way in which the body read so far departs from
+// RFC 7578 as browsers and HTTP libraries write it, in a way an RFC 7578
+// parser (Go's mime/multipart, most other frameworks) would read
+// differently from Django: a part after the closing delimiter, a
+// delimiter in the middle of a line or followed by more than white space,
+// a field before the first delimiter, a part Django skips (no name, no
+// header block or no usable file name), a header or parameter given twice.
+// "" when none. Django reads these bodies the same way whatever its
+// settings, so Reader does not refuse them; a caller may (the CRS's
+// MULTIPART_STRICT_ERROR).
+func (r *Reader) Anomaly() string { return r.anomaly }
+
+func (r *Reader) note(anomaly string) {
+	if r.anomaly == "" {
+		r.anomaly = anomaly
+	}
 }
 
 // NewReader reads body, whose Content-Type is contentType. It fails with
@@ -92,15 +114,11 @@ func parseContentType(ct string) ([]byte, charset, error) {
 	if mediaType != "multipart/form-data" || !strings.HasPrefix(ct, "multipart/") {
 		return nil, 0, &Error{Reason: fmt.Sprintf("Content-Type %q is not one Django parses as multipart/form-data", shorten(mediaType))}
 	}
-	cs := utf8Charset
-	if name, ok := cgiParams["charset"]; ok {
-		c, known := lookupCharset(name)
-		if !known {
-			return nil, 0, &Error{Reason: fmt.Sprintf("charset %q: Parapet decodes form data in UTF-8, ASCII and Latin-1 only", shorten(name))}
-		}
-		cs = c
+	cs, err := formCharset(cgiParams)
+	if err != nil {
+		return nil, 0, err
 	}
-	_, params, err := parseHeader([]byte(ct))
+	_, params, _, err := parseHeader([]byte(ct))
 	if err != nil {
 		return nil, 0, &Error{Reason: "Content-Type parameters Django fails on"}
 	}
@@ -116,6 +134,37 @@ func parseContentType(ct string) ([]byte, charset, error) {
 		return nil, 0, &Error{Reason: "invalid multipart boundary"}
 	}
 	return boundary, cs, nil
+}
+
+// formCharset is the charset Django decodes a form with: the request's
+// charset parameter when Python knows it (HttpRequest.encoding), else
+// UTF-8 (DEFAULT_CHARSET). Parapet decodes three; any other charset
+// parameter, known to Python or not, is refused.
+func formCharset(cgiParams map[string]string) (charset, error) {
+	name, ok := cgiParams["charset"]
+	if !ok {
+		return utf8Charset, nil
+	}
+	c, known := lookupCharset(name)
+	if !known {
+		return 0, &Error{Reason: fmt.Sprintf("charset %q: Parapet decodes form data in UTF-8, ASCII and Latin-1 only", shorten(name))}
+	}
+	return c, nil
+}
+
+// CheckFormCharset returns an *Error for a form body (media type
+// application/x-www-form-urlencoded or multipart/form-data, which Django
+// decodes with the request's charset) in a charset Parapet does not
+// decode: codecs such as UTF-16, UTF-7, cp037 or unicode_escape turn bytes
+// that no rule matches into the text Django hands the view. Django does
+// not decode other media types.
+func CheckFormCharset(contentType string) error {
+	mediaType, params := cgiParseHeader(contentType)
+	if mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data" {
+		return nil
+	}
+	_, err := formCharset(params)
+	return err
 }
 
 // validBoundary is cgi.valid_boundary: 1 to 201 printable ASCII
@@ -152,8 +201,10 @@ type Part struct {
 	IsFile bool
 	// FileName is the uploaded file's name as Django gives it (the
 	// filename parameter HTML-unescaped and cut after its last slash or
-	// backslash); RawFileName is the parameter before that.
+	// backslash); RawFileName is the parameter before that. FileNamePath
+	// reports that Django cut a path off.
 	FileName, RawFileName string
+	FileNamePath          bool
 	// ContentType is the part's Content-Type header's media type, lower
 	// case (Django passes it to the upload handlers).
 	ContentType string
@@ -262,20 +313,40 @@ func (r *Reader) next() (*Part, error) {
 			return nil, io.EOF
 		}
 		r.lastFile = false
+		first := r.segments == 0
+		r.segments++
+		if !first && !r.seg.lineStart {
+			r.note("a delimiter in the middle of a line")
+		}
+		if r.closed {
+			r.note("a part after the closing delimiter")
+		}
 		n, err := io.ReadFull(r.seg, r.head)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 		head := r.head[:n]
+		closing := !first && bytes.HasPrefix(head, []byte("--"))
+		if closing {
+			r.closed = true
+		} else if !first && !lineEnd(head) {
+			r.note("a delimiter followed by more than white space")
+		}
 		p, err := r.part(head)
 		if err != nil {
 			return nil, err
 		}
 		if p == nil {
+			if !first && !closing {
+				r.note("a part Django skips (no name, no header block or no usable file name)")
+			}
 			if err := r.skip(); err != nil {
 				return nil, err
 			}
 			continue
+		}
+		if first {
+			r.note("a field before the first delimiter")
 		}
 		r.cur = p
 		r.lastFile = p.IsFile
@@ -296,6 +367,7 @@ func (r *Reader) part(head []byte) (*Part, error) {
 		ctype       *header
 		isFile      bool
 		lines       []string
+		seen        = map[string]bool{}
 	)
 	for _, line := range bytes.Split(head[:end], []byte("\r\n")) {
 		if len(line) > 0 {
@@ -308,6 +380,10 @@ func (r *Reader) part(head []byte) (*Part, error) {
 		if err != nil {
 			return nil, &Error{Reason: err.Error()}
 		}
+		if seen[h.name] || h.dup && h.name == "content-disposition" {
+			r.note("a part header or parameter given twice")
+		}
+		seen[h.name] = true
 		switch h.name {
 		case "content-disposition":
 			disposition = &h
@@ -344,13 +420,22 @@ func (r *Reader) part(head []byte) (*Part, error) {
 		} else {
 			p.RawFileName = r.charset.decode(fn.raw)
 		}
-		p.FileName = sanitizeFileName(p.RawFileName)
+		unescaped := htmlUnescape(p.RawFileName)
+		p.FileName = sanitizeFileName(unescaped)
 		if p.FileName == "" {
 			return nil, nil
 		}
+		p.FileNamePath = p.FileName != unescaped
 	}
 	p.pending = head[end+len(crlfcrlf):]
 	return p, nil
+}
+
+// lineEnd reports that a segment starts as an RFC 7578 delimiter line
+// ends: white space, then a line break.
+func lineEnd(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t")
+	return bytes.HasPrefix(b, []byte("\r\n")) || bytes.HasPrefix(b, []byte("\n"))
 }
 
 // skip reads past a part Django ignores, refusing one it would not read
@@ -365,10 +450,9 @@ func (r *Reader) skip() error {
 	return nil
 }
 
-// sanitizeFileName is MultiPartParser.sanitize_file_name: "" for a name
-// Django drops.
+// sanitizeFileName is MultiPartParser.sanitize_file_name after its
+// html.unescape: "" for a name Django drops.
 func sanitizeFileName(s string) string {
-	s = htmlUnescape(s)
 	if i := strings.LastIndexByte(s, '/'); i >= 0 {
 		s = s[i+1:]
 	}

@@ -240,3 +240,35 @@ func TestHTMLUnescapeMatchesPython(t *testing.T) {
 		}
 	}
 }
+
+// Bodies as browsers write them have no anomaly; each departure an RFC
+// 7578 parser would read differently from Django is named.
+func TestAnomalies(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{fieldPart("a", "1") + filePart("f", "a.txt", "x") + "--B--\r\n", ""},
+		{fieldPart("a", "1") + "--B--", ""},
+		{"preamble\r\n" + fieldPart("a", "1") + "--B--\r\nepilogue\r\n", ""},
+		{strings.ReplaceAll(fieldPart("a", "1")+"--B--\r\n", "\r\n", "\n"), "a part Django skips"},
+		{fieldPart("a", "1") + "--B--\r\n" + fieldPart("q", "2") + "--B--\r\n", "a part after the closing delimiter"},
+		{filePart("f", "a.txt", "x\r\n--Bx\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n2") + "--B--\r\n", "a delimiter followed by more than white space"},
+		{fieldPart("a", "one--B\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n2") + "--B--\r\n", "a delimiter in the middle of a line"},
+		{"Content-Disposition: form-data; name=\"q\"\r\n\r\n2\r\n--B--\r\n", "a field before the first delimiter"},
+		{"--B\r\nContent-Disposition: form-data; name=\"a\"; name*=utf-8''q\r\n\r\n2\r\n--B--\r\n", "given twice"},
+		{"--B\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n2\r\n--B--\r\n", "given twice"},
+		{"--B\r\nContent-Disposition: form-data\r\n\r\n2\r\n" + fieldPart("a", "1") + "--B--\r\n", "a part Django skips"},
+	} {
+		r, err := NewReader(strings.NewReader(c.body), ctB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = r.Next()
+		}
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("%q: %v", c.body, err)
+		}
+		if got := r.Anomaly(); c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%q: anomaly %q, want %q", c.body, got, c.want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type header struct {
 	name   string
 	value  string
 	params map[string]param
+	dup    bool // a parameter given twice (name and name* count as one)
 }
 
 // errLine is a header line Django's parser raises ValueError on: it
@@ -43,7 +44,7 @@ var errUnsupported = errors.New("RFC 2231 parameter in a charset Parapet does no
 // parseHeaderLine is Django 3.2's parse_header followed by the split on
 // the first colon of parse_boundary_stream's _parse_header.
 func parseHeaderLine(line []byte) (header, error) {
-	key, params, err := parseHeader(line)
+	key, params, dup, err := parseHeader(line)
 	if err != nil {
 		return header{}, err
 	}
@@ -51,20 +52,19 @@ func parseHeaderLine(line []byte) (header, error) {
 	if !ok {
 		return header{}, errLine
 	}
-	return header{name: name, value: value, params: params}, nil
+	return header{name: name, value: value, params: params, dup: dup}, nil
 }
 
 // parseHeader is django.http.multipartparser.parse_header: the first
 // segment (lower-cased) and the parameters. Later parameters replace
-// earlier ones of the same name; "name*" becomes "name", decoded when the
-// whole parameter holds exactly two apostrophes.
-func parseHeader(line []byte) (string, map[string]param, error) {
+// earlier ones of the same name (dup reports one); "name*" becomes "name",
+// decoded when the whole parameter holds exactly two apostrophes.
+func parseHeader(line []byte) (key string, params map[string]param, dup bool, err error) {
 	plist := parseHeaderParams(line)
-	key := plist[0]
-	if !isASCII(key) {
-		return "", nil, errLine // .decode('ascii')
+	if !isASCII(plist[0]) {
+		return "", nil, false, errLine // .decode('ascii')
 	}
-	params := map[string]param{}
+	params = map[string]param{}
 	for _, p := range plist[1:] {
 		i := bytes.IndexByte(p, '=')
 		if i < 0 {
@@ -72,7 +72,7 @@ func parseHeader(line []byte) (string, map[string]param, error) {
 		}
 		nameBytes := bytes.ToLower(pyStripBytes(p[:i]))
 		if !isASCII(nameBytes) {
-			return "", nil, errLine
+			return "", nil, false, errLine
 		}
 		name := string(nameBytes)
 		hasEncoding := false
@@ -88,24 +88,27 @@ func parseHeader(line []byte) (string, map[string]param, error) {
 			value = bytes.ReplaceAll(value, []byte(`\\`), []byte(`\`))
 			value = bytes.ReplaceAll(value, []byte(`\"`), []byte(`"`))
 		}
+		if _, ok := params[name]; ok {
+			dup = true
+		}
 		if !hasEncoding {
 			params[name] = param{raw: value}
 			continue
 		}
 		pieces := bytes.Split(value, []byte("'"))
 		if len(pieces) != 3 {
-			return "", nil, errLine // encoding, lang, value = value.split(b"'")
+			return "", nil, false, errLine // encoding, lang, value = value.split(b"'")
 		}
 		if !utf8.Valid(pieces[2]) || !utf8.Valid(pieces[0]) {
-			return "", nil, errLine // .decode() is strict UTF-8
+			return "", nil, false, errLine // .decode() is strict UTF-8
 		}
 		s, err := unquote(string(pieces[2]), string(pieces[0]))
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		params[name] = param{str: s, decoded: true}
 	}
-	return strings.ToLower(string(key)), params, nil
+	return strings.ToLower(string(plist[0])), params, dup, nil
 }
 
 // parseHeaderParams is Django's _parse_header_params on b';' + line: the

@@ -35,6 +35,9 @@ type segmenter struct {
 	end      int   // buf index where the segment's data ends (sepAt less the backoff), when sepAt >= 0
 	atEOF    bool  // the segment ends with the body
 	segLen   int64 // the segment's length before the backoff, once known
+	// lineStart: the separator ending the last segment starts the body or
+	// follows a "\n" (where an RFC 7578 parser looks for one).
+	lineStart bool
 }
 
 const segBufSize = 64 << 10
@@ -120,8 +123,9 @@ func (s *segmenter) Read(p []byte) (int, error) {
 		if i := bytes.Index(s.buf[s.scan:s.w], s.sep); i >= 0 {
 			s.sepAt = s.scan + i
 			s.end = s.sepAt
-			// Back over "\n" then "\r", within the segment.
 			start := int(s.segStart - s.base)
+			s.lineStart = s.base+int64(s.sepAt) == 0 || s.sepAt > start && s.sepAt > 0 && s.buf[s.sepAt-1] == '\n'
+			// Back over "\n" then "\r", within the segment.
 			if s.end-1 >= start && s.buf[s.end-1] == '\n' {
 				s.end--
 			}
