@@ -9,6 +9,7 @@ urlpatterns = [
     path("account/", views.account),
     path("api/echo/", views.api_echo),
     path("upload/", views.upload),
+    path("form/echo/", views.form_echo),
     path("cookies/", views.cookies),
     path("whoami/", views.whoami),
     path("slow/", views.slow),
