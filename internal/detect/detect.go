@@ -509,6 +509,9 @@ func (s *Stage) readMultipart(r *http.Request, ct string) (decision.Decision, *p
 			c.left, c.over = s.limitMP, errOverMultipartLimit
 		}
 		sp = spool.New(int(s.limitMP))
+		if r.ContentLength > 0 && r.ContentLength <= s.limitMP {
+			sp.Grow(int(r.ContentLength))
+		}
 		src = io.TeeReader(c, sp)
 	}
 	f, err := readForm(src, ct, s.limit)
@@ -592,6 +595,9 @@ const maxFormArgs = 1001
 // collections, other bodies as the bytes buffered. ok is false when d
 // decides.
 func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte) (d decision.Decision, ok bool) {
+	if fm == nil && inspect == nil {
+		return decision.Pass, true
+	}
 	st, _ := tx.(plugintypes.TransactionState)
 	multipart := st != nil && strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "MULTIPART")
 	switch {

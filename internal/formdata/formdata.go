@@ -159,6 +159,9 @@ func formCharset(cgiParams map[string]string) (charset, error) {
 // that no rule matches into the text Django hands the view. Django does
 // not decode other media types.
 func CheckFormCharset(contentType string) error {
+	if !strings.Contains(strings.ToLower(contentType), "charset") {
+		return nil // the common case, without parsing
+	}
 	mediaType, params := cgiParseHeader(contentType)
 	if mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data" {
 		return nil

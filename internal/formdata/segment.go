@@ -40,7 +40,7 @@ type segmenter struct {
 	lineStart bool
 }
 
-const segBufSize = 64 << 10
+const segBufSize = 32 << 10
 
 func newSegmenter(src io.Reader, sep []byte) *segmenter {
 	return &segmenter{src: src, sep: sep, buf: make([]byte, segBufSize), sepAt: -1}

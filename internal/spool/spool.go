@@ -23,6 +23,14 @@ type Spool struct {
 // New returns a spool that keeps up to memMax bytes in memory.
 func New(memMax int) *Spool { return &Spool{memMax: memMax} }
 
+// Grow makes room in memory for n more bytes (the body's length, when
+// known and within the memory limit), sparing the copies of growing.
+func (s *Spool) Grow(n int) {
+	if s.file == nil && s.mem.Len()+n <= s.memMax {
+		s.mem.Grow(n)
+	}
+}
+
 // Write adds p.
 func (s *Spool) Write(p []byte) (int, error) {
 	if s.file == nil && s.mem.Len()+len(p) <= s.memMax {
