@@ -251,3 +251,30 @@ func TestJSONOverLimitRefusedByDefault(t *testing.T) {
 		}
 	}
 }
+
+// A rule that picks the body processor (ctl:requestBodyProcessor) is
+// followed: multipart for another type reads the body as Django would (and
+// refuses what Django would not parse as multipart); another processor
+// for a multipart body gets its raw bytes.
+func TestMultipartBodyProcessorChosenByARule(t *testing.T) {
+	s := stageFromYAML(t, `detection:
+  directives: |
+    SecRule REQUEST_FILENAME "@beginsWith /as-multipart/" "id:9100001,phase:1,pass,nolog,ctl:requestBodyProcessor=MULTIPART"
+    SecRule REQUEST_FILENAME "@beginsWith /as-json/" "id:9100002,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+`)
+	r := browserRequest("POST", "/as-multipart/", strings.NewReader(mpField("q", mpSQLi)+"--B--\r\n"))
+	r.Header.Set("Content-Type", "text/plain")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || d.Status != 400 || d.RuleID != RuleBadBody {
+		t.Errorf("text/plain read as multipart: %+v", d)
+	}
+	r = browserRequest("POST", "/as-json/", strings.NewReader(mpField("q", "1")+"--B--\r\n"))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=B")
+	if d := s.Check(r.Context(), r, info()); !d.Decided() || !slices.Contains(d.Rules, "200002") {
+		t.Errorf("multipart read as JSON: %+v", d)
+	}
+	r = browserRequest("POST", "/as-json/", strings.NewReader(`{"q": "`+mpSQLi+`"}`))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=B")
+	if d := s.Check(r.Context(), r, info()); d.RuleID != "detect-sqli" {
+		t.Errorf("JSON sent as multipart, read as JSON: %+v", d)
+	}
+}
