@@ -44,6 +44,14 @@ func (e *Error) Error() string { return "multipart body refused: " + e.Reason }
 // block (parse_boundary_stream's max_header_size).
 const headerWindow = 1024
 
+// MaxParts is how many parts (separators, Django's "items") a body may
+// have. Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS + 2 (1002)
+// fields and parts without a header block, and more than 100 files, with
+// its default settings; Parapet refuses more than this whatever the
+// settings, as reading an empty part costs it a microsecond or so and a
+// body can hold millions.
+const MaxParts = 10000
+
 var crlfcrlf = []byte("\r\n\r\n")
 
 // Reader reads the parts of one body. Use Next until io.EOF.
@@ -318,6 +326,9 @@ func (r *Reader) next() (*Part, error) {
 		r.lastFile = false
 		first := r.segments == 0
 		r.segments++
+		if r.segments > MaxParts {
+			return nil, &Error{Reason: fmt.Sprintf("more than %d parts", MaxParts)}
+		}
 		if !first && !r.seg.lineStart {
 			r.note("a delimiter in the middle of a line")
 		}

@@ -117,6 +117,7 @@ func TestRefusesWhatItCannotFollow(t *testing.T) {
 		{"media type Django does not parse", "Multipart/Form-Data; boundary=B", fieldPart("a", "1"), "is not one Django parses"},
 		{"no boundary", "multipart/form-data", fieldPart("a", "1"), "boundary"},
 		{"boundary too long", "multipart/form-data; boundary=" + strings.Repeat("b", 202), fieldPart("a", "1"), "boundary"},
+		{"too many parts", ctB, strings.Repeat("--B", MaxParts+1), "parts"},
 		{"base64 file Django decodes by chunks", ctB, "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQQ==iVBORw0K\r\n--B--\r\n", "base64"},
 	} {
 		_, err := readAll(t, c.ct, c.body)
