@@ -31,10 +31,16 @@ func mpRequest(body []byte, chunked bool) *http.Request {
 	return r
 }
 
-// bigFile is a file part of n random bytes.
+// bigFile is a file part of n random bytes, none a '-' (a "--B" in the
+// content would be a separator).
 func bigFile(n int) string {
 	data := make([]byte, n)
 	rand.Read(data)
+	for i, c := range data {
+		if c == '-' {
+			data[i] = '+'
+		}
+	}
 	return "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n" + string(data) + "\r\n"
 }
 
