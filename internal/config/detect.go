@@ -33,23 +33,26 @@ type Detection struct {
 	// type but multipart) is buffered and inspected (inspected bodies reach the app byte for byte). Every
 	// field is matched against the rule set, which costs CPU in proportion
 	// (about 0.5 s for 1 MB of form fields), hence ModSecurity's 128KB.
+	// The text of a multipart body (field names and values, file names,
+	// part headers; not file contents) is held to it too.
 	BodyLimit ByteSize `yaml:"body_limit"`
-	// MultipartLimit is the same for multipart/form-data: file contents
-	// are not matched (names and form fields are), so uploads are cheap to
-	// inspect but are held in memory while inspected. The form fields of a
-	// multipart body (not its files) are held to BodyLimit.
+	// MultipartLimit is how much of a multipart/form-data body is held in
+	// memory; the rest is spooled to a temporary file. A multipart body is
+	// read to its end whatever its size (up to limits.max_body_bytes), as
+	// Django reads it: every text field is inspected, file contents are
+	// skipped.
 	MultipartLimit ByteSize `yaml:"multipart_limit"`
 	// MaxConcurrent is how many requests are inspected at once (0: twice
 	// the CPUs). Inspection is CPU bound, so more at once only multiplies
 	// the memory each holds; others wait (their bodies already received).
 	MaxConcurrent int `yaml:"max_concurrent"`
-	// BodyOverLimit is what happens to a non-multipart body larger than
-	// BodyLimit: reject (413) or pass
+	// BodyOverLimit is what happens to a body, or a multipart body's text,
+	// larger than BodyLimit: reject (413, the default) or pass
 	// (forwarded uninspected; headers and query are still inspected).
 	BodyOverLimit string `yaml:"body_over_limit"`
-	// MultipartOverLimit is the same for multipart uploads over
-	// MultipartLimit; pass lets large uploads through uninspected up to
-	// limits.max_body_bytes.
+	// MultipartOverLimit is what happens to a multipart body larger than
+	// MultipartLimit: pass (spooled to a temporary file, still inspected)
+	// or reject (413). Neither lets a text field through uninspected.
 	MultipartOverLimit string `yaml:"multipart_over_limit"`
 	// SkipPaths are path prefixes (static files: /static/, /media/) whose
 	// GET and HEAD requests skip detection. Other methods are still inspected.

@@ -124,7 +124,7 @@ func New(cfg *config.Config) (*Stage, error) {
 		s.cors = append(s.cors, r)
 	}
 	for i, c := range h.Uploads {
-		u, err := newUploadRule(c)
+		u, err := newUploadRule(c, int64(cfg.Limits.MaxBodyBytes))
 		if err != nil {
 			fail(fmt.Sprintf("harden.uploads[%d]", i), "%v", err)
 			continue
@@ -157,7 +157,7 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 	if s.leak != nil {
 		readableEncodings(r.Header)
 	}
-	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
 		for _, u := range s.uploads {
 			if u.covers(r.URL.Path) {
 				return u.check(r)

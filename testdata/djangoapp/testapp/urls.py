@@ -14,6 +14,7 @@ urlpatterns = [
     path("account/", views.account),
     path("api/echo/", views.api_echo),
     path("upload/", views.upload),
+    path("form/echo/", views.form_echo),
     path("cookies/", views.cookies),
     path("whoami/", views.whoami),
     path("reflect/", views.reflect),

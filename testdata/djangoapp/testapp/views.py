@@ -72,6 +72,22 @@ def upload(request):
     return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest()})
 
 
+@csrf_exempt
+def form_echo(request):
+    """What Django parsed from a POSTed form (urlencoded or multipart):
+    every field's values, and each file's name, size and digest."""
+    def describe(f):
+        digest = hashlib.sha256()
+        for chunk in f.chunks():
+            digest.update(chunk)
+        return {"name": f.name, "size": f.size, "sha256": digest.hexdigest()}
+
+    return JsonResponse({
+        "post": {k: request.POST.getlist(k) for k in request.POST},
+        "files": {k: [describe(f) for f in request.FILES.getlist(k)] for k in request.FILES},
+    })
+
+
 def cookies(request):
     """Sets session and CSRF cookies with no Secure/HttpOnly/SameSite flags."""
     resp = JsonResponse({"ok": True})
