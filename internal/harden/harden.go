@@ -159,7 +159,7 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 	}
 	if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
 		for _, u := range s.uploads {
-			if u.covers(r.URL.Path) {
+			if u.covers(r) {
 				return u.check(r)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/formdata"
+	"github.com/parapet-waf/parapet/internal/scope"
 	"github.com/parapet-waf/parapet/internal/spool"
 )
 
@@ -27,7 +28,7 @@ const (
 )
 
 type uploadRule struct {
-	paths        []string
+	scope        *scope.Scope // paths, read with the scope's Restrict meaning
 	maxBytes     int64
 	maxBody      int64 // limits.max_body_bytes
 	maxFiles     int
@@ -39,7 +40,11 @@ func newUploadRule(c config.UploadRule, maxBody int64) (*uploadRule, error) {
 	if len(c.Paths) == 0 {
 		return nil, errors.New("needs paths")
 	}
-	u := &uploadRule{paths: c.Paths, maxBytes: int64(c.MaxBytes), maxBody: maxBody, maxFiles: c.MaxFiles, checkContent: c.CheckContent}
+	sc, errs := scope.Compile(scope.Spec{Paths: c.Paths})
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	u := &uploadRule{scope: sc, maxBytes: int64(c.MaxBytes), maxBody: maxBody, maxFiles: c.MaxFiles, checkContent: c.CheckContent}
 	if len(c.AllowedExtensions) > 0 {
 		u.extensions = map[string]bool{}
 		for _, e := range c.AllowedExtensions {
@@ -53,14 +58,9 @@ func newUploadRule(c config.UploadRule, maxBody int64) (*uploadRule, error) {
 	return u, nil
 }
 
-func (u *uploadRule) covers(p string) bool {
-	for _, pre := range u.paths {
-		if strings.HasPrefix(p, pre) {
-			return true
-		}
-	}
-	return false
-}
+// covers reports whether the rule checks r's uploads: its path, or the
+// path a view normalising it would see, is under one of the rule's paths.
+func (u *uploadRule) covers(r *http.Request) bool { return u.scope.Covers(r, scope.Restrict) }
 
 // signatures are the magic bytes each extension must start with.
 var signatures = map[string][][]byte{

@@ -90,3 +90,18 @@ func TestUploadChunkedCappedAtMaxBody(t *testing.T) {
 		t.Fatalf("%+v", d)
 	}
 }
+
+// The upload checks cover every spelling of their paths that a view
+// normalising its path would serve (the scope's Restrict meaning).
+func TestUploadChecksCoverPathSpellings(t *testing.T) {
+	s := stage(t, uploadsYAML)
+	php := "<?php system($_GET['c']); ?>"
+	for _, path := range []string{"/photos/new", "//photos/new", "/x/../photos/new", "/./photos/new", "/photos;v=1/new"} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(upFile("photo", "shell.php", php)+"--B--\r\n"))
+		r.URL.Path = path
+		r.Header.Set("Content-Type", "multipart/form-data; boundary=B")
+		if d := s.Check(r.Context(), r, &decision.Info{}); d.Status != 415 {
+			t.Errorf("%s: %d %s, want 415 (the upload rule on /photos/)", path, d.Status, d.RuleID)
+		}
+	}
+}
