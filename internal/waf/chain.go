@@ -263,6 +263,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
 	rec := &responseRecorder{ResponseWriter: w}
+	// A stage may have replaced the body with a spooled copy (an unlinked
+	// temporary file): closed here whether or not it went upstream.
+	defer func() {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+	}()
 
 	if rt := h.route(c, r.URL.Path); rt != nil {
 		c.serveRoute(ctx, rec, r, info, rt)
