@@ -63,6 +63,45 @@ func TestHelpAndVersion(t *testing.T) {
 	if out, code = run(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "parapet ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+	if out2, code := run(t, nil, "--version"); code != 0 || out2 != out {
+		t.Fatalf("--version: %d %q, want %q", code, out2, out)
+	}
+}
+
+// Every command's --help (and -h) exits 0 and lists only that command's
+// flags: ban list has no --for.
+func TestEveryCommandHasItsOwnHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"run", "--help"}, []string{"parapet run", "-config"}, []string{"-listen", "-for"}},
+		{[]string{"check", "-h"}, []string{"parapet check", "-config"}, []string{"-for"}},
+		{[]string{"demo", "--help"}, []string{"parapet demo", "-listen"}, []string{"-config"}},
+		{[]string{"init", "--help"}, []string{"parapet init", "-force"}, []string{"-for "}},
+		{[]string{"version", "--help"}, []string{"parapet version"}, []string{"-config"}},
+		{[]string{"ban", "--help"}, []string{"parapet ban list"}, nil},
+		{[]string{"ban", "list", "--help"}, []string{"parapet ban list", "-config"}, []string{"-for", "-reason", "-action"}},
+		{[]string{"ban", "add", "-h"}, []string{"parapet ban add", "-for", "-reason", "-action"}, nil},
+		{[]string{"ban", "remove", "--help"}, []string{"parapet ban remove", "-config"}, []string{"-for"}},
+		{[]string{"help", "check"}, []string{"parapet check", "-config"}, nil},
+	} {
+		out, code := run(t, nil, tc.args...)
+		if code != 0 {
+			t.Errorf("%q: exit %d\n%s", tc.args, code, out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%q: output has %q, another command's flag:\n%s", tc.args, w, out)
+			}
+		}
+	}
 }
 
 func TestDemoBlocksSomething(t *testing.T) {

@@ -19,10 +19,9 @@ import (
 // of it with the default config, and prints what to try.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("parapet demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "", "address for Parapet (default 127.0.0.1:$PORT, else 127.0.0.1:8080)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	listen := fs.String("listen", "", "`ADDR`ess for Parapet (default 127.0.0.1:$PORT, else 127.0.0.1:8080)")
+	if code := parseFlags(fs, demoUsage, args, stdout, stderr); code >= 0 {
+		return code
 	}
 	if *listen == "" {
 		port := os.Getenv("PORT")

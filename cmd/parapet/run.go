@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/sidecar"
 	"github.com/parapet-waf/parapet/internal/waf"
 )
 
@@ -37,48 +37,44 @@ func loadAndBuild(file string) (*config.Config, error) {
 }
 
 func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer) int {
-	file, err := configFlag("run", args, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "parapet: %v\n", err)
-		return 2
+	file, code := configFlag("run", runUsage, args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	cfg, err := config.Load(file, os.Environ())
 	if err != nil {
 		printConfigError(stderr, err)
 		return 1
 	}
-	if cfg.Upstream == "" && child != nil {
-		cfg.Upstream = upstreamFromCommand(child)
+	var app *sidecar.Plan
+	if child != nil {
+		plan := sidecar.Plan{Argv: child, Env: os.Environ()}
+		if cfg.Upstream == "" {
+			// Parapet owns $PORT: the app gets a private address.
+			dir, err := os.MkdirTemp("", "parapet-app-")
+			if err != nil {
+				fmt.Fprintf(stderr, "parapet: %v\n", err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			if plan, err = sidecar.Prepare(child, os.Environ(), dir, sidecar.FreeLoopbackPort); err != nil {
+				fmt.Fprintf(stderr, "parapet: %v\n", err)
+				return 2
+			}
+			cfg.Upstream = plan.Upstream
+		}
+		app = &plan
 	}
 	if cfg.Upstream == "" {
-		fmt.Fprintln(stderr, "parapet: config refused:\n  upstream: is required (set upstream: in the config or PARAPET_UPSTREAM; in sidecar mode, or pass --bind unix:PATH to gunicorn)")
+		fmt.Fprintln(stderr, "parapet: config refused:\n  upstream: is required (set upstream: in the config or PARAPET_UPSTREAM, or start the app in sidecar mode: parapet -- gunicorn app.wsgi)")
 		return 1
 	}
-	return serve(ctx, cfg, child, stdout, stderr)
+	return serve(ctx, cfg, app, stdout, stderr)
 }
 
-// upstreamFromCommand finds gunicorn's --bind unix:PATH (or -b) in argv.
-func upstreamFromCommand(argv []string) string {
-	for i, a := range argv {
-		var v string
-		switch {
-		case (a == "--bind" || a == "-b") && i+1 < len(argv):
-			v = argv[i+1]
-		case strings.HasPrefix(a, "--bind="):
-			v = strings.TrimPrefix(a, "--bind=")
-		case strings.HasPrefix(a, "-b") && len(a) > 2:
-			v = a[2:]
-		}
-		if strings.HasPrefix(v, "unix:") {
-			return v
-		}
-	}
-	return ""
-}
-
-// serve runs Parapet with cfg until ctx ends (or the child dies), then
-// drains. It is shared by run, sidecar mode and demo.
-func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stderr io.Writer) int {
+// serve runs Parapet with cfg until ctx ends (or the sidecar app dies),
+// then drains. It is shared by run, sidecar mode (app not nil) and demo.
+func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
 	logOut := events.NewBufferedWriter(stdout, 64<<10, 100*time.Millisecond)
@@ -136,7 +132,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		MaxHeaderBytes:    int(cfg.Limits.MaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", version, "sidecar", child != nil)
+	logger.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", version, "sidecar", app != nil)
 
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
@@ -152,18 +148,21 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	}
 
 	var kid *proxy.Child
-	if child != nil {
+	if app != nil {
+		for _, n := range app.Notes {
+			logger.Info("sidecar: "+n, "upstream", cfg.Upstream)
+		}
 		// Not ready before serving starts: WaitReady, in its goroutine,
 		// could otherwise mark it so only after the first requests (queued
 		// on the open listener) were proxied to a socket not there yet, 502.
 		px.SetReady(false)
-		kid, err = proxy.StartChild(child, os.Environ(), os.Stdout, os.Stderr)
+		kid, err = proxy.StartChild(app.Argv, app.Env, os.Stdout, os.Stderr)
 		if err != nil {
 			logger.Error("cannot start upstream command", "error", err)
 			_ = ln.Close()
 			return 1
 		}
-		logger.Info("upstream command started", "pid", kid.Pid(), "command", child[0])
+		logger.Info("upstream command started", "pid", kid.Pid(), "command", app.Argv[0])
 		go func() {
 			start := time.Now()
 			if px.WaitReady(serveCtx, 50*time.Millisecond) == nil {

@@ -255,3 +255,11 @@ next:
 	}
 	return out
 }
+
+// Exists reports why path cannot be run here (for Require), or nil.
+func Exists(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s missing (see .ci/run's packages): %v", path, err)
+	}
+	return nil
+}
