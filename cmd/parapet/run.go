@@ -24,7 +24,12 @@ import (
 // refuses exactly what `run` and a reload would refuse. Feeds are checked
 // for their settings but not downloaded.
 func loadAndBuild(file string) (*config.Config, error) {
-	cfg, err := config.Load(file, os.Environ())
+	return loadAndBuildEnv(file, os.Environ())
+}
+
+// loadAndBuildEnv is loadAndBuild with the environment given.
+func loadAndBuildEnv(file string, environ []string) (*config.Config, error) {
+	cfg, err := config.Load(file, environ)
 	if err != nil {
 		return nil, err
 	}
