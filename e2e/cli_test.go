@@ -227,3 +227,47 @@ func TestStartUpGivesRuleBuildingMemoryBack(t *testing.T) {
 		t.Errorf("resident memory %d MB after start-up is %d%% of its %d MB peak: the rule building's garbage was kept", rss>>10, rss*100/peak, peak>>10)
 	}
 }
+
+// check reports every problem of a config in one pass: a bad environment
+// variable, unknown YAML keys (with the key meant), values validation
+// refuses, a type mismatch and what only building the chain finds (a bad
+// regex, a country code that does not exist). Before, it took three runs:
+// the environment, then the file, then the chain.
+func TestCheckReportsEveryProblemInOnePass(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte(`upstream: http://127.0.0.1:1
+upstreem: x
+edge:
+  allowed_methods: [GET, get]
+  alowed_hosts: [x]
+timeouts:
+  read: soon
+rules:
+  - id: geo
+    countries_except: [DE, XX]
+    methods: [POST]
+  - id: badre
+    path_regex: ['(']
+`), 0o600)
+	want := []string{
+		"environment PARAPET_DETECTION_MODE: ",
+		`environment PARAPET_TIMEOUTS_IDLE: timeouts.idle: "later" is not a duration`,
+		p + `:2: unknown key "upstreem" (in the top level; did you mean upstream?)`,
+		p + `:4: edge.allowed_methods[1]: "get" is not an upper-case HTTP method`,
+		p + `:5: unknown key "alowed_hosts" (in edge; did you mean allowed_hosts?)`,
+		p + `:7: timeouts.read: "soon" is not a duration (e.g. 30s, 5m)`,
+		p + `:10: rules[0].countries_except[1]: "XX" is not a two-letter ISO country code`,
+		p + `:13: rules[1].path_regex[0]: bad regex "("`,
+	}
+	for _, args := range [][]string{{"check", "--config", p}, {"run", "--config", p}} {
+		out, code := run(t, []string{"PARAPET_DETECTION_MODE=blocking", "PARAPET_TIMEOUTS_IDLE=later"}, args...)
+		if code != 1 {
+			t.Fatalf("%v: exit %d:\n%s", args, code, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", args, w, out)
+			}
+		}
+	}
+}

@@ -99,9 +99,11 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 	cases := []struct {
 		name, body, want string
 	}{
-		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level)`},
-		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in Edge section)`},
+		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level; did you mean upstream?)`},
+		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in edge; did you mean allowed_hosts?)`},
 		{"bad type", "limits:\n  max_body_bytes: lots\n", `:2: "lots" is not a size`},
+		{"unknown key in a list item, nothing near", "rules:\n  - id: x\n    paths: [/a/]\n    zzzzzz: 1\n", `:4: unknown key "zzzzzz" (in rules[0])`},
+		{"type mismatch names the key", "timeouts:\n  idle: forever\n", `:2: timeouts.idle: "forever" is not a duration (e.g. 30s, 5m)`},
 		{"bad duration", "timeouts:\n  idle: forever\n", `:2:`},
 		{"bad upstream scheme", "upstream: ftp://x\n", `:1: upstream: "ftp://x": scheme must be http, https or unix`},
 		{"relative unix socket", "upstream: unix:tmp/x.sock\n", `:1: upstream:`},
