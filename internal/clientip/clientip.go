@@ -111,6 +111,9 @@ type Result struct {
 	Scheme string
 	// Trusted says the peer was a trusted proxy, so its headers were used.
 	Trusted bool
+	// SchemeFromProxy says Scheme came from the trusted proxy's
+	// X-Forwarded-Proto.
+	SchemeFromProxy bool
 }
 
 // Resolve computes the client of req from r.RemoteAddr, every
@@ -132,7 +135,7 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff []string, xfp string, tls
 	}
 	res := Result{IP: peer, Scheme: scheme, Trusted: true}
 	if s := lastToken(xfp); s == "http" || s == "https" {
-		res.Scheme = s
+		res.Scheme, res.SchemeFromProxy = s, true
 	}
 	// Walk the hops from the right without allocating: the header lines
 	// in reverse, each line's comma-separated entries in reverse.

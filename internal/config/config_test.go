@@ -72,7 +72,7 @@ rules:
 	if cfg.Timeouts.Idle != 30*time.Second || cfg.Timeouts.Drain != 5*time.Second {
 		t.Errorf("timeouts %+v", cfg.Timeouts)
 	}
-	if cfg.Edge.HTTPSRedirect {
+	if cfg.Edge.HTTPSRedirect != Off {
 		t.Error("env should have turned https_redirect off")
 	}
 	if len(cfg.Rules) != 1 || cfg.Rules[0].Mode != "monitor" {
@@ -251,4 +251,45 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
+}
+
+// edge.https_redirect is auto by default, and takes true, false and auto in
+// the file and the environment (any boolean spelling there).
+func TestHTTPSRedirectToggle(t *testing.T) {
+	if d := Default().Edge.HTTPSRedirect; d != Auto {
+		t.Fatalf("default %q, want auto", d)
+	}
+	for _, tc := range []struct {
+		file, env string
+		want      Toggle
+		bad       bool
+	}{
+		{"true", "", On, false},
+		{"false", "", Off, false},
+		{"auto", "", Auto, false},
+		{"", "1", On, false},
+		{"", "FALSE", Off, false},
+		{"", "Auto", Auto, false},
+		{"sometimes", "", "", true},
+		{"", "maybe", "", true},
+	} {
+		body := "listen: :1\n"
+		if tc.file != "" {
+			body += "edge:\n  https_redirect: " + tc.file + "\n"
+		}
+		var env []string
+		if tc.env != "" {
+			env = []string{"PARAPET_EDGE_HTTPS_REDIRECT=" + tc.env}
+		}
+		cfg, err := Load(writeFile(t, body), env)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "must be auto, true or false") {
+				t.Errorf("%q/%q: %v", tc.file, tc.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Edge.HTTPSRedirect != tc.want {
+			t.Errorf("%q/%q: %v %v", tc.file, tc.env, cfg, err)
+		}
+	}
 }

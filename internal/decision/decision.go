@@ -132,6 +132,9 @@ type Info struct {
 	ClientIP netip.Addr
 	// Scheme is "http" or "https" as the client used it.
 	Scheme string
+	// SchemeFromProxy says a trusted proxy told the scheme
+	// (X-Forwarded-Proto), rather than Parapet's own connection.
+	SchemeFromProxy bool
 	// Start is when Parapet received the request.
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.

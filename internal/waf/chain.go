@@ -245,7 +245,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	peer := c.resolver.Resolve(r)
-	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
 	info.ID = c.requestID(r, peer.Trusted)
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
