@@ -231,6 +231,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		src = file
 	}
 	fmt.Fprintf(stdout, "# effective config from %s (secrets masked): OK\n%s", src, out)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "parapet check: warning: %s\n", w)
+	}
 	return 0
 }
 

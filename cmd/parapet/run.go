@@ -134,6 +134,9 @@ func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, s
 	// reuse them): collected and given back to the OS now, the process
 	// starts serving at its working size instead of holding that as RSS.
 	debug.FreeOSMemory()
+	for _, w := range cfg.Warnings() {
+		logger.Warn("config: " + w)
+	}
 	up, err := config.ParseUpstream(cfg.Upstream)
 	if err != nil {
 		printConfigError(stderr, cfg.Errorf("upstream", "%v", err))
@@ -351,6 +354,9 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 			level.Set(parseLevel(cfg.Log.Level))
 			applyRuntime(cfg.Runtime, os.Getenv, log)
 			log.Info("config reloaded", "file", cfg.File())
+			for _, w := range cfg.Warnings() {
+				log.Warn("config: " + w)
+			}
 			return true
 		}
 	}
