@@ -28,11 +28,14 @@ Usage:
   parapet help [COMMAND]                   this text, or COMMAND's (also COMMAND --help)
 
 Sidecar mode (Heroku Procfile):
-  web: parapet -- gunicorn app.wsgi --bind unix:/tmp/gunicorn.sock
-  Parapet binds $PORT at once, answers 503 until the socket accepts, forwards
-  SIGTERM/SIGINT, drains in-flight requests (timeouts.drain, default 25s) and exits
-  with the command's status. The upstream is taken from --bind unix:PATH when the
-  config does not name one.
+  web: parapet -- gunicorn app.wsgi
+  Parapet binds $PORT, answers 503 until the app accepts, forwards SIGTERM/SIGINT,
+  drains in-flight requests (timeouts.drain, default 25s) and exits with the
+  command's status. Unless the config names an upstream, the app gets a private
+  address: gunicorn a unix socket (through GUNICORN_CMD_ARGS when it has no
+  --bind; a TCP --bind is rewritten), uvicorn, daphne and waitress-serve the same
+  through their socket flags, any other command PORT=<a private loopback port>.
+  A --bind unix:PATH of your own is used as it is.
 
 Configuration:
   --config FILE (or PARAPET_CONFIG) names a YAML file; see parapet.example.yaml.
