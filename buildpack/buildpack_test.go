@@ -101,6 +101,10 @@ func envDir(t *testing.T, vars map[string]string) string {
 // output and exit status. PATH is the system's, less Go unless withGo.
 func compile(t *testing.T, bp, build, env string, withGo bool) (string, int) {
 	t.Helper()
+	// compile writes BP_DIR/export for later buildpacks: not left in the checkout.
+	if _, err := os.Stat(filepath.Join(bp, "export")); os.IsNotExist(err) {
+		t.Cleanup(func() { os.Remove(filepath.Join(bp, "export")) })
+	}
 	cmd := exec.Command(filepath.Join(bp, "bin", "compile"), build, t.TempDir(), env)
 	cmd.Env = buildEnv(withGo)
 	out, _ := cmd.CombinedOutput()
