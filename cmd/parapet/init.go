@@ -63,7 +63,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) int {
 	body := initYAML(proj)
 
 	// The file init writes must pass `parapet check` on its own.
-	tmp, err := os.CreateTemp(root, ".parapet.yaml.*")
+	tmp, err := os.CreateTemp("", "parapet-init-*.yaml")
 	if err != nil {
 		fmt.Fprintf(stderr, "parapet init: %v\n", err)
 		return 1
