@@ -11,6 +11,7 @@ url=${PARAPET_RELEASE_BASE:-https://github.com/parapet-waf/parapet/releases/down
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+chmod 0755 "$stage"
 mkdir -p "$stage/bin"
 cp "$here/bin/detect" "$here/bin/compile" "$here/bin/release" "$stage/bin/"
 cp "$here/README.md" "$stage/"
