@@ -115,6 +115,9 @@ type Result struct {
 	Scheme string
 	// Trusted says the peer was a trusted proxy, so its headers were used.
 	Trusted bool
+	// SchemeFromProxy says Scheme came from the trusted proxy's
+	// X-Forwarded-Proto.
+	SchemeFromProxy bool
 }
 
 // Resolve computes the client of req from r.RemoteAddr and every
@@ -138,9 +141,9 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff, xfp []string, tls bool) 
 	res := Result{IP: peer, Scheme: scheme, Trusted: true}
 	switch s := lastValue(xfp); {
 	case strings.EqualFold(s, "https"):
-		res.Scheme = "https"
+		res.Scheme, res.SchemeFromProxy = "https", true
 	case strings.EqualFold(s, "http"):
-		res.Scheme = "http"
+		res.Scheme, res.SchemeFromProxy = "http", true
 	}
 	// Walk the hops from the right without allocating: the header lines
 	// in reverse, each line's comma-separated entries in reverse.

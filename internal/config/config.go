@@ -72,8 +72,13 @@ type Config struct {
 
 // Edge holds the edge guards.
 type Edge struct {
-	// HTTPSRedirect answers plain-HTTP requests with a 301 to https.
-	HTTPSRedirect bool `yaml:"https_redirect"`
+	// HTTPSRedirect answers plain-HTTP requests with a 301 to https: auto
+	// (the default) when a trusted proxy says the request came over plain
+	// HTTP (X-Forwarded-Proto: http), like Django's SECURE_SSL_REDIRECT
+	// behind SECURE_PROXY_SSL_HEADER; true for every request not known to be
+	// HTTPS; false never. Without trusted proxies, auto never redirects, so
+	// local plain-HTTP use keeps working.
+	HTTPSRedirect Toggle `yaml:"https_redirect"`
 	// HTTPSRedirectExempt lists path prefixes never redirected (health checks).
 	HTTPSRedirectExempt []string `yaml:"https_redirect_exempt"`
 	// AllowedHosts works like Django's ALLOWED_HOSTS: "example.com",
@@ -385,6 +390,7 @@ func Default() *Config {
 	return &Config{
 		RequestIDHeader: "X-Request-Id",
 		Edge: Edge{
+			HTTPSRedirect:  Auto,
 			AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		},
 		Limits: Limits{

@@ -72,7 +72,7 @@ rules:
 	if cfg.Timeouts.Idle != 30*time.Second || cfg.Timeouts.Drain != 5*time.Second {
 		t.Errorf("timeouts %+v", cfg.Timeouts)
 	}
-	if cfg.Edge.HTTPSRedirect {
+	if cfg.Edge.HTTPSRedirect != Off {
 		t.Error("env should have turned https_redirect off")
 	}
 	if len(cfg.Rules) != 1 || cfg.Rules[0].Mode != "monitor" {
@@ -99,9 +99,11 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 	cases := []struct {
 		name, body, want string
 	}{
-		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level)`},
-		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in Edge section)`},
+		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level; did you mean upstream?)`},
+		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in edge; did you mean allowed_hosts?)`},
 		{"bad type", "limits:\n  max_body_bytes: lots\n", `:2: "lots" is not a size`},
+		{"unknown key in a list item, nothing near", "rules:\n  - id: x\n    paths: [/a/]\n    zzzzzz: 1\n", `:4: unknown key "zzzzzz" (in rules[0])`},
+		{"type mismatch names the key", "timeouts:\n  idle: forever\n", `:2: timeouts.idle: "forever" is not a duration (e.g. 30s, 5m)`},
 		{"bad duration", "timeouts:\n  idle: forever\n", `:2:`},
 		{"bad upstream scheme", "upstream: ftp://x\n", `:1: upstream: "ftp://x": scheme must be http, https or unix`},
 		{"relative unix socket", "upstream: unix:tmp/x.sock\n", `:1: upstream:`},
@@ -252,4 +254,45 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
+}
+
+// edge.https_redirect is auto by default, and takes true, false and auto in
+// the file and the environment (any boolean spelling there).
+func TestHTTPSRedirectToggle(t *testing.T) {
+	if d := Default().Edge.HTTPSRedirect; d != Auto {
+		t.Fatalf("default %q, want auto", d)
+	}
+	for _, tc := range []struct {
+		file, env string
+		want      Toggle
+		bad       bool
+	}{
+		{"true", "", On, false},
+		{"false", "", Off, false},
+		{"auto", "", Auto, false},
+		{"", "1", On, false},
+		{"", "FALSE", Off, false},
+		{"", "Auto", Auto, false},
+		{"sometimes", "", "", true},
+		{"", "maybe", "", true},
+	} {
+		body := "listen: :1\n"
+		if tc.file != "" {
+			body += "edge:\n  https_redirect: " + tc.file + "\n"
+		}
+		var env []string
+		if tc.env != "" {
+			env = []string{"PARAPET_EDGE_HTTPS_REDIRECT=" + tc.env}
+		}
+		cfg, err := Load(writeFile(t, body), env)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "must be auto, true or false") {
+				t.Errorf("%q/%q: %v", tc.file, tc.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Edge.HTTPSRedirect != tc.want {
+			t.Errorf("%q/%q: %v %v", tc.file, tc.env, cfg, err)
+		}
+	}
 }

@@ -15,9 +15,14 @@ type Store struct {
 	// (shared by every instance).
 	Type string `yaml:"type"`
 	// URL is the Redis URL, redis:// or rediss:// (TLS), Heroku's form;
-	// REDIS_URL is used when it is empty. Add ?skip_verify=true for Heroku
-	// Redis's self-signed certificate.
+	// REDIS_URL is used when it is empty. Add ?skip_verify=true, or set
+	// TLSSkipVerify, for Heroku Key-Value Store's self-signed certificate.
 	URL string `yaml:"url" secret:"userinfo"`
+	// TLSSkipVerify accepts a rediss:// server's certificate without
+	// verifying it (Heroku Key-Value Store's are self-signed), so REDIS_URL,
+	// which Heroku rotates, is used as it is. The connection is still
+	// encrypted; ignored for redis://.
+	TLSSkipVerify bool `yaml:"tls_skip_verify"`
 	// KeyPrefix starts every Redis key, so several apps can share a Redis.
 	KeyPrefix string `yaml:"key_prefix"`
 	// OnError is what decisions do while the store is unreachable: open

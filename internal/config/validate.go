@@ -102,6 +102,11 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("edge.allowed_methods[%d]", i), "%q is not an upper-case HTTP method", m)
 		}
 	}
+	if v, ok := c.Edge.HTTPSRedirect.parse(); ok {
+		c.Edge.HTTPSRedirect = v
+	} else {
+		bad("edge.https_redirect", "%q must be auto, true or false", string(c.Edge.HTTPSRedirect))
+	}
 	for i, p := range c.Edge.HTTPSRedirectExempt {
 		if !strings.HasPrefix(p, "/") {
 			bad(fmt.Sprintf("edge.https_redirect_exempt[%d]", i), "%q must start with /", p)

@@ -135,6 +135,9 @@ type Info struct {
 	// ViaTrustedProxy says the connection came from a trusted proxy, whose
 	// forwarding headers (X-Forwarded-Port) may be passed on.
 	ViaTrustedProxy bool
+	// SchemeFromProxy says a trusted proxy told the scheme
+	// (X-Forwarded-Proto), rather than Parapet's own connection.
+	SchemeFromProxy bool
 	// Start is when Parapet received the request.
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.

@@ -33,7 +33,7 @@ const (
 
 // Guards is the edge stage. Build it with New; it is safe for concurrent use.
 type Guards struct {
-	redirect    bool
+	redirect    config.Toggle
 	exempt      scope.Exempt
 	anyHost     bool
 	exactHosts  map[string]bool
@@ -101,7 +101,7 @@ func (g *Guards) Check(_ context.Context, r *http.Request, info *decision.Info) 
 		return decision.Decision{Action: decision.Block, RuleID: RuleMethod, Status: http.StatusMethodNotAllowed,
 			Reason: "method not in edge.allowed_methods", Headers: http.Header{"Allow": {g.allowHeader}}}
 	}
-	if g.redirect && info.Scheme != "https" && !g.exempted(r.URL.Path) {
+	if g.redirects(info) && !g.exempted(r.URL.Path) {
 		return decision.Decision{Action: decision.Respond, RuleID: RuleHTTPSRedirect, Status: http.StatusMovedPermanently,
 			Reason: "plain HTTP", Headers: http.Header{"Location": {"https://" + r.Host + r.URL.RequestURI()}}}
 	}
@@ -180,6 +180,19 @@ func badPath(r *http.Request) string {
 		return "path is not valid UTF-8"
 	}
 	return ""
+}
+
+// redirects says whether the request must be sent to https: always when
+// it is not known to be HTTPS (https_redirect: true); with auto, only when
+// a trusted proxy said it came over plain HTTP.
+func (g *Guards) redirects(info *decision.Info) bool {
+	switch g.redirect {
+	case config.On:
+		return info.Scheme != "https"
+	case config.Auto:
+		return info.SchemeFromProxy && info.Scheme == "http"
+	}
+	return false
 }
 
 func (g *Guards) exempted(path string) bool { return g.exempt.Covers(path) }

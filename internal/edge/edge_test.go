@@ -122,3 +122,36 @@ func TestUpgrades(t *testing.T) {
 		})
 	}
 }
+
+// https_redirect: auto (the default) redirects what a trusted proxy says
+// came over plain HTTP, and leaves alone what Parapet cannot know (a local
+// plain-HTTP request, no trusted proxy); true redirects everything not
+// known to be HTTPS; false nothing.
+func TestHTTPSRedirectModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode      config.Toggle
+		scheme    string
+		fromProxy bool
+		redirect  bool
+	}{
+		{config.Auto, "http", true, true},
+		{config.Auto, "https", true, false},
+		{config.Auto, "http", false, false},
+		{config.On, "http", false, true},
+		{config.On, "https", true, false},
+		{config.Off, "http", true, false},
+	} {
+		g := New(config.Edge{HTTPSRedirect: tc.mode, HTTPSRedirectExempt: []string{"/healthz"}, AllowedMethods: []string{"GET"}}, config.Default().Limits, config.WebSockets{Enabled: true})
+		for _, path := range []string{"/a?b=1", "/healthz"} {
+			r := httptest.NewRequest("GET", "http://example.com"+path, nil)
+			d := g.Check(context.Background(), r, &decision.Info{Scheme: tc.scheme, SchemeFromProxy: tc.fromProxy})
+			want := tc.redirect && path != "/healthz"
+			if got := d.RuleID == RuleHTTPSRedirect; got != want {
+				t.Errorf("%s %s fromProxy=%v %s: redirect %v, want %v", tc.mode, tc.scheme, tc.fromProxy, path, got, want)
+			}
+			if want && d.Headers.Get("Location") != "https://example.com/a?b=1" {
+				t.Errorf("Location %q", d.Headers.Get("Location"))
+			}
+		}
+	}
+}

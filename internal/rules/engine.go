@@ -25,6 +25,10 @@ import (
 // place (private ranges, new allocations).
 const UnknownCountry = "ZZ"
 
+// ReasonNoCountry is the reason of a countries_except rule's decision on a
+// client without a country (loopback, private, or not in the database).
+const ReasonNoCountry = "countries_except matched a client without a country (ZZ: a loopback or private address, or one the geo database does not know); add ZZ to countries_except to let such clients through"
+
 // Deps are the long-lived parts rules use: running feeds and open
 // databases outlive a config reload.
 type Deps struct {
@@ -432,6 +436,11 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			}
 		}
 		d := decision.Decision{Action: rl.action, Mode: rl.mode, RuleID: rl.id, Status: rl.status, Reason: "access rule matched"}
+		if rl.countriesExcept != nil && q.country == "" {
+			// Said in the log line: countries_except caught a client
+			// without a country (config.Warnings says so at start too).
+			d.Reason = ReasonNoCountry
+		}
 		if rl.action == decision.Allow && rl.mode == decision.Enforce {
 			d.Final = true
 			if rl.bypass {

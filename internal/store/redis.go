@@ -15,9 +15,13 @@ import (
 // RedisOptions configure a Redis store.
 type RedisOptions struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS
-	// (Heroku's REDIS_URL form; add ?skip_verify=true for Heroku Redis's
-	// self-signed certificates).
+	// (Heroku's REDIS_URL form; add ?skip_verify=true, or set TLSSkipVerify,
+	// for Heroku Key-Value Store's self-signed certificates).
 	URL string
+	// TLSSkipVerify accepts the server's certificate without verifying it
+	// (rediss:// only): Heroku's REDIS_URL, which Heroku rotates, can be
+	// used as it is instead of copied with ?skip_verify=true appended.
+	TLSSkipVerify bool
 	// Prefix starts every key ("parapet:").
 	Prefix string
 	// Timeout bounds each command (default 250ms): a slow Redis must not
@@ -40,6 +44,9 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	o, err := redis.ParseURL(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("store.url: %w", err)
+	}
+	if opts.TLSSkipVerify && o.TLSConfig != nil {
+		o.TLSConfig.InsecureSkipVerify = true
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 250 * time.Millisecond

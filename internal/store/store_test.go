@@ -324,8 +324,8 @@ func TestMemoryBansSurviveRestartAndFollowTheFile(t *testing.T) {
 func TestRedisTLS(t *testing.T) {
 	srv := testenv.StartRedisTLS(t)
 	ctx := context.Background()
-	try := func(url string) error {
-		rs, err := NewRedis(RedisOptions{URL: url, Timeout: 2 * time.Second})
+	try := func(url string, skip ...bool) error {
+		rs, err := NewRedis(RedisOptions{URL: url, Timeout: 2 * time.Second, TLSSkipVerify: len(skip) > 0})
 		if err != nil {
 			return err
 		}
@@ -338,6 +338,10 @@ func TestRedisTLS(t *testing.T) {
 	}
 	if err := try(srv.URL()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("self-signed certificate accepted without skip_verify: %v", err)
+	}
+	// store.tls_skip_verify: the URL as Heroku gives it, the option beside it.
+	if err := try(srv.URL(), true); err != nil {
+		t.Fatalf("rediss:// with TLSSkipVerify: %v", err)
 	}
 	if err := try("redis://" + srv.Addr); err == nil {
 		t.Fatal("plain text spoken to a TLS port worked")

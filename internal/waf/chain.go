@@ -254,7 +254,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	peer := c.resolver.Resolve(r)
-	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, Start: start}
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
 	if underscore {
 		info.AddTag("underscore-header")
 	}

@@ -60,7 +60,7 @@ func (d *Deps) OpenStore(cfg *config.Config) (store.Store, *store.Guard, error) 
 // resolved, see BanFile).
 func OpenStore(ctx context.Context, cfg config.Store, log *slog.Logger) (store.Store, error) {
 	if cfg.Type == "redis" {
-		return store.NewRedis(store.RedisOptions{URL: cfg.URL, Prefix: cfg.KeyPrefix, Timeout: cfg.Timeout})
+		return store.NewRedis(store.RedisOptions{URL: cfg.URL, TLSSkipVerify: cfg.TLSSkipVerify, Prefix: cfg.KeyPrefix, Timeout: cfg.Timeout})
 	}
 	return store.NewMemory(ctx, store.MemoryOptions{MaxKeys: cfg.MaxKeys, MaxBans: cfg.MaxBans, BanFile: cfg.BanFile, Log: log})
 }
