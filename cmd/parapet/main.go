@@ -44,7 +44,8 @@ Configuration:
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
   PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
   PORT sets the listen address when listen is not set (default :8080); REDIS_URL
-  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
+  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it). On a dyno
+  (DYNO set), trusted_proxies defaults to heroku (the router) unless it is set.
   PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
   give every instance the same value. A clearance lasts challenge.clearance_ttl (1h)
   for one IPv4 address (challenge.ipv4_prefix: 32) or IPv6 /64; the proof of work

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,33 @@ func TestHTTPSRedirectToggle(t *testing.T) {
 		if err != nil || cfg.Edge.HTTPSRedirect != tc.want {
 			t.Errorf("%q/%q: %v %v", tc.file, tc.env, cfg, err)
 		}
+	}
+}
+
+// On a Heroku dyno the router is trusted without a config file, unless
+// the file or the environment says otherwise.
+func TestHerokuDynoTrustsTheRouter(t *testing.T) {
+	cfg, err := Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock", "PORT=5123", "DYNO=web.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.TrustedProxies, []string{"heroku"}) {
+		t.Fatalf("on a dyno trusted_proxies = %v, want [heroku]", cfg.TrustedProxies)
+	}
+	cfg, _ = Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock"})
+	if len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("off Heroku trusted_proxies = %v, want none", cfg.TrustedProxies)
+	}
+	cfg, _ = Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock", "DYNO=web.1", "PARAPET_TRUSTED_PROXIES=10.0.0.0/8"})
+	if !slices.Equal(cfg.TrustedProxies, []string{"10.0.0.0/8"}) {
+		t.Fatalf("the environment's trusted_proxies lost to DYNO: %v", cfg.TrustedProxies)
+	}
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(path, []byte("upstream: unix:/tmp/g.sock\ntrusted_proxies: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = Load(path, []string{"DYNO=web.1"})
+	if len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("the file's empty trusted_proxies lost to DYNO: %v", cfg.TrustedProxies)
 	}
 }

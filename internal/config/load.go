@@ -424,6 +424,18 @@ func (c *Config) applyEnv(env map[string]string) error {
 			c.src.env["listen"] = "PORT"
 		}
 	}
+	// On a Heroku dyno (DYNO is set) every request comes through Heroku's
+	// router, from addresses it does not publish: trust it unless the file
+	// or the environment names trusted_proxies, so the client address and
+	// the HTTPS redirect work without a config file.
+	if _, onHeroku := env["DYNO"]; onHeroku && len(c.TrustedProxies) == 0 {
+		_, inFile := c.src.lines["trusted_proxies"]
+		_, inEnv := c.src.env["trusted_proxies"]
+		if !inFile && !inEnv {
+			c.TrustedProxies = []string{"heroku"}
+			c.src.env["trusted_proxies"] = "DYNO"
+		}
+	}
 	if u, ok := env["REDIS_URL"]; ok && c.Store.URL == "" {
 		c.Store.URL = u
 		c.src.env["store.url"] = "REDIS_URL"
