@@ -16,6 +16,7 @@ urlpatterns = [
     path("upload/", views.upload),
     path("form/echo/", views.form_echo),
     path("cookies/", views.cookies),
+    path("cookies/echo/", views.cookie_echo),
     path("whoami/", views.whoami),
     path("reflect/", views.reflect),
     path("slow/", views.slow),

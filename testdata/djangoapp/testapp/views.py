@@ -96,6 +96,11 @@ def cookies(request):
     return resp
 
 
+def cookie_echo(request):
+    """The cookies as Django parsed them (request.COOKIES)."""
+    return JsonResponse({"cookies": request.COOKIES})
+
+
 def whoami(request):
     m = request.META
     return JsonResponse({
