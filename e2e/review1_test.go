@@ -74,7 +74,7 @@ func utf7(s string) string {
 // cgi.parse_header, which lower-cases parameter names). CRS 920480, which
 // refuses charsets other than UTF-8 and Latin-1, looks for "charset" in
 // lower case only, and Parapet's own charset check
-// (formdata.CheckFormCharset) runs only on urlencoded and multipart
+// (formdata.CheckFormCharset, now CheckCharset) ran only on urlencoded and multipart
 // bodies. So "Content-Type: text/plain; Charset=utf-7" on a GET hands the
 // view a query string the rules read as base64 noise.
 func TestReview1QueryCharsetFromContentType(t *testing.T) {

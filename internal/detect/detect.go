@@ -214,9 +214,20 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	// The body is received before a slot is taken: a slow client must not
 	// hold one while it trickles.
 	var over, refuse decision.Decision
+	switch cts := r.Header.Values("Content-Type"); {
+	case len(cts) > 1:
+		// gunicorn gives Django the last, Coraza reads the first.
+		refuse = s.badBody("more than one Content-Type header")
+	case len(cts) == 1:
+		// Django decodes the query string, and form bodies, with the
+		// charset of any Content-Type, with or without a body.
+		if err := formdata.CheckCharset(cts[0]); err != nil {
+			refuse = s.badBody(err.Error())
+		}
+	}
 	var inspect []byte
 	var fm *parsedForm
-	if hasBody(r) {
+	if hasBody(r) && !refuse.Decided() {
 		// Every body is inspected, whatever its Content-Type says: a view
 		// may json.loads(request.body) without looking. Coraza parses
 		// forms and JSON into fields (CRS parses unknown types as forms)
@@ -224,9 +235,6 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		var d decision.Decision
 		ct := r.Header.Get("Content-Type")
 		switch {
-		case len(r.Header.Values("Content-Type")) > 1:
-			// gunicorn gives Django the last, Coraza reads the first.
-			d = s.badBody("more than one Content-Type header")
 		case isMultipart(ct):
 			d, fm = s.readMultipart(r, ct)
 			defer func() {
@@ -235,11 +243,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 				}
 			}()
 		default:
-			if err := formdata.CheckFormCharset(ct); err != nil {
-				d = s.badBody(err.Error())
-			} else {
-				d, inspect = s.readBody(r)
-			}
+			d, inspect = s.readBody(r)
 		}
 		switch {
 		case d.Decided() && d.RuleID == RuleBadBody:

@@ -160,20 +160,18 @@ func formCharset(cgiParams map[string]string) (charset, error) {
 	return c, nil
 }
 
-// CheckFormCharset returns an *Error for a form body (media type
-// application/x-www-form-urlencoded or multipart/form-data, which Django
-// decodes with the request's charset) in a charset Parapet does not
-// decode: codecs such as UTF-16, UTF-7, cp037 or unicode_escape turn bytes
-// that no rule matches into the text Django hands the view. Django does
-// not decode other media types.
-func CheckFormCharset(contentType string) error {
+// CheckCharset returns an *Error for a request whose Content-Type names a
+// charset Parapet does not decode. Django takes the request's encoding
+// from the charset parameter of any Content-Type (HttpRequest.encoding,
+// parameter names in any case), on a GET as on a POST, and decodes the
+// query string and form bodies with it (DRF its JSON bodies too): codecs
+// such as UTF-7, UTF-16, cp037 or unicode_escape turn bytes that no rule
+// matches into the text Django hands the view.
+func CheckCharset(contentType string) error {
 	if !strings.Contains(strings.ToLower(contentType), "charset") {
 		return nil // the common case, without parsing
 	}
-	mediaType, params := cgiParseHeader(contentType)
-	if mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data" {
-		return nil
-	}
+	_, params := cgiParseHeader(contentType)
 	_, err := formCharset(params)
 	return err
 }
