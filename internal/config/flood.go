@@ -203,7 +203,7 @@ func DefaultRateLimits() []RateLimitRule {
 		{ID: "rl-signup", Limit: "10/hour burst 5", Methods: post, Paths: []string{
 			"/signup/", "/register/", "/accounts/signup/", "/accounts/register/", "/dj-rest-auth/registration/"}},
 		{ID: "rl-writes", Limit: "120/minute burst 60", Methods: []string{"POST", "PUT", "PATCH", "DELETE"}},
-		{ID: "rl-reads", Limit: "1200/minute burst 300", Methods: []string{"GET", "HEAD"}},
+		{ID: "rl-reads", Limit: "1200/minute burst 300", Methods: []string{"GET", "HEAD", "OPTIONS"}},
 	}
 }
 

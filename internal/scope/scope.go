@@ -11,7 +11,11 @@
 //     ".example.com" the domain and its subdomains, "*" any host; compared
 //     in lower case, without the port or a trailing dot.
 //   - methods: upper-case names; GET also covers HEAD, as Django runs the
-//     GET view for HEAD.
+//     GET view for HEAD, and, for rules that restrict (Restrict), OPTIONS:
+//     a Django function view runs for any method, and OPTIONS, being safe,
+//     passes the CSRF middleware, so a GET-only block would leave the view
+//     open to OPTIONS. Allow rules and CORS (Grant) do not stretch to
+//     OPTIONS.
 //   - paths and path_regex are one list: the path is in it when any prefix
 //     or any regex (RE2, unanchored unless written with ^) matches.
 //   - except_paths are prefixes taken out of the scope.
@@ -83,6 +87,7 @@ type Scope struct {
 	exactHosts  map[string]bool
 	suffixHosts []string // ".example.com", lower case
 	methods     map[string]bool
+	getOptions  bool // methods has GET: Restrict uses cover OPTIONS too
 	paths       []string
 	pathRe      *regexp.Regexp
 	exceptPaths []string
@@ -164,6 +169,7 @@ func Compile(s Spec) (*Scope, []error) {
 		sc.methods[m] = true
 		if m == http.MethodGet {
 			sc.methods[http.MethodHead] = true
+			sc.getOptions = true
 		}
 	}
 	if len(errs) > 0 {
@@ -210,7 +216,7 @@ func (s *Scope) CoversTarget(t *Target, use Use) bool {
 	if s == nil {
 		return true
 	}
-	if s.methods != nil && !s.methods[t.Method] {
+	if s.methods != nil && !s.methods[t.Method] && !(use == Restrict && s.getOptions && t.Method == http.MethodOptions) {
 		return false
 	}
 	if s.exactHosts != nil || s.suffixHosts != nil {

@@ -123,6 +123,10 @@ func TestCovers(t *testing.T) {
 		{"GET rule, GET", getOnly, "GET", "/search/", "", true, true},
 		{"GET rule, HEAD", getOnly, "HEAD", "/search/", "", true, true},
 		{"GET rule, POST", getOnly, "POST", "/search/", "", false, false},
+		// A function view runs for OPTIONS too (CSRF lets it through): a
+		// restricting GET rule covers it, an allow or CORS rule does not.
+		{"GET rule, OPTIONS", getOnly, "OPTIONS", "/search/", "", true, false},
+		{"writes, OPTIONS", writes, "OPTIONS", "/", "", false, false},
 		{"HEAD rule, GET", headOnly, "GET", "/", "", false, false},
 		{"HEAD rule, HEAD", headOnly, "HEAD", "/", "", true, true},
 		{"writes, POST", writes, "POST", "/", "", true, true},
