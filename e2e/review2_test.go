@@ -6,11 +6,17 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -102,4 +108,77 @@ func TestReview2SlowReaderHoldsTheUpstream(t *testing.T) {
 			t.Errorf("GET / while 8 clients read downloads slowly: %d, want 200", resp.StatusCode)
 		}
 	})
+}
+
+// Browsers send Fetch Metadata (Sec-Fetch-Site and the rest) only to
+// potentially trustworthy URLs: over plain HTTP to a real host name they
+// send none (Fetch Metadata, "append the Fetch metadata headers": "If r's
+// url is not potentially trustworthy, return"). So the auto-ban exemption
+// for another site's requests does not cover a third-party page that
+// points its images at http://victim/ (https_redirect is off by default,
+// and a visitor without HSTS for the site does not upgrade): 40 <img
+// src=http://victim.test/.env?n> in a real headless Chromium get its
+// visitor banned for an hour. The visitor reaches Parapet through a
+// router that appends its address to X-Forwarded-For, as Heroku's does.
+func TestReview2ThirdPartyPageOverPlainHTTPBansItsVisitors(t *testing.T) {
+	chromium := requireChromium(t)
+	d := startDjango(t, banFileEnv(t))
+	const visitor = "198.51.100.50"
+	target, _ := url.Parse(d.base)
+	var fetchMetadata atomic.Int64
+	router := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host
+		pr.Out.Header.Set("X-Forwarded-For", visitor)
+		if pr.In.Header.Get("Sec-Fetch-Site") != "" {
+			fetchMetadata.Add(1)
+		}
+	}})
+	defer router.Close()
+	_, routerPort, _ := net.SplitHostPort(router.Listener.Addr().String())
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		b.WriteString("<!doctype html><title>cats</title>")
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&b, `<img src="http://victim.test:%s/.env?%d">`, routerPort, i)
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, b.String())
+	}))
+	defer evil.Close()
+	_, evilPort, _ := net.SplitHostPort(evil.Listener.Addr().String())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium,
+		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--no-default-browser-check", "--disable-extensions",
+		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0",
+		"--host-resolver-rules=MAP victim.test 127.0.0.1, MAP evil.test 127.0.0.1",
+		"http://evil.test:"+evilPort+"/")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(d.out.Lines(`"client_ip":"`+visitor+`"`, `"rule":"path-dotfiles"`)) < 40 && len(d.out.Lines("client banned", visitor)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("chromium did not load the images (%d seen)", len(d.out.Lines(`"client_ip":"`+visitor+`"`)))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := fetchMetadata.Load(); n != 0 {
+		t.Fatalf("premise: chromium sent Sec-Fetch-Site on %d plain-HTTP requests", n)
+	}
+	req, _ := http.NewRequest("GET", router.URL+"/", nil)
+	req.Header.Set("User-Agent", browser)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		l := d.out.Lines("client banned", visitor)
+		t.Errorf("the visitor, after a third-party page's 40 images over plain HTTP: %d, want 200 (not banned); %v", resp.StatusCode, l)
+	}
 }
