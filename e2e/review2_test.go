@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 // Django's technical 404 page puts the request path in its <title>
@@ -180,5 +182,31 @@ func TestReview2ThirdPartyPageOverPlainHTTPBansItsVisitors(t *testing.T) {
 	if resp.StatusCode != 200 {
 		l := d.out.Lines("client banned", visitor)
 		t.Errorf("the visitor, after a third-party page's 40 images over plain HTTP: %d, want 200 (not banned); %v", resp.StatusCode, l)
+	}
+}
+
+// Secrets the operator gives Parapet reach its output (stderr and the
+// JSON log, which Heroku ships to every log drain): a store URL that does
+// not parse is printed whole, password included ("%" in a password not
+// escaped), since the redaction gives up when url.Parse does; and a feed
+// URL's query (an API key, as list vendors hand them out) is neither
+// masked by `parapet check` nor kept out of the fetch error logged at
+// every failed refresh.
+func TestReview2OperatorSecretsStayOutOfOutput(t *testing.T) {
+	out, _ := run(t, []string{"PARAPET_STORE_TYPE=redis", "PARAPET_STORE_URL=redis://default:hunter2%zz@redis.example:6379"}, "check")
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("check with a store URL that does not parse printed its password:\n%s", out)
+	}
+	cfg := writeConfig(t, "feeds:\n  - name: vendor\n    url: http://127.0.0.1:1/list.txt?api_key=SUPERSECRETKEY123\nrules:\n  - id: vendor\n    feeds: [vendor]\n")
+	if out, _ := run(t, nil, "check", "--config", cfg); strings.Contains(out, "SUPERSECRETKEY123") {
+		t.Errorf("check printed a feed URL's API key:\n%s", out)
+	}
+	addr := testenv.FreeAddr(t)
+	p := startParapet(t, addr, []string{"PARAPET_LISTEN=" + addr, "PARAPET_UPSTREAM=http://127.0.0.1:1",
+		"PARAPET_FEED_CACHE_DIR=" + t.TempDir()}, "run", "--config", cfg)
+	p.waitLog(t, "feed", "127.0.0.1:1") // the first fetch, and its failure
+	p.waitLog(t, "feed", "connection refused")
+	if ls := p.out.Lines("SUPERSECRETKEY123"); len(ls) > 0 {
+		t.Errorf("the log carries a feed URL's API key:\n%s", strings.Join(ls, "\n"))
 	}
 }
