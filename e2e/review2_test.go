@@ -210,3 +210,36 @@ func TestReview2OperatorSecretsStayOutOfOutput(t *testing.T) {
 		t.Errorf("the log carries a feed URL's API key:\n%s", strings.Join(ls, "\n"))
 	}
 }
+
+// With only the anon throttle configured (the common DRF setup:
+// DEFAULT_THROTTLE_CLASSES = [AnonRateThrottle]), a request carrying any
+// Authorization header is exempt from it (the anon rule's "unless" field)
+// and, with no user throttle, counted by nothing: "Authorization: x" on
+// every request buys unlimited requests. DRF itself treats a header whose
+// scheme no authentication class claims as anonymous (TokenAuthentication
+// returns None for "x"), so the view runs for an anonymous client past
+// the anon limit. The made-up-token bound (max_tokens_per_client) only
+// works when the user throttle is on.
+func TestReview2AnonThrottleAloneSkippedByAnyAuthorization(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	p := edgeParapet(t, sock, "PARAPET_RATE_LIMITS_THROTTLES_ANON=5/minute")
+	django := testenv.UnixClient(sock)
+	before, _ := testenv.DjangoRequests(t, django, "http://django")
+	codes := map[int]int{}
+	for i := 0; i < 20; i++ {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/echo/?n=1", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.95")
+		req.Header.Set("Authorization", "x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	after, _ := testenv.DjangoRequests(t, django, "http://django")
+	if after-before > 5 {
+		t.Fatalf("anon: 5/minute, 20 requests with \"Authorization: x\": statuses %v, Django saw %d (want at most 5)", codes, after-before)
+	}
+}
