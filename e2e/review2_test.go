@@ -294,3 +294,57 @@ rate_limits:
 		t.Fatalf("exports: 3/hour by session, 20 exports from one address with made-up or no sessionid: statuses %v, Django saw %d (want at most 3)", codes, after-before)
 	}
 }
+
+// One failed store call opens the store guard's circuit breaker, and with
+// store.on_error: open (the default) every request for the next 500 ms
+// passes without bans or rate limits. The Redis calls run under the
+// request's context, so a client that sends a request and hangs up at
+// once makes the call fail (context canceled): a store "error" any client
+// can cause as often as it likes. A banned client that keeps doing so
+// gets its own requests through the ban.
+func TestReview2ClientHangingUpLiftsBansThroughRedis(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL()}
+	p := edgeParapet(t, sock, env...)
+	const banned = "203.0.113.200"
+	if out, code := run(t, env, "ban", "add", banned, "--for", "1h", "--reason", "review"); code != 0 {
+		t.Fatalf("ban add: %d %s", code, out)
+	}
+	if s := send(t, "GET", "http://"+p.addr, "/", banned).StatusCode; s != 403 {
+		t.Fatalf("premise: the banned client gets %d, want 403", s)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // requests whose client hangs up at once, from any address
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(c, "GET /?hangup HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.201\r\n\r\n")
+			c.Close()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	passed := 0
+	for i := 0; i < 200; i++ {
+		if send(t, "GET", "http://"+p.addr, "/", banned).StatusCode == 200 {
+			passed++
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	<-done
+	if passed > 0 {
+		time.Sleep(300 * time.Millisecond) // the log is flushed every 100 ms
+		l := p.out.Lines("STORE UNAVAILABLE")
+		t.Fatalf("%d of 200 requests of a banned client got through while another connection kept hanging up (%v)", passed, l)
+	}
+}
