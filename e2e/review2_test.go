@@ -348,3 +348,46 @@ func TestReview2ClientHangingUpLiftsBansThroughRedis(t *testing.T) {
 		t.Fatalf("%d of 200 requests of a banned client got through while another connection kept hanging up (%v)", passed, l)
 	}
 }
+
+// Issue 15 item 8 keeps requests a browser sends for another site's page
+// (Sec-Fetch-Site: cross-site, no-cors) out of auto-bans, but a rate
+// limit with action: ban bans by itself, and counts them: a third-party
+// page with six <img src=https://victim/search/?q=n> gets every visitor
+// banned for ban_for (6 hours here) by a limit of 5/minute on /search/.
+func TestReview2ThirdPartyImagesTripABanLimit(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	cfg := writeConfig(t, `
+trusted_proxies: [loopback]
+rate_limits:
+  rules:
+    - id: search
+      limit: 5/minute
+      paths: [/search/]
+      action: ban
+      ban_for: 6h
+`)
+	addr := testenv.FreeAddr(t)
+	p := startParapet(t, addr, []string{"PARAPET_LISTEN=" + addr, "PARAPET_UPSTREAM=unix:" + sock, banFileEnv(t)}, "run", "--config", cfg)
+	waitStatus(t, p, "/", 200)
+	const visitor = "198.51.100.60"
+	for i := 0; i < 6; i++ { // what Chromium sends for <img> on another site's page
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/search/?q=%d", addr, i), nil)
+		req.Header.Set("X-Forwarded-For", visitor)
+		req.Header.Set("User-Agent", browser)
+		req.Header.Set("Accept", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", "no-cors")
+		req.Header.Set("Sec-Fetch-Dest", "image")
+		req.Header.Set("Referer", "https://evil.example/")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if s := send(t, "GET", "http://"+addr, "/", visitor).StatusCode; s != 200 {
+		time.Sleep(300 * time.Millisecond) // the log is flushed every 100 ms
+		t.Fatalf("the visitor after another site's page sent six cross-site image requests: %d, want 200 (not banned); %v", s, p.out.Lines("client banned"))
+	}
+}
