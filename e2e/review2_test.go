@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -389,5 +390,45 @@ rate_limits:
 	if s := send(t, "GET", "http://"+addr, "/", visitor).StatusCode; s != 200 {
 		time.Sleep(300 * time.Millisecond) // the log is flushed every 100 ms
 		t.Fatalf("the visitor after another site's page sent six cross-site image requests: %d, want 200 (not banned); %v", s, p.out.Lines("client banned"))
+	}
+}
+
+// under_attack.upstream_latency is meant to see the app slowing down, but
+// the time it averages runs until the response has been written to the
+// client: a client that reads a download slowly is "app latency". Two
+// such downloads, read after three seconds, put under-attack mode on with
+// the app idle and fast, and every API client without a clearance is then
+// refused (429) for at least calm_for.
+func TestReview2SlowReadersTurnOnUnderAttack(t *testing.T) {
+	d := startDjango(t, "PARAPET_UNDER_ATTACK_UPSTREAM_LATENCY=2s")
+	var conns []net.Conn
+	for i := 0; i < 2; i++ {
+		conns = append(conns, slowReader(t, d.addr, fmt.Sprintf("/download/?lines=200000&r=%d", i)))
+	}
+	time.Sleep(3 * time.Second)
+	for _, c := range conns { // read the rest, to the last chunk
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var tail []byte
+		buf := make([]byte, 64<<10)
+		for !bytes.HasSuffix(tail, []byte("\r\n0\r\n\r\n")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("reading the download: %v", err)
+			}
+			tail = append(tail[max(0, len(tail)-8):], buf[:n]...)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond) // a tick or two of the controller
+	req, _ := http.NewRequest("GET", d.base+"/api/echo/?q=1", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "an API client")
+	req.Header.Set("X-Forwarded-For", "198.51.100.70")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("an API client after two slow downloads: %d, want 200 (%v)", resp.StatusCode, d.out.Lines("UNDER ATTACK"))
 	}
 }
