@@ -403,11 +403,11 @@ func TestReview2SlowReadersTurnOnUnderAttack(t *testing.T) {
 	d := startDjango(t, "PARAPET_UNDER_ATTACK_UPSTREAM_LATENCY=2s")
 	var conns []net.Conn
 	for i := 0; i < 2; i++ {
-		conns = append(conns, slowReader(t, d.addr, fmt.Sprintf("/download/?lines=200000&r=%d", i)))
+		conns = append(conns, slowReader(t, d.addr, fmt.Sprintf("/download/?lines=100000&r=%d", i)))
 	}
 	time.Sleep(3 * time.Second)
 	for _, c := range conns { // read the rest, to the last chunk
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		c.SetReadDeadline(time.Now().Add(90 * time.Second))
 		var tail []byte
 		buf := make([]byte, 64<<10)
 		for !bytes.HasSuffix(tail, []byte("\r\n0\r\n\r\n")) {
