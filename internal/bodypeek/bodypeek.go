@@ -7,7 +7,6 @@
 package bodypeek
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ func (p *Peeker) Peek(resp *http.Response) (prefix []byte, whole bool, err error
 	// io.ReadFull stops at the limit without asking for more: a body of
 	// exactly the limit reads as one that goes on.
 	whole = err != nil
-	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &p.bufs}
+	resp.Body = &prefixedBody{prefix: prefix, whole: whole, rest: rest, buf: &buf, pool: &p.bufs}
 	return prefix, whole, nil
 }
 
@@ -57,12 +56,31 @@ func (p *Peeker) getBuf() []byte {
 }
 
 // prefixedBody replays the peeked prefix, then streams the rest; Close
-// gives the prefix buffer back to the pool.
+// gives the prefix buffer back to the pool. A body that was read whole
+// ends with its last bytes (io.EOF with them), so a reader knows it has
+// ended without another call.
 type prefixedBody struct {
-	io.Reader
-	rest io.Closer
-	buf  *[]byte
-	pool *sync.Pool
+	prefix []byte
+	off    int
+	whole  bool
+	rest   io.ReadCloser
+	buf    *[]byte
+	pool   *sync.Pool
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if b.off < len(b.prefix) {
+		n := copy(p, b.prefix[b.off:])
+		b.off += n
+		if b.whole && b.off == len(b.prefix) {
+			return n, io.EOF
+		}
+		return n, nil
+	}
+	if b.whole {
+		return 0, io.EOF
+	}
+	return b.rest.Read(p)
 }
 
 func (b *prefixedBody) Close() error {
