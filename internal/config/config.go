@@ -121,6 +121,11 @@ type Timeouts struct {
 	Read time.Duration `yaml:"read"`
 	// Write bounds writing a response (0: no limit, for long downloads).
 	Write time.Duration `yaml:"write"`
+	// Send bounds each write to the client (like nginx's send_timeout): a
+	// client that takes nothing for this long is cut off (0: no limit).
+	// The app's answer is buffered for slow clients, so they hold no
+	// worker meanwhile.
+	Send time.Duration `yaml:"send"`
 	// Idle bounds how long a keep-alive connection waits for its next request.
 	Idle time.Duration `yaml:"idle"`
 	// UpstreamConnect bounds dialing the upstream.
@@ -405,6 +410,7 @@ func Default() *Config {
 			ReadHeader:             10 * time.Second,
 			Read:                   120 * time.Second,
 			Write:                  0,
+			Send:                   60 * time.Second,
 			Idle:                   120 * time.Second,
 			UpstreamConnect:        5 * time.Second,
 			UpstreamResponseHeader: 60 * time.Second,

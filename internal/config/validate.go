@@ -130,6 +130,7 @@ func (c *Config) Validate() error {
 		{"timeouts.read_header", int64(t.ReadHeader), false},
 		{"timeouts.read", int64(t.Read), true},
 		{"timeouts.write", int64(t.Write), true},
+		{"timeouts.send", int64(t.Send), true},
 		{"timeouts.idle", int64(t.Idle), false},
 		{"timeouts.upstream_connect", int64(t.UpstreamConnect), false},
 		{"timeouts.upstream_response_header", int64(t.UpstreamResponseHeader), false},

@@ -262,7 +262,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
-	rec := &responseRecorder{ResponseWriter: w}
+	rec := newRecorder(w, c.cfg.Timeouts.Send)
 	// A stage may have replaced the body with a spooled copy (an unlinked
 	// temporary file): closed here whether or not it went upstream.
 	defer func() {
@@ -290,7 +290,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			defer done()
-			c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
+			c.flood.upstream(c, rec, r, info, func(upstreamDone func()) { h.proxy.Forward(rec, r, upstreamDone) })
 		})
 		return
 	}
