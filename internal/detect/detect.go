@@ -72,6 +72,11 @@ type Stage struct {
 
 	observe func(types.Transaction) // tests: sees each transaction before it is closed
 
+	// analyzer: the stage decides from the matched rules (verdict.go)
+	// against threshold; Coraza's own threshold is out of reach.
+	analyzer  bool
+	threshold int
+
 	out *outbound // response inspection (response.go); nil when off
 }
 
@@ -97,17 +102,27 @@ func build(cfg *config.Config) (*Stage, error) {
 		skipPaths:    d.SkipPaths,
 		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
 		out:          newOutbound(cfg),
+		analyzer:     d.Analyzer,
+		threshold:    d.InboundThreshold,
 	}
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
 		// Parapet's own collector parses its small JSON bodies itself.
 		s.ownPaths = append(s.ownPaths, cfg.Harden.CSP.ReportPath)
 	}
-	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, d.InboundThreshold, strings.Join(cfg.Edge.AllowedMethods, " "))
+	threshold := d.InboundThreshold
+	if s.analyzer {
+		registerAnalyzer()
+		threshold = unreachableScore
+	}
+	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
 	id := 4200000
 	nextID := func() int { id++; return id }
 	before, after := exclusionRules(d.Exclusions, nextID)
 	var pre, post strings.Builder
 	pre.WriteString(setup)
+	if s.analyzer {
+		post.WriteString(analyzerRules()) // first: the exclusions below apply to them
+	}
 	outSetup, outRules := outboundDirectives(d)
 	pre.WriteString(outSetup)
 	post.WriteString(outRules)
@@ -248,6 +263,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	if it := tx.ProcessRequestHeaders(); it != nil {
 		return s.decide(tx, it)
 	}
+	if s.analyzer {
+		if d := s.decideVerdict(judge(tx)); d.Decided() {
+			return d
+		}
+	}
 
 	if inspect != nil && tx.IsRequestBodyAccessible() {
 		if it, _, err := tx.WriteRequestBody(inspect); it != nil {
@@ -262,6 +282,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	if err != nil {
 		return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBadBody, Status: http.StatusBadRequest, Reason: "inspecting body: " + err.Error()}
+	}
+	if s.analyzer {
+		if d := s.decideVerdict(judge(tx)); d.Action != decision.Allow {
+			return d
+		}
 	}
 	if over.RuleID != "" {
 		info.AddTag("body-uninspected")

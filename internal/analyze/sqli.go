@@ -1,0 +1,177 @@
+package analyze
+
+import (
+	"strings"
+
+	"github.com/corazawaf/libinjection-go"
+)
+
+// sqli judges SQL injection with libinjection's tokenizer: it reads the
+// value as SQL as it is, after a single quote and after a double quote
+// (the three contexts a value is pasted into) and matches the first
+// tokens' fingerprint against its list of injections. libinjection
+// flags more than break-outs: a statement quoted as it is ("SELECT name
+// FROM users;", a tutorial) and words joined by an operator ("john
+// or@var.es"). The fingerprint says which: the analyzer keeps as
+// injections the ones that leave a string (they start with the string
+// token) or a number, or that stack a statement, and reads the others
+// as SQL text (Low).
+func sqli(t *text, _ Place) Finding {
+	s := t.s
+	if !sqlCandidate(s) {
+		return Finding{}
+	}
+	kind, why, strong := sqlText, "", false
+	if ok, fp := libinjection.IsSQLi(s); ok {
+		strong = strings.Contains(fp, "UE") || strings.Contains(fp, ";T") || strings.Contains(fp, ";E")
+		kind, why = sqlBreakout(fp), "libinjection "+fp
+		if kind == sqlText && fp[0] == 'E' && sqlExploitFunction(t.lc()) != "" {
+			kind, why = breaksOut, why+" with "+sqlExploitFunction(t.lc())
+		}
+	}
+	if kind != breaksOut {
+		if w := sqlContinuation(s); w != "" {
+			kind, why = breaksOut, w
+			if strings.HasSuffix(w, " number") {
+				kind = weakBreakout
+			}
+		}
+	}
+	switch kind {
+	case breaksOut:
+		// In text, only what no sentence reads as: a UNION SELECT, a
+		// stacked statement, a delay or file function after the
+		// break-out.
+		if t.isText() && !strong && sqlExploitFunction(t.lc()) == "" {
+			return Finding{Confidence: Medium, Why: why + " in text"}
+		}
+		return Finding{Confidence: High, Why: why}
+	case weakBreakout:
+		if t.isText() {
+			return Finding{Confidence: Low, Why: why + " in text"}
+		}
+		return Finding{Confidence: Medium, Why: why}
+	}
+	if why == "" {
+		return Finding{}
+	}
+	return Finding{Confidence: Low, Why: why}
+}
+
+// sqlExploitFunctions are what a SQL statement calls only to attack:
+// delays, file access, error-based extraction, command execution.
+var sqlExploitFunctions = []string{"sleep(", "benchmark(", "pg_sleep(", "waitfor delay", "load_file(", "into outfile",
+	"into dumpfile", "extractvalue(", "updatexml(", "xp_cmdshell", "dbms_pipe.receive_message", "utl_http.request",
+	"sys_eval(", "sys_exec(", "randomblob(", "information_schema", "pg_read_file(", "copy (", "lo_import("}
+
+func sqlExploitFunction(lc string) string {
+	for _, f := range sqlExploitFunctions {
+		if strings.Contains(lc, f) {
+			return strings.TrimRight(f, "( ")
+		}
+	}
+	return ""
+}
+
+// sqlCandidate is a cheap look for what every SQL injection needs: a
+// quote, a comment, an operator or parenthesis, or a statement keyword
+// after a number or word.
+func sqlCandidate(s string) bool {
+	if strings.ContainsAny(s, "'\"`;()=<>|&#-/*@") {
+		return true
+	}
+	lc := asciiLower(s)
+	for _, k := range []string{"union", "select", " or ", " and ", " xor ", "having", "order", "group", "sleep", "waitfor", "benchmark", "exec", "drop", "insert", "delete", "update", " div ", " like "} {
+		if strings.Contains(lc, k) {
+			return true
+		}
+	}
+	return false
+}
+
+type sqlKind uint8
+
+const (
+	sqlText sqlKind = iota
+	weakBreakout
+	breaksOut
+)
+
+// sqlBreakout classifies a libinjection fingerprint (one character a
+// token: s string, 1 number, n bareword, v variable, k keyword, U union,
+// E statement, T command, f function, o operator, & logic operator, c
+// comment, ; end of statement, ( ) parentheses, B group/order by, t
+// type, X unknown).
+func sqlBreakout(fp string) sqlKind {
+	if fp == "" {
+		return sqlText
+	}
+	switch fp[0] {
+	case 's':
+		// Leaves a string, then: a logic operator ("x' OR 1=1"), UNION,
+		// a statement, a comment ("admin'--"), a clause, a function or a
+		// number; a string operator alone ("'a' + b", "'x' || y") is
+		// how code and text join strings.
+		i := 1
+		for i < len(fp) && fp[i] == ')' {
+			i++
+		}
+		if i == len(fp) {
+			return weakBreakout
+		}
+		switch c := fp[i]; {
+		case strings.IndexByte("&U;cBkETf1", c) >= 0:
+			return breaksOut
+		case c == 'o' && i+2 < len(fp) && fp[i+1] == '(' && fp[i+2] == 'E':
+			return breaksOut // a subquery: '+(SELECT ...)+'
+		}
+		return weakBreakout
+	case '1':
+		// After a number: "1 AND 1=1", "1;DROP TABLE".
+		if len(fp) > 1 {
+			return breaksOut
+		}
+	case ';', ')':
+		// Ends the statement or a parenthesis first.
+		return breaksOut
+	case 'n', 'v':
+		// A word, then: it is an injection when what follows it is one
+		// ("id UNION SELECT", "x); DROP", "x OR 1=1", "x AND sleep(5)"),
+		// not when words are joined by an operator ("john or@var.es" is
+		// n&v) or a keyword ("Answer from \"...\"" is nks).
+		if len(fp) < 2 {
+			return sqlText
+		}
+		switch fp[1] {
+		case 'U', ';', ')':
+			return breaksOut
+		case '&':
+			if len(fp) > 2 && strings.IndexByte("1sf(", fp[2]) >= 0 {
+				return breaksOut // x OR 1=1, x AND sleep(5)
+			}
+		case 'o':
+			if len(fp) > 2 && (fp[2] == '1' || fp[2] == 's' || strings.HasPrefix(fp[2:], "(E")) {
+				return breaksOut // x=1 OR ..., x = (SELECT ...); not name = f(x)
+			}
+		}
+		return sqlText
+	case 'k', 'U', 'T':
+		// A keyword first (UNION SELECT, EXEC, DROP ...) without
+		// leaving a context: SQL text, unless it reaches for data.
+		if strings.ContainsAny(fp, "U") && strings.ContainsAny(fp, "E") {
+			return weakBreakout
+		}
+		return sqlText
+	case 'f':
+		// A function call first: sleep(5), benchmark(...).
+		return weakBreakout
+	case 'c':
+		// A comment first.
+		return weakBreakout
+	case 'X':
+		// What libinjection calls evil: MySQL's executable comments
+		// (/*!50000UNION*/) and the like.
+		return breaksOut
+	}
+	return sqlText
+}
