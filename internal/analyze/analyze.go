@@ -42,10 +42,11 @@ const (
 	Traversal       // path traversal and local file inclusion
 	SSRF            // URLs aimed at internal services
 	Redirect        // open redirects in return-to fields
+	XXE             // XML external entities and inclusions
 	numClasses
 )
 
-var classNames = [numClasses]string{"", "sqli", "xss", "rce", "code", "ssti", "ssi", "nosql", "ldap", "crlf", "lfi", "ssrf", "redirect"}
+var classNames = [numClasses]string{"", "sqli", "xss", "rce", "code", "ssti", "ssi", "nosql", "ldap", "crlf", "lfi", "ssrf", "redirect", "xxe"}
 
 // String is the class's short name ("sqli", "xss", "rce" ...), as used in
 // rule ids (detect-sqli) and the operator's argument.
@@ -229,9 +230,25 @@ func (a *Analyzer) InspectAll(v string, r *Report) {
 	}
 	var buf [maxViews]view
 	views := decodeViews(v, a.place, buf[:0])
-	for i := range views {
+	first := 0
+	if !hasSyntax(v) {
+		first = 1 // letters, digits and . , - _ only: nothing to parse but its decodings
+	}
+	for i := first; i < len(views); i++ {
 		a.inspectView(&views[i], r)
 	}
+}
+
+// hasSyntax reports whether v has a character other than letters,
+// digits and . , - _ (a space included).
+func hasSyntax(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ',') {
+			return true
+		}
+	}
+	return false
 }
 
 // inspectView runs the detector of each of the analyzer's classes that
@@ -270,11 +287,13 @@ func (a *Analyzer) inspectView(v *view, r *Report) {
 			if a.place == ReturnTo {
 				f = redirect(t)
 			}
+		case XXE:
+			f = xxe(t)
 		}
 		if f.Confidence == NoFinding {
 			continue
 		}
-		if f.Confidence == High && c != XSS && c != SSI && t.isDocument() {
+		if f.Confidence == High && c != XSS && c != SSI && c != XXE && t.isDocument() {
 			f.Confidence = Medium
 			f.Why += " in a document"
 		}
@@ -290,18 +309,7 @@ func (a *Analyzer) inspectView(v *view, r *Report) {
 // class unless it is base64 (which decodeViews tries when it is long
 // enough). Numbers, UUIDs, slugs, short identifiers stop here.
 func mayCarryCode(v string) bool {
-	if v == "" {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ',':
-		default:
-			return true
-		}
-	}
-	return len(v) >= minBase64
+	return v != "" && (hasSyntax(v) || len(v) >= minBase64)
 }
 
 // text is one view being judged, with what detectors compute about it

@@ -59,7 +59,7 @@ func code(t *text) Finding {
 		return Finding{}
 	}
 	var best Finding
-	signs := 0
+	signs, strongSigns := 0, 0
 	for _, c := range codeSigns {
 		i := strings.Index(lc, c.s)
 		if i < 0 {
@@ -81,24 +81,41 @@ func code(t *text) Finding {
 			}
 		}
 		signs++
+		if c.strong {
+			strongSigns++
+		}
 		f := Finding{Confidence: Medium, Why: c.s}
 		switch {
 		case c.strong && !t.isProse():
 			f.Confidence = High
 		case c.strong:
 			f.Confidence = Medium
-		case t.isProse():
+		case t.isProse() || inSentence(lc):
 			f.Confidence = Low
 		}
 		if f.better(best) {
 			best = f
 		}
 	}
-	if best.Confidence == Medium && signs >= 2 && !t.isProse() {
+	if best.Confidence == Medium && signs >= 2 && strongSigns > 0 && !t.isProse() {
 		best.Confidence = High
 		best.Why += " and more"
 	}
 	return best
+}
+
+// inSentence reports code quoted in a sentence ("Use os.system('ls')
+// rather than ...") rather than a value that is code: three plain words
+// or more (letters only, between spaces).
+func inSentence(lc string) bool {
+	words := 0
+	for _, f := range strings.Fields(lc) {
+		f = strings.TrimRight(f, ".,!?:")
+		if len(f) >= 2 && strings.Trim(f, "abcdefghijklmnopqrstuvwxyz'") == "" {
+			words++
+		}
+	}
+	return words >= 3
 }
 
 // calledAt reports whether the name at lc[i:i+n] is a whole word that is

@@ -9,7 +9,9 @@ import (
 // Prose reports whether s reads as natural language: words separated by
 // spaces, letters making most of what is not space, whatever
 // punctuation, apostrophes and inline markup come with them, and few of
-// the joints code is made of (a name glued to "(", "{", "=" or ".name").
+// the joints code is made of (a name glued to "(", "{", "=" or ".name")
+// and of its symbols (; { } [ ] = | & $ \ * ^ ~: at most one in ten;
+// Markdown's backticks are prose's), in words of natural length.
 // Prose is what people type into comment boxes, search fields and
 // articles; an attack is mostly syntax ("1' OR '1'='1",
 // "<svg/onload=alert(1)>"), and one written as words ("1 union select
@@ -17,8 +19,38 @@ import (
 // one.
 func Prose(s string) bool { return looksLikeProse(s) }
 
+// looksLikeProse judges s, its markup aside (rich text is read for the
+// text between its tags).
 func looksLikeProse(s string) bool {
-	var words, spaces, letters, nonSpace, wordLen, joints int
+	if strings.IndexByte(s, '<') >= 0 {
+		if text, ok := stripTags(s); ok {
+			return proseWords(text)
+		}
+	}
+	return proseWords(s)
+}
+
+// stripTags returns s without its tags (<p>, </a>, <img ...>, <!-- -->),
+// each replaced by a space; ok false when there is none.
+func stripTags(s string) (string, bool) {
+	var b strings.Builder
+	found := false
+	for i := 0; i < len(s); i++ {
+		if s[i] == '<' && i+1 < len(s) && (isLetter(rune(s[i+1])) || s[i+1] == '/' || s[i+1] == '!') {
+			if end := strings.IndexByte(s[i:], '>'); end > 0 {
+				b.WriteByte(' ')
+				i += end
+				found = true
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), found
+}
+
+func proseWords(s string) bool {
+	var words, numbers, spaces, letters, nonSpace, wordLen, longest, joints, symbols int
 	inSpace := false
 	prev := byte(' ')
 	for i := 0; i < len(s); {
@@ -49,15 +81,26 @@ func looksLikeProse(s string) bool {
 				words++
 			}
 			wordLen++
+			longest = max(longest, wordLen)
 		case (r == '\'' || r == 0x2019 || r == '-') && wordLen > 0:
 			// inside a word (O'Brien, well-known): the word goes on
+		case r >= '0' && r <= '9':
+			if wordLen == 0 && (i-n == 0 || !(s[i-n-1] >= '0' && s[i-n-1] <= '9')) {
+				numbers++
+			}
+			wordLen = 0
 		default:
+			if strings.ContainsRune(";{}[]=|&$\\*^~", r) {
+				symbols++
+			}
 			wordLen = 0
 		}
 		inSpace = false
 		nonSpace++
 	}
-	return words >= 2 && spaces*2 >= words && letters*10 >= nonSpace*6 && (joints < 2 || joints*4 <= words)
+	return words >= 2 && words+numbers >= 3 && spaces*2 >= words && letters*10 >= nonSpace*6 &&
+		longest <= 45 && letters <= 15*words && // words, not padding (AAAA...)
+		(joints < 2 || joints*4 <= words) && (symbols < 2 || symbols*10 <= nonSpace)
 }
 
 // codeJoint reports a joint of code at c (after prev; s[i:] follows c):
@@ -83,6 +126,9 @@ func codeJoint(prev, c byte, s string, i int) bool {
 func Text(s string) bool {
 	if looksLikeProse(s) {
 		return true
+	}
+	if text, ok := stripTags(s); ok {
+		s = text
 	}
 	if len(s) < 40 || strings.Count(strings.TrimSpace(s), "\n") < 2 {
 		return false

@@ -22,9 +22,15 @@ func sqli(t *text, _ Place) Finding {
 		return Finding{}
 	}
 	kind, why, strong := sqlText, "", false
-	if ok, fp := libinjection.IsSQLi(s); ok {
+	if ok, fp := libinjection.IsSQLi(s); ok && !(fp[0] == 's' && t.isText() && !closingQuote(s)) {
 		strong = strings.Contains(fp, "UE") || strings.Contains(fp, ";T") || strings.Contains(fp, ";E")
 		kind, why = sqlBreakout(fp), "libinjection "+fp
+		if kind == weakFunction {
+			kind = sqlText
+			if sqlExploitFunction(t.lc()) != "" {
+				kind = weakBreakout
+			}
+		}
 		if kind == sqlText && fp[0] == 'E' && sqlExploitFunction(t.lc()) != "" {
 			kind, why = breaksOut, why+" with "+sqlExploitFunction(t.lc())
 		}
@@ -56,6 +62,24 @@ func sqli(t *text, _ Place) Finding {
 		return Finding{}
 	}
 	return Finding{Confidence: Low, Why: why}
+}
+
+// closingQuote reports whether the first quote of s can close a string
+// the value was pasted into: at the start, or after a value (a letter,
+// a digit, a parenthesis) and before what is no word (a space, an
+// operator, a comment). In text, an apostrophe inside a word (Django's,
+// O'Brien) or a quote that opens a quotation (execute("SELECT ...")) is
+// not a break-out, and libinjection's string context would start there
+// mid-sentence.
+func closingQuote(s string) bool {
+	i := strings.IndexAny(s, "'\"`")
+	if i < 0 {
+		return false
+	}
+	if i+1 < len(s) && (isLetter(rune(s[i+1])) || s[i+1] >= '0' && s[i+1] <= '9') {
+		return false // opens a word: an apostrophe inside one, or a quotation
+	}
+	return true
 }
 
 // sqlExploitFunctions are what a SQL statement calls only to attack:
@@ -95,6 +119,7 @@ const (
 	sqlText sqlKind = iota
 	weakBreakout
 	breaksOut
+	weakFunction // a call first: weak for the functions injections call, else text
 )
 
 // sqlBreakout classifies a libinjection fingerprint (one character a
@@ -163,8 +188,9 @@ func sqlBreakout(fp string) sqlKind {
 		}
 		return sqlText
 	case 'f':
-		// A function call first: sleep(5), benchmark(...).
-		return weakBreakout
+		// A function call first: sleep(5), benchmark(...); "if (x)" is
+		// no injection (sqli checks the name).
+		return weakFunction
 	case 'c':
 		// A comment first.
 		return weakBreakout

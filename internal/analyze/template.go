@@ -112,6 +112,12 @@ func judgeTemplate(open, body string) Finding {
 	}
 	for _, w := range templateObjects {
 		if strings.Contains(lc, w) {
+			// Calling a method (Jinja2 allows it, Django does not) or
+			// reading a secret of the object is the attack; the name
+			// alone may be a site's own variable.
+			if strings.Contains(trim, "(") || secretAttr(body) {
+				return Finding{Confidence: High, Why: open + " " + strings.Trim(w, ".(|") + " reached"}
+			}
 			return Finding{Confidence: Medium, Why: open + " " + strings.Trim(w, ".(|")}
 		}
 	}
@@ -119,6 +125,17 @@ func judgeTemplate(open, body string) Finding {
 		return Finding{Confidence: Medium, Why: open + " call"}
 	}
 	return Finding{Confidence: Low, Why: open + " expression"}
+}
+
+// secretAttr reports an upper-case attribute that names a secret
+// (settings.SECRET_KEY, config.DATABASE_PASSWORD).
+func secretAttr(body string) bool {
+	for _, w := range []string{"SECRET", "PASSWORD", "TOKEN", "KEY", "DATABASES", "CREDENTIALS"} {
+		if strings.Contains(body, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // arithmeticProbe reports whether an expression is arithmetic on

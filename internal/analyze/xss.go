@@ -33,7 +33,7 @@ func xss(t *text, place Place) Finding {
 	if best.Confidence < High && strings.ContainsAny(s, "(`=") {
 		keep(inDocument(t, jsSink(t)))
 	}
-	if best.Confidence < Medium && (hasLT || strings.ContainsAny(s, "\"'`")) && libinjection.IsXSS(s) {
+	if best.Confidence < Medium && (hasLT || strings.ContainsAny(s, "\"'`")) && !t.isText() && libinjection.IsXSS(s) {
 		keep(Finding{Confidence: Medium, Why: "libinjection html5"})
 	}
 	return best
@@ -61,12 +61,42 @@ func htmlTags(s string) Finding {
 			continue
 		}
 		tag, end := parseTag(s, i+1)
-		if f := judgeTag(&tag); f.better(best) {
+		f := judgeTag(&tag)
+		if tag.name == "script" && !hasAttr(&tag, "src") && proseScript(s[end:]) {
+			// "<script>" named in a sentence ("a comment containing
+			// <script> shows up as text"): what follows is no script.
+			f = Finding{Confidence: Low, Why: "script tag named in text"}
+		}
+		if f.better(best) {
 			best = f
 		}
 		i = end - 1
 	}
 	return best
+}
+
+func hasAttr(t *tag, name string) bool {
+	for _, a := range t.attrs {
+		if a.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// proseScript reports whether what follows a script tag, up to its end
+// tag, is prose rather than script.
+func proseScript(rest string) bool {
+	if end := strings.Index(asciiLower(rest[:min(len(rest), 4096)]), "</script"); end >= 0 {
+		rest = rest[:end]
+	}
+	if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+		rest = rest[:nl] // the sentence's line
+	}
+	if len(rest) > 300 {
+		rest = rest[:300]
+	}
+	return looksLikeProse(rest) && !strings.ContainsAny(rest, "();=`")
 }
 
 // tag is a start tag as a browser reads it.

@@ -39,7 +39,7 @@ var analyzerGroups = []struct {
 	{"attack-sqli", []analyze.Class{analyze.SQLi}},
 	{"attack-xss", []analyze.Class{analyze.XSS}},
 	{"attack-rce", []analyze.Class{analyze.Shell}},
-	{"attack-injection-generic", []analyze.Class{analyze.Code, analyze.SSI, analyze.NoSQL, analyze.LDAP}},
+	{"attack-injection-generic", []analyze.Class{analyze.Code, analyze.SSI, analyze.NoSQL, analyze.LDAP, analyze.XXE}},
 	{"attack-ssti", []analyze.Class{analyze.Template}},
 	{"attack-protocol", []analyze.Class{analyze.CRLF}},
 	{"attack-lfi", []analyze.Class{analyze.Traversal}},
@@ -54,19 +54,17 @@ var analyzerPlaces = []struct {
 	groups                []string // tags; nil: all but redirect
 }{
 	{"path", "1", "REQUEST_FILENAME", nil},
-	// Headers whose values the browser structures or that hold
-	// credentials are left out (cookies are read as REQUEST_COOKIES).
-	{"header", "1", "REQUEST_HEADERS|!REQUEST_HEADERS:cookie|!REQUEST_HEADERS:authorization|!REQUEST_HEADERS:proxy-authorization|" +
-		"!REQUEST_HEADERS:accept|!REQUEST_HEADERS:accept-language|!REQUEST_HEADERS:accept-encoding|!REQUEST_HEADERS:content-type|" +
-		"!REQUEST_HEADERS:content-length|!REQUEST_HEADERS:host|!REQUEST_HEADERS:connection|!REQUEST_HEADERS:sec-ch-ua|" +
-		"!REQUEST_HEADERS:sec-ch-ua-mobile|!REQUEST_HEADERS:sec-ch-ua-platform|!REQUEST_HEADERS:sec-fetch-site|" +
-		"!REQUEST_HEADERS:sec-fetch-mode|!REQUEST_HEADERS:sec-fetch-dest|!REQUEST_HEADERS:sec-fetch-user|" +
-		"!REQUEST_HEADERS:if-none-match|!REQUEST_HEADERS:if-modified-since|!REQUEST_HEADERS:cache-control|" +
-		"!REQUEST_HEADERS:pragma|!REQUEST_HEADERS:upgrade-insecure-requests|!REQUEST_HEADERS:priority|" +
-		"!REQUEST_HEADERS:te|!REQUEST_HEADERS:range|!REQUEST_HEADERS:x-requested-with|!REQUEST_HEADERS:dnt|" +
-		"!REQUEST_HEADERS:x-csrftoken", []string{"attack-sqli", "attack-xss", "attack-rce", "attack-injection-generic", "attack-ssti", "attack-protocol", "attack-lfi"}},
+	// Headers apps read and log (the client's software, where it came
+	// from, what proxies add) and any custom X- header; not those the
+	// browser structures, credentials, or cookies (read as
+	// REQUEST_COOKIES).
+	{"header", "1", "REQUEST_HEADERS:user-agent|REQUEST_HEADERS:referer|REQUEST_HEADERS:origin|REQUEST_HEADERS:forwarded|" +
+		"REQUEST_HEADERS:/^x-/|!REQUEST_HEADERS:x-csrftoken|!REQUEST_HEADERS:x-requested-with",
+		[]string{"attack-sqli", "attack-xss", "attack-rce", "attack-injection-generic", "attack-ssti", "attack-protocol", "attack-lfi"}},
 	{"arg", "2", "ARGS|REQUEST_COOKIES|XML:/*", nil},
-	{"name", "2", "ARGS_NAMES|REQUEST_COOKIES_NAMES", []string{"attack-sqli", "attack-xss", "attack-injection-generic", "attack-protocol"}},
+	// Names: JSON keys, query keys (user[$ne]), and the body of a type
+	// read as a form (an XML body arrives as one long name).
+	{"name", "2", "ARGS_NAMES|REQUEST_COOKIES_NAMES", nil},
 	// Where to go next: Django's next, and the names other apps use.
 	{"return_to", "2", `ARGS:/(?i)^(?:next|return_?to|returnurl|return_url|redirect|redirect_?to|redirect_?uri|redirect_url|continue|goto|dest|destination|success_url|callback|back|came_from)$/`, []string{"attack-redirect"}},
 }

@@ -74,8 +74,9 @@ type Stage struct {
 
 	// analyzer: the stage decides from the matched rules (verdict.go)
 	// against threshold; Coraza's own threshold is out of reach.
-	analyzer  bool
-	threshold int
+	analyzer       bool
+	threshold      int
+	uploadExcluded func(path, field string) bool // upload.go
 
 	out *outbound // response inspection (response.go); nil when off
 }
@@ -105,6 +106,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		analyzer:     d.Analyzer,
 		threshold:    d.InboundThreshold,
 	}
+	s.uploadExcluded = uploadExclusions(d.Exclusions)
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
 		// Parapet's own collector parses its small JSON bodies itself.
 		s.ownPaths = append(s.ownPaths, cfg.Harden.CSP.ReportPath)
@@ -134,6 +136,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		post.WriteString(windowsShellRules)
 	}
 	post.WriteString(constantLogData)
+	post.WriteString(proxyRules)
 	pre.WriteString(before)
 	post.WriteString(after)
 
@@ -285,6 +288,9 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	if s.analyzer {
 		if d := s.decideVerdict(judge(tx)); d.Action != decision.Allow {
+			return d
+		}
+		if d := s.checkUploads(r, inspect); d.Action != decision.Allow {
 			return d
 		}
 	}

@@ -192,8 +192,10 @@ func TestInboundThresholdAndParanoiaLevel(t *testing.T) {
 		return r
 	}
 	// A search for a C++ type: CRS 942131 (paranoia 2) takes it for SQL.
+	// (In a sentence, "std::vector<int> vs array", it is prose the
+	// analyzer finds no SQL in, and passes at paranoia 2 too.)
 	snippet := func() *http.Request {
-		return browserRequest("GET", "/search/?q="+url.QueryEscape("std::vector<int> vs array"), nil)
+		return browserRequest("GET", "/search/?q="+url.QueryEscape("std::vector<int>"), nil)
 	}
 	for _, c := range []struct {
 		yaml  string

@@ -113,6 +113,22 @@ func severityPoints(s types.RuleSeverity) int {
 	return 0
 }
 
+// scoredMatches is how many times a matched rule added its score: Coraza
+// runs a rule's actions (the CRS's setvar of the anomaly score) for each
+// value it matched, at the level of the chain that holds them (the last).
+func scoredMatches(m types.MatchedRule) int {
+	deepest, n := -1, 0
+	for _, md := range m.MatchedDatas() {
+		switch l := md.ChainLevel(); {
+		case l > deepest:
+			deepest, n = l, 1
+		case l == deepest:
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
 // scoringRule reports whether a matched rule adds to the inbound anomaly
 // score: the CRS's detection rules (not its set-up and blocking
 // evaluation), Parapet's profile rules excepted.
@@ -134,14 +150,18 @@ func needsConfirmation(id int) bool {
 	return id >= 921000 && id < 922000 || id >= 930000 && id < 945000
 }
 
-// libinjectionSQLi is the CRS rule that runs libinjection: the analyzer
-// runs the same tokenizer and judges the fingerprint (a break-out, or
-// words joined by an operator), so the rule counts only for a value the
-// analyzer's SQL judgement finds at least Medium, whatever exclusions
-// apply to the analyzer's own rules.
-const libinjectionSQLi = 942100
-
-var sqlJudge = analyze.New(analyze.Of(analyze.SQLi), analyze.Arg)
+// judgedRules are CRS rules whose match the analyzer judges again on the
+// value the rule matched, with the parser of the same class; they count
+// only when it finds at least Medium (whatever exclusions apply to the
+// analyzer's own rules). 942100 runs libinjection, whose fingerprint the
+// analyzer judges by where it breaks out ("john or@var.es" is words
+// joined by an operator); 930120 matches names of system files anywhere
+// ("C:\Program Files"), and the analyzer judges a path by where it
+// leads.
+var judgedRules = map[int]*analyze.Analyzer{
+	942100: analyze.New(analyze.Of(analyze.SQLi), analyze.Arg),
+	930120: analyze.New(analyze.Of(analyze.Traversal), analyze.Arg),
+}
 
 // verdict is what the matched rules of a transaction add up to.
 type verdict struct {
@@ -154,7 +174,11 @@ type verdict struct {
 // judge computes the verdict over every rule matched so far.
 func judge(tx types.Transaction) verdict {
 	var v verdict
-	byField := map[fieldRef]int{} // index in findings
+	type fieldClass struct {
+		fieldRef
+		analyze.Class
+	}
+	byField := map[fieldClass]int{} // index in findings
 	for _, m := range tx.MatchedRules() {
 		id := m.Rule().ID()
 		if id < analyzerFirstID || id > analyzerLastID {
@@ -166,13 +190,14 @@ func judge(tx types.Transaction) verdict {
 			if !ok || !ok2 {
 				continue
 			}
-			if i, seen := byField[ref]; seen {
+			k := fieldClass{ref, f.Class}
+			if i, seen := byField[k]; seen {
 				if f.Confidence > v.findings[i].Confidence {
 					v.findings[i].Finding = f
 				}
 				continue
 			}
-			byField[ref] = len(v.findings)
+			byField[k] = len(v.findings)
 			v.findings = append(v.findings, fieldFinding{field: ref, Finding: f})
 		}
 	}
@@ -182,7 +207,7 @@ func judge(tx types.Transaction) verdict {
 		if m.Message() == "" || !scoringRule(id) {
 			continue
 		}
-		h := crsHit{ruleHit: ruleHit{id: id, severity: rule.Severity(), msg: m.Message(), matched: m}, points: severityPoints(rule.Severity())}
+		h := crsHit{ruleHit: ruleHit{id: id, severity: rule.Severity(), msg: m.Message(), matched: m}, points: severityPoints(rule.Severity()) * scoredMatches(m)}
 		for _, t := range rule.Tags() {
 			if c, ok := strings.CutPrefix(t, "attack-"); ok {
 				h.class = c
@@ -197,17 +222,17 @@ func judge(tx types.Transaction) verdict {
 				continue
 			}
 			h.fields = append(h.fields, ref)
-			if v.agrees(ref, byField) {
+			if v.agrees(ref, h.class) {
 				h.confirmed = true
 			} else if check && isText(tx, md) {
 				prose++
 			}
-			if id == libinjectionSQLi && sqlJudge.Inspect(md.Value()).Confidence >= analyze.Medium {
+			if a := judgedRules[id]; a != nil && a.Inspect(md.Value()).Confidence >= analyze.Medium {
 				judged++
 			}
 		}
 		h.unconfirmed = check && !h.confirmed && prose > 0 && prose == len(h.fields)
-		if id == libinjectionSQLi && judged == 0 {
+		if judgedRules[id] != nil && judged == 0 {
 			h.unconfirmed = true
 		}
 		v.raw += h.points
@@ -254,14 +279,43 @@ func isText(tx types.Transaction, md types.MatchData) bool {
 	return true
 }
 
-// agrees reports whether the analyzer found something on ref (any field
-// for a whole-request variable).
-func (v *verdict) agrees(ref fieldRef, byField map[fieldRef]int) bool {
-	if ref.wholeRequest() {
-		return len(v.findings) > 0
+// agrees reports whether the analyzer found an attack of a class that
+// agrees with the CRS class crsClass on ref (on any field for a
+// whole-request variable).
+func (v *verdict) agrees(ref fieldRef, crsClass string) bool {
+	for _, f := range v.findings {
+		if (f.field == ref || ref.wholeRequest()) && classesAgree(crsClass, f.Class) {
+			return true
+		}
 	}
-	_, ok := byField[ref]
-	return ok
+	return false
+}
+
+// crsClasses are the analyzer's classes that agree with a CRS rule's
+// class (its attack-* tag): a CRS command-injection rule and the
+// analyzer's SQL finding on the same article are two weak signs of
+// different things, not a confirmation.
+var crsClasses = map[string]analyze.Set{
+	"sqli":              analyze.Of(analyze.SQLi),
+	"xss":               analyze.Of(analyze.XSS),
+	"rce":               analyze.Of(analyze.Shell, analyze.Code),
+	"injection-php":     analyze.Of(analyze.Code),
+	"php":               analyze.Of(analyze.Code),
+	"injection-java":    analyze.Of(analyze.Code, analyze.Template),
+	"java":              analyze.Of(analyze.Code, analyze.Template),
+	"injection-generic": analyze.Of(analyze.Code, analyze.Template, analyze.NoSQL, analyze.LDAP, analyze.SSI, analyze.XXE),
+	"generic":           analyze.Of(analyze.Code, analyze.Template, analyze.NoSQL, analyze.LDAP, analyze.SSI, analyze.XXE),
+	"ssti":              analyze.Of(analyze.Template),
+	"lfi":               analyze.Of(analyze.Traversal),
+	"rfi":               analyze.Of(analyze.SSRF, analyze.Traversal, analyze.Code),
+	"ssrf":              analyze.Of(analyze.SSRF),
+	"protocol":          analyze.Of(analyze.CRLF),
+	"fixation":          analyze.Of(analyze.XSS, analyze.CRLF),
+}
+
+func classesAgree(crsClass string, c analyze.Class) bool {
+	set, ok := crsClasses[crsClass]
+	return !ok || set.Has(c)
 }
 
 // decideVerdict turns the verdict into a decision: Pass, a block (or its
@@ -283,7 +337,7 @@ func (s *Stage) decideVerdict(v verdict) decision.Decision {
 		}
 		for _, f := range h.fields {
 			for j := range v.findings {
-				if v.findings[j].field == f || f.wholeRequest() {
+				if (v.findings[j].field == f || f.wholeRequest()) && classesAgree(h.class, v.findings[j].Class) {
 					agreed, agreedOn = h, &v.findings[j]
 					break
 				}

@@ -128,6 +128,10 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			h := pr.Out.Header
 			h.Del("Forwarded")
 			h.Del("X-Real-Ip")
+			// The body is read (and any 100 Continue sent to the client)
+			// before the request goes upstream: waiting for the app's own
+			// 100 would only add up to ExpectContinueTimeout.
+			h.Del("Expect")
 			if info := decision.FromContext(pr.In.Context()); info != nil {
 				h.Set("X-Forwarded-For", info.ClientIP.String())
 				h.Set("X-Real-IP", info.ClientIP.String())
