@@ -23,7 +23,10 @@ var codeSigns = []codeSign{
 	{s: "base64_decode", call: true}, {s: "gzinflate", call: true, strong: true}, {s: "str_rot13", call: true},
 	{s: "file_get_contents", call: true}, {s: "file_put_contents", call: true, strong: true}, {s: "phpinfo", call: true, strong: true},
 	{s: "$_get[", strong: true}, {s: "$_post[", strong: true}, {s: "$_request[", strong: true}, {s: "$_cookie[", strong: true},
-	{s: "$_server[", strong: true},
+	{s: "$_server[", strong: true}, {s: "fsockopen", call: true}, {s: "pfsockopen", call: true, strong: true},
+	{s: "stream_socket_client", call: true, strong: true}, {s: "curl_exec", call: true}, {s: "unserialize", call: true},
+	{s: "highlight_file", call: true, strong: true}, {s: "show_source", call: true, strong: true},
+	{s: "move_uploaded_file", call: true}, {s: "gzuncompress", call: true}, {s: "preg_replace", call: true},
 	// Python
 	{s: "__import__", call: true, strong: true}, {s: "os.system", call: true}, {s: "os.popen", call: true},
 	{s: "subprocess.popen", call: true}, {s: "subprocess.call", call: true}, {s: "subprocess.run", call: true},
@@ -55,6 +58,12 @@ var codeSigns = []codeSign{
 // as code (prose that names os.system is a snippet, Low).
 func code(t *text) Finding {
 	lc := t.lc()
+	if i := strings.Index(lc, "<?"); i >= 0 && i+2 < len(lc) && (lc[i+2] == ' ' || lc[i+2] == '\t' || lc[i+2] == '\n') {
+		// "<? php": PHP opens with any whitespace after "<?"
+		if rest := strings.TrimLeft(lc[i+2:], " \t\r\n"); strings.HasPrefix(rest, "php") {
+			lc = lc[:i+2] + rest
+		}
+	}
 	if !strings.ContainsAny(lc, "(<$!_:@") && !strings.Contains(lc, "ro0ab") && !strings.Contains(lc, "aced0005") && !strings.Contains(lc, "aaeaaad") {
 		return Finding{}
 	}

@@ -100,7 +100,7 @@ func proseWords(s string) bool {
 	}
 	return words >= 2 && words+numbers >= 3 && spaces*2 >= words && letters*10 >= nonSpace*6 &&
 		longest <= 45 && letters <= 15*words && // words, not padding (AAAA...)
-		(joints < 2 || joints*4 <= words) && (symbols < 2 || symbols*10 <= nonSpace)
+		joints*4 <= words && (symbols < 2 || symbols*10 <= nonSpace)
 }
 
 // codeJoint reports a joint of code at c (after prev; s[i:] follows c):

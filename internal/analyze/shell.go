@@ -16,7 +16,7 @@ import "strings"
 // text is Medium; "Tom & Jerry" is not a command.
 func shell(t *text, place Place) Finding {
 	s := t.s
-	if !strings.ContainsAny(s, ";|&`$\n\r(<>{") {
+	if !strings.ContainsAny(s, ";|&`$\n\r(<>{- %") {
 		return Finding{}
 	}
 	var best Finding
@@ -112,11 +112,103 @@ func shell(t *text, place Place) Finding {
 			keep(Finding{Confidence: Low, Why: kind + " then " + word + " and words"})
 		}
 	}
+	if best.Confidence < High {
+		keep(interpreterCall(t))
+	}
+	if best.Confidence < High && (strings.Contains(t.lc(), "for") && strings.Contains(s, "%") || strings.Contains(t.lc(), "if")) {
+		keep(cmdFor(t.lc()))
+	}
 	if best.Confidence < High && strings.Contains(s, "${") && paramSlice(s) {
 		keep(Finding{Confidence: High, Why: "parameter expansion slicing"})
 	}
 	return best
 }
+
+// interpreters and the option that makes them run the code that
+// follows: a value that is "sh -c ..." or "python3 -c ..." is a command
+// line, whatever precedes the interpreter (time, nohup, env).
+var interpreters = map[string]string{"sh": "-c", "bash": "-c", "zsh": "-c", "ksh": "-c", "dash": "-c", "csh": "-c",
+	"busybox": "", "python": "-c", "python2": "-c", "python3": "-c", "perl": "-e", "ruby": "-e", "php": "-r",
+	"node": "-e", "nodejs": "-e", "lua": "-e", "powershell": "-c", "pwsh": "-c", "cmd": "/c", "cmd.exe": "/c", "nc": "-e", "ncat": "-e"}
+
+// interpreterCall finds a value that starts as a command line running
+// code: an interpreter (or $SHELL) with its run-this option, or a shell
+// command reading a system file.
+func interpreterCall(t *text) Finding {
+	fields := strings.Fields(t.lc())
+	for len(fields) > 0 && (fields[0] == "time" || fields[0] == "nohup" || fields[0] == "env" || fields[0] == "exec" || strings.Trim(fields[0], "'\"") == "") {
+		fields = fields[1:]
+	}
+	if len(fields) < 2 {
+		return Finding{}
+	}
+	w, _ := commandWord(fields[0])
+	w = bareCommand(w)
+	if strings.HasPrefix(fields[0], "$shell") {
+		w = "sh"
+	}
+	if opt, ok := interpreters[w]; ok && (opt == "" || fields[1] == opt || strings.HasPrefix(fields[1], opt)) && !t.isProse() {
+		return Finding{Confidence: High, Why: w + " " + opt + " command line"}
+	}
+	if attackCommands[w] && len(fields) <= 4 && sensitiveTarget(fields[len(fields)-1]) != "" {
+		return Finding{Confidence: High, Why: w + " of " + sensitiveTarget(fields[len(fields)-1])}
+	}
+	return Finding{}
+}
+
+// cmdFor finds cmd.exe's FOR loop (FOR [/D /R path /L /F "opts"] %x IN
+// (...) DO ...) and IF [/I] [NOT] EXIST tests.
+func cmdFor(lc string) Finding {
+	for from := 0; ; {
+		i := strings.Index(lc[from:], "for")
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + 3
+		if i > 0 && isIdentByte(lc[i-1]) || i+3 < len(lc) && isIdentByte(lc[i+3]) {
+			continue
+		}
+		window := lc[i:min(len(lc), i+300)]
+		p := strings.Index(window, "%")
+		in := strings.Index(window, " in (")
+		if in < 0 {
+			in = strings.Index(window, " in(")
+		}
+		// %x, %%x or %name: one token between the % and IN
+		if p > 0 && in > p && in-p <= 24 && !strings.ContainsAny(window[p:in], " \t") &&
+			(strings.Contains(window[in:], ") do") || strings.Contains(window[in:], ")do")) {
+			return Finding{Confidence: High, Why: "cmd FOR loop"}
+		}
+	}
+	for from := 0; ; {
+		i := strings.Index(lc[from:], "if")
+		if i < 0 {
+			return Finding{}
+		}
+		i += from
+		from = i + 2
+		if i > 0 && isIdentByte(lc[i-1]) || i+2 < len(lc) && isIdentByte(lc[i+2]) {
+			continue
+		}
+		f := strings.Fields(lc[i+2 : min(len(lc), i+200)])
+		k := 0
+		for k < len(f) && (f[k] == "/i" || f[k] == "not") {
+			k++
+		}
+		switch {
+		case k+1 < len(f) && (f[k] == "exist" || f[k] == "defined" || f[k] == "errorlevel" || f[k] == "cmdextversion"):
+			return Finding{Confidence: Medium, Why: "cmd IF " + strings.ToUpper(f[k])}
+		case k+2 < len(f) && cmdComparisons[f[k+1]]:
+			return Finding{Confidence: Medium, Why: "cmd IF comparison"}
+		case k < len(f) && strings.Contains(f[k], "==") && strings.ContainsAny(f[k], "%!"):
+			// "%VAR%"=="x": cmd's variables, no spaces around ==
+			return Finding{Confidence: Medium, Why: "cmd IF comparison"}
+		}
+	}
+}
+
+var cmdComparisons = map[string]bool{"equ": true, "neq": true, "lss": true, "leq": true, "gtr": true, "geq": true}
 
 // breaksOutAtStart reports whether what comes before a separator is at
 // most one word (the value the field was meant to hold) or a quote that

@@ -106,6 +106,12 @@ func sqlContinuation(s string) string {
 		case t.kind == 'n' && i == 0:
 		case t.kind == 'w' && i == 0 && len(toks) > 1 && toks[1].kind == 'p' && toks[1].text == ")":
 		case t.kind == 'p' && t.text == ")" && i <= 3:
+		case t.kind == 'p' && t.text == ";" && i == 0:
+			// a second statement right away: ";INSERT INTO ..."
+			if w := continuesSQL(toks); w != "" {
+				return w
+			}
+			continue
 		default:
 			continue
 		}

@@ -53,7 +53,7 @@ func sqli(t *text, _ Place) Finding {
 		}
 		return Finding{Confidence: High, Why: why}
 	case weakBreakout:
-		if t.isText() {
+		if t.isText() && !strong {
 			return Finding{Confidence: Low, Why: why + " in text"}
 		}
 		return Finding{Confidence: Medium, Why: why}
@@ -89,6 +89,9 @@ var sqlExploitFunctions = []string{"sleep(", "benchmark(", "pg_sleep(", "waitfor
 	"sys_eval(", "sys_exec(", "randomblob(", "information_schema", "pg_read_file(", "copy (", "lo_import("}
 
 func sqlExploitFunction(lc string) string {
+	if strings.Contains(lc, " (") {
+		lc = strings.ReplaceAll(lc, " (", "(") // sleep (5)
+	}
 	for _, f := range sqlExploitFunctions {
 		if strings.Contains(lc, f) {
 			return strings.TrimRight(f, "( ")

@@ -15,7 +15,8 @@ var sensitiveFiles = []string{
 	"config/database.yml", "database.yml", "secrets.yml", "php.ini", "my.cnf",
 	"windows/win.ini", "win.ini", "boot.ini", "windows/system32", "windows/system.ini", "system32/config/sam",
 	"system32/drivers/etc/hosts", "inetpub/", "ntuser.dat", "users/default", "autoexec.bat", "applicationhost.config",
-	"web-inf/web.xml", "web-inf/", "meta-inf/",
+	"web-inf/web.xml", "web-inf/", "meta-inf/", "etc/subuid", "etc/subgid", "etc/gshadow", "etc/master.passwd",
+	"sys/class/", "sys/kernel/", "sys/devices/", ".docker/", "proc/sched_debug", "proc/cpuinfo", "proc/meminfo",
 }
 
 // traversal judges path traversal and local file inclusion: dot
@@ -56,6 +57,9 @@ func traversal(t *text, place Place) Finding {
 		keep(Finding{Confidence: High, Why: "traversal of " + itoa(climbs) + " levels"})
 	case escapes && !prose:
 		keep(Finding{Confidence: Medium, Why: "traversal"})
+	case target != "" && !prose && !strings.ContainsAny(strings.TrimSpace(p), " \t\n"):
+		// a value that is a path to a system file, relative or not
+		keep(Finding{Confidence: Medium, Why: "path to " + target})
 	case target != "" && (absolute || climbs > 0):
 		keep(Finding{Confidence: Low, Why: "path to " + target + " in prose"})
 	}

@@ -192,3 +192,66 @@ func crsRequest(method, uri, version *string, headers map[string]string, data *s
 	}
 	return r.WithContext(context.Background())
 }
+
+// TestCRSRegressionAttacksBlocked replays the CRS regression tests that
+// expect an attack rule (930-944) through Parapet's defaults, minus the
+// Django profile, with the second stage and without it, and compares
+// what each blocks: confirmation must not cost the CRS's own attack
+// payloads more than the analyzer's parsers add. (Many of these tests
+// exercise paranoia levels 2-4, which neither configuration runs.)
+func TestCRSRegressionAttacksBlocked(t *testing.T) {
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 10
+	}
+	stage := func(analyzer bool) *Stage {
+		cfg := config.Default()
+		cfg.Detection.DjangoProfile = false
+		cfg.Detection.Analyzer = analyzer
+		cfg.Detection.BodyLimit = 8 << 20
+		cfg.Edge.AllowedMethods = []string{"GET", "HEAD", "POST", "OPTIONS"}
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	on, off := stage(true), stage(false)
+	var n, blockedOn, blockedOff, lost int
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		if f.RuleID < 930000 || f.RuleID >= 945000 {
+			return
+		}
+		for _, tc := range f.Tests {
+			if len(tc.Stages) != 1 {
+				continue
+			}
+			in, out := tc.Stages[0].Input, tc.Stages[0].Output.Log
+			if in.EncodedRequest != "" || len(out.ExpectIDs) == 0 {
+				continue
+			}
+			if n++; n%every != 0 {
+				continue
+			}
+			var d [2]bool
+			for i, s := range []*Stage{on, off} {
+				r := crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+				d[i] = s.Check(r.Context(), r, &decision.Info{ID: "crs-" + strconv.Itoa(i)}).Decided()
+			}
+			if d[0] {
+				blockedOn++
+			}
+			if d[1] {
+				blockedOff++
+				if !d[0] {
+					lost++
+				}
+			}
+		}
+	})
+	t.Logf("CRS attack tests: %d replayed; blocked with the analyzer %d, by the CRS alone %d; %d blocked by the CRS alone pass with the analyzer",
+		(n+every-1)/every, blockedOn, blockedOff, lost)
+	if blockedOn < blockedOff {
+		t.Errorf("the second stage blocks fewer of the CRS's attack tests (%d) than the CRS alone (%d)", blockedOn, blockedOff)
+	}
+}
