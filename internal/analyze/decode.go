@@ -191,16 +191,12 @@ func base64Decode(s string, _ Place) (string, bool) {
 	if len(s) < minBase64 {
 		return "", false
 	}
-	if strings.IndexByte(s, ' ') >= 0 {
-		// A '+' of base64 in a query or form arrives as a space.
-		s = strings.ReplaceAll(s, " ", "+")
-	}
 	url, std := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '+' || c == '/':
+		case c == '+' || c == '/' || c == ' ': // a '+' in a query or form arrives as a space
 			std = true
 		case c == '-' || c == '_':
 			url = true
@@ -215,6 +211,9 @@ func base64Decode(s string, _ Place) (string, bool) {
 	enc := base64.RawStdEncoding
 	if url {
 		enc = base64.RawURLEncoding
+	}
+	if strings.IndexByte(s, ' ') >= 0 {
+		s = strings.ReplaceAll(s, " ", "+")
 	}
 	s = strings.TrimRight(s, "=")
 	if len(s)%4 == 1 {
@@ -505,7 +504,7 @@ func foldRune(r rune) rune {
 // concatJoin joins string literals concatenated with + (JavaScript,
 // Java), & (VBScript) or . (PHP): 'ale'+'rt' reads as 'alert'.
 func concatJoin(s string, _ Place) (string, bool) {
-	if !strings.ContainsAny(s, "+&.") || !strings.ContainsAny(s, `'"`) {
+	if !strings.ContainsAny(s, "+&.") || !strings.ContainsAny(s, `'"`) || !hasConcat(s) {
 		return "", false
 	}
 	var b strings.Builder
@@ -535,6 +534,33 @@ func concatJoin(s string, _ Place) (string, bool) {
 		return "", false
 	}
 	return b.String(), true
+}
+
+// hasConcat reports a quote, an operator and the same quote again (with
+// spaces between): the join concatJoin undoes.
+func hasConcat(s string) bool {
+	for i := strings.IndexAny(s, `'"`); i >= 0 && i < len(s); {
+		c := s[i]
+		j := i + 1
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < len(s) && (s[j] == '+' || s[j] == '&' || s[j] == '.') {
+			k := j + 1
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+				k++
+			}
+			if k < len(s) && s[k] == c {
+				return true
+			}
+		}
+		next := strings.IndexAny(s[i+1:], `'"`)
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }
 
 // stripInWordTags removes tags that split a word ("o<x>nfocus",

@@ -145,19 +145,6 @@ var jsStatements = []string{"var ", "let ", "const ", "return ", "return(", "whi
 // string or an expression (' ; " } ||).
 func jsBreakout(t *text) Finding {
 	lc := t.lc()
-	n := 0
-	why := ""
-	for _, st := range jsStatements {
-		if strings.Contains(lc, st) {
-			n++
-			if why == "" {
-				why = strings.TrimSpace(strings.TrimRight(st, "({ "))
-			}
-		}
-	}
-	if n == 0 {
-		return Finding{}
-	}
 	trim := strings.TrimLeft(lc, " \t")
 	breaks := strings.HasPrefix(trim, ";") || strings.HasPrefix(trim, "'") || strings.HasPrefix(trim, "\"") ||
 		strings.HasPrefix(trim, "}") || strings.HasPrefix(trim, "||") || strings.Contains(lc, "';") ||
@@ -169,8 +156,21 @@ func jsBreakout(t *text) Finding {
 		}
 		breaks = k < len(trim) && trim[k] == ';'
 	}
+	if !breaks {
+		return Finding{}
+	}
+	n := 0
+	why := ""
+	for _, st := range jsStatements {
+		if strings.Contains(lc, st) {
+			n++
+			if why == "" {
+				why = strings.TrimSpace(strings.TrimRight(st, "({ "))
+			}
+		}
+	}
 	switch {
-	case !breaks:
+	case n == 0:
 		return Finding{}
 	case t.isProse():
 		return Finding{Confidence: Low, Why: "script statements (" + why + ") in prose"}

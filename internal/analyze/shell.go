@@ -135,7 +135,7 @@ var interpreters = map[string]string{"sh": "-c", "bash": "-c", "zsh": "-c", "ksh
 // code: an interpreter (or $SHELL) with its run-this option, or a shell
 // command reading a system file.
 func interpreterCall(t *text) Finding {
-	fields := strings.Fields(t.lc())
+	fields := strings.Fields(t.lc()[:min(len(t.s), 256)])
 	for len(fields) > 0 && (fields[0] == "time" || fields[0] == "nohup" || fields[0] == "env" || fields[0] == "exec" || strings.Trim(fields[0], "'\"") == "") {
 		fields = fields[1:]
 	}

@@ -35,7 +35,7 @@ func sqli(t *text, _ Place) Finding {
 			kind, why = breaksOut, why+" with "+sqlExploitFunction(t.lc())
 		}
 	}
-	if kind != breaksOut {
+	if kind != breaksOut && sqlContinues(t.lc()) {
 		if w := sqlContinuation(s); w != "" {
 			kind, why = breaksOut, w
 			if strings.HasSuffix(w, " number") {
@@ -80,6 +80,18 @@ func closingQuote(s string) bool {
 		return false // opens a word: an apostrophe inside one, or a quotation
 	}
 	return true
+}
+
+// sqlContinues is the cheap look for what sqlContinuation needs after a
+// break-out: a boolean operator, UNION, a second statement, a clause.
+func sqlContinues(lc string) bool {
+	for _, k := range []string{" or", " and", "||", "&&", "xor", "union", ";", "order", "group", "into", "having", "where", "procedure", "+(", "-(", "*("} {
+		if strings.Contains(lc, k) {
+			return true
+		}
+	}
+	return strings.HasPrefix(lc, "or") || strings.HasPrefix(lc, "and") || strings.Contains(lc, ")or") || strings.Contains(lc, ")and") ||
+		strings.Contains(lc, "'or") || strings.Contains(lc, "'and") || strings.Contains(lc, "\"or") || strings.Contains(lc, "\"and")
 }
 
 // sqlExploitFunctions are what a SQL statement calls only to attack:

@@ -34,8 +34,8 @@ func template(t *text) Finding {
 			from = i + len(d.open)
 			// An expression the template engine evaluates is closed;
 			// "<%s>" % x is Python's formatting.
-			j := strings.Index(body, d.close)
-			if j < 0 || j > 400 {
+			j := strings.Index(body[:min(len(body), 400+len(d.close))], d.close)
+			if j < 0 {
 				continue
 			}
 			body = body[:j]

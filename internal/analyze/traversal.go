@@ -27,6 +27,9 @@ func traversal(t *text, place Place) Finding {
 	if !strings.ContainsAny(s, "./\\") {
 		return Finding{}
 	}
+	if !strings.ContainsAny(s, "/\\") && strings.ContainsAny(strings.TrimSpace(s), " \t\n") {
+		return Finding{} // words without a path: at most a file named in a sentence
+	}
 	p := strings.ReplaceAll(asciiLower(s), "\\", "/")
 	var best Finding
 	keep := func(f Finding) {

@@ -87,7 +87,7 @@ func hasAttr(t *tag, name string) bool {
 // proseScript reports whether what follows a script tag, up to its end
 // tag, is prose rather than script.
 func proseScript(rest string) bool {
-	if end := strings.Index(asciiLower(rest[:min(len(rest), 4096)]), "</script"); end >= 0 {
+	if end := strings.Index(asciiLower(rest[:min(len(rest), 1024)]), "</script"); end >= 0 {
 		rest = rest[:end]
 	}
 	if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
