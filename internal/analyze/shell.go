@@ -147,7 +147,7 @@ func interpreterCall(t *text) Finding {
 	if strings.HasPrefix(fields[0], "$shell") {
 		w = "sh"
 	}
-	if opt, ok := interpreters[w]; ok && (opt == "" || fields[1] == opt || strings.HasPrefix(fields[1], opt)) && !t.isProse() {
+	if opt, ok := interpreters[w]; ok && (opt == "" && strings.HasPrefix(fields[1], "-") || opt != "" && (fields[1] == opt || strings.HasPrefix(fields[1], opt))) {
 		return Finding{Confidence: High, Why: w + " " + opt + " command line"}
 	}
 	if attackCommands[w] && len(fields) <= 4 && sensitiveTarget(fields[len(fields)-1]) != "" {
@@ -169,7 +169,7 @@ func cmdFor(lc string) Finding {
 		if i > 0 && isIdentByte(lc[i-1]) || i+3 < len(lc) && isIdentByte(lc[i+3]) {
 			continue
 		}
-		window := lc[i:min(len(lc), i+300)]
+		window := strings.Join(strings.Fields(lc[i:min(len(lc), i+300)]), " ")
 		p := strings.Index(window, "%")
 		in := strings.Index(window, " in (")
 		if in < 0 {
@@ -201,11 +201,24 @@ func cmdFor(lc string) Finding {
 			return Finding{Confidence: Medium, Why: "cmd IF " + strings.ToUpper(f[k])}
 		case k+2 < len(f) && cmdComparisons[f[k+1]]:
 			return Finding{Confidence: Medium, Why: "cmd IF comparison"}
-		case k < len(f) && strings.Contains(f[k], "==") && strings.ContainsAny(f[k], "%!"):
-			// "%VAR%"=="x": cmd's variables, no spaces around ==
+		case k < len(f) && strings.Contains(f[k], "==") && (k > 0 || strings.ContainsAny(f[k], "%!")) && !codeLine(f):
+			// "%VAR%"=="x", IF /I a==b: cmd's comparisons, no spaces around ==
+			return Finding{Confidence: Medium, Why: "cmd IF comparison"}
+		case k+2 < len(f) && f[k+1] == "==" && strings.ContainsAny(f[k], "%!\"(") && !codeLine(f):
 			return Finding{Confidence: Medium, Why: "cmd IF comparison"}
 		}
 	}
+}
+
+// codeLine reports an if statement of a programming language (Python's
+// ends in ':', C's and JavaScript's open a brace), not cmd's.
+func codeLine(f []string) bool {
+	for _, w := range f {
+		if strings.HasSuffix(w, ":") || strings.Contains(w, "{") || strings.Contains(w, ")") && strings.HasSuffix(w, ":") {
+			return true
+		}
+	}
+	return false
 }
 
 var cmdComparisons = map[string]bool{"equ": true, "neq": true, "lss": true, "leq": true, "gtr": true, "geq": true}

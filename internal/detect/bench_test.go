@@ -373,6 +373,12 @@ func BenchmarkAnalyzerCost(b *testing.B) {
 			n++
 			return formPOST(body + "&note=" + strconv.Itoa(n) + "+seats+left+on+the+8%3A15")
 		}},
+		// A comment never seen before (every comment is): nothing of it
+		// is remembered, by the rule set or the analyzer.
+		{"POST2KBfresh", func() *http.Request {
+			n++
+			return formPOST(freshForm(n))
+		}},
 	} {
 		b.Run(req.name, func(b *testing.B) {
 			var tOn, tOff []time.Duration
@@ -400,6 +406,23 @@ func BenchmarkAnalyzerCost(b *testing.B) {
 			b.ReportMetric(float64(mOn)/float64(mOff), "ratio")
 		})
 	}
+}
+
+// freshForm is form2KB with a comment of the same length no request sent
+// before.
+func freshForm(n int) string {
+	var c strings.Builder
+	for i := 0; c.Len() < 1750; i++ {
+		fmt.Fprintf(&c, "Comment %d, line %d: I'd like to know whether the union station stop is served on Sundays - thanks! ", n, i)
+	}
+	v := url.Values{
+		"csrfmiddlewaretoken": {"AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY"},
+		"name":                {"Siobhán O'Brien"},
+		"email":               {"siobhan@example.ie"},
+		"subject":             {"Question about the new timetable " + strconv.Itoa(n)},
+		"comment":             {c.String()},
+	}
+	return v.Encode()
 }
 
 func median(d []time.Duration) time.Duration {

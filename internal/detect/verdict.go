@@ -399,9 +399,9 @@ func (s *Stage) decideVerdict(v verdict) decision.Decision {
 	}
 	if lead != nil {
 		if engine != "analyzer" {
-			reason.WriteString("; ")
+			reason.WriteString("; analyzer ")
 		}
-		fmt.Fprintf(&reason, "analyzer %s on %s", lead.Finding, lead.field)
+		fmt.Fprintf(&reason, "%s on %s", lead.Finding, lead.field)
 	}
 	d.Reason = reason.String()
 	d.Rules = hitIDs(v.hits, false)
