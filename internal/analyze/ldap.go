@@ -21,9 +21,16 @@ func ldap(t *text) Finding {
 			continue
 		}
 		j := i + 1
-		if j < len(s) && (s[j] == '&' || s[j] == '|' || s[j] == '!') && j+1 < len(s) && s[j+1] == '(' {
-			boolean = true
-			continue
+		if j < len(s) && (s[j] == '&' || s[j] == '|' || s[j] == '!') {
+			if j+1 < len(s) && s[j+1] == '(' {
+				boolean = true
+				continue
+			}
+			if n := filterItem(s[j+1:]); n > 0 {
+				boolean = true // (|uid=*): an operator on one item
+				filters++
+				continue
+			}
 		}
 		if n := filterItem(s[j:]); n > 0 {
 			filters++

@@ -133,6 +133,7 @@ func sqlContinuation(s string) string {
 		if w := continuesSQL(rest[j:]); w != "" {
 			return "quote then " + w
 		}
+
 	}
 	return ""
 }

@@ -35,6 +35,9 @@ func sqli(t *text, _ Place) Finding {
 			kind, why = breaksOut, why+" with "+sqlExploitFunction(t.lc())
 		}
 	}
+	if kind != breaksOut && quoteThenComment(s) {
+		kind, why = breaksOut, "quote then comment"
+	}
 	if kind != breaksOut && sqlContinues(t.lc()) {
 		if w := sqlContinuation(s); w != "" {
 			kind, why = breaksOut, w
@@ -80,6 +83,18 @@ func closingQuote(s string) bool {
 		return false // opens a word: an apostrophe inside one, or a quotation
 	}
 	return true
+}
+
+// quoteThenComment finds a value that closes a string right after a
+// word and comments out the rest of the query: admin'--, admin' #,
+// admin")/*.
+func quoteThenComment(s string) bool {
+	q := strings.IndexAny(s, "'\"")
+	if q <= 0 || !isIdentByte(s[q-1]) || len(s) > 64 {
+		return false
+	}
+	rest := strings.TrimLeft(s[q+1:], " )")
+	return strings.HasPrefix(rest, "--") || strings.HasPrefix(rest, "#") || strings.HasPrefix(rest, "/*")
 }
 
 // sqlContinues is the cheap look for what sqlContinuation needs after a
