@@ -197,6 +197,8 @@ var benign = []struct {
 	{Arg, "Steps:\n1. run make\n2. cat the log\n3. done"},
 	{Arg, "I'd say 2 or 3 bedrooms; budget < $500k"},
 	{Arg, "Pat's # one fan"},
+	{Arg, "Is it safe to use eval() in Python? I've heard it's dangerous."},
+	{Arg, "Where is the C:\\Windows\\System32 folder on Windows 11?"},
 	{Arg, "(see the notes) and (the appendix)"},
 	{Arg, "for item in items:\n    if item.price > 10 and item.stock:\n        print(f\"{item.name}: {item.price}\")\n"},
 	{Arg, "My email is bob@example.com; phone (555) 010-9999"},
