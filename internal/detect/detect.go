@@ -288,6 +288,14 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	if len(r.TransferEncoding) > 0 {
 		tx.AddRequestHeader("transfer-encoding", strings.Join(r.TransferEncoding, ","))
 	}
+	if dc := djangoCookies(r.Header["Cookie"]); dc != nil {
+		// Quoted, escaped or split cookies: also as Django reads them.
+		if st, ok := tx.(plugintypes.TransactionState); ok {
+			for _, kv := range dc {
+				st.Variables().RequestCookies().Add(kv[0], kv[1])
+			}
+		}
+	}
 	if it := tx.ProcessRequestHeaders(); it != nil {
 		return s.decide(tx, it)
 	}
@@ -627,6 +635,10 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	}
 	if inspect == nil {
 		return decision.Pass, true
+	}
+	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
+		// A view may json.loads(request.body) whatever the Content-Type.
+		addJSONArgs(st.Variables().ArgsPost(), inspect)
 	}
 	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
 		return s.decide(tx, it), false
