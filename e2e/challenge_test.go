@@ -17,6 +17,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/challenge"
 	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 const challengeSecret = "e2e-challenge-secret-0123456789abcdef"
@@ -43,7 +44,9 @@ func (v *visitor) do(t *testing.T, d *django, method, path string, body url.Valu
 		rd = strings.NewReader(body.Encode())
 	}
 	req, _ := http.NewRequest(method, d.base+path, rd)
-	req.Header.Set("X-Forwarded-For", v.ip)
+	if v.ip != "" { // else the client is this machine
+		req.Header.Set("X-Forwarded-For", v.ip)
+	}
 	req.Header.Set("User-Agent", v.ua)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
 	if body != nil {
@@ -187,10 +190,10 @@ rules:
 		}
 	}
 
-	// The clearance is bound to the network (/24) and the browser.
+	// The clearance is bound to the address (IPv4 /32 by default) and the browser.
 	neighbour := &visitor{ip: "192.0.2.200", ua: browser, cookie: alice.cookie}
-	if r := neighbour.do(t, d, "GET", "/whoami/", nil, nil); r.status != 200 {
-		t.Errorf("same /24 with the cookie: %d", r.status)
+	if r := neighbour.do(t, d, "GET", "/whoami/", nil, nil); !isChallenge(r) {
+		t.Errorf("same /24, other address, with the cookie: %d, want the challenge page", r.status)
 	}
 	cfg, err := config.Load(writeConfig(t, yaml), nil)
 	if err != nil {
@@ -213,6 +216,7 @@ rules:
 		tag  string
 	}{
 		{"other network", &visitor{ip: "198.51.100.10", ua: browser, cookie: alice.cookie}, "clearance-invalid"},
+		{"other address", &visitor{ip: "192.0.2.11", ua: browser, cookie: alice.cookie}, "clearance-invalid"},
 		{"other User-Agent", &visitor{ip: alice.ip, ua: "Mozilla/5.0 (Macintosh) Safari/605.1.15", cookie: alice.cookie}, "clearance-invalid"},
 		{"expired", &visitor{ip: alice.ip, ua: browser, cookie: signer.Clearance(aliceClient, time.Now().Add(-time.Minute))}, "clearance-expired"},
 		{"other policy", &visitor{ip: alice.ip, ua: browser, cookie: otherPolicy.Clearance(aliceClient, time.Now().Add(time.Hour))}, "clearance-old-policy"},
@@ -465,5 +469,102 @@ rules:
 	// An ordinary browser at the same address is still only challenged.
 	if r := (&visitor{ip: "203.0.113.66", ua: browser}).do(t, d, "GET", "/whoami/", nil, nil); !isChallenge(r) {
 		t.Errorf("browser: %d, want the challenge", r.status)
+	}
+}
+
+// The challenge endpoints pass bans and limits, counted in the shared
+// store: a client guessing answers across two instances on one Redis gets
+// challenge.attempt_limit tries in all (each wrong one a new challenge),
+// then 429s; a client banned with `parapet ban add` gets no clearance for
+// a solved challenge on either instance. Before, each wrong answer was
+// answered with a fresh challenge at any rate, banned or not.
+func TestChallengeAttemptsCappedAcrossInstancesThroughRedis(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(), "PARAPET_CHALLENGE_SECRET=" + challengeSecret,
+		"PARAPET_CHALLENGE_DIFFICULTY=8", "PARAPET_CHALLENGE_ATTEMPT_LIMIT=4/minute burst 4",
+		`PARAPET_RULES=[{"id":"check-humans","action":"challenge","paths":["/whoami/"]}]`}
+	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
+	da, db := &django{process: a, base: "http://" + a.addr}, &django{process: b, base: "http://" + b.addr}
+
+	guesser := &visitor{ip: "198.51.100.50", ua: browser}
+	p := challengePage(t, guesser.do(t, da, "GET", "/whoami/", nil, nil))
+	var codes []int
+	for i := 0; i < 8; i++ {
+		d := da
+		if i%2 == 1 {
+			d = db
+		}
+		r := guesser.do(t, d, "POST", challenge.PathPrefix+"verify", url.Values{"token": {p.token}, "captcha": {"000000"}}, nil)
+		codes = append(codes, r.status)
+		if isChallenge(r) {
+			p = challengePage(t, r)
+		}
+	}
+	if fmt.Sprint(codes) != "[403 403 403 403 429 429 429 429]" {
+		t.Fatalf("8 wrong answers over two instances: %v, want 4 tries then 429", codes)
+	}
+	b.waitLog(t, `"rule":"challenge-attempts"`, `"decision":"throttle"`)
+
+	mallory := &visitor{ip: "198.51.100.51", ua: browser}
+	p = challengePage(t, mallory.do(t, da, "GET", "/whoami/", nil, nil))
+	if out, code := run(t, env, "ban", "add", mallory.ip, "--for", "1h"); code != 0 {
+		t.Fatalf("ban add: %d %s", code, out)
+	}
+	for _, d := range []*django{da, db} {
+		if r := mallory.solve(t, d, p); r.status != 403 || !strings.Contains(r.body, "banned") || len(r.header.Values("Set-Cookie")) != 0 {
+			t.Fatalf("banned client's solved challenge at %s: %d %v", d.base, r.status, r.header.Values("Set-Cookie"))
+		}
+	}
+}
+
+// What a clearance costs and what it buys: a client that throws its
+// clearance away and comes back (a scraper farming fresh ones) is asked
+// for more work each time its answers double (difficulty 10 up to
+// max_difficulty 13 here); the clearance lasts an hour by default and is
+// bound to the client's own IPv4 address, not its /24.
+func TestClearanceCostRisesForRepeatClientsAndBindsTheAddress(t *testing.T) {
+	yaml := fmt.Sprintf(`
+trusted_proxies: [loopback]
+challenge:
+  secret: %s
+  difficulty: 10
+  max_difficulty: 13
+rules:
+  - id: check-humans
+    action: challenge
+    paths: [/whoami/]
+`, challengeSecret)
+	d := startDjangoWithConfig(t, yaml)
+	farm := &visitor{ip: "198.51.100.60", ua: browser}
+	var diffs []int
+	var first *http.Cookie
+	for i := 0; i < 10; i++ {
+		p := challengePage(t, farm.do(t, d, "GET", "/whoami/", nil, nil))
+		diffs = append(diffs, int(p.difficulty))
+		r := farm.solve(t, d, p)
+		if r.status != 303 {
+			t.Fatalf("pass %d: %d", i+1, r.status)
+		}
+		if i == 0 {
+			first = (&http.Response{Header: r.header}).Cookies()[0]
+		}
+	}
+	if fmt.Sprint(diffs) != "[10 10 11 11 12 12 12 12 13 13]" {
+		t.Fatalf("difficulty of 10 challenges to one client: %v, want one more bit each time its answers double, at most 13", diffs)
+	}
+	d.waitLog(t, `"client_ip":"198.51.100.60"`, `"decision":"challenge"`, `"pow:13"`)
+	if first.Name != "parapet_clearance" || first.MaxAge != 3600 {
+		t.Fatalf("clearance cookie %s lasts %ds, want 3600", first.Name, first.MaxAge)
+	}
+	if r := (&visitor{ip: farm.ip, ua: browser, cookie: first.Value}).do(t, d, "GET", "/whoami/", nil, nil); r.status != 200 {
+		t.Fatalf("with its clearance: %d", r.status)
+	}
+	if r := (&visitor{ip: "198.51.100.61", ua: browser, cookie: first.Value}).do(t, d, "GET", "/whoami/", nil, nil); !isChallenge(r) {
+		t.Fatalf("the next address in the /24 with the clearance: %d, want the challenge page", r.status)
+	}
+	// A fresh client is asked for the base difficulty.
+	if p := challengePage(t, (&visitor{ip: "198.51.100.62", ua: browser}).do(t, d, "GET", "/whoami/", nil, nil)); p.difficulty != 10 {
+		t.Fatalf("a new client: difficulty %d, want 10", p.difficulty)
 	}
 }

@@ -63,6 +63,45 @@ func TestHelpAndVersion(t *testing.T) {
 	if out, code = run(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "parapet ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+	if out2, code := run(t, nil, "--version"); code != 0 || out2 != out {
+		t.Fatalf("--version: %d %q, want %q", code, out2, out)
+	}
+}
+
+// Every command's --help (and -h) exits 0 and lists only that command's
+// flags: ban list has no --for.
+func TestEveryCommandHasItsOwnHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"run", "--help"}, []string{"parapet run", "-config"}, []string{"-listen", "-for"}},
+		{[]string{"check", "-h"}, []string{"parapet check", "-config"}, []string{"-for"}},
+		{[]string{"demo", "--help"}, []string{"parapet demo", "-listen"}, []string{"-config"}},
+		{[]string{"init", "--help"}, []string{"parapet init", "-force"}, []string{"-for "}},
+		{[]string{"version", "--help"}, []string{"parapet version"}, []string{"-config"}},
+		{[]string{"ban", "--help"}, []string{"parapet ban list"}, nil},
+		{[]string{"ban", "list", "--help"}, []string{"parapet ban list", "-config"}, []string{"-for", "-reason", "-action"}},
+		{[]string{"ban", "add", "-h"}, []string{"parapet ban add", "-for", "-reason", "-action"}, nil},
+		{[]string{"ban", "remove", "--help"}, []string{"parapet ban remove", "-config"}, []string{"-for"}},
+		{[]string{"help", "check"}, []string{"parapet check", "-config"}, nil},
+	} {
+		out, code := run(t, nil, tc.args...)
+		if code != 0 {
+			t.Errorf("%q: exit %d\n%s", tc.args, code, out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%q: output has %q, another command's flag:\n%s", tc.args, w, out)
+			}
+		}
+	}
 }
 
 func TestDemoBlocksSomething(t *testing.T) {
@@ -186,5 +225,49 @@ func TestStartUpGivesRuleBuildingMemoryBack(t *testing.T) {
 	// 95 MB given back, on the 2-core test machine).
 	if rss > peak*85/100 {
 		t.Errorf("resident memory %d MB after start-up is %d%% of its %d MB peak: the rule building's garbage was kept", rss>>10, rss*100/peak, peak>>10)
+	}
+}
+
+// check reports every problem of a config in one pass: a bad environment
+// variable, unknown YAML keys (with the key meant), values validation
+// refuses, a type mismatch and what only building the chain finds (a bad
+// regex, a country code that does not exist). Before, it took three runs:
+// the environment, then the file, then the chain.
+func TestCheckReportsEveryProblemInOnePass(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte(`upstream: http://127.0.0.1:1
+upstreem: x
+edge:
+  allowed_methods: [GET, get]
+  alowed_hosts: [x]
+timeouts:
+  read: soon
+rules:
+  - id: geo
+    countries_except: [DE, XX]
+    methods: [POST]
+  - id: badre
+    path_regex: ['(']
+`), 0o600)
+	want := []string{
+		"environment PARAPET_DETECTION_MODE: ",
+		`environment PARAPET_TIMEOUTS_IDLE: timeouts.idle: "later" is not a duration`,
+		p + `:2: unknown key "upstreem" (in the top level; did you mean upstream?)`,
+		p + `:4: edge.allowed_methods[1]: "get" is not an upper-case HTTP method`,
+		p + `:5: unknown key "alowed_hosts" (in edge; did you mean allowed_hosts?)`,
+		p + `:7: timeouts.read: "soon" is not a duration (e.g. 30s, 5m)`,
+		p + `:10: rules[0].countries_except[1]: "XX" is not a two-letter ISO country code`,
+		p + `:13: rules[1].path_regex[0]: bad regex "("`,
+	}
+	for _, args := range [][]string{{"check", "--config", p}, {"run", "--config", p}} {
+		out, code := run(t, []string{"PARAPET_DETECTION_MODE=blocking", "PARAPET_TIMEOUTS_IDLE=later"}, args...)
+		if code != 1 {
+			t.Fatalf("%v: exit %d:\n%s", args, code, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", args, w, out)
+			}
+		}
 	}
 }

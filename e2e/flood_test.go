@@ -565,3 +565,103 @@ func TestUnderAttackSharedAcrossInstancesThroughRedis(t *testing.T) {
 	}, "both instances to switch off")
 	b.waitLog(t, "under-attack mode off")
 }
+
+// DRF throttles: a client that puts a made-up token on every request
+// (each token a bucket of its own before) gets max_tokens_per_client
+// buckets, then counts as anonymous; the bound is one set in Redis, so
+// spreading the tokens over two instances gains nothing. A token the
+// client brought before keeps its bucket.
+func TestDRFThrottleMadeUpTokensGetNoFreshBuckets(t *testing.T) {
+	sock := testenv.StartGunicorn(t, "")
+	redis := testenv.StartRedis(t)
+	env := []string{"PARAPET_STORE_TYPE=redis", "REDIS_URL=" + redis.URL(),
+		"PARAPET_RATE_LIMITS_THROTTLES_ANON=5/minute", "PARAPET_RATE_LIMITS_THROTTLES_USER=100/minute",
+		"PARAPET_RATE_LIMITS_THROTTLES_MAX_TOKENS_PER_CLIENT=3"}
+	a, b := edgeParapet(t, sock, env...), edgeParapet(t, sock, env...)
+	django := testenv.UnixClient(sock)
+	before, _ := testenv.DjangoRequests(t, django, "http://django")
+	get := func(p *process, ip, token string) int {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/echo/?n=1", nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("Authorization", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	codes := map[int]int{}
+	for i := 0; i < 20; i++ {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		codes[get(p, "203.0.113.90", fmt.Sprintf("Token made-up-%d", i))]++
+	}
+	after, _ := testenv.DjangoRequests(t, django, "http://django")
+	if codes[200] != 3+5 || codes[429] != 12 || after-before != 8 {
+		t.Fatalf("20 made-up tokens: statuses %v, Django saw %d; want 3 token buckets + 5 anonymous = 8", codes, after-before)
+	}
+	a.waitLog(t, `"rule":"throttle-anon"`, `"token-not-admitted"`)
+	if s := get(b, "203.0.113.90", "Token made-up-0"); s != 200 {
+		t.Fatalf("a token the client brought first: %d", s)
+	}
+	if s := get(a, "203.0.113.91", "Token made-up-19"); s != 200 {
+		t.Fatalf("another client: %d", s)
+	}
+}
+
+// A third-party page with 40 <img src=/.env?n> (and 70 images of pages
+// that do not exist) makes its visitor's browser send requests that are
+// blocked (or 404 in Django) one by one, but they do not get the visitor
+// banned: the browser marks them cross-site. A scanner sending the same
+// paths without those marks is banned after block_threshold (30).
+func TestThirdPartyPageCannotGetItsVisitorsBanned(t *testing.T) {
+	d := startDjango(t, banFileEnv(t))
+	img := func(path, ip string, thirdParty bool) int {
+		req, _ := http.NewRequest("GET", d.base+path, nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("User-Agent", browser)
+		if thirdParty { // what Chromium and Firefox send for an <img> on another site's page
+			req.Header.Set("Accept", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			req.Header.Set("Sec-Fetch-Mode", "no-cors")
+			req.Header.Set("Sec-Fetch-Dest", "image")
+			req.Header.Set("Referer", "https://evil.example/")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const visitor, scanner = "198.51.100.31", "198.51.100.32"
+	for i := 0; i < 40; i++ {
+		if s := img(fmt.Sprintf("/.env?%d", i), visitor, true); s != 403 {
+			t.Fatalf("third-party image %d of /.env: %d, want 403 (still blocked)", i, s)
+		}
+	}
+	for i := 0; i < 70; i++ {
+		if s := img(fmt.Sprintf("/no-such-page-%d/", i), visitor, true); s != 404 {
+			t.Fatalf("third-party image %d of a missing page: %d, want Django's 404", i, s)
+		}
+	}
+	if s := send(t, "GET", d.base, "/", visitor).StatusCode; s != 200 {
+		t.Fatalf("the visitor after another site's page made its browser send 40 blocked and 70 404 requests: %d, want 200 (not banned)", s)
+	}
+	d.waitLog(t, `"client_ip":"`+visitor+`"`, `"rule":"path-dotfiles"`)
+	for i := 0; i < 30; i++ {
+		img(fmt.Sprintf("/.env?%d", i), scanner, false)
+	}
+	if s := send(t, "GET", d.base, "/", scanner).StatusCode; s != 403 {
+		t.Fatalf("a scanner after 30 blocks: %d, want 403 (banned)", s)
+	}
+	d.waitLog(t, "client banned", scanner)
+	if l := d.out.Lines("client banned", visitor); len(l) > 0 {
+		t.Fatalf("the visitor was banned: %s", l[0])
+	}
+}

@@ -189,3 +189,57 @@ func TestRuntimeSettingsReachTheGarbageCollector(t *testing.T) {
 		})
 	}
 }
+
+// Guessing the public metrics token leaves a trace: each failed attempt is
+// a logged event (rule metrics-token, never the token), counted in
+// parapet_requests_total, and counted towards auto-bans like any block; a
+// banned client is refused before its token is looked at, even the right
+// one.
+func TestPublicMetricsTokenGuessesLoggedCountedAndBanned(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
+	defer up.Close()
+	const token = "the-real-metrics-token-0123"
+	addr := testenv.FreeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "parapet.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("upstream: %s\nlisten: %s\ntrusted_proxies: [loopback]\nmetrics:\n  token: %s\nauto_ban:\n  block_threshold: 10\n", up.URL, addr, token)), 0o600)
+	p := startParapet(t, addr, []string{banFileEnv(t)}, "run", "--config", cfgPath)
+	waitStatus(t, p, "/", 200)
+	scrapeAs := func(ip, auth string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/_parapet/metrics", nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	const guesser, scraper = "198.51.100.40", "198.51.100.41"
+	for i := 0; i < 9; i++ {
+		if s, _ := scrapeAs(guesser, fmt.Sprintf("Bearer guess-%d-guess-guess", i)); s != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i, s)
+		}
+	}
+	line := p.waitLog(t, `"client_ip":"`+guesser+`"`, `"rule":"metrics-token"`, `"decision":"block"`, `"status":401`)
+	if strings.Contains(p.out.String(), "guess-0-guess") || strings.Contains(p.out.String(), token) {
+		t.Fatalf("a token is in the log: %s", line)
+	}
+	status, body := scrapeAs(scraper, "Bearer "+token)
+	if status != 200 || metricLine(body, `parapet_requests_total{decision="block",rule="metrics-token"}`) != "9" {
+		t.Fatalf("scrape with the token: %d, failed attempts counted %q, want 9", status, metricLine(body, `parapet_requests_total{decision="block",rule="metrics-token"}`))
+	}
+	// The 10th failure reaches auto_ban.block_threshold: banned, so even
+	// the right token is refused now, before it is checked.
+	scrapeAs(guesser, "Bearer one-more-guess-guess")
+	p.waitLog(t, "client banned", guesser)
+	if s, body := scrapeAs(guesser, "Bearer "+token); s != 403 || !strings.Contains(body, "banned") {
+		t.Fatalf("banned client with the right token: %d, want 403 banned", s)
+	}
+	if s, _ := scrapeAs(scraper, "Bearer "+token); s != 200 {
+		t.Fatalf("another client with the token: %d", s)
+	}
+}

@@ -34,26 +34,44 @@ func cmdBan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, banUsage)
+		return 0
+	}
+	// Each subcommand has only its own flags: list and remove take no
+	// --for, --reason or --action.
 	fs := flag.NewFlagSet("parapet ban "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("config", os.Getenv(config.EnvConfigFile), "YAML config file (env PARAPET_CONFIG)")
-	dur := fs.Duration("for", time.Hour, "how long the ban lasts")
-	reason := fs.String("reason", "banned by hand", "why (shown by ban list and in logs)")
-	action := fs.String("action", "block", "block (403) or challenge")
+	file := fs.String("config", os.Getenv(config.EnvConfigFile), "YAML config `FILE` (env PARAPET_CONFIG)")
+	dur, reason, action := new(time.Duration), new(string), new(string)
+	*dur, *reason, *action = time.Hour, "banned by hand", "block"
+	subUsage := map[string]string{
+		"list":   "Usage:\n  parapet ban list [--config FILE]\n\nLists the bans in force, with their reason and end.\n",
+		"add":    "Usage:\n  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--config FILE]\n\nBans IP (an IPv6 address by its /64) for a while.\n",
+		"remove": "Usage:\n  parapet ban remove IP [--config FILE]\n\nLifts the ban of IP.\n",
+	}[sub]
+	if subUsage == "" {
+		fmt.Fprintf(stderr, "parapet ban: unknown subcommand %q\n\n%s", sub, banUsage)
+		return 2
+	}
+	if sub == "add" {
+		fs.DurationVar(dur, "for", time.Hour, "how long the ban lasts")
+		fs.StringVar(reason, "reason", "banned by hand", "why (shown by ban list and in logs)")
+		fs.StringVar(action, "action", "block", "block (403) or challenge")
+	}
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return 2
+		if code := parseFlags(fs, subUsage, args, stdout, stderr); code >= 0 {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
 		}
 		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	want := map[string]int{"list": 0, "add": 1, "remove": 1}
-	n, ok := want[sub]
-	if !ok || len(pos) != n {
-		fmt.Fprint(stderr, banUsage)
+	n := map[string]int{"list": 0, "add": 1, "remove": 1}[sub]
+	if len(pos) != n {
+		fmt.Fprintf(stderr, "parapet ban %s: takes %d address(es), got %q\n\n%s", sub, n, pos, subUsage)
 		return 2
 	}
 	var key string

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,9 +15,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 const usage = `Parapet: a web application firewall for Django apps.
 
 Usage:
@@ -25,15 +23,19 @@ Usage:
   parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND (e.g. gunicorn) and proxy to it
   parapet check [--config FILE]            validate the config and print it with secrets masked
   parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
-  parapet version                          print the version
-  parapet help                             this text
+  parapet init [PATH]                      write parapet.yaml for the Django project at PATH (default .)
+  parapet version                          print the version (also --version)
+  parapet help [COMMAND]                   this text, or COMMAND's (also COMMAND --help)
 
 Sidecar mode (Heroku Procfile):
-  web: parapet -- gunicorn app.wsgi --bind unix:/tmp/gunicorn.sock
-  Parapet binds $PORT at once, answers 503 until the socket accepts, forwards
-  SIGTERM/SIGINT, drains in-flight requests (timeouts.drain, default 25s) and exits
-  with the command's status. The upstream is taken from --bind unix:PATH when the
-  config does not name one.
+  web: parapet -- gunicorn app.wsgi
+  Parapet binds $PORT, answers 503 until the app accepts, forwards SIGTERM/SIGINT,
+  drains in-flight requests (timeouts.drain, default 25s) and exits with the
+  command's status. Unless the config names an upstream, the app gets a private
+  address: gunicorn a unix socket (through GUNICORN_CMD_ARGS when it has no
+  --bind; a TCP --bind is rewritten), uvicorn, daphne and waitress-serve the same
+  through their socket flags, any other command PORT=<a private loopback port>.
+  A --bind unix:PATH of your own is used as it is.
 
 Configuration:
   --config FILE (or PARAPET_CONFIG) names a YAML file; see parapet.example.yaml.
@@ -42,12 +44,17 @@ Configuration:
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->
   PARAPET_EDGE_ALLOWED_HOSTS (lists comma-separated; lists of objects as YAML/JSON).
   PORT sets the listen address when listen is not set (default :8080); REDIS_URL
-  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it).
+  sets store.url when it is not set (PARAPET_STORE_TYPE=redis uses it). On a dyno
+  (DYNO set), trusted_proxies defaults to heroku (the router) unless it is set.
   PARAPET_SECRET (or PARAPET_CHALLENGE_SECRET) signs challenge clearance cookies;
-  give every instance the same value.
+  give every instance the same value. A clearance lasts challenge.clearance_ttl (1h)
+  for one IPv4 address (challenge.ipv4_prefix: 32) or IPv6 /64; the proof of work
+  gets harder under attack and for clients that keep answering challenges, up to
+  challenge.max_difficulty (22 bits).
   Prometheus metrics: PARAPET_METRICS_LISTEN=127.0.0.1:9100 (a private listener),
   or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
-  public port with "Authorization: Bearer <token>".
+  public port with "Authorization: Bearer <token>" (bans and rate limits apply there;
+  a wrong token is logged as rule metrics-token and counts towards auto-bans).
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
   collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
@@ -66,11 +73,53 @@ Attack detection (detection.*):
   about 1.75x the CPU of detection on a GET): a page leaking SQL, Java, PHP, IIS or
   Ruby errors or a web shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD
   (4), becomes the generic error page (500), its CRS rule ids in the log line.
+
+Leak guard (harden.leak_guard, on by default):
+  Django DEBUG pages, tracebacks and secrets in text responses become the generic
+  error page (its reason is the log line's rule: leak-debug-page, leak-traceback,
+  leak-secret); a DEBUG page is held back until it ends (up to 1 MB), and a leak
+  past the first PARAPET_HARDEN_LEAK_GUARD_INSPECT_BYTES (64KB) of any other text
+  response cuts it off. gzip, deflate, br and zstd are decoded; the app is asked
+  for those only. A text response in another encoding is the 502 page
+  (leak-uninspectable) unless PARAPET_HARDEN_LEAK_GUARD_UNINSPECTABLE=pass.
 `
 
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// Each command's own usage, printed by `parapet CMD --help` (exit 0) and
+// above its flags.
+const (
+	runUsage = `Usage:
+  parapet run [--config FILE]              edge mode: proxy to the config's upstream
+  parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND and proxy to it
+
+In sidecar mode Parapet binds $PORT and gives the app a private address:
+gunicorn (with no --bind, a TCP --bind or GUNICORN_CMD_ARGS), uvicorn, daphne
+and waitress-serve are pointed at a unix socket of Parapet's; any other command
+gets PORT set to a private loopback port. A --bind unix:PATH is used as it is.
+`
+	checkUsage = `Usage:
+  parapet check [--config FILE]
+
+Validates the config (the file, then PARAPET_* environment overrides) and builds
+everything run would build, reports every problem at once with its file and
+line, then prints the effective config with secrets masked. Exit status 1 if
+the config is refused.
+`
+	demoUsage = `Usage:
+  parapet demo [--listen ADDR]
+
+Runs a small demo app behind Parapet with the default config and prints what
+to try with curl and a browser.
+`
+	versionUsage = `Usage:
+  parapet version     (or parapet --version)
+
+Prints the version, the commit and date it was built from, and the Go version.
+`
+)
 
 // realMain runs the CLI and returns the process exit status.
 func realMain(args []string, stdout, stderr io.Writer) int {
@@ -85,8 +134,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cmd := ""
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		args[0] = "help"
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			args[0] = "help"
+		case "-version", "--version", "-v":
+			args[0] = "version"
+		}
 	}
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -110,10 +164,20 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(ctx, args, stdout, stderr)
 	case "ban":
 		return cmdBan(ctx, args, stdout, stderr)
+	case "init":
+		return cmdInit(args, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "parapet %s\n", version)
+		fs := flag.NewFlagSet("parapet version", flag.ContinueOnError)
+		if code := parseFlags(fs, versionUsage, args, stdout, stderr); code >= 0 {
+			return code
+		}
+		fmt.Fprint(stdout, versionLine())
 		return 0
-	case "help", "-h", "--help":
+	case "help":
+		if len(args) > 0 && args[0] != "help" {
+			// `parapet help run` is `parapet run --help`.
+			return realMain([]string{args[0], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -121,24 +185,53 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// configFlag parses the --config flag shared by run and check.
-func configFlag(name string, args []string, stderr io.Writer) (string, error) {
+// parseFlags parses args with fs. With -h or --help it prints the
+// command's usage and only its flags to stdout and returns 0; a bad flag
+// prints the problem and the usage to stderr and returns 2. It returns -1
+// when the command should go on.
+func parseFlags(fs *flag.FlagSet, cmdUsage string, args []string, stdout, stderr io.Writer) int {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	fs.Usage = func() {
+		fmt.Fprint(&buf, cmdUsage)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(&buf, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = stdout.Write(buf.Bytes())
+		return 0
+	}
+	_, _ = stderr.Write(buf.Bytes())
+	if err != nil {
+		return 2
+	}
+	return -1
+}
+
+// configFlag parses the --config flag shared by run and check. It returns
+// the file and -1, or the exit status when the command should stop.
+func configFlag(name, cmdUsage string, args []string, stdout, stderr io.Writer) (string, int) {
 	fs := flag.NewFlagSet("parapet "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("config", os.Getenv("PARAPET_CONFIG"), "YAML config file (env PARAPET_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return "", err
+	file := fs.String("config", os.Getenv("PARAPET_CONFIG"), "YAML config `FILE` (env PARAPET_CONFIG)")
+	if code := parseFlags(fs, cmdUsage, args, stdout, stderr); code >= 0 {
+		return "", code
 	}
 	if fs.NArg() > 0 {
-		return "", fmt.Errorf("unexpected arguments %q (a command to run goes after --)", fs.Args())
+		fmt.Fprintf(stderr, "parapet %s: unexpected arguments %q (a command to run goes after --)\n", name, fs.Args())
+		return "", 2
 	}
-	return *file, nil
+	return *file, -1
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	file, err := configFlag("check", args, stderr)
-	if err != nil {
-		return 2
+	file, code := configFlag("check", checkUsage, args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	cfg, err := loadAndBuild(file)
 	if err != nil {
@@ -155,6 +248,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		src = file
 	}
 	fmt.Fprintf(stdout, "# effective config from %s (secrets masked): OK\n%s", src, out)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "parapet check: warning: %s\n", w)
+	}
 	return 0
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,13 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/sidecar"
 	"github.com/parapet-waf/parapet/internal/waf"
 )
 
@@ -24,61 +25,96 @@ import (
 // refuses exactly what `run` and a reload would refuse. Feeds are checked
 // for their settings but not downloaded.
 func loadAndBuild(file string) (*config.Config, error) {
-	cfg, err := config.Load(file, os.Environ())
-	if err != nil {
-		return nil, err
+	return loadAndBuildEnv(file, os.Environ())
+}
+
+// loadAndBuildEnv is loadAndBuild with the environment given. Every
+// problem is reported in one pass: the chain is built from what loaded
+// even when the file or the environment had problems (the parts with
+// problems at their defaults), and both lists are returned together.
+func loadAndBuildEnv(file string, environ []string) (*config.Config, error) {
+	cfg, loadErr := config.LoadAll(file, environ)
+	if cfg == nil {
+		return nil, loadErr
 	}
+	buildErr := buildForCheck(cfg, loadErr != nil)
+	if loadErr == nil && buildErr == nil {
+		return cfg, nil
+	}
+	var all config.Errors
+	for _, err := range []error{loadErr, buildErr} {
+		var es config.Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &es):
+			all = append(all, es...)
+		default:
+			all = append(all, &config.Error{Reason: err.Error()})
+		}
+	}
+	return nil, all.Sorted()
+}
+
+// buildForCheck builds a chain from cfg and throws it away. When cfg
+// already has problems (loadFailed), a builder that cannot cope with a
+// value validation refused is not reported as a crash: the problems found
+// so far are.
+func buildForCheck(cfg *config.Config, loadFailed bool) (err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := waf.Build(cfg, waf.NewDeps(ctx, cfg.FeedCacheDir, slog.New(slog.DiscardHandler))); err != nil {
-		return nil, err
+	if loadFailed {
+		defer func() {
+			if recover() != nil {
+				err = nil
+			}
+		}()
 	}
-	return cfg, nil
+	_, err = waf.Build(cfg, waf.NewDeps(ctx, cfg.FeedCacheDir, slog.New(slog.DiscardHandler)))
+	return err
 }
 
 func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer) int {
-	file, err := configFlag("run", args, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "parapet: %v\n", err)
-		return 2
+	file, code := configFlag("run", runUsage, args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	cfg, err := config.Load(file, os.Environ())
 	if err != nil {
+		if _, all := loadAndBuild(file); all != nil {
+			err = all // every problem, the chain's too, as check reports them
+		}
 		printConfigError(stderr, err)
 		return 1
 	}
-	if cfg.Upstream == "" && child != nil {
-		cfg.Upstream = upstreamFromCommand(child)
+	var app *sidecar.Plan
+	if child != nil {
+		plan := sidecar.Plan{Argv: child, Env: os.Environ()}
+		if cfg.Upstream == "" {
+			// Parapet owns $PORT: the app gets a private address.
+			dir, err := os.MkdirTemp("", "parapet-app-")
+			if err != nil {
+				fmt.Fprintf(stderr, "parapet: %v\n", err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			if plan, err = sidecar.Prepare(child, os.Environ(), dir, sidecar.FreeLoopbackPort); err != nil {
+				fmt.Fprintf(stderr, "parapet: %v\n", err)
+				return 2
+			}
+			cfg.Upstream = plan.Upstream
+		}
+		app = &plan
 	}
 	if cfg.Upstream == "" {
-		fmt.Fprintln(stderr, "parapet: config refused:\n  upstream: is required (set upstream: in the config or PARAPET_UPSTREAM; in sidecar mode, or pass --bind unix:PATH to gunicorn)")
+		fmt.Fprintln(stderr, "parapet: config refused:\n  upstream: is required (set upstream: in the config or PARAPET_UPSTREAM, or start the app in sidecar mode: parapet -- gunicorn app.wsgi)")
 		return 1
 	}
-	return serve(ctx, cfg, child, stdout, stderr)
+	return serve(ctx, cfg, app, stdout, stderr)
 }
 
-// upstreamFromCommand finds gunicorn's --bind unix:PATH (or -b) in argv.
-func upstreamFromCommand(argv []string) string {
-	for i, a := range argv {
-		var v string
-		switch {
-		case (a == "--bind" || a == "-b") && i+1 < len(argv):
-			v = argv[i+1]
-		case strings.HasPrefix(a, "--bind="):
-			v = strings.TrimPrefix(a, "--bind=")
-		case strings.HasPrefix(a, "-b") && len(a) > 2:
-			v = a[2:]
-		}
-		if strings.HasPrefix(v, "unix:") {
-			return v
-		}
-	}
-	return ""
-}
-
-// serve runs Parapet with cfg until ctx ends (or the child dies), then
-// drains. It is shared by run, sidecar mode and demo.
-func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stderr io.Writer) int {
+// serve runs Parapet with cfg until ctx ends (or the sidecar app dies),
+// then drains. It is shared by run, sidecar mode (app not nil) and demo.
+func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
 	logOut := events.NewBufferedWriter(stdout, 64<<10, 100*time.Millisecond)
@@ -98,6 +134,9 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	// reuse them): collected and given back to the OS now, the process
 	// starts serving at its working size instead of holding that as RSS.
 	debug.FreeOSMemory()
+	for _, w := range cfg.Warnings() {
+		logger.Warn("config: " + w)
+	}
 	up, err := config.ParseUpstream(cfg.Upstream)
 	if err != nil {
 		printConfigError(stderr, cfg.Errorf("upstream", "%v", err))
@@ -120,6 +159,12 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		logger.Error("cannot register metrics", "error", err)
 		return 1
 	}
+	if cfg.Metrics.Token != "" {
+		// On the public listener behind the token, past the bans and
+		// limits like everything Parapet serves; without a token the path
+		// is the app's.
+		handler.Handle(waf.MetricsRoute(cfg.Metrics.Path, cfg.Metrics.Token, metrics.Handler("")))
+	}
 
 	addr := listenAddr(cfg)
 	ln, err := net.Listen("tcp", addr)
@@ -128,7 +173,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           withMetrics(handler, cfg.Metrics, metrics),
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		ReadTimeout:       cfg.Timeouts.Read,
 		WriteTimeout:      cfg.Timeouts.Write,
@@ -136,7 +181,7 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 		MaxHeaderBytes:    int(cfg.Limits.MaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", version, "sidecar", child != nil)
+	logger.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", version, "sidecar", app != nil)
 
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
@@ -152,18 +197,21 @@ func serve(ctx context.Context, cfg *config.Config, child []string, stdout, stde
 	}
 
 	var kid *proxy.Child
-	if child != nil {
+	if app != nil {
+		for _, n := range app.Notes {
+			logger.Info("sidecar: "+n, "upstream", cfg.Upstream)
+		}
 		// Not ready before serving starts: WaitReady, in its goroutine,
 		// could otherwise mark it so only after the first requests (queued
 		// on the open listener) were proxied to a socket not there yet, 502.
 		px.SetReady(false)
-		kid, err = proxy.StartChild(child, os.Environ(), os.Stdout, os.Stderr)
+		kid, err = proxy.StartChild(app.Argv, app.Env, os.Stdout, os.Stderr)
 		if err != nil {
 			logger.Error("cannot start upstream command", "error", err)
 			_ = ln.Close()
 			return 1
 		}
-		logger.Info("upstream command started", "pid", kid.Pid(), "command", child[0])
+		logger.Info("upstream command started", "pid", kid.Pid(), "command", app.Argv[0])
 		go func() {
 			start := time.Now()
 			if px.WaitReady(serveCtx, 50*time.Millisecond) == nil {
@@ -312,28 +360,14 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 			level.Set(parseLevel(cfg.Log.Level))
 			applyRuntime(cfg.Runtime, os.Getenv, log)
 			log.Info("config reloaded", "file", cfg.File())
+			for _, w := range cfg.Warnings() {
+				log.Warn("config: " + w)
+			}
 			return true
 		}
 	}
 	log.Error("config reload refused; the running config keeps serving", "error", err.Error())
 	return false
-}
-
-// withMetrics serves the metrics path on the public listener when a
-// metrics token is set (only to requests that carry it); everything else
-// goes to the chain.
-func withMetrics(h http.Handler, cfg config.Metrics, m *events.Metrics) http.Handler {
-	if cfg.Token == "" {
-		return h
-	}
-	mh := m.Handler(cfg.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == cfg.Path {
-			mh.ServeHTTP(w, r)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // serveMetrics serves the metrics alone on their private listener until

@@ -1,20 +1,18 @@
 // Package bodypeek lets response stages read the start of an upstream
 // body and put it back: the bytes read are replayed in front of the rest,
 // which streams unread, so the client gets the body once and whole. It
-// also decompresses such a prefix (gzip, br, deflate) for inspection.
+// also undoes a body's content codings (gzip, deflate, br, zstd, stacked
+// up to MaxCodings) for inspection: one implementation for the leak guard
+// and outbound detection.
 package bodypeek
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
-
-	"github.com/andybalholm/brotli"
 )
 
 // Peeker reads up to a fixed number of bytes of bodies, in pooled buffers.
@@ -31,20 +29,24 @@ func New(limit int) *Peeker { return &Peeker{limit: limit} }
 func (p *Peeker) Limit() int { return p.limit }
 
 // Peek reads up to the limit of resp.Body and replaces the body with one
-// that replays those bytes, then streams the rest. The returned prefix
+// that replays those bytes, then streams the rest. whole says the body
+// ended within the limit (the prefix is all of it). The returned prefix
 // stays valid until the new body is closed. On a read error the body is
 // left as it was and nothing is replayed.
-func (p *Peeker) Peek(resp *http.Response) ([]byte, error) {
+func (p *Peeker) Peek(resp *http.Response) (prefix []byte, whole bool, err error) {
 	buf := p.getBuf()
 	rest := resp.Body
 	n, err := io.ReadFull(rest, buf)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		p.bufs.Put(&buf)
-		return nil, fmt.Errorf("reading upstream body: %w", err)
+		return nil, false, fmt.Errorf("reading upstream body: %w", err)
 	}
-	prefix := buf[:n]
+	prefix = buf[:n]
+	// io.ReadFull stops at the limit without asking for more: a body of
+	// exactly the limit reads as one that goes on.
+	whole = err != nil
 	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &p.bufs}
-	return prefix, nil
+	return prefix, whole, nil
 }
 
 func (p *Peeker) getBuf() []byte {
@@ -70,38 +72,4 @@ func (b *prefixedBody) Close() error {
 		b.buf = nil
 	}
 	return err
-}
-
-// Decodable reports whether Decode reads a body of this (lower-case,
-// trimmed) Content-Encoding: none, identity, gzip, br or deflate.
-func Decodable(enc string) bool {
-	switch enc {
-	case "", "identity", "gzip", "x-gzip", "br", "deflate":
-		return true
-	}
-	return false
-}
-
-// Decode returns what can be decompressed from a (possibly truncated)
-// prefix of a body in the encoding enc, at most max bytes; an identity
-// body is returned as it is. ok is false when a gzip stream does not
-// start as one (brotli and deflate yield what came out, maybe nothing).
-func Decode(prefix []byte, enc string, max int) (text []byte, ok bool) {
-	var r io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(prefix))
-		if err != nil {
-			return nil, false
-		}
-		r = zr
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(prefix))
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(prefix))
-	default:
-		return prefix, true
-	}
-	out, _ := io.ReadAll(io.LimitReader(r, int64(max))) // a truncated stream ends in an error: keep what came out
-	return out, true
 }

@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math/bits"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +37,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
 	"github.com/parapet-waf/parapet/internal/netlist"
+	"github.com/parapet-waf/parapet/internal/scope"
 )
 
 // PathPrefix is where Parapet serves the challenge's own endpoints.
@@ -70,7 +73,25 @@ type Options struct {
 	Now func() time.Time
 	// Log receives verify failures worth a look (nil: discarded).
 	Log *slog.Logger
+	// Counts keeps how many challenges each client answered, in the
+	// shared store so every instance raises the same client's difficulty
+	// (nil: the difficulty does not follow the client).
+	Counts Counter
+	// UnderAttack reports whether under-attack mode is on (nil: never);
+	// then every challenge is AttackBits harder.
+	UnderAttack func() bool
 }
+
+// Counter counts in a fixed window (store.Store's Incr).
+type Counter interface {
+	// Incr adds delta to key's count in a window that starts with the
+	// first Incr and lasts window, and returns the new count.
+	Incr(ctx context.Context, key string, delta int64, window time.Duration) (int64, error)
+}
+
+// AttackBits is what under-attack mode adds to the proof of work's
+// difficulty (16 times the work).
+const AttackBits = 4
 
 // Challenger is the compiled challenge policy. Safe for concurrent use.
 type Challenger struct {
@@ -83,8 +104,12 @@ type Challenger struct {
 	client   *http.Client
 	now      func() time.Time
 	log      *slog.Logger
+	counts   Counter
+	attack   func() bool
 	crawlers *crawlerClaims // nil: crawlers are not recognised
 	brand    string
+	exempt   scope.Exempt // cfg.ExemptPaths
+	api      scope.Exempt // cfg.APIPaths
 }
 
 // NewSecret returns a random 32-byte secret, for when the config has none.
@@ -115,14 +140,18 @@ func New(cfg *config.Config, opt Options) (*Challenger, error) {
 		return nil, errors.New("challenge: no secret")
 	}
 	c := &Challenger{
+		exempt: scope.NewExempt(cfg.Challenge.ExemptPaths),
+		api:    scope.NewExempt(cfg.Challenge.APIPaths),
 		cfg:    ch,
 		kind:   kind,
-		signer: NewSigner(opt.Secret, PolicyVersion(ch)),
+		signer: NewSignerPrefix(opt.Secret, PolicyVersion(ch), ch.IPv4Prefix),
 		nonces: opt.Nonces,
 		pages:  opt.Pages,
 		client: opt.Client,
 		now:    opt.Now,
 		log:    opt.Log,
+		counts: opt.Counts,
+		attack: opt.UnderAttack,
 		brand:  "Parapet",
 	}
 	mac := hmac.New(sha256.New, opt.Secret)
@@ -245,18 +274,14 @@ func (c *Challenger) FeedNames() []string {
 // asked for JSON.
 func (c *Challenger) CanChallenge(r *http.Request) bool {
 	path := r.URL.Path
-	for _, p := range c.cfg.ExemptPaths {
-		if strings.HasPrefix(path, p) {
-			return false
-		}
+	if c.exempt.Covers(path) {
+		return false
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
-		for _, p := range c.cfg.APIPaths {
-			if strings.HasPrefix(path, p) {
-				return false
-			}
+		if c.api.Covers(path) {
+			return false
 		}
 	default: // PUT, PATCH, DELETE… come from scripts, never from a page
 		return false
@@ -291,7 +316,7 @@ func (c *Challenger) Answer(w http.ResponseWriter, r *http.Request, info *decisi
 		c.pages.Write(w, r, denypage.Page{Status: c.cfg.RefuseStatus, Reason: d.RuleID, RequestID: info.ID, RetryAfter: d.RetryAfter, Header: d.Headers})
 		return
 	}
-	t := Token{Kind: c.kind, Difficulty: uint8(c.cfg.Difficulty), Return: r.URL.RequestURI()}
+	t := Token{Kind: c.kind, Return: r.URL.RequestURI()}
 	if r.Method == http.MethodPost {
 		t.Post = true
 		t.Return = c.postReturn(r)
@@ -325,7 +350,10 @@ type pageView struct {
 func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *decision.Info, t Token, status int, errMsg string) {
 	_, _ = rand.Read(t.Nonce[:])
 	t.Expires = c.now().Add(c.cfg.ChallengeTTL)
-	t.Kind, t.Difficulty = c.kind, uint8(c.cfg.Difficulty)
+	t.Kind, t.Difficulty = c.kind, uint8(c.Difficulty(r.Context(), clientOf(r, info)))
+	if c.kind == KindPoW {
+		info.AddTag("pow:" + strconv.Itoa(int(t.Difficulty))) // what this client was asked for, in its log line
+	}
 	v := pageView{
 		Brand:      c.brand,
 		Kind:       c.cfg.Kind,
@@ -335,7 +363,7 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 		Assets:     PathPrefix,
 		RequestID:  info.ID,
 		Error:      errMsg,
-		Difficulty: c.cfg.Difficulty,
+		Difficulty: int(t.Difficulty),
 		Post:       t.Post,
 		Fallback:   c.cfg.FallbackCaptcha,
 	}
@@ -363,7 +391,9 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 }
 
 // ServeHTTP serves the /_parapet/challenge/ endpoints. The chain runs it
-// for paths under PathPrefix after the edge guards, with the request's
+// for paths under PathPrefix once the request has passed the stages
+// guarding Parapet's own routes (edge, access-rule blocks, bans, rate
+// limits and the attempt and media limits), with the request's
 // decision.Info in the context.
 func (c *Challenger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := decision.FromContext(r.Context())
@@ -408,6 +438,7 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 		return
 	}
 	ctx := r.Context()
+	c.countAnswer(ctx, client)
 	claim := func() error {
 		ok, err := c.nonces.SetNX(ctx, "parapet:challenge:nonce:"+hex.EncodeToString(tok.Nonce[:]), []byte{1}, tok.Expires.Sub(c.now())+time.Minute)
 		switch {
@@ -485,6 +516,37 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 }
 
 var errReplay = errors.New("replayed nonce")
+
+// Difficulty is the proof of work's difficulty for a challenge served to
+// client now: challenge.difficulty, AttackBits more under attack, and
+// floor(log2 n) more for a client (its clearance binding) that answered n
+// challenges within clearance_ttl (a browser keeping its clearance answers
+// one; one that fails or comes back for more pays double at 2, 4, 8...),
+// at most challenge.max_difficulty. Without the store it does not follow
+// the client.
+func (c *Challenger) Difficulty(ctx context.Context, client Client) int {
+	d := c.cfg.Difficulty
+	if c.attack != nil && c.attack() {
+		d += AttackBits
+	}
+	if c.counts != nil {
+		if n, err := c.counts.Incr(ctx, c.answersKey(client), 0, c.cfg.ClearanceTTL); err == nil && n > 1 {
+			d += bits.Len64(uint64(n)) - 1
+		}
+	}
+	return min(d, max(c.cfg.MaxDifficulty, c.cfg.Difficulty))
+}
+
+// countAnswer counts one answer (right or wrong) from client.
+func (c *Challenger) countAnswer(ctx context.Context, client Client) {
+	if c.counts != nil {
+		_, _ = c.counts.Incr(ctx, c.answersKey(client), 1, c.cfg.ClearanceTTL)
+	}
+}
+
+func (c *Challenger) answersKey(client Client) string {
+	return "chal:answers:" + c.signer.Binding(client).String()
+}
 
 // fail records a failed verify. With the token (a wrong answer) it shows
 // a new challenge for the same destination; without (a bad or used token),

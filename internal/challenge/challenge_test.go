@@ -1,6 +1,8 @@
 package challenge
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -163,5 +165,67 @@ func TestFallbackCaptchaOff(t *testing.T) {
 	c.Answer(w, r, info, decision.Decision{Action: decision.Challenge})
 	if strings.Contains(w.Body.String(), "captcha.png") || !strings.Contains(w.Body.String(), "needs JavaScript") {
 		t.Fatalf("page with the fallback off:\n%s", w.Body.String())
+	}
+}
+
+// mapCounter is a Counter for tests (one window, never ending).
+type mapCounter map[string]int64
+
+func (m mapCounter) Incr(_ context.Context, key string, delta int64, _ time.Duration) (int64, error) {
+	m[key] += delta
+	return m[key], nil
+}
+
+// The proof of work gets harder under attack and for a client that keeps
+// answering challenges (it fails, or throws its clearance away and comes
+// back): one bit per doubling of its answers, up to max_difficulty. Its
+// neighbours are not affected.
+func TestDifficultyAdaptsToAttackAndRepeatClients(t *testing.T) {
+	cfg := config.Default()
+	cfg.Challenge.Difficulty, cfg.Challenge.MaxDifficulty = 16, 22
+	counts := mapCounter{}
+	attack := false
+	c, err := New(cfg, Options{Secret: []byte("0123456789abcdef0123456789abcdef"), Counts: counts, UnderAttack: func() bool { return attack }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bot := Client{IP: netip.MustParseAddr("192.0.2.7"), UserAgent: "python-requests/2.31"}
+	var got []int
+	for i := 0; i < 70; i++ {
+		switch i {
+		case 0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 69:
+			got = append(got, c.Difficulty(ctx, bot))
+		}
+		c.countAnswer(ctx, bot)
+	}
+	want := []int{16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("difficulty after 0,1,2,3,4,7,8,15,16,31,32,63,64,69 answers: %v, want %v", got, want)
+	}
+	neighbour := Client{IP: netip.MustParseAddr("192.0.2.8"), UserAgent: bot.UserAgent}
+	if d := c.Difficulty(ctx, neighbour); d != 16 {
+		t.Fatalf("the next address: %d, want 16", d)
+	}
+	attack = true
+	if d := c.Difficulty(ctx, neighbour); d != 20 {
+		t.Fatalf("under attack: %d, want 20", d)
+	}
+	if d := c.Difficulty(ctx, bot); d != 22 {
+		t.Fatalf("under attack, a repeat client: %d, want max_difficulty 22", d)
+	}
+	// The page and its signed token carry the difficulty the verify
+	// endpoint will check.
+	r := httptest.NewRequest("GET", "/shop/", nil)
+	r.Header.Set("User-Agent", bot.UserAgent)
+	info := &decision.Info{ClientIP: neighbour.IP}
+	w := httptest.NewRecorder()
+	c.Answer(w, r, info, decision.Decision{Action: decision.Challenge, RuleID: "x"})
+	m := tokenRe.FindStringSubmatch(w.Body.String())
+	if m == nil || !strings.Contains(w.Body.String(), `data-difficulty="20"`) {
+		t.Fatalf("challenge page under attack lacks difficulty 20:\n%.600s", w.Body.String())
+	}
+	if tok, err := c.OpenToken(r, info, m[1]); err != nil || tok.Difficulty != 20 {
+		t.Fatalf("token: %+v %v", tok, err)
 	}
 }

@@ -36,44 +36,63 @@ const macSize = sha256.Size
 // policy change fails. Safe for concurrent use.
 type Signer struct {
 	policy [8]byte
+	v4bits int
 	pool   sync.Pool // of hash.Hash (HMAC keyed with the secret)
 }
 
 // NewSigner returns a signer for secret and policy version (a hash of the
-// challenge config).
+// challenge config) that binds IPv4 clients to their own address.
 func NewSigner(secret []byte, policy [8]byte) *Signer {
+	return NewSignerPrefix(secret, policy, 32)
+}
+
+// NewSignerPrefix is NewSigner binding IPv4 clients to their /ipv4Bits
+// network instead (challenge.ipv4_prefix, 16 to 32).
+func NewSignerPrefix(secret []byte, policy [8]byte, ipv4Bits int) *Signer {
+	if ipv4Bits <= 0 || ipv4Bits > 32 {
+		ipv4Bits = 32
+	}
 	key := append([]byte(nil), secret...)
-	s := &Signer{policy: policy}
+	s := &Signer{policy: policy, v4bits: ipv4Bits}
 	s.pool.New = func() any { return hmac.New(sha256.New, key) }
 	return s
 }
 
-// Client is what a value is bound to: the client's address prefix (/24
-// IPv4, /64 IPv6) and its User-Agent.
+// Client is what a value is bound to: the client's network (its IPv4
+// address, or the /ipv4Bits around it; its IPv6 /64) and its User-Agent.
 type Client struct {
 	IP        netip.Addr
 	UserAgent string
 }
 
-// prefix returns the 16-byte form of the client's network prefix and its length.
-func (c Client) prefix() ([16]byte, byte) {
+// Binding is the network a value issued to c is bound to.
+func (s *Signer) Binding(c Client) netip.Prefix {
 	ip := c.IP.Unmap()
 	bits := 64
 	if ip.Is4() {
-		bits = 24
+		bits = s.v4bits
 	}
 	p, err := ip.Prefix(bits)
 	if err != nil { // invalid address: bind to "no address"
+		return netip.Prefix{}
+	}
+	return p
+}
+
+// prefix returns the 16-byte form of the client's binding and its length.
+func (s *Signer) prefix(c Client) ([16]byte, byte) {
+	p := s.Binding(c)
+	if !p.IsValid() {
 		return [16]byte{}, 0
 	}
-	return p.Addr().As16(), byte(bits)
+	return p.Addr().As16(), byte(p.Bits())
 }
 
 // mac computes the tag over domain, body and the client binding into out.
 func (s *Signer) mac(out []byte, domain byte, body []byte, c Client) []byte {
 	h := s.pool.Get().(hash.Hash)
 	h.Reset()
-	pfx, bits := c.prefix()
+	pfx, bits := s.prefix(c)
 	var hdr [1 + 8 + 16 + 1]byte
 	hdr[0] = domain
 	copy(hdr[1:9], s.policy[:])

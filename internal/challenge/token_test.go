@@ -27,11 +27,16 @@ func TestClearanceRoundTripAndRefusals(t *testing.T) {
 	if err := s.VerifyClearance(v, alice, t0); err != nil {
 		t.Fatalf("fresh clearance refused: %v", err)
 	}
-	// Same /24 (a NAT pool, a mobile carrier) keeps the clearance.
+	// IPv4 clearances are bound to the address by default; with
+	// challenge.ipv4_prefix 24 the same /24 (a carrier NAT pool) keeps it.
 	neighbour := alice
 	neighbour.IP = netip.MustParseAddr("203.0.113.250")
-	if err := s.VerifyClearance(v, neighbour, t0); err != nil {
-		t.Fatalf("same /24 refused: %v", err)
+	if err := s.VerifyClearance(v, neighbour, t0); !errors.Is(err, ErrSignature) {
+		t.Fatalf("another address in the /24 with a /32 binding: %v, want %v", err, ErrSignature)
+	}
+	s24 := NewSignerPrefix([]byte("0123456789abcdef0123456789abcdef"), policyA, 24)
+	if err := s24.VerifyClearance(s24.Clearance(alice, t0.Add(time.Hour)), neighbour, t0); err != nil {
+		t.Fatalf("same /24 with ipv4_prefix 24 refused: %v", err)
 	}
 	v6 := Client{IP: netip.MustParseAddr("2001:db8:1:2::10"), UserAgent: alice.UserAgent}
 	c6 := s.Clearance(v6, t0.Add(time.Hour))

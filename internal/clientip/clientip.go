@@ -6,6 +6,10 @@
 // forwarding header is ignored. If it is, X-Forwarded-For is read from the
 // right: the first hop not inside a trusted range is the client. The
 // leftmost entry is never taken on trust, since the client writes it.
+// X-Forwarded-Proto is read the same way, as one list over all its lines
+// in order: its last value is the nearest trusted proxy's (one that adds
+// its own line after the client's included); the values left of it are
+// not believed.
 package clientip
 
 import (
@@ -111,16 +115,20 @@ type Result struct {
 	Scheme string
 	// Trusted says the peer was a trusted proxy, so its headers were used.
 	Trusted bool
+	// SchemeFromProxy says Scheme came from the trusted proxy's
+	// X-Forwarded-Proto.
+	SchemeFromProxy bool
 }
 
-// Resolve computes the client of req from r.RemoteAddr, every
-// X-Forwarded-For line and X-Forwarded-Proto.
+// Resolve computes the client of req from r.RemoteAddr and every
+// X-Forwarded-For and X-Forwarded-Proto line.
 func (r *Resolver) Resolve(req *http.Request) Result {
-	return r.ResolveParts(req.RemoteAddr, req.Header.Values("X-Forwarded-For"), req.Header.Get("X-Forwarded-Proto"), req.TLS != nil)
+	return r.ResolveParts(req.RemoteAddr, req.Header.Values("X-Forwarded-For"), req.Header.Values("X-Forwarded-Proto"), req.TLS != nil)
 }
 
-// ResolveParts is Resolve over raw parts.
-func (r *Resolver) ResolveParts(remoteAddr string, xff []string, xfp string, tls bool) Result {
+// ResolveParts is Resolve over raw parts: the X-Forwarded-For and
+// X-Forwarded-Proto header lines in the order received.
+func (r *Resolver) ResolveParts(remoteAddr string, xff, xfp []string, tls bool) Result {
 	scheme := "http"
 	if tls {
 		scheme = "https"
@@ -131,8 +139,11 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff []string, xfp string, tls
 		return Result{IP: peer, Scheme: scheme}
 	}
 	res := Result{IP: peer, Scheme: scheme, Trusted: true}
-	if s := lastToken(xfp); s == "http" || s == "https" {
-		res.Scheme = s
+	switch s := lastValue(xfp); {
+	case strings.EqualFold(s, "https"):
+		res.Scheme, res.SchemeFromProxy = "https", true
+	case strings.EqualFold(s, "http"):
+		res.Scheme, res.SchemeFromProxy = "http", true
 	}
 	// Walk the hops from the right without allocating: the header lines
 	// in reverse, each line's comma-separated entries in reverse.
@@ -164,13 +175,24 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff []string, xfp string, tls
 	return res
 }
 
-// lastToken returns the rightmost comma-separated value, trimmed and
-// lower-cased.
-func lastToken(s string) string {
-	if i := strings.LastIndexByte(s, ','); i >= 0 {
-		s = s[i+1:]
+// lastValue returns the rightmost non-empty comma-separated value over
+// the lines, trimmed.
+func lastValue(lines []string) string {
+	for li := len(lines) - 1; li >= 0; li-- {
+		rest := lines[li]
+		for rest != "" {
+			v := rest
+			if i := strings.LastIndexByte(rest, ','); i >= 0 {
+				v, rest = rest[i+1:], rest[:i]
+			} else {
+				rest = ""
+			}
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
 	}
-	return strings.ToLower(strings.TrimSpace(s))
+	return ""
 }
 
 // parseHop parses one address as found in RemoteAddr or X-Forwarded-For:

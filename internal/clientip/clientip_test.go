@@ -2,6 +2,7 @@ package clientip
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,13 @@ func TestResolve(t *testing.T) {
 		{"XFP upper case", []string{"loopback"}, "127.0.0.1:1", nil, "HTTPS", false, "127.0.0.1", "https"},
 		{"private preset", []string{"private"}, "192.168.1.1:1", []string{"8.8.8.8"}, "", false, "8.8.8.8", "http"},
 		{"unparsable peer is untrusted", []string{"heroku"}, "@", []string{"8.8.8.8"}, "https", false, "invalid IP", "http"},
+		// Repeated X-Forwarded-Proto lines are read like X-Forwarded-For's:
+		// one list over the lines in order, the nearest hop's value last.
+		{"XFP lines: the last line's value", []string{"loopback"}, "127.0.0.1:1", nil, "https|http", false, "127.0.0.1", "http"},
+		{"XFP lines: the last value of the last line", []string{"loopback"}, "127.0.0.1:1", nil, "http|http, https", false, "127.0.0.1", "https"},
+		{"XFP lines: empty values skipped", []string{"loopback"}, "127.0.0.1:1", nil, "http|https, ", false, "127.0.0.1", "https"},
+		{"XFF and XFP lines read alike", []string{"heroku"}, "10.1.2.3:5000", []string{"6.6.6.6", "203.0.113.7"}, "https|http", false, "203.0.113.7", "http"},
+		{"XFP lines from an untrusted peer", nil, "203.0.113.5:4000", []string{"1.1.1.1", "2.2.2.2"}, "https|https", false, "203.0.113.5", "http"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,11 +54,33 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := r.ResolveParts(tc.peer, tc.xff, tc.xfp, tc.tls)
+			got := r.ResolveParts(tc.peer, tc.xff, lines(tc.xfp), tc.tls)
 			if got.IP.String() != tc.ip || got.Scheme != tc.scheme {
 				t.Fatalf("got %s %s, want %s %s", got.IP, got.Scheme, tc.ip, tc.scheme)
 			}
 		})
+	}
+}
+
+// lines splits "a|b" into header lines; "" is no line.
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "|")
+}
+
+// Resolve reads every X-Forwarded-Proto line of a request, like every
+// X-Forwarded-For line: a trusted proxy that adds its own line after the
+// client's (HAProxy's add-header) is believed, the client's is not.
+func TestResolveReadsEveryForwardingLine(t *testing.T) {
+	r, _ := New([]string{"loopback"})
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	req.RemoteAddr = "127.0.0.1:5000"
+	req.Header["X-Forwarded-For"] = []string{"6.6.6.6", "198.51.100.2"}
+	req.Header["X-Forwarded-Proto"] = []string{"https", "http"}
+	if got := r.Resolve(req); got.IP.String() != "198.51.100.2" || got.Scheme != "http" {
+		t.Fatalf("got %s %s, want 198.51.100.2 http: the last line is the trusted proxy's", got.IP, got.Scheme)
 	}
 }
 
@@ -61,7 +91,7 @@ func TestTooManyHopsStops(t *testing.T) {
 		hops[i] = "10.0.0.5"
 	}
 	hops[0] = "198.51.100.1"
-	got := r.ResolveParts("10.0.0.1:1", []string{strings.Join(hops, ",")}, "", false)
+	got := r.ResolveParts("10.0.0.1:1", []string{strings.Join(hops, ",")}, nil, false)
 	if got.IP.String() != "10.0.0.5" {
 		t.Fatalf("got %s: past %d hops the walk must stop", got.IP, maxHops)
 	}
@@ -88,7 +118,7 @@ func FuzzResolveParts(f *testing.F) {
 	heroku, _ := New([]string{"heroku"})
 	f.Fuzz(func(t *testing.T, peer, xff, xfp string, tls bool) {
 		for _, r := range []*Resolver{trusted, heroku} {
-			got := r.ResolveParts(peer, []string{xff}, xfp, tls)
+			got := r.ResolveParts(peer, []string{xff}, lines(xfp), tls)
 			if got.Scheme != "http" && got.Scheme != "https" {
 				t.Fatalf("scheme %q", got.Scheme)
 			}
@@ -128,6 +158,6 @@ func BenchmarkResolveHeroku(b *testing.B) {
 	xff := []string{"6.6.6.6, 203.0.113.7"}
 	b.ReportAllocs()
 	for b.Loop() {
-		r.ResolveParts("10.1.2.3:5000", xff, "https", false)
+		r.ResolveParts("10.1.2.3:5000", xff, []string{"https"}, false)
 	}
 }

@@ -28,10 +28,26 @@ type Challenge struct {
 	// Difficulty is the number of leading zero bits the proof of work
 	// needs (16: about 65k hashes, well under a second in a browser).
 	Difficulty int `yaml:"difficulty"`
+	// MaxDifficulty caps the adaptive difficulty: under-attack mode adds 4
+	// bits, and a client (its clearance binding) that already answered n
+	// challenges within clearance_ttl gets floor(log2 n) more. At or below
+	// Difficulty, the difficulty never changes.
+	MaxDifficulty int `yaml:"max_difficulty"`
 	// ChallengeTTL is how long a served challenge may be solved in.
 	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
 	// ClearanceTTL is how long a passed challenge lets the client through.
 	ClearanceTTL time.Duration `yaml:"clearance_ttl"`
+	// IPv4Prefix is the network a clearance is bound to for IPv4 clients:
+	// 32 (default) is the client's own address; 24 lets it follow a client
+	// whose carrier NAT changes its address within a /24, at the price of
+	// one solve clearing 256 addresses. IPv6 clients are bound to their /64.
+	IPv4Prefix int `yaml:"ipv4_prefix"`
+	// AttemptLimit caps answers posted to the challenge's verify endpoint
+	// per client (IPv4 address, IPv6 /64), counted in the store so every
+	// instance enforces it together: a rate like "20/minute burst 20".
+	AttemptLimit string `yaml:"attempt_limit"`
+	// MediaLimit caps CAPTCHA images and audio drawn per client.
+	MediaLimit string `yaml:"media_limit"`
 	// CookieName names the clearance cookie.
 	CookieName string `yaml:"cookie_name"`
 	// Status is the HTTP status of the challenge page (default 403).
@@ -108,8 +124,12 @@ func DefaultChallenge() Challenge {
 		Kind:            "pow",
 		FallbackCaptcha: true,
 		Difficulty:      16,
+		MaxDifficulty:   22,
 		ChallengeTTL:    5 * time.Minute,
-		ClearanceTTL:    24 * time.Hour,
+		ClearanceTTL:    time.Hour,
+		IPv4Prefix:      32,
+		AttemptLimit:    "20/minute burst 20",
+		MediaLimit:      "20/minute burst 10",
 		CookieName:      "parapet_clearance",
 		Status:          403,
 		RefuseStatus:    429,
@@ -159,6 +179,12 @@ func (c *Config) validateChallenge(bad func(path, format string, args ...any)) {
 	}
 	if ch.Difficulty < 1 || ch.Difficulty > 32 {
 		bad("challenge.difficulty", "%d must be between 1 and 32 leading zero bits", ch.Difficulty)
+	}
+	if ch.MaxDifficulty < 1 || ch.MaxDifficulty > 32 {
+		bad("challenge.max_difficulty", "%d must be between 1 and 32 leading zero bits", ch.MaxDifficulty)
+	}
+	if ch.IPv4Prefix < 16 || ch.IPv4Prefix > 32 {
+		bad("challenge.ipv4_prefix", "%d must be between 16 and 32 bits", ch.IPv4Prefix)
 	}
 	if ch.ChallengeTTL < 10*time.Second {
 		bad("challenge.challenge_ttl", "must be at least 10s")

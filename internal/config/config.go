@@ -25,6 +25,8 @@ type Config struct {
 	Edge Edge `yaml:"edge"`
 	// Limits caps request sizes.
 	Limits Limits `yaml:"limits"`
+	// WebSockets says which requests may switch to the WebSocket protocol.
+	WebSockets WebSockets `yaml:"websockets"`
 	// Timeouts bound every phase of a connection.
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Defaults turns the built-in rules on or off.
@@ -70,8 +72,13 @@ type Config struct {
 
 // Edge holds the edge guards.
 type Edge struct {
-	// HTTPSRedirect answers plain-HTTP requests with a 301 to https.
-	HTTPSRedirect bool `yaml:"https_redirect"`
+	// HTTPSRedirect answers plain-HTTP requests with a 301 to https: auto
+	// (the default) when a trusted proxy says the request came over plain
+	// HTTP (X-Forwarded-Proto: http), like Django's SECURE_SSL_REDIRECT
+	// behind SECURE_PROXY_SSL_HEADER; true for every request not known to be
+	// HTTPS; false never. Without trusted proxies, auto never redirects, so
+	// local plain-HTTP use keeps working.
+	HTTPSRedirect Toggle `yaml:"https_redirect"`
 	// HTTPSRedirectExempt lists path prefixes never redirected (health checks).
 	HTTPSRedirectExempt []string `yaml:"https_redirect_exempt"`
 	// AllowedHosts works like Django's ALLOWED_HOSTS: "example.com",
@@ -89,6 +96,21 @@ type Limits struct {
 	MaxURIBytes ByteSize `yaml:"max_uri_bytes"`
 	// MaxBodyBytes caps request bodies (413 past it).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+}
+
+// WebSockets configures WebSocket upgrades, the only protocol switch
+// Parapet forwards: other Upgrade requests (h2c included) go on as plain
+// HTTP/1.1 without it, and a 101 the upstream sends for anything but a
+// forwarded WebSocket handshake is refused (502). After the switch the
+// connection is a tunnel that Parapet does not inspect.
+type WebSockets struct {
+	// Enabled forwards well-formed WebSocket handshakes (GET, HTTP/1.1,
+	// Sec-WebSocket-Key and -Version; malformed ones get 400); off, they
+	// get 403.
+	Enabled bool `yaml:"enabled"`
+	// Paths limits them to these path prefixes ("/ws/"; the path must be
+	// in its plain form: no dot segments, no doubled slashes). Empty: any path.
+	Paths []string `yaml:"paths"`
 }
 
 // Timeouts bound connections to clients and to the upstream.
@@ -143,11 +165,16 @@ type Rule struct {
 	// EmptyUserAgent matches requests with no or a blank User-Agent.
 	EmptyUserAgent bool `yaml:"empty_user_agent"`
 
-	// Paths limits the rule to path prefixes.
+	// Hosts limits the rule to these hosts (Django's ALLOWED_HOSTS syntax:
+	// "example.com", ".example.com" for the domain and its subdomains).
+	Hosts []string `yaml:"hosts"`
+	// Paths limits the rule to path prefixes; with PathRegex, one list: a
+	// path matching any of them is in scope. Paths are read as Django
+	// resolves them and normalised (package scope).
 	Paths []string `yaml:"paths"`
 	// PathRegex limits the rule to paths matching any of these (RE2).
 	PathRegex []string `yaml:"path_regex"`
-	// Methods limits the rule to these methods.
+	// Methods limits the rule to these methods (GET also covers HEAD).
 	Methods []string `yaml:"methods"`
 	// Headers limits the rule to requests whose header matches the regex
 	// (e.g. Referer: '^https://evil\.example/').
@@ -308,14 +335,29 @@ type CORSRule struct {
 // LeakGuard configures the response leak guard.
 type LeakGuard struct {
 	Enabled bool `yaml:"enabled"`
-	// InspectBytes is how much of each response body is inspected
-	// (decompressed); the rest streams through unread.
+	// InspectBytes is how much of each response body is read (as sent,
+	// compressed or not) before its headers go out: a leak in it is
+	// replaced by the error page. The rest is searched as it streams,
+	// and a leak there cuts the response off. A response that starts like
+	// Django's DEBUG page is held back until it ends (up to 1 MB).
 	InspectBytes ByteSize `yaml:"inspect_bytes"`
 	// SecretPatterns are extra regexes that must never leave (e.g. your
 	// SECRET_KEY value); AWS keys, private keys and database URLs with
 	// passwords are always checked.
 	SecretPatterns []string `yaml:"secret_patterns" secret:"list"`
+	// Uninspectable is what happens to a textual response the guard
+	// cannot read (an encoding it does not decode, codings stacked more
+	// than 3 deep, a decompression bomb): block (the default: the
+	// generic 502 page, or the response cut off if its headers went out)
+	// or pass (unread, tagged leak-guard-skipped).
+	Uninspectable string `yaml:"uninspectable"`
 }
+
+// What harden.leak_guard.uninspectable can say.
+const (
+	UninspectableBlock = "block"
+	UninspectablePass  = "pass"
+)
 
 // Log configures the per-request log line.
 type Log struct {
@@ -348,6 +390,7 @@ func Default() *Config {
 	return &Config{
 		RequestIDHeader: "X-Request-Id",
 		Edge: Edge{
+			HTTPSRedirect:  Auto,
 			AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		},
 		Limits: Limits{
@@ -355,6 +398,9 @@ func Default() *Config {
 			MaxURIBytes:    8 << 10,
 			MaxBodyBytes:   25 << 20,
 		},
+		// On: ASGI apps (Django Channels) serve WebSockets today, and a
+		// WSGI app under gunicorn answers a handshake with an ordinary page.
+		WebSockets: WebSockets{Enabled: true},
 		Timeouts: Timeouts{
 			ReadHeader:             10 * time.Second,
 			Read:                   120 * time.Second,
@@ -381,7 +427,7 @@ func Default() *Config {
 				{Name: "sessionid", Secure: true, HTTPOnly: true, SameSite: "Lax"},
 				{Name: "csrftoken", Secure: true, SameSite: "Lax"},
 			},
-			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10},
+			LeakGuard: LeakGuard{Enabled: true, InspectBytes: 64 << 10, Uninspectable: UninspectableBlock},
 		},
 		Detection: DefaultDetection(),
 		Log: Log{

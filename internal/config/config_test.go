@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ rules:
 	if cfg.Timeouts.Idle != 30*time.Second || cfg.Timeouts.Drain != 5*time.Second {
 		t.Errorf("timeouts %+v", cfg.Timeouts)
 	}
-	if cfg.Edge.HTTPSRedirect {
+	if cfg.Edge.HTTPSRedirect != Off {
 		t.Error("env should have turned https_redirect off")
 	}
 	if len(cfg.Rules) != 1 || cfg.Rules[0].Mode != "monitor" {
@@ -99,9 +100,11 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 	cases := []struct {
 		name, body, want string
 	}{
-		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level)`},
-		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in Edge section)`},
+		{"unknown top-level key", "listen: :8080\nupstreem: http://x\n", `:2: unknown key "upstreem" (in the top level; did you mean upstream?)`},
+		{"unknown nested key", "edge:\n  allowed_hostz: [a]\n", `:2: unknown key "allowed_hostz" (in edge; did you mean allowed_hosts?)`},
 		{"bad type", "limits:\n  max_body_bytes: lots\n", `:2: "lots" is not a size`},
+		{"unknown key in a list item, nothing near", "rules:\n  - id: x\n    paths: [/a/]\n    zzzzzz: 1\n", `:4: unknown key "zzzzzz" (in rules[0])`},
+		{"type mismatch names the key", "timeouts:\n  idle: forever\n", `:2: timeouts.idle: "forever" is not a duration (e.g. 30s, 5m)`},
 		{"bad duration", "timeouts:\n  idle: forever\n", `:2:`},
 		{"bad upstream scheme", "upstream: ftp://x\n", `:1: upstream: "ftp://x": scheme must be http, https or unix`},
 		{"relative unix socket", "upstream: unix:tmp/x.sock\n", `:1: upstream:`},
@@ -124,6 +127,9 @@ func TestBadConfigsGiveFileLineReason(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", `:2: log.level: "loud" must be debug, info, warn or error`},
 		{"short metrics token", "metrics:\n  listen: 127.0.0.1:9100\n  token: short\n", `:3: metrics.token: is too short`},
 		{"bad metrics listen", "metrics:\n  listen: nine-one-hundred\n", `:2: metrics.listen: "nine-one-hundred" is not host:port`},
+		{"underscore in request id header", "request_id_header: X_Request_Id\n", `:1: request_id_header: "X_Request_Id": use hyphens`},
+		{"underscore in country header", "geo:\n  country_header: X_Country\n", `:2: geo.country_header: "X_Country": use hyphens`},
+		{"bad websocket path", "websockets:\n  paths: [/ws/, ws]\n", `:2: websockets.paths[1]: "ws" must start with /`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,4 +255,73 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
+}
+
+// edge.https_redirect is auto by default, and takes true, false and auto in
+// the file and the environment (any boolean spelling there).
+func TestHTTPSRedirectToggle(t *testing.T) {
+	if d := Default().Edge.HTTPSRedirect; d != Auto {
+		t.Fatalf("default %q, want auto", d)
+	}
+	for _, tc := range []struct {
+		file, env string
+		want      Toggle
+		bad       bool
+	}{
+		{"true", "", On, false},
+		{"false", "", Off, false},
+		{"auto", "", Auto, false},
+		{"", "1", On, false},
+		{"", "FALSE", Off, false},
+		{"", "Auto", Auto, false},
+		{"sometimes", "", "", true},
+		{"", "maybe", "", true},
+	} {
+		body := "listen: :1\n"
+		if tc.file != "" {
+			body += "edge:\n  https_redirect: " + tc.file + "\n"
+		}
+		var env []string
+		if tc.env != "" {
+			env = []string{"PARAPET_EDGE_HTTPS_REDIRECT=" + tc.env}
+		}
+		cfg, err := Load(writeFile(t, body), env)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "must be auto, true or false") {
+				t.Errorf("%q/%q: %v", tc.file, tc.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Edge.HTTPSRedirect != tc.want {
+			t.Errorf("%q/%q: %v %v", tc.file, tc.env, cfg, err)
+		}
+	}
+}
+
+// On a Heroku dyno the router is trusted without a config file, unless
+// the file or the environment says otherwise.
+func TestHerokuDynoTrustsTheRouter(t *testing.T) {
+	cfg, err := Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock", "PORT=5123", "DYNO=web.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.TrustedProxies, []string{"heroku"}) {
+		t.Fatalf("on a dyno trusted_proxies = %v, want [heroku]", cfg.TrustedProxies)
+	}
+	cfg, _ = Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock"})
+	if len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("off Heroku trusted_proxies = %v, want none", cfg.TrustedProxies)
+	}
+	cfg, _ = Load("", []string{"PARAPET_UPSTREAM=unix:/tmp/g.sock", "DYNO=web.1", "PARAPET_TRUSTED_PROXIES=10.0.0.0/8"})
+	if !slices.Equal(cfg.TrustedProxies, []string{"10.0.0.0/8"}) {
+		t.Fatalf("the environment's trusted_proxies lost to DYNO: %v", cfg.TrustedProxies)
+	}
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(path, []byte("upstream: unix:/tmp/g.sock\ntrusted_proxies: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = Load(path, []string{"DYNO=web.1"})
+	if len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("the file's empty trusted_proxies lost to DYNO: %v", cfg.TrustedProxies)
+	}
 }

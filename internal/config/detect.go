@@ -33,23 +33,26 @@ type Detection struct {
 	// type but multipart) is buffered and inspected (inspected bodies reach the app byte for byte). Every
 	// field is matched against the rule set, which costs CPU in proportion
 	// (about 0.5 s for 1 MB of form fields), hence ModSecurity's 128KB.
+	// The text of a multipart body (field names and values, file names,
+	// part headers; not file contents) is held to it too.
 	BodyLimit ByteSize `yaml:"body_limit"`
-	// MultipartLimit is the same for multipart/form-data: file contents
-	// are not matched (names and form fields are), so uploads are cheap to
-	// inspect but are held in memory while inspected. The form fields of a
-	// multipart body (not its files) are held to BodyLimit.
+	// MultipartLimit is how much of a multipart/form-data body is held in
+	// memory; the rest is spooled to a temporary file. A multipart body is
+	// read to its end whatever its size (up to limits.max_body_bytes), as
+	// Django reads it: every text field is inspected, file contents are
+	// skipped.
 	MultipartLimit ByteSize `yaml:"multipart_limit"`
 	// MaxConcurrent is how many requests are inspected at once (0: twice
 	// the CPUs). Inspection is CPU bound, so more at once only multiplies
 	// the memory each holds; others wait (their bodies already received).
 	MaxConcurrent int `yaml:"max_concurrent"`
-	// BodyOverLimit is what happens to a non-multipart body larger than
-	// BodyLimit: reject (413) or pass
+	// BodyOverLimit is what happens to a body, or a multipart body's text,
+	// larger than BodyLimit: reject (413, the default) or pass
 	// (forwarded uninspected; headers and query are still inspected).
 	BodyOverLimit string `yaml:"body_over_limit"`
-	// MultipartOverLimit is the same for multipart uploads over
-	// MultipartLimit; pass lets large uploads through uninspected up to
-	// limits.max_body_bytes.
+	// MultipartOverLimit is what happens to a multipart body larger than
+	// MultipartLimit: pass (spooled to a temporary file, still inspected)
+	// or reject (413). Neither lets a text field through uninspected.
 	MultipartOverLimit string `yaml:"multipart_over_limit"`
 	// SkipPaths are path prefixes (static files: /static/, /media/) whose
 	// GET and HEAD requests skip detection. Other methods are still inspected.
@@ -66,6 +69,14 @@ type Detection struct {
 	// next) apply under them. Sites that move the admin off /admin/ list
 	// its path here.
 	AdminPaths []string `yaml:"admin_paths"`
+	// PasswordPaths are where the app's password forms post (RE2 regexes
+	// on the decoded path): the Django profile stops inspecting the
+	// password fields (password, password1, password2, old_password,
+	// new_password1, new_password2, oldpassword) of urlencoded and
+	// multipart POST bodies there, and only there. The defaults cover
+	// Django's auth views and admin, django-allauth and
+	// django-registration wherever they are mounted.
+	PasswordPaths []string `yaml:"password_paths"`
 	// WindowsHost keeps the CRS rules against cmd.exe command injection
 	// after a line break (932370, 932371), off by default: Django on
 	// Heroku and in containers runs on Linux, and these rules fire on
@@ -189,6 +200,13 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 			bad(fmt.Sprintf("detection.admin_paths[%d]", i), "%q must start and end with / (/admin/, /staff-area/), not be / itself, and hold no spaces, quotes, %%, { or }", p)
 		}
 	}
+	for i, p := range d.PasswordPaths {
+		// Compiled into a SecLang rule: no quotes, no %{ (a macro) and
+		// no line breaks.
+		if _, err := regexp.Compile(p); err != nil || p == "" || strings.ContainsAny(p, "\"\n\r") || strings.Contains(p, "%{") {
+			bad(fmt.Sprintf("detection.password_paths[%d]", i), "%q must be a regex (RE2) on the path, without double quotes, %%{ or line breaks", p)
+		}
+	}
 	for i, e := range d.Exclusions {
 		base := fmt.Sprintf("detection.exclusions[%d]", i)
 		if len(e.RuleIDs) == 0 && len(e.Tags) == 0 && len(e.Fields) == 0 {
@@ -248,6 +266,22 @@ func DefaultDetection() Detection {
 		DjangoProfile:      true,
 		AdminPaths:         []string{"/admin/"},
 		Analyzer:           true,
+		PasswordPaths:      DefaultPasswordPaths(),
+	}
+}
+
+// DefaultPasswordPaths are the default detection.password_paths: the
+// paths of the password forms of Django's auth views and admin (login,
+// password change, password reset confirmation, adding a user, setting a
+// user's password), django-allauth (login, signup, password change, set
+// and reset) and django-registration, wherever the app mounts them.
+func DefaultPasswordPaths() []string {
+	return []string{
+		`/(?:login|log-in|signin|sign-in|signup|sign-up|register|registration)/$`,
+		`/password(?:_change|/change|/set)/$`,
+		`/reset/[^/]+/[^/]+/$`,
+		`/password/reset/key/[^/]+/$`,
+		`/auth/user/(?:add|[^/]+/password)/$`,
 	}
 }
 

@@ -15,9 +15,14 @@ type Store struct {
 	// (shared by every instance).
 	Type string `yaml:"type"`
 	// URL is the Redis URL, redis:// or rediss:// (TLS), Heroku's form;
-	// REDIS_URL is used when it is empty. Add ?skip_verify=true for Heroku
-	// Redis's self-signed certificate.
+	// REDIS_URL is used when it is empty. Add ?skip_verify=true, or set
+	// TLSSkipVerify, for Heroku Key-Value Store's self-signed certificate.
 	URL string `yaml:"url" secret:"userinfo"`
+	// TLSSkipVerify accepts a rediss:// server's certificate without
+	// verifying it (Heroku Key-Value Store's are self-signed), so REDIS_URL,
+	// which Heroku rotates, is used as it is. The connection is still
+	// encrypted; ignored for redis://.
+	TLSSkipVerify bool `yaml:"tls_skip_verify"`
 	// KeyPrefix starts every Redis key, so several apps can share a Redis.
 	KeyPrefix string `yaml:"key_prefix"`
 	// OnError is what decisions do while the store is unreachable: open
@@ -71,11 +76,16 @@ type RateLimitRule struct {
 	Action string `yaml:"action"`
 	// BanFor is the ban's length for action ban (default auto_ban.duration).
 	BanFor time.Duration `yaml:"ban_for"`
-	// Paths limits the rule to path prefixes (empty: every path).
+	// Hosts limits the rule to these hosts (Django's ALLOWED_HOSTS
+	// syntax; empty: every host).
+	Hosts []string `yaml:"hosts"`
+	// Paths limits the rule to path prefixes (empty: every path); with
+	// PathRegex, one list: a path matching any of them is counted.
 	Paths []string `yaml:"paths"`
 	// PathRegex limits the rule to paths matching any of these (RE2).
 	PathRegex []string `yaml:"path_regex"`
-	// Methods limits the rule to these methods (empty: all).
+	// Methods limits the rule to these methods (empty: all; GET also
+	// covers HEAD).
 	Methods []string `yaml:"methods"`
 	// ExceptPaths are path prefixes the rule never counts.
 	ExceptPaths []string `yaml:"except_paths"`
@@ -88,6 +98,12 @@ type Throttles struct {
 	Anon string `yaml:"anon"`
 	// User limits requests with a token, by the token ("1000/hour"; empty: off).
 	User string `yaml:"user"`
+	// MaxTokensPerClient bounds the distinct tokens one client (IPv4
+	// address, IPv6 /64) may bring in the user limit's period (at least an
+	// hour; the set is kept in the store): Parapet cannot verify a token,
+	// so a new one past the bound gets no bucket of its own and is counted
+	// as a request without a token (anon).
+	MaxTokensPerClient int `yaml:"max_tokens_per_client"`
 	// TokenHeader holds the token (Authorization).
 	TokenHeader string `yaml:"token_header"`
 	// Paths are the API path prefixes the throttles cover.
@@ -95,7 +111,9 @@ type Throttles struct {
 }
 
 // AutoBan bans clients that misbehave repeatedly. Allow-listed clients
-// and loopback addresses are never banned automatically.
+// and loopback addresses are never banned automatically, and requests a
+// browser sends for another site's page (Sec-Fetch-Site: cross-site) do
+// not count.
 type AutoBan struct {
 	// Enabled turns automatic bans on.
 	Enabled bool `yaml:"enabled"`
@@ -157,7 +175,7 @@ func defaultStore() Store {
 }
 
 func defaultRateLimits() RateLimits {
-	return RateLimits{Defaults: true, Throttles: Throttles{TokenHeader: "Authorization", Paths: []string{"/api/"}}}
+	return RateLimits{Defaults: true, Throttles: Throttles{TokenHeader: "Authorization", MaxTokensPerClient: 10, Paths: []string{"/api/"}}}
 }
 
 func defaultAutoBan() AutoBan {
@@ -185,7 +203,7 @@ func DefaultRateLimits() []RateLimitRule {
 		{ID: "rl-signup", Limit: "10/hour burst 5", Methods: post, Paths: []string{
 			"/signup/", "/register/", "/accounts/signup/", "/accounts/register/", "/dj-rest-auth/registration/"}},
 		{ID: "rl-writes", Limit: "120/minute burst 60", Methods: []string{"POST", "PUT", "PATCH", "DELETE"}},
-		{ID: "rl-reads", Limit: "1200/minute burst 300", Methods: []string{"GET", "HEAD"}},
+		{ID: "rl-reads", Limit: "1200/minute burst 300", Methods: []string{"GET", "HEAD", "OPTIONS"}},
 	}
 }
 
@@ -264,6 +282,9 @@ func (c *Config) validateFlood(bad func(path, format string, args ...any)) {
 	th := c.RateLimits.Throttles
 	if (th.Anon != "" || th.User != "") && th.TokenHeader == "" {
 		bad("rate_limits.throttles.token_header", "must name the header holding the API token")
+	}
+	if th.MaxTokensPerClient < 1 || th.MaxTokensPerClient > 10_000 {
+		bad("rate_limits.throttles.max_tokens_per_client", "%d must be between 1 and 10000", th.MaxTokensPerClient)
 	}
 	checkPrefixes(bad, "rate_limits.throttles.paths", th.Paths)
 

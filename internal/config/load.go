@@ -131,6 +131,19 @@ func parentPath(p string) string {
 // (skipped when path is ""), then overrides from environ (os.Environ()
 // form), then validation. Problems come back as Errors.
 func Load(path string, environ []string) (*Config, error) {
+	cfg, err := LoadAll(path, environ)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// LoadAll is Load, but when the file could be read and parsed it also
+// returns the config beside the problems (unknown keys, type mismatches,
+// bad environment variables and values are skipped), so a caller can build
+// it too and report every problem in one pass (`parapet check`). The
+// config is nil only when the file cannot be read or is not YAML.
+func LoadAll(path string, environ []string) (*Config, error) {
 	cfg := Default()
 	cfg.src = &source{file: path, lines: map[string]int{}, env: map[string]string{}}
 	var errs Errors
@@ -151,7 +164,9 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	env := envMap(environ)
 	if err := cfg.applyEnv(env); err != nil {
-		return nil, err
+		var es Errors
+		errors.As(err, &es)
+		errs = append(errs, es...)
 	}
 	if err := cfg.Validate(); err != nil {
 		var es Errors
@@ -159,10 +174,29 @@ func Load(path string, environ []string) (*Config, error) {
 		errs = append(errs, es...)
 	}
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, errs
+		return cfg, errs.Sorted()
 	}
 	return cfg, nil
+}
+
+// Sorted returns the problems without repeats, those set by the
+// environment first, then by line.
+func (es Errors) Sorted() Errors {
+	seen := map[string]bool{}
+	out := make(Errors, 0, len(es))
+	for _, e := range es {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if (out[i].Env != "") != (out[j].Env != "") {
+			return out[i].Env != ""
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
 }
 
 var yamlLineErr = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -171,7 +205,7 @@ var yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type config
 func (c *Config) decodeYAML(file string, data []byte) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return yamlError(file, err)
+		return yamlError(file, err, nil)
 	}
 	recordLines(&root, "", c.src.lines)
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -180,7 +214,7 @@ func (c *Config) decodeYAML(file string, data []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return yamlError(file, err)
+		return yamlError(file, err, c.src.lines)
 	}
 	return nil
 }
@@ -196,8 +230,23 @@ func (es Errors) partial() bool {
 	return len(es) > 0
 }
 
-// yamlError turns yaml.v3's messages into Errors with file and line.
-func yamlError(file string, err error) error {
+var yamlTypeErr = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+
+// typeHints say what a key of each Go type takes, for type mismatches.
+var typeHints = map[string]string{
+	"time.Duration":     "a duration (e.g. 30s, 5m)",
+	"int":               "a whole number",
+	"bool":              "true or false",
+	"[]string":          "a list ([a, b])",
+	"[]int":             "a list of whole numbers",
+	"string":            "a string",
+	"map[string]string": "a mapping (name: value)",
+}
+
+// yamlError turns yaml.v3's messages into Errors with file and line; with
+// lines (key path -> line) it names the key and suggests the known key
+// nearest to an unknown one.
+func yamlError(file string, err error, lines map[string]int) error {
 	var msgs []string
 	var te *yaml.TypeError
 	kept := errors.As(err, &te)
@@ -214,11 +263,84 @@ func yamlError(file string, err error) error {
 			e.Reason = sm[2]
 		}
 		if sm := yamlUnknownField.FindStringSubmatch(e.Reason); sm != nil {
-			e.Reason = fmt.Sprintf("unknown key %q (in %s)", sm[1], sectionName(sm[2]))
+			key, section := sm[1], sectionName(sm[2])
+			if p := pathAt(lines, e.Line, key); p != "" {
+				if parent := parentPath(p); parent != "" {
+					section = parent
+				}
+			}
+			e.Reason = fmt.Sprintf("unknown key %q (in %s", key, section)
+			if s := closestKey(key, knownKeys(sm[2])); s != "" {
+				e.Reason += fmt.Sprintf("; did you mean %s?", s)
+			}
+			e.Reason += ")"
+		} else if sm := yamlTypeErr.FindStringSubmatch(e.Reason); sm != nil {
+			if p := pathAt(lines, e.Line, ""); p != "" {
+				e.Path = p
+			}
+			if hint, ok := typeHints[sm[3]]; ok {
+				e.Reason = fmt.Sprintf("%q is not %s", sm[2], hint)
+			}
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// pathAt finds the key path written at line (ending in key, when given);
+// the deepest one wins.
+func pathAt(lines map[string]int, line int, key string) string {
+	best := ""
+	for p, l := range lines {
+		if l != line || strings.HasSuffix(p, "]") {
+			continue
+		}
+		if key != "" && p != key && !strings.HasSuffix(p, "."+key) {
+			continue
+		}
+		if len(p) > len(best) {
+			best = p
+		}
+	}
+	return best
+}
+
+// knownKeys lists the YAML keys of the config struct type named typeName.
+func knownKeys(typeName string) map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type, seen map[reflect.Type]bool)
+	walk = func(t reflect.Type, seen map[reflect.Type]bool) {
+		for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] || t == durationType {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if t.Name() == typeName {
+				keys[tag] = true
+			}
+			walk(f.Type, seen)
+		}
+	}
+	walk(reflect.TypeOf(Config{}), map[reflect.Type]bool{})
+	return keys
+}
+
+// closestKey is closest for YAML keys: a suggestion only when it is near
+// enough for the key's length (two letters' typo in "id" is another word).
+func closestKey(key string, known map[string]bool) string {
+	s := closest(key, known)
+	if s == "" || editDistance(key, s)*3 > len(key)+1 {
+		return ""
+	}
+	return s
 }
 
 func sectionName(typeName string) string {
@@ -300,6 +422,18 @@ func (c *Config) applyEnv(env map[string]string) error {
 		} else {
 			c.Listen = ":" + port
 			c.src.env["listen"] = "PORT"
+		}
+	}
+	// On a Heroku dyno (DYNO is set) every request comes through Heroku's
+	// router, from addresses it does not publish: trust it unless the file
+	// or the environment names trusted_proxies, so the client address and
+	// the HTTPS redirect work without a config file.
+	if _, onHeroku := env["DYNO"]; onHeroku && len(c.TrustedProxies) == 0 {
+		_, inFile := c.src.lines["trusted_proxies"]
+		_, inEnv := c.src.env["trusted_proxies"]
+		if !inFile && !inEnv {
+			c.TrustedProxies = []string{"heroku"}
+			c.src.env["trusted_proxies"] = "DYNO"
 		}
 	}
 	if u, ok := env["REDIS_URL"]; ok && c.Store.URL == "" {

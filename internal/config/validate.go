@@ -76,6 +76,19 @@ func (c *Config) Validate() error {
 	if c.RequestIDHeader == "" {
 		bad("request_id_header", "must not be empty")
 	}
+	// Fields with underscores are dropped from requests (gunicorn merges
+	// X_Request_Id into X-Request-Id): Parapet's own must not have one.
+	if strings.Contains(c.RequestIDHeader, "_") {
+		bad("request_id_header", "%q: use hyphens, not underscores (fields with underscores are dropped)", c.RequestIDHeader)
+	}
+	if strings.Contains(c.Geo.CountryHeader, "_") {
+		bad("geo.country_header", "%q: use hyphens, not underscores (fields with underscores are dropped)", c.Geo.CountryHeader)
+	}
+	for i, p := range c.WebSockets.Paths {
+		if !strings.HasPrefix(p, "/") {
+			bad(fmt.Sprintf("websockets.paths[%d]", i), "%q must start with /", p)
+		}
+	}
 	for i, h := range c.Edge.AllowedHosts {
 		if h == "" || strings.ContainsAny(h, "/ :") && !strings.HasPrefix(h, "[") {
 			bad(fmt.Sprintf("edge.allowed_hosts[%d]", i), "%q is not a host name (like Django's ALLOWED_HOSTS: example.com, .example.com, *)", h)
@@ -88,6 +101,11 @@ func (c *Config) Validate() error {
 		if !methodToken.MatchString(m) {
 			bad(fmt.Sprintf("edge.allowed_methods[%d]", i), "%q is not an upper-case HTTP method", m)
 		}
+	}
+	if v, ok := c.Edge.HTTPSRedirect.parse(); ok {
+		c.Edge.HTTPSRedirect = v
+	} else {
+		bad("edge.https_redirect", "%q must be auto, true or false", string(c.Edge.HTTPSRedirect))
 	}
 	for i, p := range c.Edge.HTTPSRedirectExempt {
 		if !strings.HasPrefix(p, "/") {

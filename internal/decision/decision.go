@@ -132,6 +132,12 @@ type Info struct {
 	ClientIP netip.Addr
 	// Scheme is "http" or "https" as the client used it.
 	Scheme string
+	// ViaTrustedProxy says the connection came from a trusted proxy, whose
+	// forwarding headers (X-Forwarded-Port) may be passed on.
+	ViaTrustedProxy bool
+	// SchemeFromProxy says a trusted proxy told the scheme
+	// (X-Forwarded-Proto), rather than Parapet's own connection.
+	SchemeFromProxy bool
 	// Start is when Parapet received the request.
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.
@@ -144,8 +150,10 @@ type Info struct {
 	// Final is the decision that ended the request, or an Allow.
 	Final Decision
 	// Cleared is set by the clearance stage when the client carries a valid
-	// challenge clearance: later stages skip their challenges for it (never
-	// their blocks or throttles).
+	// challenge clearance, and for a request to one of Parapet's own routes
+	// (the challenge endpoints, which must never be challenged themselves):
+	// later stages skip their challenges for it (never their blocks or
+	// throttles).
 	Cleared bool
 	// SkipStages lists stage names that an earlier allow rule exempted
 	// (e.g. a bypass allow skips "detect").

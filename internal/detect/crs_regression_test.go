@@ -180,6 +180,13 @@ func crsRequest(method, uri, version *string, headers map[string]string, data *s
 	if data != nil {
 		body = *data
 	}
+	if strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") && !strings.Contains(body, "\r") {
+		// The samples write multipart bodies with bare LF line ends, which
+		// ModSecurity reads as parts and Django does not (it skips every
+		// part, and Parapet refuses the body as strict multipart policy):
+		// they are sent as browsers send them.
+		body = strings.ReplaceAll(body, "\n", "\r\n")
+	}
 	r.Body = http.NoBody
 	if body != "" {
 		r.ContentLength = int64(len(body))

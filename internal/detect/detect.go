@@ -9,6 +9,16 @@
 // upstream ahead of the unread rest, so the app gets the body byte for byte.
 // With detection.responses on, the transaction stays open for the
 // response phases (response.go).
+//
+// A multipart/form-data body is not handed to Coraza's parser: it is read
+// as Django will read it (internal/formdata), streamed whatever its size,
+// every text field kept for the rules and every file's content skipped,
+// and spooled (memory, then a temporary file) for the upstream. The
+// fields, file names and part headers go into Coraza's collections
+// (ARGS_POST, FILES, FILES_NAMES, MULTIPART_*) as its own parser would
+// put them. What Django would read in a way Parapet cannot follow is
+// refused (400); what an RFC 7578 parser would read differently from
+// Django raises MULTIPART_STRICT_ERROR (rule 200003).
 package detect
 
 import (
@@ -17,11 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,10 +38,14 @@ import (
 
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/collection"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/formdata"
+	"github.com/parapet-waf/parapet/internal/spool"
 )
 
 // Name is the stage's name; an allow rule with bypass: true skips it.
@@ -45,7 +58,10 @@ const (
 	// with the reject policy.
 	RuleBodyTooLarge = "detect-body-too-large"
 	// RuleBadBody: a body Coraza could not parse (malformed JSON,
-	// multipart failing strict validation).
+	// multipart failing strict validation), or one Django would read in a
+	// way Parapet cannot follow (a multipart body internal/formdata
+	// refuses, a form charset other than UTF-8, ASCII or Latin-1, more
+	// than one Content-Type).
 	RuleBadBody = "detect-bad-body"
 	// RuleBodyUnreadable: the client's body could not be read.
 	RuleBodyUnreadable = "detect-body-unreadable"
@@ -59,10 +75,11 @@ const (
 type Stage struct {
 	waf          coraza.WAF
 	mode         decision.Mode
-	limit        int64 // urlencoded / JSON bodies
-	limitMP      int64 // multipart bodies
-	rejectOver   bool  // urlencoded / JSON bodies over the limit
-	rejectOverMP bool  // multipart bodies over the limit
+	limit        int64 // bodies (multipart: their text fields, names and part headers)
+	limitMP      int64 // multipart bodies held in memory (the rest is spooled to a file)
+	maxBody      int64 // limits.max_body_bytes: the most read of any body
+	rejectOver   bool  // bodies over limit
+	rejectOverMP bool  // multipart bodies over limitMP: 413 rather than spooled to a file
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
 	// slots bounds the transactions evaluated at once: the work is CPU
@@ -98,6 +115,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		mode:         mode,
 		limit:        int64(d.BodyLimit),
 		limitMP:      int64(d.MultipartLimit),
+		maxBody:      int64(cfg.Limits.MaxBodyBytes),
 		rejectOver:   d.BodyOverLimit == config.OverLimitReject,
 		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
 		skipPaths:    d.SkipPaths,
@@ -129,7 +147,7 @@ func build(cfg *config.Config) (*Stage, error) {
 	pre.WriteString(outSetup)
 	post.WriteString(outRules)
 	if d.DjangoProfile {
-		pre.WriteString(djangoBefore(d.AdminPaths))
+		pre.WriteString(djangoBefore(d.AdminPaths, d.PasswordPaths))
 		post.WriteString(djangoAfter)
 	}
 	if !d.WindowsHost {
@@ -213,16 +231,41 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	// The body is received before a slot is taken: a slow client must not
 	// hold one while it trickles.
-	var over decision.Decision
+	var over, refuse decision.Decision
+	switch cts := r.Header.Values("Content-Type"); {
+	case len(cts) > 1:
+		// gunicorn gives Django the last, Coraza reads the first.
+		refuse = s.badBody("more than one Content-Type header")
+	case len(cts) == 1:
+		// Django decodes the query string, and form bodies, with the
+		// charset of any Content-Type, with or without a body.
+		if err := formdata.CheckCharset(cts[0]); err != nil {
+			refuse = s.badBody(err.Error())
+		}
+	}
 	var inspect []byte
-	if hasBody(r) {
+	var fm *parsedForm
+	if hasBody(r) && !refuse.Decided() {
 		// Every body is inspected, whatever its Content-Type says: a view
 		// may json.loads(request.body) without looking. Coraza parses
-		// forms, multipart and JSON into fields (CRS parses unknown types
-		// as forms) and matches the raw body too.
+		// forms and JSON into fields (CRS parses unknown types as forms)
+		// and matches the raw body too; multipart bodies are read here.
 		var d decision.Decision
-		d, inspect = s.readBody(r, isMultipart(r.Header.Get("Content-Type")))
+		ct := r.Header.Get("Content-Type")
 		switch {
+		case isMultipart(ct):
+			d, fm = s.readMultipart(r, ct)
+			defer func() {
+				if out.Decided() {
+					_ = r.Body.Close() // releases a spool's temporary file
+				}
+			}()
+		default:
+			d, inspect = s.readBody(r)
+		}
+		switch {
+		case d.Decided() && d.RuleID == RuleBadBody:
+			refuse = d // after the headers' rules, which may name the attack
 		case d.Decided():
 			return d
 		case d.RuleID != "":
@@ -263,25 +306,40 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	if len(r.TransferEncoding) > 0 {
 		tx.AddRequestHeader("transfer-encoding", strings.Join(r.TransferEncoding, ","))
 	}
+	if dc := djangoCookies(r.Header["Cookie"]); dc != nil {
+		// Quoted, escaped or split cookies: also as Django reads them.
+		if st, ok := tx.(plugintypes.TransactionState); ok {
+			for _, kv := range dc {
+				st.Variables().RequestCookies().Add(kv[0], kv[1])
+			}
+		}
+	}
 	if it := tx.ProcessRequestHeaders(); it != nil {
 		return s.decide(tx, it)
 	}
 	if s.analyzer {
+		// Coraza never interrupts on the score: the verdict names the
+		// attack before a bad body's refusal does.
 		if d := s.decideVerdict(judge(tx)); d.Decided() {
 			return d
 		}
 	}
+	if refuse.Decided() {
+		return refuse
+	}
 
-	if inspect != nil && tx.IsRequestBodyAccessible() {
-		if it, _, err := tx.WriteRequestBody(inspect); it != nil {
-			return s.decide(tx, it)
-		} else if err != nil {
-			return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "buffering body for inspection: " + err.Error()}
+	if tx.IsRequestBodyAccessible() {
+		if d, ok := s.writeBody(tx, r, fm, inspect); !ok {
+			return d
 		}
 	}
 	it, err := tx.ProcessRequestBody()
 	if it != nil {
-		return s.decide(tx, it)
+		d := s.decide(tx, it)
+		if fm != nil && fm.anomaly != "" && slices.Contains(d.Rules, "200003") {
+			d.Reason += ": " + fm.anomaly
+		}
+		return d
 	}
 	if err != nil {
 		return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBadBody, Status: http.StatusBadRequest, Reason: "inspecting body: " + err.Error()}
@@ -290,7 +348,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		if d := s.decideVerdict(judge(tx)); d.Action != decision.Allow {
 			return d
 		}
-		if d := s.checkUploads(r, inspect); d.Action != decision.Allow {
+		if d := s.checkUploads(r, fm); d.Action != decision.Allow {
 			return d
 		}
 	}
@@ -333,36 +391,53 @@ func (s *Stage) skipped(p string) bool {
 	return false
 }
 
-// isMultipart reports whether a body is multipart/form-data, which has its
-// own inspection limit (its file contents are not matched).
+// isMultipart reports whether Coraza would parse a body as multipart
+// (REQBODY_PROCESSOR MULTIPART): the Content-Type, trimmed and lower
+// case, starts with multipart/form-data. Every body Django parses as
+// multipart is one of these (its media type must be exactly that).
 func isMultipart(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-	}
-	return mt == "multipart/form-data"
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "multipart/form-data")
 }
 
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
 
+// badBody refuses a body Django would read in a way Parapet cannot
+// follow.
+func (s *Stage) badBody(reason string) decision.Decision {
+	return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBadBody, Status: http.StatusBadRequest, Reason: reason}
+}
+
+// overLimit is the decision for a body over body_limit (key names the
+// limit): 413 with the reject policy, else passed uninspected and logged.
+func (s *Stage) overLimit(what, key string, limit int64, reject bool) decision.Decision {
+	d := decision.Decision{Mode: s.mode, RuleID: RuleBodyTooLarge,
+		Reason: what + " over detection." + key + " (" + strconv.FormatInt(limit, 10) + " bytes)"}
+	if reject {
+		d.Action, d.Status = decision.Block, http.StatusRequestEntityTooLarge
+	} else {
+		d.Action = decision.Log
+		d.Reason += ": passed uninspected"
+	}
+	return d
+}
+
+// readError is the decision for a body that could not be read.
+func readError(err error) decision.Decision {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Reason: err.Error()}
+	}
+	return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "reading body: " + err.Error()}
+}
+
 // readBody buffers up to the inspection limit and puts the body back for
 // the upstream. It returns the bytes to inspect (nil: pass uninspected),
 // or a decision when the body is over the limit or unreadable.
-func (s *Stage) readBody(r *http.Request, isMultipart bool) (decision.Decision, []byte) {
-	reject, limit, key := s.rejectOver, s.limit, "body_limit"
-	if isMultipart {
-		reject, limit, key = s.rejectOverMP, s.limitMP, "multipart_limit"
-	}
-	overLimit := decision.Decision{Mode: s.mode, RuleID: RuleBodyTooLarge,
-		Reason: "body over detection." + key + " (" + strconv.FormatInt(limit, 10) + " bytes)"}
-	if reject {
-		overLimit.Action, overLimit.Status = decision.Block, http.StatusRequestEntityTooLarge
-	} else {
-		overLimit.Action = decision.Log
-		overLimit.Reason += ": passed uninspected"
-	}
+func (s *Stage) readBody(r *http.Request) (decision.Decision, []byte) {
+	limit := s.limit
+	overLimit := s.overLimit("body", "body_limit", limit, s.rejectOver)
 	if r.ContentLength > limit {
 		// Known too large: decide without reading a byte.
 		return overLimit, nil
@@ -372,60 +447,286 @@ func (s *Stage) readBody(r *http.Request, isMultipart bool) (decision.Decision, 
 		size = r.ContentLength + 1 // room to see EOF without growing
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Reason: err.Error()}, nil
-		}
-		return decision.Decision{Action: decision.Block, Mode: decision.Enforce, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "reading body: " + err.Error()}, nil
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
+		return readError(err), nil
 	}
 	body := buf.Bytes()
 	r.Body = replay(body, r.Body)
 	if int64(len(body)) > limit {
 		return overLimit, nil
 	}
-	if isMultipart && int64(len(body)) > s.limit {
-		// Coraza matches multipart form fields like any other field (not
-		// file contents), so their total is held to body_limit: megabytes
-		// of text fields would cost seconds of CPU.
-		if n := multipartFieldBytes(body, r.Header.Get("Content-Type"), s.limit); n > s.limit {
-			d := decision.Decision{Mode: s.mode, RuleID: RuleBodyTooLarge,
-				Reason: "multipart form fields over detection.body_limit (" + strconv.FormatInt(s.limit, 10) + " bytes)"}
-			if s.rejectOver {
-				d.Action, d.Status = decision.Block, http.StatusRequestEntityTooLarge
-			} else {
-				d.Action = decision.Log
-				d.Reason += ": passed uninspected"
-			}
-			return d, nil
-		}
-	}
 	return decision.Pass, body
 }
 
-// multipartFieldBytes adds up the sizes of the parts of a multipart body
-// that are not files, stopping once past limit. A body it cannot parse
-// counts 0: Coraza's strict multipart checks judge it.
-func multipartFieldBytes(body []byte, contentType string, limit int64) int64 {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil || params["boundary"] == "" {
-		return 0
+// errFormOverLimit: a multipart body's text (field names and values,
+// file names, part headers) is over body_limit.
+var errFormOverLimit = errors.New("multipart form fields over the limit")
+
+// parsedForm is what Django will read from a multipart body: its fields and its
+// files' names, with each part's header lines.
+type parsedForm struct {
+	parts   []formPart
+	anomaly string // formdata.Reader.Anomaly
+}
+
+type formPart struct {
+	name   string
+	value  string // a field's value
+	isFile bool
+	file   string // a file's name as Django keeps it
+	raw    string // the filename parameter, before Django's clean-up
+	size   int64
+	header []string
+	markup string // a markup file's first bytes (upload.go)
+}
+
+// readForm reads a multipart body with formdata: every field's value and
+// every file's name (its content skipped). Their text, with names and part
+// headers, is held to budget bytes (errFormOverLimit).
+func readForm(body io.Reader, contentType string, budget int64) (*parsedForm, error) {
+	fr, err := formdata.NewReader(body, contentType)
+	if err != nil {
+		return nil, err
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	var total int64
-	for total <= limit {
-		part, err := mr.NextRawPart()
-		if err != nil {
+	f := &parsedForm{}
+	for {
+		p, err := fr.Next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		if part.FileName() == "" {
-			n, _ := io.Copy(io.Discard, part)
-			total += n
+		if err != nil {
+			return nil, err
 		}
-		part.Close()
+		fp := formPart{name: p.Name, isFile: p.IsFile, header: p.Header}
+		budget -= int64(len(p.Name))
+		for _, h := range p.Header {
+			budget -= int64(len(h))
+		}
+		if p.IsFile {
+			budget -= int64(len(p.FileName) + len(p.RawFileName))
+			// The content as Django saves it, skipped but for markup
+			// the analyzer reads (upload.go).
+			if fp.size, fp.markup, err = readUpload(p.File(), p.FileName, p.Header); err != nil {
+				return nil, err
+			}
+			fp.file, fp.raw = p.FileName, p.RawFileName
+		} else if budget >= 0 {
+			fp.value, err = p.Value(budget)
+			if errors.Is(err, formdata.ErrTooLong) {
+				return nil, errFormOverLimit
+			}
+			if err != nil {
+				return nil, err
+			}
+			budget -= p.Size()
+		}
+		if budget < 0 {
+			return nil, errFormOverLimit
+		}
+		f.parts = append(f.parts, fp)
 	}
-	return total
+	f.anomaly = fr.Anomaly()
+	return f, nil
+}
+
+// readMultipart reads a multipart/form-data body as Django will read it,
+// to its end whatever its size (up to limits.max_body_bytes): every text
+// field is kept for inspection, every file's content skipped. The body is
+// spooled for the upstream, in memory up to multipart_limit and then in a
+// temporary file (413 instead with multipart_over_limit: reject). A body
+// spooled by the upload checks is read from their spool. It returns the
+// form to inspect (nil: the body passes uninspected, or is refused).
+func (s *Stage) readMultipart(r *http.Request, ct string) (decision.Decision, *parsedForm) {
+	tooBig := s.overLimit("multipart body", "multipart_limit", s.limitMP, true)
+	if s.rejectOverMP && r.ContentLength > s.limitMP {
+		return tooBig, nil
+	}
+	var src io.Reader
+	var sp *spool.Spool
+	if b, ok := r.Body.(*spool.Body); ok && b.Unread() {
+		if s.rejectOverMP && b.Size() > s.limitMP {
+			return tooBig, nil
+		}
+		src = b.Content()
+	} else {
+		// Chunked bodies reach the stages uncapped: limits.max_body_bytes
+		// is applied here. With the reject policy (enforced), reading
+		// stops at multipart_limit.
+		c := &capped{r: r.Body, left: s.maxBody, over: &http.MaxBytesError{Limit: s.maxBody}}
+		if s.rejectOverMP && s.mode == decision.Enforce {
+			c.left, c.over = s.limitMP, errOverMultipartLimit
+		}
+		sp = spool.New(int(s.limitMP))
+		if r.ContentLength > 0 && r.ContentLength <= s.limitMP {
+			sp.Grow(int(r.ContentLength))
+		}
+		src = io.TeeReader(c, sp)
+	}
+	f, err := readForm(src, ct, s.limit)
+	d := s.formDecision(err, tooBig)
+	if sp == nil {
+		return d, f
+	}
+	if !d.Decided() {
+		// Passing (inspected, uninspected or monitored): the rest of the
+		// body is spooled too, for the upstream.
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			d, f = s.formDecision(err, tooBig), nil
+		}
+	}
+	if !d.Decided() && d.RuleID == "" && s.rejectOverMP && sp.Len() > s.limitMP {
+		d = tooBig // monitored
+	}
+	_ = r.Body.Close()
+	if d.Decided() {
+		sp.Discard()
+		r.Body = http.NoBody
+		return d, nil
+	}
+	r.Body = sp.Body()
+	return d, f
+}
+
+// formDecision is the decision for what reading a multipart body ended
+// with (nil: none).
+func (s *Stage) formDecision(err error, tooBig decision.Decision) decision.Decision {
+	var fe *formdata.Error
+	switch {
+	case err == nil:
+		return decision.Pass
+	case errors.As(err, &fe):
+		return s.badBody(fe.Error())
+	case errors.Is(err, errFormOverLimit):
+		return s.overLimit("multipart form fields", "body_limit", s.limit, s.rejectOver)
+	case errors.Is(err, errOverMultipartLimit):
+		return tooBig
+	}
+	return readError(err)
+}
+
+// errOverMultipartLimit: a multipart body went past multipart_limit with
+// multipart_over_limit: reject.
+var errOverMultipartLimit = errors.New("multipart body over the limit")
+
+// capped reads at most left bytes of r, then fails with over.
+type capped struct {
+	r    io.Reader
+	left int64
+	over error
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n > 0 {
+			return 0, c.over
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// maxFormArgs is how many multipart fields go into ARGS_POST: the base
+// configuration's SecArgumentsLimit, which Coraza applies to the bodies it
+// parses itself. More fields than Django accepts are refused by CRS
+// 920380 (tx.max_num_args 1000).
+const maxFormArgs = 1001
+
+// writeBody gives Coraza the body: a multipart form into its
+// collections, other bodies as the bytes buffered. ok is false when d
+// decides.
+func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte) (d decision.Decision, ok bool) {
+	if fm == nil && inspect == nil {
+		return decision.Pass, true
+	}
+	st, _ := tx.(plugintypes.TransactionState)
+	multipart := st != nil && strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "MULTIPART")
+	switch {
+	case fm != nil && multipart:
+		fillForm(st.Variables(), fm)
+		return decision.Pass, true
+	case fm != nil:
+		// A rule picked another body processor for this multipart body
+		// (ctl:requestBodyProcessor): it gets the raw bytes, up to
+		// body_limit.
+		if b, isSpool := r.Body.(*spool.Body); isSpool {
+			inspect, _ = io.ReadAll(io.LimitReader(b.Content(), s.limit))
+		}
+	case inspect != nil && multipart && st != nil:
+		// A rule picked the multipart processor for another type: read
+		// as Django would (it refuses what is not multipart/form-data).
+		f, err := readForm(bytes.NewReader(inspect), r.Header.Get("Content-Type"), s.limit)
+		if err != nil {
+			return s.formDecision(err, decision.Decision{}), false
+		}
+		fillForm(st.Variables(), f)
+		return decision.Pass, true
+	}
+	if inspect == nil {
+		return decision.Pass, true
+	}
+	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
+		// A view may json.loads(request.body) whatever the Content-Type.
+		addJSONArgs(st.Variables().ArgsPost(), inspect)
+	}
+	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
+		return s.decide(tx, it), false
+	} else if err != nil {
+		return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "buffering body for inspection: " + err.Error()}, false
+	}
+	return decision.Pass, true
+}
+
+// fillForm puts a multipart form into the collections Coraza's multipart
+// body processor fills: ARGS_POST (the fields), FILES (each file's name as
+// Django keeps it, and the filename parameter as sent when that differs),
+// FILES_NAMES, FILES_SIZES, FILES_COMBINED_SIZE, MULTIPART_NAME,
+// MULTIPART_FILENAME, MULTIPART_PART_HEADERS ("Name: value" lines, keyed
+// by the part's name) and MULTIPART_STRICT_ERROR.
+func fillForm(v plugintypes.TransactionVariables, f *parsedForm) {
+	args := 0
+	var total int64
+	for _, p := range f.parts {
+		v.MultipartName().Add(p.name, p.name)
+		for _, h := range p.header {
+			v.MultipartPartHeaders().Add(p.name, h)
+		}
+		if !p.isFile {
+			if args < maxFormArgs {
+				v.ArgsPost().Add(p.name, p.value)
+				args++
+			}
+			total += int64(len(p.value))
+			continue
+		}
+		v.MultipartFilename().Add(p.name, p.raw)
+		v.Files().Add("", p.file)
+		if p.raw != p.file {
+			v.Files().Add("", p.raw)
+		}
+		v.FilesNames().Add("", p.name)
+		v.FilesSizes().SetIndex(p.file, 0, strconv.FormatInt(p.size, 10))
+		total += p.size
+	}
+	setSingle(v.FilesCombinedSize(), strconv.FormatInt(total, 10))
+	if f.anomaly != "" {
+		setSingle(v.MultipartStrictError(), "1")
+	}
+}
+
+// setSingle sets a single-valued variable (Coraza's collection.Single has
+// no setter in its interface; its implementation does).
+func setSingle(c collection.Single, value string) {
+	if s, ok := c.(interface{ Set(string) }); ok {
+		s.Set(value)
+	}
 }
 
 // replayBody gives the upstream the buffered prefix, then the rest of the

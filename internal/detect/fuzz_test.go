@@ -19,6 +19,7 @@ func FuzzCheck(f *testing.F) {
 	f.Add("PUT", "/api/", "application/json", []byte(`{"a":[1,{"b":null}],"c":"\u00e9"}`))
 	f.Add("POST", "/upload/", "multipart/form-data; boundary=X", []byte("--X\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n\r\n\x89PNG\r\n--X--\r\n"))
 	f.Add("POST", "/%zz?%%", "multipart/form-data; boundary=", []byte("--\r\n"))
+	f.Add("POST", "/upload/", "multipart/form-data; boundary=X", []byte("--X\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--X--\r\n--X\r\nContent-Disposition: form-data; name*=utf-8''q\r\nContent-Transfer-Encoding: base64\r\n\r\nMQ==\r\n--Xx--X--"))
 	f.Add("GET", "/?q=%3Cscript%3E", "", []byte(nil))
 	f.Add("PATCH", "/x", "application/json", []byte(`{"a":`))
 	f.Fuzz(func(t *testing.T, method, uri, contentType string, body []byte) {

@@ -167,7 +167,8 @@ func (o *outbound) take(info *decision.Info) *heldTx {
 // CheckResponse runs the CRS response phases on the upstream's answer
 // when detection.responses is on: phase 3 on the status and headers,
 // phase 4 on a prefix of the body (decompressed) when its type is
-// listed. A response over the outbound threshold is replaced by the
+// listed (its content codings undone as the leak guard undoes them:
+// bodypeek). A response over the outbound threshold is replaced by the
 // generic error page (enforce) or recorded (monitor). The bytes read are
 // put back in front of the rest, so a passing body reaches the client
 // unchanged. HEAD answers and protocol switches (WebSockets) are not
@@ -243,21 +244,22 @@ func (o *outbound) readPrefix(resp *http.Response, info *decision.Info) (mt stri
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return mt, nil, false, nil
 	}
-	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
-	if !bodypeek.Decodable(enc) {
+	codings, cerr := bodypeek.ParseCodings(resp.Header)
+	if cerr != nil {
 		// Headers and status are still checked; the CRS skips bodies
-		// it cannot read too.
-		info.AddTag("detect-response-uninspected:" + enc)
+		// it cannot read too. (The leak guard answers such a textual
+		// body itself, by default with the generic page.)
+		info.AddTag("detect-response-uninspected:" + strings.ToLower(strings.Join(resp.Header.Values("Content-Encoding"), ",")))
 		return mt, nil, false, nil
 	}
-	prefix, err := o.peek.Peek(resp)
+	prefix, _, err := o.peek.Peek(resp)
 	if err != nil {
 		return "", nil, false, fmt.Errorf("inspecting the response: %w", err)
 	}
-	if enc == "" || enc == "identity" {
+	if codings.Len() == 0 {
 		return mt, prefix, false, nil
 	}
-	text, _ = bodypeek.Decode(prefix, enc, o.peek.Limit()) // not what it says it is: nothing to inspect
+	text, _ = bodypeek.Decode(prefix, codings, o.peek.Limit()) // not what it says it is: nothing to inspect
 	return mt, text, true, nil
 }
 

@@ -19,7 +19,7 @@ import (
 func everyRxPattern(t *testing.T) []string {
 	texts := crsFileTexts(t, "@owasp_crs/REQUEST-9[2-4]*.conf")
 	texts = append(texts, crsFileTexts(t, "@owasp_crs/RESPONSE-95*.conf")...)
-	texts = append(texts, base, djangoBefore(config.DefaultDetection().AdminPaths), djangoAfter, djangoDatabaseErrors, windowsShellRules)
+	texts = append(texts, base, djangoBefore(config.DefaultDetection().AdminPaths, config.DefaultDetection().PasswordPaths), djangoAfter, djangoDatabaseErrors, windowsShellRules)
 	out := rxPatterns(t, texts...)
 	if len(out) < 250 {
 		t.Fatalf("found %d patterns, want 250 or more", len(out))

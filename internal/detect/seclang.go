@@ -103,33 +103,110 @@ ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:next"
 const cleanPathRule = `SecRule REQUEST_FILENAME "!@rx (?:^|/)\.\.?(?:/|$)|//|\x5c" `
 
 // djangoBefore is the Django profile's run-time exclusions, evaluated
-// before the CRS rules: the content types, and the admin exclusions for
-// each admin site (detection.admin_paths; ids 4100001 on, three a site).
-func djangoBefore(adminPaths []string) string {
+// before the CRS rules: the content types, the admin exclusions for each
+// admin site (detection.admin_paths; ids 4100001 on, three a site), and
+// the form fields Django reads from POST bodies (ids 4100201 on).
+func djangoBefore(adminPaths, passwordPaths []string) string {
 	var b strings.Builder
 	b.WriteString(djangoContentTypes)
 	for i, p := range adminPaths {
 		id := 4100001 + 3*i
 		fmt.Fprintf(&b, djangoAdminRule, p, regexp.QuoteMeta(p), id, id+1, id+2)
 	}
+	b.WriteString(djangoFormFields(passwordPaths))
 	return b.String()
+}
+
+// csrfField is the form field of Django's CSRF token, and passwordFields
+// are the password fields of the auth forms of Django (login, password
+// change and reset, admin user forms) and django-allauth (oldpassword).
+const csrfField = "csrfmiddlewaretoken"
+
+var passwordFields = []string{"password", "password1", "password2", "old_password", "new_password1", "new_password2", "oldpassword"}
+
+// djangoFormFieldRules excludes the CSRF token and the password fields
+// from the CRS only where Django reads them: fields of a urlencoded or
+// multipart POST body (the only bodies Django parses into request.POST,
+// by exact content type), named exactly so (Django's QueryDict is case
+// sensitive); the password fields only on the password forms' paths
+// (detection.password_paths, on a clean path: cleanPathRule). Coraza
+// compares an exclusion's field name in any case and in the query string
+// too, so a request that also carries a field spelled like one of them
+// in another case (Password, CSRFMiddlewareToken), or in its query
+// string, gets no exclusion at all: a real form never sends those. Values
+// (%[1]s: the password fields' case variants, %[2]s: the CSRF field's,
+// %[3]s: the password fields in any case, %[4]s: the password paths,
+// %[5]s: the password fields' ctl actions).
+const djangoFormFieldRules = `
+SecRule ARGS_GET_NAMES "@rx ^(?i:csrfmiddlewaretoken)$" "id:4100201,phase:2,pass,t:none,nolog,tag:'parapet-django',setvar:tx.parapet_keep_csrf=1"
+SecRule ARGS_POST_NAMES "@rx ^(?:%[2]s)$" "id:4100202,phase:2,pass,t:none,nolog,tag:'parapet-django',setvar:tx.parapet_keep_csrf=1"
+SecRule ARGS_GET_NAMES "@rx ^(?i:%[3]s)$" "id:4100203,phase:2,pass,t:none,nolog,tag:'parapet-django',setvar:tx.parapet_keep_passwords=1"
+SecRule ARGS_POST_NAMES "@rx ^(?:%[1]s)$" "id:4100204,phase:2,pass,t:none,nolog,tag:'parapet-django',setvar:tx.parapet_keep_passwords=1"
+# The CSRF token: a random value Django makes and compares, read by
+# CsrfViewMiddleware from POST form bodies only.
+SecRule REQUEST_METHOD "@streq POST" "id:4100205,phase:2,pass,t:none,nolog,tag:'parapet-django',chain"
+  SecRule &ARGS_POST:csrfmiddlewaretoken "@gt 0" "t:none,chain"
+  SecRule REQUEST_HEADERS:Content-Type "@rx ^(?:application/x-www-form-urlencoded|multipart/form-data)(?:;|\s|$)" "t:none,chain"
+  SecRule &TX:parapet_keep_csrf "@eq 0" "t:none,ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:csrfmiddlewaretoken"
+# Password fields of the auth forms: hashed or compared, never
+# interpreted, and may hold anything.
+SecRule REQUEST_METHOD "@streq POST" "id:4100206,phase:2,pass,t:none,nolog,tag:'parapet-django',chain"
+  SecRule REQUEST_HEADERS:Content-Type "@rx ^(?:application/x-www-form-urlencoded|multipart/form-data)(?:;|\s|$)" "t:none,chain"
+  SecRule &TX:parapet_keep_passwords "@eq 0" "t:none,chain"
+  SecRule REQUEST_FILENAME "@rx %[4]s" "t:none,chain"
+  ` + cleanPathRule + `"t:none,%[5]s"
+`
+
+// djangoFormFields compiles djangoFormFieldRules for the password paths
+// (none: the password fields are inspected everywhere).
+func djangoFormFields(passwordPaths []string) string {
+	ctls := make([]string, len(passwordFields))
+	for i, f := range passwordFields {
+		ctls[i] = "ctl:ruleRemoveTargetByTag=OWASP_CRS;ARGS:" + f
+	}
+	paths := "(?:" + strings.Join(passwordPaths, ")|(?:") + ")"
+	if len(passwordPaths) == 0 {
+		paths = "^$" // never a path
+	}
+	return fmt.Sprintf(djangoFormFieldRules, caseVariants(passwordFields), caseVariants([]string{csrfField}),
+		strings.Join(passwordFields, "|"), paths, strings.Join(ctls, ","))
+}
+
+// caseVariants is a regex alternation matching the names spelled in
+// another case, and not the names themselves: a name (lower case letters,
+// digits, _) whose first upper-case letter is at position i is the name's
+// first i bytes, then that letter in upper case, then the rest in any
+// case.
+func caseVariants(names []string) string {
+	var alts []string
+	for _, n := range names {
+		for i := 0; i < len(n); i++ {
+			if c := n[i]; c >= 'a' && c <= 'z' {
+				alt := regexp.QuoteMeta(n[:i]) + string(c-'a'+'A')
+				if rest := n[i+1:]; rest != "" {
+					alt += "(?i:" + regexp.QuoteMeta(rest) + ")"
+				}
+				alts = append(alts, alt)
+			}
+		}
+	}
+	return strings.Join(alts, "|")
 }
 
 // djangoAfter are the Django profile's start-up exclusions (applied to
 // the loaded rules): values Django generates or never interprets.
 const djangoAfter = `
-# CSRF token (form field and header), session and messages cookies: random
-# or signed values made by Django, never interpreted as code.
-SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:csrfmiddlewaretoken|!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:x-csrftoken"
+# CSRF token (header), session and messages cookies: random or signed
+# values made by Django, never interpreted as code. (The CSRF form field
+# and the password fields are excluded at run time where Django reads
+# them: djangoFormFieldRules.)
+SecRuleUpdateTargetByTag OWASP_CRS "!REQUEST_COOKIES:csrftoken|!REQUEST_COOKIES:sessionid|!REQUEST_COOKIES:messages|!REQUEST_HEADERS:x-csrftoken"
 # The cookies' names as well: an excluded name is that word (in any case),
 # which no CRS rule matches at any paranoia level
 # (TestDjangoCookieNamesMatchNothing), so matching it on every request is
 # pure cost. (Not ARGS_NAMES:csrfmiddlewaretoken: rule 921170 counts
 # argument names to find a parameter sent twice.)
 SecRuleUpdateTargetByTag OWASP_CRS "!REQUEST_COOKIES_NAMES:csrftoken|!REQUEST_COOKIES_NAMES:sessionid|!REQUEST_COOKIES_NAMES:messages"
-# Password fields of Django's auth forms (login, password change and reset,
-# admin user forms): hashed, never interpreted, and may hold anything.
-SecRuleUpdateTargetByTag OWASP_CRS "!ARGS:password|!ARGS:password1|!ARGS:password2|!ARGS:old_password|!ARGS:new_password1|!ARGS:new_password2"
 `
 
 // constantLogData replaces the CRS rules' logdata ("Matched Data: %{TX.0}

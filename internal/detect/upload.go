@@ -2,9 +2,9 @@ package detect
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"path"
 	"slices"
@@ -33,43 +33,37 @@ var uploadAnalyzer = analyze.New(analyze.Of(analyze.XSS, analyze.SSI, analyze.XX
 // markup.
 var markupExtensions = []string{".svg", ".html", ".htm", ".xhtml", ".xht", ".xml", ".xsl", ".xslt", ".shtml", ".rss", ".atom", ".mathml"}
 
-// uploadFinding is a finding in an uploaded file.
-type uploadFinding struct {
-	analyze.Finding
-	field, filename string
+// readUpload reads an uploaded file's content to its end (as readForm
+// skips it) and returns its size and, for a file that holds markup, its
+// first maxUploadInspect bytes.
+func readUpload(file io.Reader, name string, header []string) (size int64, markup string, err error) {
+	var head [512]byte
+	n, err := io.ReadFull(file, head[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return int64(n), "", err
+	}
+	if !isMarkupFile(name, partContentType(header), head[:n]) {
+		rest, err := io.Copy(io.Discard, file)
+		return int64(n) + rest, "", err
+	}
+	var b strings.Builder
+	b.Write(head[:n])
+	kept, err := io.Copy(&b, io.LimitReader(file, maxUploadInspect-int64(n)))
+	if err != nil {
+		return int64(n) + kept, "", err
+	}
+	rest, err := io.Copy(io.Discard, file)
+	return int64(n) + kept + rest, b.String(), err
 }
 
-// inspectUploads reads the files of a multipart body and returns the
-// strongest finding in the ones that hold markup (ok false when none is
-// at least Medium).
-func inspectUploads(body []byte, contentType string, excluded func(field string) bool) (uploadFinding, bool) {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil || params["boundary"] == "" {
-		return uploadFinding{}, false
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	var best uploadFinding
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			break
-		}
-		name := part.FileName()
-		if name == "" || excluded(part.FormName()) {
-			part.Close()
-			continue
-		}
-		data, _ := io.ReadAll(io.LimitReader(part, maxUploadInspect))
-		part.Close()
-		if !isMarkupFile(name, part.Header.Get("Content-Type"), data) {
-			continue
-		}
-		f := uploadAnalyzer.Inspect(string(data))
-		if f.Confidence > best.Confidence {
-			best = uploadFinding{Finding: f, field: part.FormName(), filename: name}
+// partContentType is the Content-Type line of a part's header block.
+func partContentType(header []string) string {
+	for _, h := range header {
+		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Content-Type") {
+			return strings.TrimSpace(v)
 		}
 	}
-	return best, best.Confidence >= analyze.Medium
+	return ""
 }
 
 // isMarkupFile reports a file read as markup: by its name, its declared
@@ -94,30 +88,29 @@ func isMarkupFile(name, contentType string, data []byte) bool {
 	return false
 }
 
-// checkUploads inspects the files of an inspected multipart body.
-func (s *Stage) checkUploads(r *http.Request, body []byte) decision.Decision {
-	ct := r.Header.Get("Content-Type")
-	if body == nil || !isMultipart(ct) {
+// checkUploads judges the markup files of a multipart form (readForm
+// kept their first bytes).
+func (s *Stage) checkUploads(r *http.Request, fm *parsedForm) decision.Decision {
+	if fm == nil {
 		return decision.Pass
 	}
-	f, ok := inspectUploads(body, ct, func(field string) bool { return s.uploadExcluded(r.URL.Path, field) })
-	if !ok {
-		return decision.Pass
+	var best analyze.Finding
+	var on formPart
+	for _, p := range fm.parts {
+		if p.markup == "" || s.uploadExcluded(r.URL.Path, p.name) {
+			continue
+		}
+		if f := uploadAnalyzer.Inspect(p.markup); f.Confidence > best.Confidence {
+			best, on = f, p
+		}
 	}
-	return s.uploadDecision(f)
-}
-
-// uploadDecision turns a finding in an uploaded file into the stage's
-// decision: High blocks (a file is a document of its own; there is no
-// CRS match to confirm a Medium).
-func (s *Stage) uploadDecision(f uploadFinding) decision.Decision {
-	if f.Confidence < analyze.High {
+	if best.Confidence < analyze.High {
 		return decision.Pass
 	}
 	return decision.Decision{Action: decision.Block, Mode: s.mode, Status: http.StatusForbidden,
-		RuleID: "detect-" + f.Class.String(),
-		Reason: "analyzer: " + f.Finding.String() + " in the uploaded file " + f.filename + " [FILES:" + f.field + "]",
-		Rules:  []string{"analyzer-" + f.Class.String()}}
+		RuleID: "detect-" + best.Class.String(),
+		Reason: "analyzer: " + best.String() + " in the uploaded file " + on.file + " [FILES:" + on.name + "]",
+		Rules:  []string{"analyzer-" + best.Class.String()}}
 }
 
 // uploadExclusions compiles the exclusions that switch the upload

@@ -29,7 +29,7 @@ func FuzzGuards(f *testing.F) {
 		f.Add(s[0], s[1], "GET")
 	}
 	g := New(config.Edge{AllowedHosts: []string{"example.com", ".example.org", "[::1]"},
-		AllowedMethods: []string{"GET", "POST", "OPTIONS"}}, config.Default().Limits)
+		AllowedMethods: []string{"GET", "POST", "OPTIONS"}}, config.Default().Limits, config.Default().WebSockets)
 	f.Fuzz(func(t *testing.T, target, host, method string) {
 		raw := method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
 		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))

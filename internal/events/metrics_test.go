@@ -63,3 +63,29 @@ func TestMetricsCountEventsAndGuardWithToken(t *testing.T) {
 		}
 	}
 }
+
+// Only the exact "Bearer <token>" matches: no prefix, no longer value, no
+// other scheme or case.
+func TestBearerMatches(t *testing.T) {
+	const token = "s3cret-token-0123456789"
+	for auth, want := range map[string]bool{
+		"Bearer " + token:        true,
+		"":                       false,
+		"Bearer ":                false,
+		"Bearer s3cret":          false,
+		"Bearer " + token + "x":  false,
+		"bearer " + token:        false,
+		"Basic " + token:         false,
+		token:                    false,
+		"Bearer  " + token:       false,
+		"Bearer " + token + "\n": false,
+	} {
+		r := httptest.NewRequest("GET", "/_parapet/metrics", nil)
+		if auth != "" {
+			r.Header["Authorization"] = []string{auth}
+		}
+		if got := BearerMatches(r, token); got != want {
+			t.Errorf("Authorization %q: %v, want %v", auth, got, want)
+		}
+	}
+}

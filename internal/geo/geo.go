@@ -132,14 +132,33 @@ func (db *DB) Lookup(ip netip.Addr) (Result, error) {
 	}
 }
 
-// NormalizeCountry upper-cases a two-letter code and reports whether it is one.
+// NormalizeCountry upper-cases a country code and reports whether it is
+// one a database can return: an assigned ISO 3166-1 alpha-2 code, XK
+// (Kosovo) and EU (the European Union, in some databases), or ZZ (unknown).
+// A made-up code such as XX, or UK for GB, is refused: a rule naming it
+// would never match.
 func NormalizeCountry(s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
 		return s, false
 	}
-	return s, true
+	return s, strings.Contains(countryCodes, " "+s+" ")
 }
+
+// countryCodes are the ISO 3166-1 alpha-2 codes (Debian's iso-codes 4.15,
+// 249 codes) and XK, EU, ZZ, space separated.
+const countryCodes = " " +
+	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ " +
+	"BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR " +
+	"CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU " +
+	"ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ " +
+	"LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ " +
+	"MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF " +
+	"PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI " +
+	"SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR " +
+	"TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW" +
+	" XK EU ZZ "
 
 // ParseASN parses "AS15169" or "15169".
 func ParseASN(s string) (uint32, error) {

@@ -66,7 +66,12 @@ func TestParsers(t *testing.T) {
 	if c, ok := NormalizeCountry(" de "); !ok || c != "DE" {
 		t.Fatal(c)
 	}
-	for _, bad := range []string{"D", "DEU", "1A", ""} {
+	for _, good := range []string{"GB", "us", "ZZ", "XK", "EU", "AX", "ZW"} {
+		if _, ok := NormalizeCountry(good); !ok {
+			t.Errorf("%q refused", good)
+		}
+	}
+	for _, bad := range []string{"D", "DEU", "1A", "", "XX", "UK", "QQ", "AA"} {
 		if _, ok := NormalizeCountry(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}

@@ -9,13 +9,14 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/scope"
 )
 
 // RuleCORSRefused is the reason code of a refused preflight.
 const RuleCORSRefused = "cors-origin-refused"
 
 type corsRule struct {
-	paths       []string
+	scope       *scope.Scope // paths; a grant (package scope)
 	anyOrigin   bool
 	origins     map[string]bool
 	methods     string
@@ -28,7 +29,11 @@ func newCORSRule(c config.CORSRule) (*corsRule, error) {
 	if len(c.Paths) == 0 || len(c.AllowedOrigins) == 0 {
 		return nil, errors.New("needs paths and allowed_origins")
 	}
-	r := &corsRule{paths: c.Paths, origins: map[string]bool{}, credentials: c.AllowCredentials}
+	sc, errs := scope.Compile(scope.Spec{Paths: c.Paths})
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	r := &corsRule{scope: sc, origins: map[string]bool{}, credentials: c.AllowCredentials}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
 			r.anyOrigin = true
@@ -54,13 +59,11 @@ func newCORSRule(c config.CORSRule) (*corsRule, error) {
 	return r, nil
 }
 
-func (r *corsRule) covers(p string) bool {
-	for _, pre := range r.paths {
-		if strings.HasPrefix(p, pre) {
-			return true
-		}
-	}
-	return false
+// covers reports whether the rule applies to req. CORS relaxes the
+// browser's same-origin policy, so it is a grant: a path whose readings
+// disagree ("/api/../account/") is not covered.
+func (r *corsRule) covers(req *http.Request) bool {
+	return r.scope.Covers(req, scope.Grant)
 }
 
 func (r *corsRule) allows(origin string) bool {
@@ -72,7 +75,7 @@ func (r *corsRule) allows(origin string) bool {
 func (r *corsRule) preflight(req *http.Request) decision.Decision {
 	origin := req.Header.Get("Origin")
 	method := req.Header.Get("Access-Control-Request-Method")
-	if !r.allows(origin) || !containsToken(r.methods, method) {
+	if !r.allows(origin) || !containsToken(r.methods, method) && !(method == http.MethodHead && containsToken(r.methods, http.MethodGet)) {
 		return decision.Decision{Action: decision.Block, RuleID: RuleCORSRefused, Status: http.StatusForbidden, Reason: "CORS preflight from an origin or for a method not allowed"}
 	}
 	h := http.Header{}

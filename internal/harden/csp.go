@@ -2,12 +2,58 @@ package harden
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
+
+// The collector's bounds: what one report may cost, and what all of them
+// together may hold. A flood of reports with 60 KB fields (anyone can post
+// them) once took the process from 98 to 288 MB and put a 60 KB label on
+// the violations metric.
+const (
+	// MaxReportBytes bounds one report body; a larger one is refused (413).
+	MaxReportBytes = 64 << 10
+	// MaxReportViolations bounds the violations taken from one body (a
+	// Reporting API batch); the rest are ignored.
+	MaxReportViolations = 16
+	// MaxFieldBytes bounds the blocked and document URIs kept: longer ones
+	// are cut (on a UTF-8 boundary) and end in TruncatedMarker.
+	MaxFieldBytes = 256
+	// TruncatedMarker ends a field cut at MaxFieldBytes.
+	TruncatedMarker = "...[truncated]"
+	// MaxViolations is the number of distinct violations the stage's
+	// collector keeps; later new ones are counted as dropped.
+	MaxViolations = 1000
+	// OtherDirective names a violated directive that is not a CSP
+	// directive: directives are metric labels, so they come from a fixed
+	// set (cspDirectives).
+	OtherDirective = "other"
+)
+
+// cspDirectives are the directive names of CSP Level 3 and the ones
+// browsers still report (the only values a violation's directive takes).
+var cspDirectives = map[string]string{}
+
+func init() {
+	for _, d := range []string{
+		"default-src", "child-src", "connect-src", "font-src", "frame-src", "img-src", "manifest-src",
+		"media-src", "object-src", "prefetch-src", "script-src", "script-src-elem", "script-src-attr",
+		"style-src", "style-src-elem", "style-src-attr", "worker-src", "fenced-frame-src", "base-uri",
+		"sandbox", "form-action", "frame-ancestors", "navigate-to", "report-uri", "report-to",
+		"require-trusted-types-for", "trusted-types", "upgrade-insecure-requests",
+		"block-all-mixed-content", "plugin-types", "webrtc",
+	} {
+		cspDirectives[d] = d
+	}
+}
+
+// errReportTooLarge is a report body over MaxReportBytes.
+var errReportTooLarge = errors.New("CSP report over 64 KB")
 
 // Violation is one kind of CSP violation and how often it was reported.
 type Violation struct {
@@ -18,7 +64,10 @@ type Violation struct {
 }
 
 // CSPCollector deduplicates and counts CSP violation reports, keeping at
-// most max distinct kinds (later new kinds are counted as dropped).
+// most max distinct kinds (later new kinds are counted as dropped). What
+// it keeps is bounded in size too: directives come from a fixed set and
+// URIs are cut at MaxFieldBytes, so max kinds hold at most about
+// max * 2 * MaxFieldBytes bytes of text.
 type CSPCollector struct {
 	mu      sync.Mutex
 	max     int
@@ -45,16 +94,20 @@ type cspReport struct {
 	DocumentURL         string `json:"documentURL"`
 }
 
-// Parse reads one report body (64 KB at most) in either format.
+// Parse reads one report body (MaxReportBytes at most) in either format,
+// and returns at most MaxReportViolations violations, bounded (Bounded).
 func Parse(r io.Reader) ([]Violation, error) {
-	body, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(r, MaxReportBytes+1))
 	if err != nil {
 		return nil, err
 	}
+	if len(body) > MaxReportBytes {
+		return nil, errReportTooLarge
+	}
 	var out []Violation
 	add := func(c cspReport) {
-		v := Violation{Directive: first(c.EffectiveDirective, c.EffectiveDirective2, c.Directive), BlockedURI: first(c.BlockedURI, c.BlockedURL), DocumentURI: stripQuery(first(c.DocumentURI, c.DocumentURL))}
-		if v.Directive != "" || v.BlockedURI != "" {
+		v := Violation{Directive: first(c.EffectiveDirective, c.EffectiveDirective2, c.Directive), BlockedURI: first(c.BlockedURI, c.BlockedURL), DocumentURI: first(c.DocumentURI, c.DocumentURL)}
+		if v = v.Bounded(); (v.Directive != "" || v.BlockedURI != "") && len(out) < MaxReportViolations {
 			out = append(out, v)
 		}
 	}
@@ -96,12 +149,60 @@ func stripQuery(u string) string {
 	return u
 }
 
-// Record counts violations and returns each one's count so far.
+// Bounded returns v as the collector keeps it: the directive one of the
+// CSP directive names or OtherDirective (a browser may report
+// "script-src 'self' https:", the directive with its value: the name is
+// kept), the document URI without its query or fragment (they may hold
+// tokens), both URIs at most MaxFieldBytes (cut ones end in
+// TruncatedMarker). The count is left as it is.
+func (v Violation) Bounded() Violation {
+	v.Directive = directiveName(v.Directive)
+	v.BlockedURI = clip(v.BlockedURI)
+	v.DocumentURI = clip(stripQuery(v.DocumentURI))
+	return v
+}
+
+// directiveName maps a reported directive to its name in cspDirectives
+// (the map's own string, so no report's memory is kept), or
+// OtherDirective.
+func directiveName(d string) string {
+	d = strings.TrimSpace(d)
+	if i := strings.IndexAny(d, " \t"); i >= 0 {
+		d = d[:i]
+	}
+	if len(d) > 32 {
+		return OtherDirective
+	}
+	if name, ok := cspDirectives[strings.ToLower(d)]; ok {
+		return name
+	}
+	if d == "" {
+		return ""
+	}
+	return OtherDirective
+}
+
+// clip cuts s to MaxFieldBytes (on a UTF-8 boundary, with the marker) in
+// a new string, so a cut field does not keep the report's memory alive.
+func clip(s string) string {
+	if len(s) <= MaxFieldBytes {
+		return s
+	}
+	n := MaxFieldBytes - len(TruncatedMarker)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + TruncatedMarker
+}
+
+// Record counts violations (bounded first: Bounded) and returns each
+// one's count so far.
 func (c *CSPCollector) Record(vs []Violation) []Violation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Violation, 0, len(vs))
 	for _, v := range vs {
+		v = v.Bounded()
 		k := [3]string{v.Directive, v.BlockedURI, v.DocumentURI}
 		cur, ok := c.seen[k]
 		if !ok {
@@ -118,6 +219,14 @@ func (c *CSPCollector) Record(vs []Violation) []Violation {
 	return out
 }
 
+// Dropped is the number of violations not kept because the collector was
+// full.
+func (c *CSPCollector) Dropped() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped
+}
+
 // Snapshot lists the violations seen, most frequent first.
 func (c *CSPCollector) Snapshot() []Violation {
 	c.mu.Lock()
@@ -130,16 +239,25 @@ func (c *CSPCollector) Snapshot() []Violation {
 	return out
 }
 
-// Serve handles a report POST: it answers 204 (400 for a body that is no
-// report) and returns the violations with their counts so far.
+// Serve handles a report POST: it answers 204 (413 for a body over
+// MaxReportBytes, 400 for a body that is no report) and returns the
+// violations with their counts so far.
 func (c *CSPCollector) Serve(w http.ResponseWriter, r *http.Request) []Violation {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return nil
 	}
+	if r.ContentLength > MaxReportBytes {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return nil
+	}
 	vs, err := Parse(r.Body)
-	if err != nil {
+	switch {
+	case errors.Is(err, errReportTooLarge):
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return nil
+	case err != nil:
 		w.WriteHeader(http.StatusBadRequest)
 		return nil
 	}

@@ -84,7 +84,7 @@ func New(cfg *config.Config) (*Stage, error) {
 			fail("harden.csp.report_path", "%q must start with /", p)
 		}
 		s.reportPath = p
-		s.CSPReports = NewCSPCollector(10000)
+		s.CSPReports = NewCSPCollector(MaxViolations)
 	}
 	if h.CSP.Policy != "" {
 		s.csp = h.CSP.Policy
@@ -124,12 +124,15 @@ func New(cfg *config.Config) (*Stage, error) {
 		s.cors = append(s.cors, r)
 	}
 	for i, c := range h.Uploads {
-		u, err := newUploadRule(c)
+		u, err := newUploadRule(c, int64(cfg.Limits.MaxBodyBytes))
 		if err != nil {
 			fail(fmt.Sprintf("harden.uploads[%d]", i), "%v", err)
 			continue
 		}
 		s.uploads = append(s.uploads, u)
+	}
+	if u := h.LeakGuard.Uninspectable; u != config.UninspectableBlock && u != config.UninspectablePass {
+		fail("harden.leak_guard.uninspectable", "%q must be block or pass", u)
 	}
 	if h.LeakGuard.Enabled {
 		lg, err := newLeakGuard(h.LeakGuard)
@@ -148,11 +151,15 @@ func New(cfg *config.Config) (*Stage, error) {
 func (s *Stage) Name() string { return "harden" }
 
 // Check answers CORS preflights at the edge and checks multipart uploads
-// on covered paths; everything else passes.
+// on covered paths; everything else passes. With the leak guard on, the
+// request asks the app only for content codings the guard reads.
 func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) decision.Decision {
-	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+	if s.leak != nil {
+		readableEncodings(r.Header)
+	}
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
 		for _, u := range s.uploads {
-			if u.covers(r.URL.Path) {
+			if u.covers(r) {
 				return u.check(r)
 			}
 		}
@@ -160,7 +167,7 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		return decision.Pass
 	}
-	rule := s.corsFor(r.URL.Path)
+	rule := s.corsFor(r)
 	if rule == nil {
 		return decision.Pass
 	}
@@ -199,7 +206,7 @@ func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *deci
 		}
 	}
 	if origin := resp.Request.Header.Get("Origin"); origin != "" {
-		if rule := s.corsFor(resp.Request.URL.Path); rule != nil {
+		if rule := s.corsFor(resp.Request); rule != nil {
 			rule.decorate(h, origin)
 		}
 	}
@@ -297,9 +304,9 @@ func hasSameSite(lower string) bool {
 	return honoured
 }
 
-func (s *Stage) corsFor(p string) *corsRule {
+func (s *Stage) corsFor(req *http.Request) *corsRule {
 	for _, r := range s.cors {
-		if r.covers(p) {
+		if r.covers(req) {
 			return r
 		}
 	}

@@ -57,6 +57,7 @@ func TestHardenConfigErrors(t *testing.T) {
 		"harden:\n  leak_guard:\n    secret_patterns: ['(']\n":                                   `harden.leak_guard.secret_patterns: pattern 0 is not a valid regex`,
 		"harden:\n  cors:\n    - paths: [/api/]\n      allowed_origins: [https://a.example/x]\n": `:3: harden.cors[0]: origin "https://a.example/x" must be scheme://host[:port] with no path`,
 		"harden:\n  uploads:\n    - max_files: 2\n":                                              `:3: harden.uploads[0]: needs paths`,
+		"harden:\n  leak_guard:\n    uninspectable: allow\n":                                     `:3: harden.leak_guard.uninspectable: "allow" must be block or pass`,
 	} {
 		p := filepath.Join(t.TempDir(), "p.yaml")
 		os.WriteFile(p, []byte(yaml), 0o600)
@@ -79,7 +80,7 @@ func TestParseCSPReports(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 	c := NewCSPCollector(1)
-	c.Record([]Violation{{Directive: "a"}, {Directive: "b"}, {Directive: "a"}})
+	c.Record([]Violation{{Directive: "img-src"}, {Directive: "script-src"}, {Directive: "img-src"}})
 	if snap := c.Snapshot(); len(snap) != 1 || snap[0].Count != 2 {
 		t.Fatalf("bounded collector: %+v", snap)
 	}

@@ -1,10 +1,16 @@
 package harden
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // benchPages are response bodies the leak guard scans on every textual
@@ -30,9 +36,62 @@ func BenchmarkLeakFind(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(page)))
 			for b.Loop() {
-				if rule, _ := g.find(page); rule != "" {
-					b.Fatalf("false positive: %s", rule)
+				if f := g.find(page); f.rule != "" {
+					b.Fatalf("false positive: %s", f.rule)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkLeakInspect runs whole responses through the guard as the
+// proxy does (inspect, then the client reads the body): the pass-through
+// cost of ordinary pages, small and large, plain and gzipped.
+func BenchmarkLeakInspect(b *testing.B) {
+	g, err := newLeakGuard(config.LeakGuard{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := bytes.Repeat(benchPages["django-8KB"], 40) // 320 KB, past the inspected window
+	cases := []struct {
+		name string
+		page []byte
+		gz   bool
+	}{
+		{"bench-2KB", benchPages["bench-2KB"], false},
+		{"django-8KB", benchPages["django-8KB"], false},
+		{"django-8KB-gzip", benchPages["django-8KB"], true},
+		{"django-320KB", big, false},
+		{"django-320KB-gzip", big, true},
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range cases {
+		body := c.page
+		if c.gz {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(c.page)
+			zw.Close()
+			body = buf.Bytes()
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.page)))
+			b.ReportAllocs()
+			info := &decision.Info{} // the chain's, on the heap, one per request
+			for b.Loop() {
+				resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+					Body: io.NopCloser(bytes.NewReader(body)), Request: req}
+				if c.gz {
+					resp.Header.Set("Content-Encoding", "gzip")
+				}
+				*info = decision.Info{}
+				if err := g.inspect(resp, info); err != nil || info.Final.Decided() {
+					b.Fatalf("inspect: %v %v", err, info.Final)
+				}
+				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
 			}
 		})
 	}

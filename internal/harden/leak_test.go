@@ -102,7 +102,7 @@ func TestDebugPageMarker(t *testing.T) {
 		"Set <code>DEBUG = True</code> only in development.":                                                "",
 		"DEBUG = True</code> because you have <code>DEBUG = True</code>":                                    RuleLeakDebugPage,
 	} {
-		if got, _ := g.find([]byte(text)); got != want {
+		if got := g.find([]byte(text)).rule; got != want {
 			t.Errorf("%q: %q, want %q", text, got, want)
 		}
 	}

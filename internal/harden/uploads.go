@@ -5,15 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/formdata"
+	"github.com/parapet-waf/parapet/internal/scope"
+	"github.com/parapet-waf/parapet/internal/spool"
 )
 
 // Reason codes of the upload checks.
@@ -28,18 +28,23 @@ const (
 )
 
 type uploadRule struct {
-	paths        []string
+	scope        *scope.Scope // paths, read with the scope's Restrict meaning
 	maxBytes     int64
+	maxBody      int64 // limits.max_body_bytes
 	maxFiles     int
 	extensions   map[string]bool
 	checkContent bool
 }
 
-func newUploadRule(c config.UploadRule) (*uploadRule, error) {
+func newUploadRule(c config.UploadRule, maxBody int64) (*uploadRule, error) {
 	if len(c.Paths) == 0 {
 		return nil, errors.New("needs paths")
 	}
-	u := &uploadRule{paths: c.Paths, maxBytes: int64(c.MaxBytes), maxFiles: c.MaxFiles, checkContent: c.CheckContent}
+	sc, errs := scope.Compile(scope.Spec{Paths: c.Paths})
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	u := &uploadRule{scope: sc, maxBytes: int64(c.MaxBytes), maxBody: maxBody, maxFiles: c.MaxFiles, checkContent: c.CheckContent}
 	if len(c.AllowedExtensions) > 0 {
 		u.extensions = map[string]bool{}
 		for _, e := range c.AllowedExtensions {
@@ -53,14 +58,9 @@ func newUploadRule(c config.UploadRule) (*uploadRule, error) {
 	return u, nil
 }
 
-func (u *uploadRule) covers(p string) bool {
-	for _, pre := range u.paths {
-		if strings.HasPrefix(p, pre) {
-			return true
-		}
-	}
-	return false
-}
+// covers reports whether the rule checks r's uploads: its path, or the
+// path a view normalising it would see, is under one of the rule's paths.
+func (u *uploadRule) covers(r *http.Request) bool { return u.scope.Covers(r, scope.Restrict) }
 
 // signatures are the magic bytes each extension must start with.
 var signatures = map[string][][]byte{
@@ -79,80 +79,85 @@ var signatures = map[string][][]byte{
 // misconfigured media server might run.
 var scripts = [][]byte{[]byte("<?php"), []byte("<?="), []byte("#!/"), []byte("<%@"), []byte("<jsp:")}
 
-// checkUpload reads the multipart body once, checking every file, and
-// leaves r.Body replaying the same bytes (spooled to memory, or to a temp
-// file past 1 MB) for the upstream.
+// check reads the multipart body once, as Django will read it
+// (internal/formdata: the files Django keeps, with the names it gives
+// them), checking every file, and leaves r.Body replaying the same bytes
+// (spooled to memory, or to a temp file past 1 MB) for the upstream. The
+// detection stage reads that spool again rather than spooling the body a
+// second time.
 func (u *uploadRule) check(r *http.Request) decision.Decision {
 	block := func(rule string, status int, reason string) decision.Decision {
 		return decision.Decision{Action: decision.Block, RuleID: rule, Status: status, Reason: reason}
 	}
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || params["boundary"] == "" {
-		return block(RuleUploadMalformed, http.StatusBadRequest, "multipart body without a boundary")
-	}
 	if u.maxBytes > 0 && r.ContentLength > u.maxBytes {
 		return block(RuleUploadTooLarge, http.StatusRequestEntityTooLarge, "upload larger than max_bytes")
 	}
-	sp := &spool{}
-	limit := u.maxBytes
-	if limit <= 0 {
-		limit = 1 << 62
+	sp := spool.New(uploadMemoryBufBytes)
+	limit := u.maxBody // chunked bodies reach the stages uncapped
+	if u.maxBytes > 0 && u.maxBytes < limit {
+		limit = u.maxBytes
 	}
-	body := io.TeeReader(io.LimitReader(r.Body, limit+1), sp)
-	mr := multipart.NewReader(body, params["boundary"])
-	files := 0
+	lr := &io.LimitedReader{R: r.Body, N: limit + 1}
+	body := io.TeeReader(lr, sp)
 	var d decision.Decision
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+	fr, err := formdata.NewReader(body, r.Header.Get("Content-Type"))
+	files := 0
+	for err == nil {
+		var part *formdata.Part
+		if part, err = fr.Next(); err != nil {
 			break
 		}
-		if err != nil {
-			d = block(RuleUploadMalformed, http.StatusBadRequest, "malformed multipart body")
-			break
-		}
-		if name := part.FileName(); name != "" || part.Header.Get("Content-Disposition") != "" && strings.Contains(part.Header.Get("Content-Disposition"), "filename") {
+		if part.IsFile {
 			files++
-			raw := rawFilename(part.Header.Get("Content-Disposition"))
-			if d = u.checkFile(part, raw, files); d.Decided() {
+			if d = u.checkFile(part, files); d.Decided() {
 				break
 			}
 		}
-		if _, err := io.Copy(io.Discard, part); err != nil {
-			d = block(RuleUploadMalformed, http.StatusBadRequest, "malformed multipart body")
-			break
-		}
 	}
-	if !d.Decided() {
-		// Drain what is left after the closing boundary so it is replayed too.
+	var fe *formdata.Error
+	switch {
+	case d.Decided():
+	case errors.As(err, &fe):
+		d = block(RuleUploadMalformed, http.StatusBadRequest, fe.Reason)
+	case !errors.Is(err, io.EOF):
+		d = block(RuleUploadMalformed, http.StatusBadRequest, "reading the upload failed")
+	default:
+		// Drain what is left so it is replayed too.
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			d = block(RuleUploadMalformed, http.StatusBadRequest, "reading the upload failed")
 		}
 	}
-	if !d.Decided() && sp.n > limit {
+	if sp.Len() > limit {
 		d = block(RuleUploadTooLarge, http.StatusRequestEntityTooLarge, "upload larger than max_bytes")
+		if limit < u.maxBytes || u.maxBytes <= 0 {
+			d.Reason = "upload larger than limits.max_body_bytes"
+		}
 	}
 	_ = r.Body.Close()
 	if d.Decided() {
-		sp.discard()
+		sp.Discard()
 		r.Body = http.NoBody
 		return d
 	}
-	r.Body = sp.reader()
+	r.Body = sp.Body()
 	return decision.Pass
 }
 
-func (u *uploadRule) checkFile(part *multipart.Part, raw string, n int) decision.Decision {
+// checkFile checks the n-th file of an upload: its name as sent and as
+// Django keeps it, and (check_content) the start of its content as Django
+// stores it (base64 decoded).
+func (u *uploadRule) checkFile(part *formdata.Part, n int) decision.Decision {
 	block := func(rule string, status int, reason string) decision.Decision {
 		return decision.Decision{Action: decision.Block, RuleID: rule, Status: status, Reason: reason}
 	}
 	if u.maxFiles > 0 && n > u.maxFiles {
 		return block(RuleUploadTooMany, http.StatusRequestEntityTooLarge, "more files than max_files")
 	}
-	if raw == "" || strings.ContainsAny(raw, `/\`) || strings.Contains(raw, "..") || strings.IndexFunc(raw, func(c rune) bool { return c < 0x20 || c == 0x7f }) >= 0 {
+	raw, name := part.RawFileName, part.FileName
+	if strings.ContainsAny(raw, `/\`) || strings.Contains(raw, "..") || part.FileNamePath || hasControl(raw) || hasControl(name) {
 		return block(RuleUploadFilename, http.StatusBadRequest, "file name with path components or control characters")
 	}
-	ext := strings.ToLower(filepath.Ext(raw))
+	ext := strings.ToLower(filepath.Ext(name))
 	if u.extensions != nil && !u.extensions[ext] {
 		return block(RuleUploadExtension, http.StatusUnsupportedMediaType, "file extension not allowed")
 	}
@@ -160,7 +165,11 @@ func (u *uploadRule) checkFile(part *multipart.Part, raw string, n int) decision
 		return decision.Pass
 	}
 	head := make([]byte, 512)
-	k, _ := io.ReadFull(part, head)
+	k, err := io.ReadFull(part.File(), head)
+	var fe *formdata.Error
+	if errors.As(err, &fe) {
+		return block(RuleUploadMalformed, http.StatusBadRequest, fe.Reason)
+	}
 	head = head[:k]
 	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
 	for _, s := range scripts {
@@ -182,55 +191,6 @@ func (u *uploadRule) checkFile(part *multipart.Part, raw string, n int) decision
 	return decision.Pass
 }
 
-// rawFilename is the filename parameter as sent (multipart.Part.FileName
-// strips directories, hiding "../" tricks the app might not).
-func rawFilename(disposition string) string {
-	_, params, err := mime.ParseMediaType(disposition)
-	if err != nil {
-		return ""
-	}
-	return params["filename"]
-}
-
-// spool keeps the bytes read in memory up to 1 MB, then in a temp file.
-type spool struct {
-	mem  bytes.Buffer
-	file *os.File
-	n    int64
-	err  error
-}
-
-func (s *spool) Write(p []byte) (int, error) {
-	s.n += int64(len(p))
-	if s.file == nil && s.mem.Len()+len(p) <= uploadMemoryBufBytes {
-		return s.mem.Write(p)
-	}
-	if s.file == nil {
-		f, err := os.CreateTemp("", "parapet-upload-*")
-		if err != nil {
-			s.err = err
-			return 0, fmt.Errorf("spooling upload: %w", err)
-		}
-		_ = os.Remove(f.Name()) // unlinked: the data goes away with the handle
-		s.file = f
-		if _, err := f.Write(s.mem.Bytes()); err != nil {
-			return 0, err
-		}
-		s.mem.Reset()
-	}
-	return s.file.Write(p)
-}
-
-func (s *spool) reader() io.ReadCloser {
-	if s.file == nil {
-		return io.NopCloser(bytes.NewReader(s.mem.Bytes()))
-	}
-	_, _ = s.file.Seek(0, io.SeekStart)
-	return s.file
-}
-
-func (s *spool) discard() {
-	if s.file != nil {
-		_ = s.file.Close()
-	}
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(c rune) bool { return c < 0x20 || c == 0x7f }) >= 0
 }

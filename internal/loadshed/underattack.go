@@ -12,6 +12,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/scope"
 	"github.com/parapet-waf/parapet/internal/store"
 )
 
@@ -173,7 +174,7 @@ func (c *Controller) set(on bool, reason string) {
 type Stage struct {
 	c      *Controller
 	cfg    *config.UnderAttack
-	exempt []string
+	exempt scope.Exempt
 }
 
 // NewStage returns the stage that counts requests for c and, while c is
@@ -181,7 +182,7 @@ type Stage struct {
 // configures c with its settings (so a chain built by a reload that is
 // then refused changes nothing).
 func NewStage(c *Controller, cfg config.UnderAttack) *Stage {
-	return &Stage{c: c, cfg: &cfg, exempt: cfg.ExemptPaths}
+	return &Stage{c: c, cfg: &cfg, exempt: scope.NewExempt(cfg.ExemptPaths)}
 }
 
 // Name implements decision.Stage.
@@ -196,10 +197,8 @@ func (s *Stage) Check(_ context.Context, r *http.Request, info *decision.Info) d
 	if !s.c.on.Load() || info.Cleared {
 		return decision.Pass
 	}
-	for _, p := range s.exempt {
-		if strings.HasPrefix(r.URL.Path, p) {
-			return decision.Pass
-		}
+	if s.exempt.Covers(r.URL.Path) {
+		return decision.Pass
 	}
 	return decision.Decision{Action: decision.Challenge, RuleID: RuleUnderAttack, Reason: "under-attack mode: " + s.c.currentReason()}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/upgrade"
 )
 
 // Options configures the upstream transport.
@@ -78,6 +79,7 @@ type Proxy struct {
 	ready    atomic.Bool
 	dialer   *net.Dialer
 	buffer   int
+	plain    bool          // the upstream is http:// or unix: (connections are upConns)
 	idle     time.Duration // longest upstream silence once a request is sent (0: none)
 	memInUse atomic.Int64  // bytes of request bodies held in memory past the buffer
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
@@ -103,7 +105,12 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	network, address := up.Network, up.Address
-	if up.URL.Scheme != "https" { // HTTP/2 multiplexes streams: no per-connection limit there
+	// Plain connections carry HTTP/1 only, in clear: they are followed
+	// (upConn). Over TLS, HTTP/2 multiplexes streams (no per-connection
+	// limit, no framing to follow) and HTTP/1 is encrypted below the
+	// transport.
+	p.plain = up.URL.Scheme != "https"
+	if p.plain {
 		p.idle = opt.ResponseHeaderTimeout
 	}
 	tr.DialContext = func(ctx context.Context, nw, addr string) (net.Conn, error) {
@@ -111,10 +118,10 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			nw, addr = network, address
 		}
 		c, err := p.dialer.DialContext(ctx, nw, addr)
-		if err != nil || p.idle <= 0 {
+		if err != nil || !p.plain {
 			return c, err
 		}
-		return &idleConn{Conn: c, idle: p.idle}, nil
+		return &upConn{Conn: c, idle: p.idle}, nil
 	}
 	reqIDHeader := opt.RequestIDHeader
 	p.rp = &httputil.ReverseProxy{
@@ -125,14 +132,34 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up.URL)
 			pr.Out.Host = pr.In.Host
+			// gunicorn answers HEAD with the GET body: the connection
+			// must not carry another request (upConn ends it too, for
+			// plain upstreams; this also covers HTTP/1 over TLS).
+			pr.Out.Close = pr.Out.Method == http.MethodHead
 			h := pr.Out.Header
+			// Only a WebSocket handshake may switch protocols (the chain's
+			// edge stage refuses or strips the others first).
+			if upgrade.Requested(h) && upgrade.WebSocket(pr.In) != nil {
+				upgrade.Strip(h)
+			}
 			h.Del("Forwarded")
 			h.Del("X-Real-Ip")
-			// The body is read (and any 100 Continue sent to the client)
-			// before the request goes upstream: waiting for the app's own
-			// 100 would only add up to ExpectContinueTimeout.
+			// X-Forwarded-Proto is the one word on the scheme: the aliases
+			// gunicorn (secure_scheme_headers) and some apps read instead
+			// (SECURE_PROXY_SSL_HEADER = HTTP_X_FORWARDED_SSL) never come
+			// from the client.
+			for _, alias := range schemeAliases {
+				h.Del(alias)
+			}
+			// The body has been received (or streams) and the client was
+			// answered 100 Continue by Parapet's server: the upstream is
+			// not asked to wait for a go-ahead (CRS 920450 and a second
+			// round trip, up to ExpectContinueTimeout, otherwise).
 			h.Del("Expect")
 			if info := decision.FromContext(pr.In.Context()); info != nil {
+				if !info.ViaTrustedProxy {
+					h.Del("X-Forwarded-Port")
+				}
 				h.Set("X-Forwarded-For", info.ClientIP.String())
 				h.Set("X-Real-IP", info.ClientIP.String())
 				h.Set("X-Forwarded-Proto", info.Scheme)
@@ -140,6 +167,9 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			}
 			h.Set("X-Forwarded-Host", pr.In.Host)
 		},
+		// A 101 answering anything but the upgrade sent (none, after
+		// Rewrite, but a WebSocket handshake) is refused by ReverseProxy
+		// itself: 502, never a tunnel (TestOnlyWebSocketsSwitchProtocols).
 		ModifyResponse: opt.ModifyResponse,
 		ErrorLog:       opt.ErrorLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -153,6 +183,12 @@ func New(up *config.Upstream, opt Options) *Proxy {
 	p.ready.Store(true)
 	return p
 }
+
+// schemeAliases are the headers besides X-Forwarded-Proto that servers
+// and apps read as the request's scheme: gunicorn's default
+// secure_scheme_headers (X-Forwarded-Protocol, X-Forwarded-Ssl), and
+// those of other proxies. Parapet drops them on the way upstream.
+var schemeAliases = [...]string{"X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Forwarded-Scheme", "X-Url-Scheme", "Front-End-Https"}
 
 // classify maps a transport error to the status the client gets.
 func classify(r *http.Request, err error) int {
@@ -209,7 +245,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = b
 	}
 	if p.idle > 0 {
-		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(r.Header.Get("Upgrade") != "")))
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(upgrade.Requested(r.Header) && upgrade.WebSocket(r) == nil)))
 	}
 	p.rp.ServeHTTP(w, r)
 }
@@ -219,10 +255,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // silent meanwhile), and never for an upgrade, whose connection becomes a
 // tunnel that may be silent for long (WebSockets).
 func idleTrace(upgrade bool) *httptrace.ClientTrace {
-	var ic *idleConn
+	var ic *upConn
 	return &httptrace.ClientTrace{
 		GotConn: func(ci httptrace.GotConnInfo) {
-			ic, _ = ci.Conn.(*idleConn)
+			ic, _ = ci.Conn.(*upConn)
 			if ic != nil {
 				ic.disarm()
 			}
@@ -232,48 +268,6 @@ func idleTrace(upgrade bool) *httptrace.ClientTrace {
 				ic.arm()
 			}
 		},
-	}
-}
-
-// idleConn is an upstream connection on which, once armed, every read
-// must return within idle: an upstream that stops sending mid-response is
-// cut off instead of holding the client (and a goroutine) forever.
-//
-// The deadline is set idle plus a slack of idle/64 ahead and only moved
-// when a read finds less than idle left, so a busy connection resets its
-// timer about once per idle/64 rather than on every read: the limit is at
-// least idle and at most 1.6% more.
-type idleConn struct {
-	net.Conn
-	idle  time.Duration
-	armed atomic.Bool
-	until atomic.Int64 // the read deadline set, in Unix nanoseconds; 0: none
-}
-
-func (c *idleConn) Read(b []byte) (int, error) {
-	if c.armed.Load() {
-		if now := time.Now(); now.Add(c.idle).UnixNano() > c.until.Load() {
-			c.setDeadline(now)
-		}
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *idleConn) setDeadline(now time.Time) {
-	d := now.Add(c.idle + c.idle/64)
-	c.until.Store(d.UnixNano())
-	_ = c.Conn.SetReadDeadline(d)
-}
-
-func (c *idleConn) arm() {
-	c.armed.Store(true)
-	c.setDeadline(time.Now())
-}
-
-func (c *idleConn) disarm() {
-	c.armed.Store(false)
-	if c.until.Swap(0) != 0 {
-		_ = c.Conn.SetReadDeadline(time.Time{})
 	}
 }
 

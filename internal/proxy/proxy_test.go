@@ -29,7 +29,7 @@ func (b *brokenBody) Read(p []byte) (int, error) {
 
 func (b *brokenBody) Close() error { return nil }
 
-func newTestProxy(t *testing.T, upstream string, got *int) *Proxy {
+func newTestProxy(t testing.TB, upstream string, got *int) *Proxy {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {

@@ -48,9 +48,10 @@ func NewAutoBan(cfg config.AutoBan, deps Deps, bans *Bans) *AutoBan {
 // misbehaviour (under-attack mode challenges everyone).
 // Allow-listed clients (an allow rule's final decision) and loopback
 // addresses (this machine's own health checks and tools) are never counted,
-// nor are requests refused because of a ban already in force or answered
-// 503 because Parapet itself is short of something.
-func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) {
+// nor are requests refused because of a ban already in force, answered
+// 503 because Parapet itself is short of something, or sent by a browser
+// for another site's page (ThirdParty).
+func (a *AutoBan) Observe(ctx context.Context, r *http.Request, info *decision.Info, status int) {
 	d := info.Final
 	if info.ClientIP.IsLoopback() { // this machine: health checks, local tools
 		return
@@ -71,7 +72,7 @@ func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) 
 	default:
 		return
 	}
-	if max <= 0 || a.deps.Guard.Skip() {
+	if max <= 0 || ThirdParty(r) || a.deps.Guard.Skip() {
 		return
 	}
 	var buf [64]byte
@@ -85,4 +86,27 @@ func (a *AutoBan) Observe(ctx context.Context, info *decision.Info, status int) 
 	if n >= max { // from here on the ban stage keeps it out (banned requests are not counted)
 		a.bans.Ban(ctx, info.ClientIP, fmt.Sprintf("%d %s in %v", n, what, a.window), "auto", a.action, a.duration)
 	}
+}
+
+// ThirdParty reports whether a browser says it sent r for another site
+// without its user asking: Sec-Fetch-Site cross-site, and not a top-level
+// navigation the user started (Sec-Fetch-Mode navigate, Sec-Fetch-Dest
+// document, Sec-Fetch-User ?1). That covers what a third-party page can
+// make its visitors' browsers send as often as it likes: images, scripts,
+// styles (no-cors), fetch() (cors: a simple request is sent even though
+// its answer is hidden), frames, and a popup it opened once and then
+// navigates again and again by script. Such requests must not count
+// towards auto-bans, or 30 <img src=/.env> on any page would get its
+// visitors banned; they are still blocked and rate limited one by one.
+//
+// Any client can send these headers: a scanner that does escapes auto-bans
+// (never the per-request blocks and rate limits). Browsers without Fetch
+// Metadata (before Safari 16.4) do not send them, so their visitors are
+// not protected this way.
+func ThirdParty(r *http.Request) bool {
+	h := r.Header
+	if h.Get("Sec-Fetch-Site") != "cross-site" {
+		return false
+	}
+	return h.Get("Sec-Fetch-Mode") != "navigate" || h.Get("Sec-Fetch-Dest") != "document" || h.Get("Sec-Fetch-User") != "?1"
 }

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/scope"
 	"github.com/parapet-waf/parapet/internal/store"
 )
 
@@ -46,21 +46,20 @@ type Limiter struct {
 	hits   atomic.Int64
 	log    *slog.Logger
 	warned atomic.Bool
+	anon   *rule // throttle-anon, where tokens past the bound are counted (nil: off)
 }
 
 type rule struct {
-	id          string
-	limit       store.Limit
-	mode        decision.Mode
-	action      decision.Action // Throttle, Challenge or Block (ban)
-	banFor      time.Duration
-	key         []keyPart
-	unless      string // a header whose presence exempts the request (anon throttle)
-	paths       []string
-	pathRe      *regexp.Regexp
-	methods     map[string]bool
-	exceptPaths []string
-	headers     http.Header // RateLimit-Policy, RateLimit-Limit
+	id        string
+	limit     store.Limit
+	mode      decision.Mode
+	action    decision.Action // Throttle, Challenge or Block (ban)
+	banFor    time.Duration
+	key       []keyPart
+	unless    string       // a header whose presence exempts the request (anon throttle)
+	scope     *scope.Scope // hosts, paths, path_regex, methods, except_paths
+	headers   http.Header  // RateLimit-Policy, RateLimit-Limit
+	maxTokens int          // throttle-user: distinct tokens per client (throttle.go)
 }
 
 type keyKind uint8
@@ -122,8 +121,12 @@ func New(cfg *config.Config, deps Deps, bans *Bans) (*Limiter, error) {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 			continue
 		}
-		if r.id == "throttle-anon" {
+		switch r.id {
+		case "throttle-anon":
 			r.unless = http.CanonicalHeaderKey(th.TokenHeader)
+			l.anon = r
+		case "throttle-user":
+			r.maxTokens = th.MaxTokensPerClient
 		}
 		l.rules = append(l.rules, r)
 	}
@@ -145,7 +148,7 @@ func compile(rc config.RateLimitRule) (*rule, error) {
 	if err != nil {
 		return nil, fieldError{"limit", err}
 	}
-	r := &rule{id: rc.ID, limit: lim, paths: rc.Paths, exceptPaths: rc.ExceptPaths, banFor: rc.BanFor}
+	r := &rule{id: rc.ID, limit: lim, banFor: rc.BanFor}
 	r.mode, _ = decision.ParseMode(rc.Mode)
 	switch rc.Action {
 	case "", "throttle":
@@ -155,20 +158,15 @@ func compile(rc config.RateLimitRule) (*rule, error) {
 	case "ban":
 		r.action = decision.Block
 	}
-	if len(rc.PathRegex) > 0 {
-		for i, p := range rc.PathRegex {
-			if _, err := regexp.Compile(p); err != nil {
-				return nil, fieldError{fmt.Sprintf("path_regex[%d]", i), fmt.Errorf("%q is not a valid regex: %v", p, err)}
-			}
+	sc, errs := scope.Compile(scope.Spec{Hosts: rc.Hosts, Paths: rc.Paths, PathRegex: rc.PathRegex, Methods: rc.Methods, ExceptPaths: rc.ExceptPaths})
+	if len(errs) > 0 {
+		var fe *scope.FieldError
+		if errors.As(errs[0], &fe) {
+			return nil, fieldError{fmt.Sprintf("%s[%d]", fe.Field, fe.Index), fe.Err}
 		}
-		r.pathRe = regexp.MustCompile("(?:" + strings.Join(rc.PathRegex, ")|(?:") + ")")
+		return nil, errs[0]
 	}
-	if len(rc.Methods) > 0 {
-		r.methods = map[string]bool{}
-		for _, m := range rc.Methods {
-			r.methods[m] = true
-		}
-	}
+	r.scope = sc
 	key := rc.Key
 	if key == "" {
 		key = "ip"
@@ -223,6 +221,22 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		key, ok := rr.appendKey(buf[:0], r, info)
 		if !ok {
 			continue
+		}
+		if rr.maxTokens > 0 {
+			admitted, err := l.admitToken(ctx, rr, r, info)
+			if err != nil {
+				if l.guard.Failed("ratelimit", err) {
+					return decision.Pass
+				}
+				return unavailable()
+			}
+			if !admitted { // counted as a request without a token
+				info.AddTag("token-not-admitted")
+				if rr = l.anon; rr == nil {
+					continue
+				}
+				key, _ = rr.appendKey(buf[:0], r, info)
+			}
 		}
 		res, err := l.st.GCRA(ctx, string(key), rr.limit)
 		if err != nil {
@@ -295,33 +309,16 @@ func (rr *rule) decision(res store.Result) decision.Decision {
 	return d
 }
 
+// matches reports whether the rule counts r: a limit restricts, so any
+// reading of the path in its scope counts (package scope).
 func (rr *rule) matches(r *http.Request) bool {
-	if rr.methods != nil && !rr.methods[r.Method] {
-		return false
-	}
-	p := r.URL.Path
-	if len(rr.paths) > 0 && !hasPrefix(p, rr.paths) {
-		return false
-	}
-	if rr.pathRe != nil && !rr.pathRe.MatchString(p) {
-		return false
-	}
-	if len(rr.exceptPaths) > 0 && hasPrefix(p, rr.exceptPaths) {
+	if !rr.scope.Covers(r, scope.Restrict) {
 		return false
 	}
 	if rr.unless != "" && r.Header.Get(rr.unless) != "" {
 		return false
 	}
 	return true
-}
-
-func hasPrefix(p string, prefixes []string) bool {
-	for _, pre := range prefixes {
-		if strings.HasPrefix(p, pre) {
-			return true
-		}
-	}
-	return false
 }
 
 // appendKey builds the store key "rl:<rule>:<parts>"; ok is false when a
@@ -336,7 +333,7 @@ func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info) ([]byt
 		case keyIP:
 			b = AppendClientKey(b, info.ClientIP)
 		case keyPath:
-			b = append(b, r.URL.Path...)
+			b = append(b, scope.Normalize(r.URL.Path)...) // one bucket for the spellings of a path
 		case keyHeader:
 			v := r.Header.Get(k.name)
 			if v == "" {

@@ -2,12 +2,14 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +120,55 @@ func TestThrottleClasses(t *testing.T) {
 	}
 	if d, _ := check(l, "GET", "/not-api/", "192.0.2.1"); d.Decided() {
 		t.Fatalf("outside the API paths: %+v", d)
+	}
+}
+
+// A made-up token on every request is not a fresh bucket each time: a
+// client's first max_tokens_per_client tokens get buckets of their own,
+// later new ones count against the client's anonymous bucket, and a
+// token it brought before keeps its bucket. Two limiters on one Redis
+// (two instances) share the bound.
+func TestThrottleRandomTokensBoundedPerClient(t *testing.T) {
+	cfg := config.Default()
+	cfg.RateLimits.Defaults = false
+	cfg.RateLimits.Throttles.Anon = "3/hour"
+	cfg.RateLimits.Throttles.User = "100/hour"
+	cfg.RateLimits.Throttles.MaxTokensPerClient = 4
+	srv := testenv.StartRedis(t)
+	rs, err := store.NewRedis(store.RedisOptions{URL: srv.URL(), Prefix: "tk-test:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	shared := Deps{Store: rs, Guard: store.NewGuard(false, nil)}
+	a, _ := newLimiter(t, cfg, shared)
+	b, _ := newLimiter(t, cfg, shared)
+	mem, _ := newLimiter(t, cfg, memDeps(t))
+	for name, ls := range map[string][2]*Limiter{"memory": {mem, mem}, "redis, two instances": {a, b}} {
+		t.Run(name, func(t *testing.T) {
+			token := func(v string) func(*http.Request, *decision.Info) {
+				return func(r *http.Request, _ *decision.Info) { r.Header.Set("Authorization", v) }
+			}
+			passed := 0
+			var last decision.Decision
+			var lastInfo *decision.Info
+			for i := 0; i < 30; i++ {
+				d, info := check(ls[i%2], "GET", "/api/items/", "198.51.100.7", token(fmt.Sprintf("Token random-%d", i)))
+				if !d.Decided() {
+					passed++
+				}
+				last, lastInfo = d, info
+			}
+			if passed != 4+3 || last.RuleID != "throttle-anon" || !slices.Contains(lastInfo.Tags, "token-not-admitted") {
+				t.Fatalf("30 made-up tokens: %d passed (want 4 own buckets + 3 anonymous), last %+v %v", passed, last, lastInfo.Tags)
+			}
+			if d, _ := check(ls[1], "GET", "/api/items/", "198.51.100.7", token("Token random-0")); d.Decided() {
+				t.Fatalf("an admitted token lost its bucket: %+v", d)
+			}
+			if d, _ := check(ls[0], "GET", "/api/items/", "198.51.100.8", token("Token random-29")); d.Decided() {
+				t.Fatalf("another client's first token: %+v", d)
+			}
+		})
 	}
 }
 
@@ -277,5 +328,27 @@ func TestWarnsOnceAboutUntrustedProxy(t *testing.T) {
 	}
 	if quiet.String() != "" {
 		t.Fatalf("warned behind a trusted proxy: %s", quiet.String())
+	}
+}
+
+// A key with the path counts the spellings of one path that a view may
+// normalise alike (the scope covers them all) in one bucket.
+func TestPathKeyCountsSpellingsTogether(t *testing.T) {
+	cfg := config.Default()
+	cfg.RateLimits.Defaults = false
+	cfg.RateLimits.Rules = []config.RateLimitRule{
+		{ID: "files", Limit: "2/minute", Key: "ip+path", Paths: []string{"/files/"}},
+	}
+	l, _ := newLimiter(t, cfg, memDeps(t))
+	for i, p := range []string{"/files/private/a.txt", "/files//private/a.txt"} {
+		if d, _ := check(l, "GET", p, "192.0.2.9"); d.Decided() {
+			t.Fatalf("request %d (%s) refused: %+v", i+1, p, d)
+		}
+	}
+	if d, _ := check(l, "GET", "/files/public/../private/a.txt", "192.0.2.9"); d.Action != decision.Throttle || d.RuleID != "files" {
+		t.Fatalf("third spelling of the same file: %+v, want throttled by files", d)
+	}
+	if d, _ := check(l, "GET", "/files/private/b.txt", "192.0.2.9"); d.Decided() {
+		t.Fatalf("another file shares the bucket: %+v", d)
 	}
 }

@@ -17,12 +17,17 @@ import (
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/geo"
 	"github.com/parapet-waf/parapet/internal/netlist"
+	"github.com/parapet-waf/parapet/internal/scope"
 	"github.com/parapet-waf/parapet/internal/useragent"
 )
 
 // UnknownCountry is the code rules use for addresses the database does not
 // place (private ranges, new allocations).
 const UnknownCountry = "ZZ"
+
+// ReasonNoCountry is the reason of a countries_except rule's decision on a
+// client without a country (loopback, private, or not in the database).
+const ReasonNoCountry = "countries_except matched a client without a country (ZZ: a loopback or private address, or one the geo database does not know); add ZZ to countries_except to let such clients through"
 
 // Deps are the long-lived parts rules use: running feeds and open
 // databases outlive a config reload.
@@ -63,12 +68,10 @@ type rule struct {
 	uaIndex         int // index in the shared User-Agent matcher, or -1
 	emptyUA         bool
 
-	paths       []string
-	pathRe      *regexp.Regexp
-	methods     map[string]bool
-	headers     []headerMatch
-	cookies     []string
-	exceptPaths []string
+	scope   *scope.Scope // hosts, paths, path_regex, methods, except_paths
+	use     scope.Use    // Grant for allow rules, Restrict for the others
+	headers []headerMatch
+	cookies []string
 }
 
 type headerMatch struct {
@@ -256,21 +259,23 @@ func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[stri
 		matchers++
 	}
 
-	// Scope: where the rule applies.
-	r.paths = rc.Paths
-	if len(rc.PathRegex) > 0 {
-		r.pathRe = compileAlternation(rc.PathRegex, func(j int, err error) {
-			fail(fmt.Sprintf("%s.path_regex[%d]", p, j), "bad regex %q: %v", rc.PathRegex[j], trimRegexErr(err))
-		})
-	}
-	if len(rc.Paths) > 0 || len(rc.PathRegex) > 0 {
-		matchers++
-	}
-	if len(rc.Methods) > 0 {
-		r.methods = map[string]bool{}
-		for _, m := range rc.Methods {
-			r.methods[m] = true
+	// Scope: where the rule applies (package scope says how paths are
+	// read; an allow rule is a grant, the others restrict).
+	sc, scErrs := scope.Compile(scope.Spec{Hosts: rc.Hosts, Paths: rc.Paths, PathRegex: rc.PathRegex, Methods: rc.Methods, ExceptPaths: rc.ExceptPaths})
+	for _, err := range scErrs {
+		var fe *scope.FieldError
+		if errors.As(err, &fe) {
+			fail(fmt.Sprintf("%s.%s[%d]", p, fe.Field, fe.Index), "%v", fe.Err)
+		} else {
+			fail(p, "%v", err)
 		}
+	}
+	r.scope = sc
+	if r.action == decision.Allow {
+		r.use = scope.Grant
+	}
+	if sc.HasPaths() || sc.HasHosts() {
+		matchers++
 	}
 	for name, expr := range rc.Headers {
 		re, err := regexp.Compile(expr)
@@ -281,12 +286,11 @@ func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[stri
 		r.headers = append(r.headers, headerMatch{name: http.CanonicalHeaderKey(name), re: re})
 	}
 	r.cookies = rc.Cookies
-	r.exceptPaths = rc.ExceptPaths
-	if len(r.headers) > 0 || len(r.cookies) > 0 || len(r.methods) > 0 {
+	if len(r.headers) > 0 || len(r.cookies) > 0 || sc.HasMethods() {
 		matchers++
 	}
 	if matchers == 0 {
-		fail(p, "matches nothing specific: give ips, ip_files, feeds, countries, countries_except, asns, user_agents, empty_user_agent, paths, path_regex, methods, headers or cookies")
+		fail(p, "matches nothing specific: give ips, ip_files, feeds, countries, countries_except, asns, user_agents, empty_user_agent, hosts, paths, path_regex, methods, headers or cookies")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -298,24 +302,6 @@ func trimRegexErr(err error) string {
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
 }
 
-// compileAlternation joins patterns into one regexp, reporting each bad one.
-func compileAlternation(patterns []string, bad func(int, error)) *regexp.Regexp {
-	parts := make([]string, 0, len(patterns))
-	ok := true
-	for j, s := range patterns {
-		if _, err := regexp.Compile(s); err != nil {
-			bad(j, err)
-			ok = false
-			continue
-		}
-		parts = append(parts, "(?:"+s+")")
-	}
-	if !ok {
-		return nil
-	}
-	return regexp.MustCompile(strings.Join(parts, "|"))
-}
-
 // defaultRules builds the enabled built-in rules: scanner paths, scanner
 // User-Agents (one rule per tool, ids ua-*) and the empty User-Agent case.
 func defaultRules(cfg *config.Config, uaRules *[]useragent.Rule) ([]*rule, error) {
@@ -323,11 +309,11 @@ func defaultRules(cfg *config.Config, uaRules *[]useragent.Rule) ([]*rule, error
 	d := cfg.Defaults
 	if d.PathRules {
 		for _, pr := range config.DefaultPathRules() {
-			r := &rule{id: pr.ID, action: decision.Block, uaIndex: -1, paths: pr.Paths}
-			if len(pr.PathRegex) > 0 {
-				r.pathRe = compileAlternation(pr.PathRegex, func(int, error) {})
+			sc, errs := scope.Compile(scope.Spec{Paths: pr.Paths, PathRegex: pr.PathRegex})
+			if errs != nil {
+				return nil, fmt.Errorf("built-in rule %s: %v", pr.ID, errs[0])
 			}
-			out = append(out, r)
+			out = append(out, &rule{id: pr.ID, action: decision.Block, uaIndex: -1, scope: sc})
 		}
 	}
 	known := map[string]bool{}
@@ -390,6 +376,7 @@ func (e *Engine) FeedNames() map[string]bool {
 // once, and only when a rule needs them.
 type request struct {
 	r       *http.Request
+	target  scope.Target
 	ip      netip.Addr
 	country string
 	asn     uint32
@@ -423,7 +410,7 @@ func (q *request) uaHit(i int) bool {
 // lazily through Deps.Cleared, since the clearance stage runs after the
 // rules); log and monitor-mode matches are recorded on info.
 func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
-	q := &request{r: r, ip: info.ClientIP, e: e}
+	q := &request{r: r, target: scope.NewTarget(r), ip: info.ClientIP, e: e}
 	if e.geo != nil {
 		if res, err := e.geo.Lookup(info.ClientIP); err == nil {
 			q.country = res.Country
@@ -449,6 +436,11 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			}
 		}
 		d := decision.Decision{Action: rl.action, Mode: rl.mode, RuleID: rl.id, Status: rl.status, Reason: "access rule matched"}
+		if rl.countriesExcept != nil && q.country == "" {
+			// Said in the log line: countries_except caught a client
+			// without a country (config.Warnings says so at start too).
+			d.Reason = ReasonNoCountry
+		}
 		if rl.action == decision.Allow && rl.mode == decision.Enforce {
 			d.Final = true
 			if rl.bypass {
@@ -474,26 +466,8 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 // it is the cheapest and the most selective).
 func (rl *rule) matches(q *request) bool {
 	r := q.r
-	path := r.URL.Path
-	for _, p := range rl.exceptPaths {
-		if strings.HasPrefix(path, p) {
-			return false
-		}
-	}
-	if rl.methods != nil && !rl.methods[r.Method] {
+	if !rl.scope.CoversTarget(&q.target, rl.use) {
 		return false
-	}
-	if len(rl.paths) > 0 || rl.pathRe != nil {
-		in := false
-		for _, p := range rl.paths {
-			if strings.HasPrefix(path, p) {
-				in = true
-				break
-			}
-		}
-		if !in && (rl.pathRe == nil || !rl.pathRe.MatchString(path)) {
-			return false
-		}
 	}
 	for _, h := range rl.headers {
 		if !h.re.MatchString(r.Header.Get(h.name)) {

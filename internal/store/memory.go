@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -191,6 +192,34 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, window time.Du
 	e.n += delta
 	s.lru.Add(h, e)
 	return e.n, nil
+}
+
+// Member implements Store. The set is kept with the buckets and counters
+// (evicted with them, least recently used first) as the 64-bit hashes of
+// its members: 8 bytes each.
+func (m *Memory) Member(_ context.Context, key, member string, max int, window time.Duration) (bool, error) {
+	s, h := m.shard(key)
+	mh := maphash.String(m.seed, member)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], mh)
+	now := m.now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.lru.Get(h)
+	if !ok || e.exp <= now {
+		e = entry{exp: now + int64(window)}
+	}
+	for i := 0; i+8 <= len(e.data); i += 8 {
+		if e.data[i:i+8] == string(b[:]) {
+			return true, nil
+		}
+	}
+	if len(e.data)/8 >= max {
+		return false, nil
+	}
+	e.data += string(b[:])
+	s.lru.Add(h, e)
+	return true, nil
 }
 
 // SetNX implements Store.

@@ -15,9 +15,13 @@ import (
 // RedisOptions configure a Redis store.
 type RedisOptions struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS
-	// (Heroku's REDIS_URL form; add ?skip_verify=true for Heroku Redis's
-	// self-signed certificates).
+	// (Heroku's REDIS_URL form; add ?skip_verify=true, or set TLSSkipVerify,
+	// for Heroku Key-Value Store's self-signed certificates).
 	URL string
+	// TLSSkipVerify accepts the server's certificate without verifying it
+	// (rediss:// only): Heroku's REDIS_URL, which Heroku rotates, can be
+	// used as it is instead of copied with ?skip_verify=true appended.
+	TLSSkipVerify bool
 	// Prefix starts every key ("parapet:").
 	Prefix string
 	// Timeout bounds each command (default 250ms): a slow Redis must not
@@ -40,6 +44,9 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	o, err := redis.ParseURL(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("store.url: %w", err)
+	}
+	if opts.TLSSkipVerify && o.TLSConfig != nil {
+		o.TLSConfig.InsecureSkipVerify = true
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 250 * time.Millisecond
@@ -137,6 +144,32 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64, window time.D
 	}
 	n, err := incrScript.Run(ctx, r.c, []string{r.prefix + key}, delta, ms).Int64()
 	return n, wrap(err)
+}
+
+// memberScript adds ARGV[1] to the set KEYS[1] unless it holds ARGV[2]
+// members; the set expires ARGV[3] ms after its first member. Returns 1
+// when ARGV[1] is in the set.
+var memberScript = redis.NewScript(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`)
+
+// Member implements Store.
+func (r *Redis) Member(ctx context.Context, key, member string, max int, window time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	ms := window.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	n, err := memberScript.Run(ctx, r.c, []string{r.prefix + key}, member, max, ms).Int64()
+	if err != nil {
+		return false, wrap(err)
+	}
+	return n == 1, nil
 }
 
 // SetNX implements Store.

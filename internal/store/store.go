@@ -22,6 +22,12 @@ type Store interface {
 	// Incr adds delta to key's counter in a fixed window that starts with
 	// the first Incr and lasts window, and returns the new count.
 	Incr(ctx context.Context, key string, delta int64, window time.Duration) (int64, error)
+	// Member adds member to the set at key unless the set already holds
+	// max members, and reports whether member is in the set now. The set
+	// starts with its first member and lasts window (a fixed window, like
+	// Incr's). It bounds the distinct values a client may bring, e.g. API
+	// tokens per address.
+	Member(ctx context.Context, key, member string, max int, window time.Duration) (bool, error)
 	// SetNX stores value under key for ttl unless key is already present;
 	// true means it was newly set (a one-time nonce not seen before).
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)

@@ -153,6 +153,54 @@ func TestStores(t *testing.T) {
 	}
 }
 
+// Member keeps the first max distinct members of a set for its window:
+// known members stay in, new ones past the bound are refused, and the set
+// starts over when the window ends.
+func TestStoresMember(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			in := func(m string) bool {
+				t.Helper()
+				ok, err := s.Member(ctx, "tokens:"+name, m, 3, time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			for _, m := range []string{"a", "b", "a", "c", "b"} {
+				if !in(m) {
+					t.Fatalf("%q refused below the bound", m)
+				}
+			}
+			if in("d") || in("e") {
+				t.Fatal("a fourth member admitted into a set of at most 3")
+			}
+			if !in("a") || !in("c") {
+				t.Fatal("a member refused after the set filled")
+			}
+			if ok, err := s.Member(ctx, "tokens:other-"+name, "d", 3, time.Second); !ok || err != nil {
+				t.Fatalf("another set: %v %v", ok, err)
+			}
+			// A set starts over when its window ends.
+			short := func(m string) bool {
+				ok, err := s.Member(ctx, "short:"+name, m, 1, 100*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if !short("a") {
+				t.Fatal("first member of a new set refused")
+			}
+			time.Sleep(150 * time.Millisecond)
+			if !short("b") {
+				t.Fatal("the set did not start over after its window")
+			}
+		})
+	}
+}
+
 // Many goroutines share one limit: exactly the burst gets through.
 func TestGCRAConcurrent(t *testing.T) {
 	for name, s := range stores(t) {
@@ -276,8 +324,8 @@ func TestMemoryBansSurviveRestartAndFollowTheFile(t *testing.T) {
 func TestRedisTLS(t *testing.T) {
 	srv := testenv.StartRedisTLS(t)
 	ctx := context.Background()
-	try := func(url string) error {
-		rs, err := NewRedis(RedisOptions{URL: url, Timeout: 2 * time.Second})
+	try := func(url string, skip ...bool) error {
+		rs, err := NewRedis(RedisOptions{URL: url, Timeout: 2 * time.Second, TLSSkipVerify: len(skip) > 0})
 		if err != nil {
 			return err
 		}
@@ -290,6 +338,10 @@ func TestRedisTLS(t *testing.T) {
 	}
 	if err := try(srv.URL()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("self-signed certificate accepted without skip_verify: %v", err)
+	}
+	// store.tls_skip_verify: the URL as Heroku gives it, the option beside it.
+	if err := try(srv.URL(), true); err != nil {
+		t.Fatalf("rediss:// with TLSSkipVerify: %v", err)
 	}
 	if err := try("redis://" + srv.Addr); err == nil {
 		t.Fatal("plain text spoken to a TLS port worked")

@@ -77,7 +77,8 @@ func RepoRoot() string {
 }
 
 // RunWithParapet is a TestMain body for packages that run the real
-// binary: it builds cmd/parapet as shipped (static, CGO_ENABLED=0) into a
+// binary: it builds cmd/parapet as shipped (static, CGO_ENABLED=0, -trimpath:
+// the build cache then serves the buildpack's build from source too) into a
 // temporary directory, sets *bin to its path, runs the tests, removes the
 // directory and returns the exit code for os.Exit.
 func RunWithParapet(m *testing.M, bin *string) int {
@@ -88,7 +89,7 @@ func RunWithParapet(m *testing.M, bin *string) int {
 	}
 	defer os.RemoveAll(dir)
 	*bin = filepath.Join(dir, "parapet")
-	build := exec.Command("go", "build", "-o", *bin, "./cmd/parapet")
+	build := exec.Command("go", "build", "-trimpath", "-o", *bin, "./cmd/parapet")
 	build.Dir = RepoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -254,4 +255,12 @@ next:
 		out = append(out, line)
 	}
 	return out
+}
+
+// Exists reports why path cannot be run here (for Require), or nil.
+func Exists(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s missing (see .ci/run's packages): %v", path, err)
+	}
+	return nil
 }

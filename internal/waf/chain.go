@@ -49,7 +49,9 @@ type Chain struct {
 	pages       *denypage.Renderer
 	redactor    *events.Redactor
 	reqIDHeader string
-	flood       *flood // bans, under-attack, rate limits, upstream cap (flood.go)
+	flood       *flood           // bans, under-attack, rate limits, upstream cap (flood.go)
+	routes      []Route          // what Parapet serves itself (routes.go)
+	routeStages []decision.Stage // the stages guarding them
 }
 
 // Deps are the long-lived parts chains share across reloads: running
@@ -121,7 +123,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	guards := edge.New(cfg.Edge, cfg.Limits)
+	guards := edge.New(cfg.Edge, cfg.Limits, cfg.WebSockets)
 	// Flood defense right after the access rules and the clearance stage
 	// (an allow rule's final decision has stopped the chain already).
 	stages := append([]decision.Stage{guards, access, chal.Stage()}, floodStages...)
@@ -146,7 +148,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 			respStages = append(respStages, det) // after the leak guard: both read the same body prefix
 		}
 	}
-	return &Chain{
+	c := &Chain{
 		cfg:         cfg,
 		access:      access,
 		challenge:   chal,
@@ -159,7 +161,12 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		redactor:    events.NewRedactor(cfg.Log.RedactQuery),
 		reqIDHeader: cfg.RequestIDHeader,
 		flood:       fl,
-	}, nil
+		// What Parapet serves itself passes the same blocks, bans and
+		// limits as the app's paths, never a challenge (routes.go).
+		routeStages: []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.limiter, fl.own},
+	}
+	c.routes = c.chainRoutes()
+	return c, nil
 }
 
 // Config is the config the chain was built from.
@@ -168,10 +175,11 @@ func (c *Chain) Config() *config.Config { return c.cfg }
 // Handler serves every request through the current chain and, when the
 // chain allows it, the upstream proxy. Swap replaces the chain atomically.
 type Handler struct {
-	chain atomic.Pointer[Chain]
-	proxy *proxy.Proxy
-	sink  events.Sink
-	log   *slog.Logger
+	chain  atomic.Pointer[Chain]
+	proxy  *proxy.Proxy
+	sink   events.Sink
+	log    *slog.Logger
+	routes []Route // served whatever the chain (Handle)
 }
 
 // NewHandler returns a handler serving chain through p, emitting one event
@@ -236,6 +244,7 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.chain.Load()
 	start := time.Now()
+	underscore := sanitizeHeaders(r.Header, c.reqIDHeader) // before anything reads them (headers.go)
 	if len(r.TransferEncoding) > 0 {
 		// A chunked request may also have carried a Content-Length or a
 		// folded Transfer-Encoding (Go drops the one and unfolds the other
@@ -245,20 +254,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	peer := c.resolver.Resolve(r)
-	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, Start: start}
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
+	if underscore {
+		info.AddTag("underscore-header")
+	}
 	info.ID = c.requestID(r, peer.Trusted)
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
 	rec := &responseRecorder{ResponseWriter: w}
+	// A stage may have replaced the body with a spooled copy (an unlinked
+	// temporary file): closed here whether or not it went upstream.
+	defer func() {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+	}()
 
-	if strings.HasPrefix(r.URL.Path, challenge.PathPrefix) {
-		c.serveChallenge(ctx, rec, r, info)
-	} else if d := c.run(ctx, r, info); d.Decided() {
+	if rt := h.route(c, r.URL.Path); rt != nil {
+		c.serveRoute(ctx, rec, r, info, rt)
+	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
-	} else if c.harden != nil && c.harden.ReportPath() != "" && r.URL.Path == c.harden.ReportPath() {
-		c.collectCSP(rec, r, info)
 	} else if !h.proxy.Ready() {
 		c.pages.Write(rec, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-starting", RequestID: info.ID, RetryAfter: 2 * time.Second})
 	} else {
@@ -343,9 +360,9 @@ func (c *Chain) CSPViolations() []harden.Violation {
 	return c.harden.CSPReports.Snapshot()
 }
 
-// run passes the request through every stage until one decides.
-func (c *Chain) run(ctx context.Context, r *http.Request, info *decision.Info) decision.Decision {
-	for _, s := range c.stages {
+// runStages passes the request through the stages until one decides.
+func (c *Chain) runStages(ctx context.Context, r *http.Request, info *decision.Info, stages []decision.Stage) decision.Decision {
+	for _, s := range stages {
 		if info.Skips(s.Name()) {
 			continue
 		}
@@ -457,7 +474,7 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		e.Matched = append(e.Matched, m.Rules...)
 	}
 	h.sink.Emit(ctx, e)
-	c.flood.observe(ctx, info, status)
+	c.flood.observe(ctx, r, info, status)
 }
 
 func fmtIndex(path string, i int) string {

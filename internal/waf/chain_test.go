@@ -290,6 +290,7 @@ detection:
 		{"method not allowed", "DELETE", "/", "example.com", "https", nil, 405, "Allow", "GET, POST"},
 		{"plain http redirected", "GET", "/a?b=1", "example.com", "http", nil, 301, "Location", "https://example.com/a?b=1"},
 		{"exempt path not redirected", "GET", "/healthz", "example.com", "http", nil, 200, "", ""},
+		{"dot segments out of an exempt path redirected", "GET", "/healthz/../admin/", "example.com", "http", nil, 301, "Location", "https://example.com/healthz/../admin/"},
 		{"uri too long", "GET", "/" + strings.Repeat("a", 200), "example.com", "https", nil, 414, "", ""},
 		{"declared body too large", "POST", "/", "example.com", "https", strings.NewReader(strings.Repeat("x", 2000)), 413, "", ""},
 		{"chunked body too large", "POST", "/", "example.com", "https", io.MultiReader(strings.NewReader(strings.Repeat("x", 3000))), 413, "", ""},

@@ -2,13 +2,13 @@ package waf
 
 import (
 	"context"
-	"net/http"
 	"sync"
+	"time"
 
 	"github.com/parapet-waf/parapet/internal/challenge"
 	"github.com/parapet-waf/parapet/internal/config"
-	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/denypage"
+	"github.com/parapet-waf/parapet/internal/store"
 )
 
 // secretOnce is the random challenge secret used when the config names
@@ -36,23 +36,35 @@ func (d *Deps) challengeSecret(cfg *config.Config) []byte {
 }
 
 func newChallenger(cfg *config.Config, deps *Deps, pages *denypage.Renderer, nonces challenge.NonceStore) (*challenge.Challenger, error) {
+	f := &deps.flood
 	return challenge.New(cfg, challenge.Options{
-		Secret: deps.challengeSecret(cfg),
-		Nonces: nonces,
-		Pages:  pages,
-		Feeds:  deps.Feeds,
-		Log:    deps.log,
+		Secret:      deps.challengeSecret(cfg),
+		Nonces:      nonces,
+		Pages:       pages,
+		Feeds:       deps.Feeds,
+		Log:         deps.log,
+		Counts:      guardedCounts{f.st, f.guard},
+		UnderAttack: f.ua.On,
 	})
 }
 
-// serveChallenge serves the challenge endpoints (scripts, CAPTCHA media,
-// the verify form) after the edge guards only: the access rules would
-// otherwise challenge the challenge itself.
-func (c *Chain) serveChallenge(ctx context.Context, w http.ResponseWriter, r *http.Request, info *decision.Info) {
-	if d := c.guards.Check(ctx, r, info); d.Decided() {
-		info.Final = d
-		c.answer(w, r, info, d)
-		return
+// guardedCounts are the store's counters for the challenger, behind the
+// store's guard: while the store is down the challenger is told so at
+// once (and serves the base difficulty) instead of waiting on it.
+type guardedCounts struct {
+	st    store.Store
+	guard *store.Guard
+}
+
+func (g guardedCounts) Incr(ctx context.Context, key string, delta int64, window time.Duration) (int64, error) {
+	if g.guard.Skip() {
+		return 0, store.ErrUnavailable
 	}
-	c.challenge.ServeHTTP(w, r)
+	n, err := g.st.Incr(ctx, key, delta, window)
+	if err != nil {
+		g.guard.Failed("challenge difficulty", err)
+		return 0, err
+	}
+	g.guard.OK()
+	return n, nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/parapet-waf/parapet/internal/challenge"
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 var (
@@ -149,5 +150,27 @@ rules:
 	}
 	if s := getWith(t, p.URL+"/health/", bot, nil); s != 200 {
 		t.Fatalf("fake Googlebot on an allow-listed path: %d, want 200", s)
+	}
+}
+
+// The count that raises a client's difficulty is kept in the store: with
+// Redis, answers given to one instance raise what the other asks.
+func TestDifficultyCountSharedThroughRedis(t *testing.T) {
+	up := newUpstream(t, nil)
+	redis := testenv.StartRedis(t)
+	yaml := "trusted_proxies: [loopback]\nstore:\n  type: redis\n  url: " + redis.URL() + "\nchallenge:\n  secret: a-shared-secret-0123456789\n  difficulty: 4\n  max_difficulty: 8\nrules:\n  - id: humans\n    action: challenge\n    paths: [/]\n"
+	a, b := startParapet(t, up.URL, yaml), startParapet(t, up.URL, yaml)
+	client := routeClient{t, a.URL, "198.51.100.20"}
+	for i := 0; i < 8; i++ {
+		tok, _ := client.page("/")
+		client.do("POST", challenge.PathPrefix+"verify", url.Values{"token": {tok}, "answer": {"x"}}, nil)
+	}
+	_, body := routeClient{t, b.URL, client.ip}.do("GET", "/", nil, nil)
+	if m := challengeRe.FindStringSubmatch(body); m == nil || m[2] != "7" {
+		t.Fatalf("the other instance after 8 wrong answers on the first: %v, want difficulty 4+3", m)
+	}
+	_, body = routeClient{t, b.URL, "198.51.100.21"}.do("GET", "/", nil, nil)
+	if m := challengeRe.FindStringSubmatch(body); m == nil || m[2] != "4" {
+		t.Fatalf("another client: %v, want difficulty 4", m)
 	}
 }

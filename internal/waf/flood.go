@@ -60,7 +60,7 @@ func (d *Deps) OpenStore(cfg *config.Config) (store.Store, *store.Guard, error) 
 // resolved, see BanFile).
 func OpenStore(ctx context.Context, cfg config.Store, log *slog.Logger) (store.Store, error) {
 	if cfg.Type == "redis" {
-		return store.NewRedis(store.RedisOptions{URL: cfg.URL, Prefix: cfg.KeyPrefix, Timeout: cfg.Timeout})
+		return store.NewRedis(store.RedisOptions{URL: cfg.URL, TLSSkipVerify: cfg.TLSSkipVerify, Prefix: cfg.KeyPrefix, Timeout: cfg.Timeout})
 	}
 	return store.NewMemory(ctx, store.MemoryOptions{MaxKeys: cfg.MaxKeys, MaxBans: cfg.MaxBans, BanFile: cfg.BanFile, Log: log})
 }
@@ -88,6 +88,7 @@ func (d *Deps) Close() error {
 type flood struct {
 	bans    *ratelimit.Bans
 	limiter *ratelimit.Limiter
+	own     *ratelimit.Limiter // limits on Parapet's own routes (routes.go)
 	autoBan *ratelimit.AutoBan
 	ua      *loadshed.Controller
 	meter   *loadshed.Meter
@@ -110,6 +111,9 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 	rd := ratelimit.Deps{Store: st, Guard: guard, Log: deps.flood.log}
 	f := &flood{bans: ratelimit.NewBans(rd), ua: deps.flood.ua, meter: deps.flood.meter, guard: guard}
 	if f.limiter, err = ratelimit.New(cfg, rd, f.bans); err != nil {
+		return nil, nil, err
+	}
+	if f.own, err = ratelimit.NewOwn(cfg, rd, f.bans, ownLimits(cfg.Challenge)); err != nil {
 		return nil, nil, err
 	}
 	f.autoBan = ratelimit.NewAutoBan(cfg.AutoBan, rd, f.bans)
@@ -136,9 +140,9 @@ func (f *flood) upstream(c *Chain, w http.ResponseWriter, r *http.Request, info 
 }
 
 // observe feeds the request's outcome to automatic bans.
-func (f *flood) observe(ctx context.Context, info *decision.Info, status int) {
+func (f *flood) observe(ctx context.Context, r *http.Request, info *decision.Info, status int) {
 	if f.autoBan != nil {
-		f.autoBan.Observe(ctx, info, status)
+		f.autoBan.Observe(ctx, r, info, status)
 	}
 }
 
@@ -146,7 +150,7 @@ func (f *flood) observe(ctx context.Context, info *decision.Info, status int) {
 // (exported as Prometheus metrics by Collector).
 func (c *Chain) Flood() FloodStats {
 	f := c.flood
-	s := FloodStats{UnderAttack: f.ua.On(), UnderAttackFlips: f.ua.Flips(), RateLimitHits: f.limiter.Hits(), BansMade: f.bans.Made(), BanRefused: f.bans.Refused(), StoreErrors: f.guard.Errors()}
+	s := FloodStats{UnderAttack: f.ua.On(), UnderAttackFlips: f.ua.Flips(), RateLimitHits: f.limiter.Hits() + f.own.Hits(), BansMade: f.bans.Made(), BanRefused: f.bans.Refused(), StoreErrors: f.guard.Errors()}
 	if f.gate != nil {
 		s.UpstreamRefused = f.gate.Refused()
 	}

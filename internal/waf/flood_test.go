@@ -163,6 +163,12 @@ func TestUnderAttackFollowsTheServingChain(t *testing.T) {
 	if resp, _ := get(t, p.URL+"/webhooks/stripe/"); resp.StatusCode != 200 {
 		t.Fatalf("exempt path: %d", resp.StatusCode)
 	}
+	// An exemption covers a path only when it stays under the prefix
+	// once normalised: a view that resolves dot segments must not turn
+	// the webhook exemption into a way past the challenge.
+	if resp, _ := get(t, p.URL+"/webhooks/../login/"); resp.StatusCode != 403 {
+		t.Fatalf("/webhooks/../login/ under attack: %d, want the challenge page (403)", resp.StatusCode)
+	}
 	if !p.handler.Chain().Flood().UnderAttack {
 		t.Fatal("stats do not say under attack")
 	}

@@ -1,7 +1,12 @@
+from pathlib import Path
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from django.views.static import serve
 
 from . import views
+
+FILES = Path(__file__).resolve().parent.parent / "files"
 
 urlpatterns = [
     path("", views.home),
@@ -9,8 +14,11 @@ urlpatterns = [
     path("account/", views.account),
     path("api/echo/", views.api_echo),
     path("upload/", views.upload),
+    path("form/echo/", views.form_echo),
     path("cookies/", views.cookies),
+    path("cookies/echo/", views.cookie_echo),
     path("whoami/", views.whoami),
+    path("reflect/", views.reflect),
     path("slow/", views.slow),
     path("boom/", views.boom),
     path("search/", views.search),
@@ -18,6 +26,16 @@ urlpatterns = [
     path("report/", views.report),
     path("download/", views.download),
     path("article/", views.article),
+    path("boom-big/", views.boom_big),
+    path("careless/", views.careless),
+    path("encoded/", views.encoded),
+    path("accept-encoding/", views.accept_encoding),
     path("__requests__/", views.requests_seen),
     path("admin/", admin.site.urls),
+    # Files served by Django's static view, which normalises the captured
+    # path (posixpath.normpath): "files//private/x" and
+    # "files/public/../private/x" serve files/private/x. The scope tests
+    # check that a rule on /files/private/ covers every such spelling.
+    re_path(r"^files/(?P<path>.*)$", serve, {"document_root": FILES}),
+    re_path(r"^docs/(?P<path>.*)$", serve, {"document_root": FILES}),
 ]

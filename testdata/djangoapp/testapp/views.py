@@ -73,12 +73,33 @@ def upload(request):
                          "expect": request.META.get("HTTP_EXPECT")})
 
 
+@csrf_exempt
+def form_echo(request):
+    """What Django parsed from a POSTed form (urlencoded or multipart):
+    every field's values, and each file's name, size and digest."""
+    def describe(f):
+        digest = hashlib.sha256()
+        for chunk in f.chunks():
+            digest.update(chunk)
+        return {"name": f.name, "size": f.size, "sha256": digest.hexdigest()}
+
+    return JsonResponse({
+        "post": {k: request.POST.getlist(k) for k in request.POST},
+        "files": {k: [describe(f) for f in request.FILES.getlist(k)] for k in request.FILES},
+    })
+
+
 def cookies(request):
     """Sets session and CSRF cookies with no Secure/HttpOnly/SameSite flags."""
     resp = JsonResponse({"ok": True})
     resp.set_cookie("sessionid", "abc123session", samesite=None)
     resp.set_cookie("csrftoken", "def456csrf", samesite=None)
     return resp
+
+
+def cookie_echo(request):
+    """The cookies as Django parsed them (request.COOKIES)."""
+    return JsonResponse({"cookies": request.COOKIES})
 
 
 def whoami(request):
@@ -89,10 +110,21 @@ def whoami(request):
         "x_request_id": m.get("HTTP_X_REQUEST_ID"),
         "x_real_ip": m.get("HTTP_X_REAL_IP"),
         "x_country": m.get("HTTP_X_COUNTRY"),
+        "x_forwarded_ssl": m.get("HTTP_X_FORWARDED_SSL"),
+        "x_forwarded_protocol": m.get("HTTP_X_FORWARDED_PROTOCOL"),
+        "x_forwarded_port": m.get("HTTP_X_FORWARDED_PORT"),
+        "expect": m.get("HTTP_EXPECT"),
         "remote_addr": m.get("REMOTE_ADDR"),
         "host": request.get_host(),
         "is_secure": request.is_secure(),
     })
+
+
+def reflect(request):
+    """Answers the query's text verbatim: a body of the client's choosing,
+    so tests can check every client got its own answer (and what a page
+    that reflects its input does to a proxy that reuses connections)."""
+    return HttpResponse(request.GET.get("text", ""), content_type="text/plain")
 
 
 def slow(request):
@@ -175,3 +207,59 @@ def article(request):
     """An HTML page gzipped by Django when the client accepts it."""
     paragraphs = "".join("<p>Paragraph %d: the 8:15 from union station runs on Sundays.</p>\n" % i for i in range(400))
     return HttpResponse("<!doctype html><html><body><h1>Timetable</h1>%s</body></html>" % paragraphs)
+
+
+def boom_big(request):
+    """Fails deep in a recursion with a big local in every frame: with
+    DEBUG on, Django's page for it is some 300 KB, the traceback and the
+    settings far past the first 64 KB. ?value=big puts a 100 KB message
+    in the exception, ahead of the "Django Version" row."""
+    payload = "a local variable that fills the page " * 100  # 3.7 KB: Django cuts each at 4 KB
+    message = "deliberate failure deep down"
+    if request.GET.get("value") == "big":
+        message += " " + "x" * 100000
+
+    def dig(depth, payload):
+        if depth == 0:
+            raise RuntimeError(message)
+        return dig(depth - 1, payload)
+
+    dig(30, payload)
+
+
+@gzip_page
+def careless(request):
+    """An ordinary 300 KB page that shows, some 200 KB in, the traceback of
+    an error it caught (?leak=secret: a database URL with its password
+    instead). Gzipped when the client accepts it."""
+    import traceback
+
+    try:
+        raise ValueError("the careless view's own failure")
+    except ValueError:
+        leak = "<pre>%s</pre>" % traceback.format_exc()
+    if request.GET.get("leak") == "secret":
+        leak = "<p>DATABASE_URL=postgres://app:s3cr3t@db.internal:5432/app</p>"
+    line = "<p>An ordinary line of an ordinary long page, number %d.</p>\n"
+    before = "".join(line % i for i in range(3500))
+    after = "".join(line % i for i in range(3500, 5500))
+    return HttpResponse("<!doctype html><html><body>%s%s%s</body></html>" % (before, leak, after))
+
+
+@csrf_exempt
+def encoded(request):
+    """Answers with the bytes of the form field b64, labelled with the
+    Content-Encoding the field ce64 names: an app that sends an encoding
+    whatever the client asked for. (Both in base64: binary bytes, or
+    "gzip, gzip", would look like an attack to the WAF.)"""
+    import base64
+
+    body = base64.b64decode(request.POST.get("b64", ""))
+    resp = HttpResponse(body, content_type="text/plain")
+    resp["Content-Encoding"] = base64.b64decode(request.POST.get("ce64", "")).decode()
+    return resp
+
+
+def accept_encoding(request):
+    """What the app was told the client accepts."""
+    return JsonResponse({"accept_encoding": request.META.get("HTTP_ACCEPT_ENCODING")})

@@ -26,10 +26,14 @@ func (*urlencodedBodyProcessor) ProcessRequest(reader io.Reader, v plugintypes.T
 	// ParseQuery itself stops once options.ArgumentLimit total pairs have
 	// been parsed (see GHSA-3ww9-vw83-9w5x): the copy below never needs to
 	// re-enforce the cap, since values can never hold more than the limit.
-	values, truncated := urlutil.ParseQuery(b, '&', options.ArgumentLimit)
+	// Each pair is added, in order: ARGS_POST's keys are case-insensitive,
+	// so Set with the keys ParseQuery returns (case-sensitive) let
+	// "Q=x" replace "q=<attack>" (or the other way round, in map order),
+	// and the value the application reads was never inspected.
+	pairs, truncated := urlutil.ParseQueryOrdered(b, '&', options.ArgumentLimit)
 	argsCol := v.ArgsPost()
-	for k, vs := range values {
-		argsCol.Set(k, vs)
+	for _, kv := range pairs {
+		argsCol.Add(kv.Key, kv.Value)
 	}
 	if truncated {
 		v.ArgumentsLimitReached().(*collections.Single).Set("1")

@@ -4,6 +4,7 @@
 package bodyprocessors_test
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,6 +156,31 @@ func BenchmarkURLEncodeArgumentLimit(b *testing.B) {
 			ArgumentLimit: 1000,
 		}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Names that differ only in case are different fields to the application
+// (Django's QueryDict, PHP, Rails) and both must be inspected: ARGS_POST
+// compares names in any case, and setting one name replaced the other's
+// values ("q=<attack>&Q=x" kept only Q's).
+func TestURLEncodeKeepsNamesDifferingInCase(t *testing.T) {
+	bp, err := bodyprocessors.GetBodyProcessor("urlencoded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ { // map order once decided which one survived
+		v := corazawaf.NewTransactionVariables()
+		if err := bp.ProcessRequest(strings.NewReader("q=attack&Q=x&q=two&a=1"), v, plugintypes.BodyProcessorOptions{ArgumentLimit: 100}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range v.ArgsPost().FindAll() {
+			got = append(got, m.Key()+"="+m.Value())
+		}
+		sort.Strings(got)
+		if want := "Q=x a=1 q=attack q=two"; strings.Join(got, " ") != want {
+			t.Fatalf("ARGS_POST %q, want %q", got, want)
 		}
 	}
 }

@@ -1,0 +1,109 @@
+package harden
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func postReport(c *CSPCollector, body string) int {
+	w := httptest.NewRecorder()
+	c.Serve(w, httptest.NewRequest(http.MethodPost, "/_parapet/csp-report", strings.NewReader(body)))
+	return w.Code
+}
+
+// heldHeap is the live heap after a collection.
+func heldHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// A flood of large reports (issue #15 item 10: 1,600 reports with 60 KB
+// fields took the process from 98 to 288 MB) leaves the collector holding
+// a bounded heap, and the directives it reports (the violations metric's
+// label) come from a fixed set.
+func TestCSPReportFloodIsBounded(t *testing.T) {
+	c := NewCSPCollector(MaxViolations)
+	before := heldHeap()
+	blocked := strings.Repeat("b", 60<<10)
+	document := strings.Repeat("d", 2<<10)
+	directive := strings.Repeat("x", 1<<10)
+	const reports = 1600
+	for i := 0; i < reports; i++ {
+		body := fmt.Sprintf(`{"csp-report":{"violated-directive":"%d%s","blocked-uri":"https://evil.example/%d/%s","document-uri":"https://site.example/%d/%s?token=%d"}}`,
+			i, directive, i, blocked, i, document, i)
+		if code := postReport(c, body); code != http.StatusNoContent {
+			t.Fatalf("report %d (%d bytes): %d", i, len(body), code)
+		}
+	}
+	held := int64(heldHeap()) - int64(before)
+	snap := c.Snapshot()
+	runtime.KeepAlive(c)
+	t.Logf("%d reports of ~63 KB: the collector holds %d violations in %.2f MiB of heap, dropped %d", reports, len(snap), float64(held)/(1<<20), c.Dropped())
+	if held > 2<<20 {
+		t.Errorf("the collector holds %.1f MiB after %d reports, want under 2 MiB", float64(held)/(1<<20), reports)
+	}
+	if len(snap) > MaxViolations || c.Dropped() != reports-len(snap) {
+		t.Errorf("%d violations kept, %d dropped, want at most %d kept and the rest dropped", len(snap), c.Dropped(), MaxViolations)
+	}
+	labels := map[string]bool{}
+	for _, v := range snap {
+		labels[v.Directive] = true
+		if len(v.BlockedURI) > MaxFieldBytes || len(v.DocumentURI) > MaxFieldBytes {
+			t.Fatalf("a field over %d bytes kept: %d, %d", MaxFieldBytes, len(v.BlockedURI), len(v.DocumentURI))
+		}
+		if !strings.HasSuffix(v.BlockedURI, TruncatedMarker) || strings.Contains(v.DocumentURI, "token") {
+			t.Fatalf("cut field without the marker, or a query kept: %.80q %.80q", v.BlockedURI, v.DocumentURI)
+		}
+	}
+	if len(labels) != 1 || !labels[OtherDirective] {
+		t.Errorf("directive labels %v, want only %q for directives that are not CSP directives", labels, OtherDirective)
+	}
+}
+
+// Directives are reported by name from the fixed set, whatever browsers
+// add to them; fields are cut on a UTF-8 boundary with a marker; a body
+// over the limit is refused, and a batch gives at most
+// MaxReportViolations violations.
+func TestCSPReportBounds(t *testing.T) {
+	for in, want := range map[string]string{
+		"script-src-elem":             "script-src-elem",
+		"Script-Src":                  "script-src",
+		"script-src 'self' https:":    "script-src",
+		" img-src\tdata:":             "img-src",
+		"frame-ancestors 'none'":      "frame-ancestors",
+		"":                            "",
+		"evil-directive":              OtherDirective,
+		strings.Repeat("img-src", 99): OtherDirective,
+	} {
+		if got := (Violation{Directive: in}).Bounded().Directive; got != want {
+			t.Errorf("directive %.40q: %q, want %q", in, got, want)
+		}
+	}
+	long := "https://site.example/" + strings.Repeat("é", 300)
+	got := (Violation{BlockedURI: long}).Bounded().BlockedURI
+	if len(got) > MaxFieldBytes || !strings.HasSuffix(got, TruncatedMarker) || !utf8.ValidString(got) || !strings.HasPrefix(long, strings.TrimSuffix(got, TruncatedMarker)) {
+		t.Errorf("cut field: %d bytes %q", len(got), got)
+	}
+	if got := (Violation{BlockedURI: "https://cdn.example/a.js"}).Bounded().BlockedURI; got != "https://cdn.example/a.js" {
+		t.Errorf("short field changed: %q", got)
+	}
+
+	c := NewCSPCollector(100)
+	if code := postReport(c, `{"csp-report":{"violated-directive":"img-src","blocked-uri":"`+strings.Repeat("a", MaxReportBytes)+`"}}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized report: %d, want 413", code)
+	}
+	var batch []string
+	for i := 0; i < 100; i++ {
+		batch = append(batch, fmt.Sprintf(`{"type":"csp-violation","body":{"effectiveDirective":"img-src","blockedURL":"https://x.example/%d"}}`, i))
+	}
+	if code := postReport(c, "["+strings.Join(batch, ",")+"]"); code != http.StatusNoContent || len(c.Snapshot()) != MaxReportViolations {
+		t.Errorf("batch of 100: %d, %d violations kept, want %d", code, len(c.Snapshot()), MaxReportViolations)
+	}
+}

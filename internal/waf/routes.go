@@ -1,0 +1,119 @@
+package waf
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/parapet-waf/parapet/internal/challenge"
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/ratelimit"
+)
+
+// Route is a path Parapet answers itself instead of the app: the challenge
+// endpoints, the CSP report collector, metrics on the public listener.
+//
+// Before Serve runs, the request passes the stages that guard everything
+// Parapet serves (Chain.routeStages): edge guards, the access rules (their
+// blocks and allows), the crawler-liar check, bans, rate limits and the
+// routes' own limits (CAPTCHA attempts and media). It is never challenged:
+// challenges are answered here, and a scraper or a report sender cannot
+// run one. So a banned client gets its 403 before any answer is checked.
+type Route struct {
+	// Path is the exact path served, or with Prefix every path under it.
+	Path   string
+	Prefix bool
+	// Serve answers. It sets info.Final to what happened: the event's
+	// decision and rule id (a refusal it makes counts towards auto-bans
+	// like any block).
+	Serve func(w http.ResponseWriter, r *http.Request, info *decision.Info)
+}
+
+// Handle adds a route the handler serves whatever chain is installed
+// (metrics on the public listener). Call it before serving.
+func (h *Handler) Handle(rt Route) { h.routes = append(h.routes, rt) }
+
+// route returns the route serving path, or nil when the path is the app's.
+func (h *Handler) route(c *Chain, path string) *Route {
+	if rt := findRoute(c.routes, path); rt != nil {
+		return rt
+	}
+	return findRoute(h.routes, path)
+}
+
+func findRoute(routes []Route, path string) *Route {
+	for i := range routes {
+		rt := &routes[i]
+		if path == rt.Path || rt.Prefix && strings.HasPrefix(path, rt.Path) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// chainRoutes are the routes of a chain's own stages: the challenge
+// endpoints and, with a CSP report path, the report collector.
+func (c *Chain) chainRoutes() []Route {
+	routes := []Route{{Path: challenge.PathPrefix, Prefix: true, Serve: func(w http.ResponseWriter, r *http.Request, _ *decision.Info) {
+		c.challenge.ServeHTTP(w, r)
+	}}}
+	if c.harden != nil && c.harden.ReportPath() != "" {
+		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP})
+	}
+	return routes
+}
+
+// serveRoute runs a route's request through the route stages and, if none
+// refuses it, serves it.
+func (c *Chain) serveRoute(ctx context.Context, w http.ResponseWriter, r *http.Request, info *decision.Info, rt *Route) {
+	// Never challenged (see Route): to every stage that would challenge,
+	// the request counts as cleared. Blocks, bans and limits still apply.
+	info.Cleared = true
+	if d := c.runStages(ctx, r, info, c.routeStages); d.Decided() {
+		info.Final = d
+		c.answer(w, r, info, d)
+		return
+	}
+	rt.Serve(w, r, info)
+}
+
+// Rule ids of the own-route limits and of the metrics route.
+const (
+	RuleChallengeAttempts = "challenge-attempts"
+	RuleChallengeMedia    = "challenge-media"
+	RuleMetrics           = "metrics"
+	RuleMetricsToken      = "metrics-token"
+)
+
+// ownLimits are the limits on the challenge endpoints (challenge.attempt_limit
+// on answers posted to verify, challenge.media_limit on CAPTCHA images and
+// audio): a wrong answer gets a new challenge, so without them a client
+// could guess, and be handed fresh tokens, as fast as it can post.
+func ownLimits(ch config.Challenge) []ratelimit.OwnLimit {
+	return []ratelimit.OwnLimit{
+		{ID: RuleChallengeAttempts, Key: "challenge.attempt_limit", Limit: ch.AttemptLimit, Paths: []string{challenge.PathPrefix + "verify"}},
+		{ID: RuleChallengeMedia, Key: "challenge.media_limit", Limit: ch.MediaLimit, Paths: []string{challenge.PathPrefix + "captcha."}},
+	}
+}
+
+// MetricsRoute serves the metrics (h, unauthenticated) at path on the
+// public listener to requests carrying "Authorization: Bearer <token>"
+// (compared in constant time). Any other request there gets 401 and is
+// recorded as blocked by rule metrics-token: logged (never the token),
+// counted in parapet_requests_total, and counted towards auto-bans like
+// any block. A banned client is refused before its token is looked at.
+func MetricsRoute(path, token string, h http.Handler) Route {
+	return Route{Path: path, Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+		if !events.BearerMatches(r, token) {
+			info.Final = decision.Decision{Action: decision.Block, Status: http.StatusUnauthorized, RuleID: RuleMetricsToken,
+				Reason: "metrics path without the right bearer token"}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parapet metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+			return
+		}
+		info.Final = decision.Decision{Action: decision.Respond, RuleID: RuleMetrics, Reason: "metrics scraped"}
+		h.ServeHTTP(w, r)
+	}}
+}
