@@ -113,7 +113,7 @@ func TestOutboundDatabaseErrorLeak(t *testing.T) {
 // misses, and a large streamed download and a gzipped page reach the
 // client byte for byte.
 func TestOutboundLegitimateTrafficPasses(t *testing.T) {
-	d := startDjangoWithConfig(t, "detection:\n  responses:\n    enabled: true\n", djangoAdminDB(t)...)
+	d := startDjangoWithConfig(t, corpusConfig+"detection:\n  responses:\n    enabled: true\n", djangoAdminDB(t)...)
 	replayLegitCorpus(t, d)
 
 	// 100,000 lines (5.6 MB) streamed without a Content-Length, as text

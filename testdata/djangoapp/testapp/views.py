@@ -69,7 +69,8 @@ def upload(request):
     for chunk in f.chunks():
         digest.update(chunk)
         size += len(chunk)
-    return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest()})
+    return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest(),
+                         "expect": request.META.get("HTTP_EXPECT")})
 
 
 @csrf_exempt
