@@ -35,6 +35,19 @@ const (
 	OtherDirective = "other"
 )
 
+// DefaultCSP is the starter policy: with harden.csp.policy empty, Parapet
+// sends it report-only (with report-uri to the collector) on every HTML
+// page the app sent without a policy, so a team sees what an enforcing
+// policy would break before enforcing one (`parapet csp suggest` turns
+// the reports into a policy). Django's own pages keep to it: the admin of
+// Django 3.2 and later loads its scripts and styles from STATIC_URL and
+// has no inline script, style or event handler, so a site serving its
+// static files itself (WhiteNoise) hears only about what its own
+// templates and third-party assets do. img-src allows data: (CSS
+// frameworks' inline icons: common and harmless in images);
+// frame-ancestors 'self' reports framing by other sites.
+const DefaultCSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'"
+
 // cspDirectives are the directive names of CSP Level 3 and the ones
 // browsers still report (the only values a violation's directive takes).
 var cspDirectives = map[string]string{}

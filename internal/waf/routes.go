@@ -25,6 +25,9 @@ type Route struct {
 	// Path is the exact path served, or with Prefix every path under it.
 	Path   string
 	Prefix bool
+	// Stages, when set, replace the chain's route stages for this route
+	// (the CSP report collector: without rate_limits, with its own limit).
+	Stages []decision.Stage
 	// Serve answers. It sets info.Final to what happened: the event's
 	// decision and rule id (a refusal it makes counts towards auto-bans
 	// like any block).
@@ -60,7 +63,13 @@ func (c *Chain) chainRoutes() []Route {
 		c.challenge.ServeHTTP(w, r)
 	}}}
 	if c.harden != nil && c.harden.ReportPath() != "" {
-		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP})
+		// A browser posts one report per violation, a hundred for one
+		// page that breaks the policy: they must not count against the
+		// visitor's rate_limits (rl-writes would throttle the site's own
+		// forms, and the throttles would ban the visitor). The report
+		// path has its own limit instead (harden.csp.report_limit).
+		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP,
+			Stages: []decision.Stage{c.guards, c.access, c.challenge.Stage(), c.flood.bans, c.flood.own}})
 	}
 	return routes
 }
@@ -71,7 +80,11 @@ func (c *Chain) serveRoute(ctx context.Context, w http.ResponseWriter, r *http.R
 	// Never challenged (see Route): to every stage that would challenge,
 	// the request counts as cleared. Blocks, bans and limits still apply.
 	info.Cleared = true
-	if d := c.runStages(ctx, r, info, c.routeStages); d.Decided() {
+	stages := c.routeStages
+	if rt.Stages != nil {
+		stages = rt.Stages
+	}
+	if d := c.runStages(ctx, r, info, stages); d.Decided() {
 		info.Final = d
 		c.answer(w, r, info, d)
 		return
@@ -85,17 +98,26 @@ const (
 	RuleChallengeMedia    = "challenge-media"
 	RuleMetrics           = "metrics"
 	RuleMetricsToken      = "metrics-token"
+	RuleCSPReportLimit    = "csp-report-limit"
 )
 
 // ownLimits are the limits on the challenge endpoints (challenge.attempt_limit
 // on answers posted to verify, challenge.media_limit on CAPTCHA images and
 // audio): a wrong answer gets a new challenge, so without them a client
 // could guess, and be handed fresh tokens, as fast as it can post.
-func ownLimits(ch config.Challenge) []ratelimit.OwnLimit {
-	return []ratelimit.OwnLimit{
+//
+// With a CSP report path, harden.csp.report_limit limits the reports one
+// client posts there.
+func ownLimits(cfg *config.Config) []ratelimit.OwnLimit {
+	ch := cfg.Challenge
+	limits := []ratelimit.OwnLimit{
 		{ID: RuleChallengeAttempts, Key: "challenge.attempt_limit", Limit: ch.AttemptLimit, Paths: []string{challenge.PathPrefix + "verify"}},
 		{ID: RuleChallengeMedia, Key: "challenge.media_limit", Limit: ch.MediaLimit, Paths: []string{challenge.PathPrefix + "captcha."}},
 	}
+	if csp := cfg.Harden.CSP; cfg.Harden.Enabled && csp.ReportPath != "" && csp.ReportLimit != "" {
+		limits = append(limits, ratelimit.OwnLimit{ID: RuleCSPReportLimit, Key: "harden.csp.report_limit", Limit: csp.ReportLimit, Paths: []string{csp.ReportPath}})
+	}
+	return limits
 }
 
 // MetricsRoute serves the metrics (h, unauthenticated) at path on the
