@@ -24,6 +24,7 @@ Usage:
   parapet check [--config FILE]            validate the config and print it with secrets masked
   parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
   parapet init [PATH]                      write parapet.yaml for the Django project at PATH (default .)
+  parapet csp suggest [--url URL] [FILE]   turn collected CSP violation reports into a policy
   parapet version                          print the version (also --version)
   parapet help [COMMAND]                   this text, or COMMAND's (also COMMAND --help)
 
@@ -166,6 +167,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdBan(ctx, args, stdout, stderr)
 	case "init":
 		return cmdInit(args, stdout, stderr)
+	case "csp":
+		return cmdCSP(ctx, args, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("parapet version", flag.ContinueOnError)
 		if code := parseFlags(fs, versionUsage, args, stdout, stderr); code >= 0 {

@@ -76,6 +76,27 @@ type Violation struct {
 	Count       int    `json:"count"`
 }
 
+// ViolationsPath is where the collected violations are read as JSON
+// (ViolationReport): on the metrics listener, and on the public listener
+// with the metrics token.
+const ViolationsPath = "/_parapet/csp-violations"
+
+// ViolationReport is what the collector has seen, as served at
+// ViolationsPath and read by `parapet csp suggest`.
+type ViolationReport struct {
+	// Policy is the policy Parapet sends on pages without one of their
+	// own, without the report-uri it adds ("" when it sends none).
+	Policy string `json:"policy"`
+	// ReportOnly says Policy is sent report-only.
+	ReportOnly bool `json:"report_only"`
+	// Violations are the kinds of violation seen since the config was
+	// last loaded, most reported first.
+	Violations []Violation `json:"violations"`
+	// Dropped counts violations not kept because the collector was full
+	// (MaxViolations kinds).
+	Dropped int `json:"dropped"`
+}
+
 // CSPCollector deduplicates and counts CSP violation reports, keeping at
 // most max distinct kinds (later new kinds are counted as dropped). What
 // it keeps is bounded in size too: directives come from a fixed set and
@@ -248,7 +269,13 @@ func (c *CSPCollector) Snapshot() []Violation {
 		out = append(out, *v)
 	}
 	c.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Directive+"\x00"+a.BlockedURI+"\x00"+a.DocumentURI < b.Directive+"\x00"+b.BlockedURI+"\x00"+b.DocumentURI
+	})
 	return out
 }
 

@@ -28,6 +28,7 @@ type Stage struct {
 	hstsMissing addedHeader
 	cspHeader   string // Content-Security-Policy or ...-Report-Only
 	csp         string
+	cspPolicy   string      // csp without the report-uri Parapet added
 	cspStarter  bool        // csp is DefaultCSP: report-only, HTML only, never replaces the app's
 	cspMissing  atomic.Bool // the first page without a CSP of its own was tagged
 	cookies     []cookieRule
@@ -94,12 +95,14 @@ func New(cfg *config.Config) (*Stage, error) {
 		// The starter policy only makes sense with somewhere to report:
 		// report-only, nothing else would show what it found.
 		if s.reportPath != "" {
+			s.cspPolicy = DefaultCSP
 			s.csp = DefaultCSP + "; report-uri " + s.reportPath
 			s.cspHeader = "Content-Security-Policy-Report-Only"
 			s.cspStarter = true
 		}
 	default:
 		s.csp = h.CSP.Policy
+		s.cspPolicy = h.CSP.Policy
 		if s.reportPath != "" && !strings.Contains(s.csp, "report-uri") {
 			s.csp = strings.TrimRight(strings.TrimSpace(s.csp), ";") + "; report-uri " + s.reportPath
 		}
@@ -188,6 +191,17 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 
 // ReportPath is where CSP reports are collected ("" if nowhere).
 func (s *Stage) ReportPath() string { return s.reportPath }
+
+// CSPReport is what the stage's collector has seen, with the policy the
+// stage sends.
+func (s *Stage) CSPReport() ViolationReport {
+	rep := ViolationReport{Policy: s.cspPolicy, ReportOnly: s.cspHeader == "Content-Security-Policy-Report-Only", Violations: []Violation{}}
+	if s.CSPReports != nil {
+		rep.Violations = s.CSPReports.Snapshot()
+		rep.Dropped = s.CSPReports.Dropped()
+	}
+	return rep
+}
 
 // CheckResponse hardens the upstream's response in place. The first
 // response that lacks a header Parapet adds (or a cookie flag) is tagged

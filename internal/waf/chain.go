@@ -360,6 +360,15 @@ func (c *Chain) CSPViolations() []harden.Violation {
 	return c.harden.CSPReports.Snapshot()
 }
 
+// CSPReport is what the chain's CSP collector has seen, with the policy
+// it sends (empty without response hardening).
+func (c *Chain) CSPReport() harden.ViolationReport {
+	if c.harden == nil {
+		return harden.ViolationReport{Violations: []harden.Violation{}}
+	}
+	return c.harden.CSPReport()
+}
+
 // runStages passes the request through the stages until one decides.
 func (c *Chain) runStages(ctx context.Context, r *http.Request, info *decision.Info, stages []decision.Stage) decision.Decision {
 	for _, s := range stages {

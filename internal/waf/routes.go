@@ -2,6 +2,7 @@ package waf
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/ratelimit"
 )
 
@@ -99,6 +101,7 @@ const (
 	RuleMetrics           = "metrics"
 	RuleMetricsToken      = "metrics-token"
 	RuleCSPReportLimit    = "csp-report-limit"
+	RuleCSPViolations     = "csp-violations"
 )
 
 // ownLimits are the limits on the challenge endpoints (challenge.attempt_limit
@@ -127,15 +130,54 @@ func ownLimits(cfg *config.Config) []ratelimit.OwnLimit {
 // counted in parapet_requests_total, and counted towards auto-bans like
 // any block. A banned client is refused before its token is looked at.
 func MetricsRoute(path, token string, h http.Handler) Route {
+	return tokenRoute(path, token, "metrics", decision.Decision{Action: decision.Respond, RuleID: RuleMetrics, Reason: "metrics scraped"}, h)
+}
+
+// CSPViolationsRoute serves the collected CSP violations (CSPViolations)
+// at harden.ViolationsPath on the public listener behind the metrics
+// token, as MetricsRoute serves the metrics.
+func CSPViolationsRoute(token string, h *Handler) Route {
+	return tokenRoute(harden.ViolationsPath, token, "CSP violations", decision.Decision{Action: decision.Respond, RuleID: RuleCSPViolations, Reason: "CSP violations read"}, CSPViolations(h))
+}
+
+// tokenRoute serves h at path to requests with the bearer token; what is
+// names the path in the log line of a refusal.
+func tokenRoute(path, token, what string, ok decision.Decision, h http.Handler) Route {
 	return Route{Path: path, Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
 		if !events.BearerMatches(r, token) {
 			info.Final = decision.Decision{Action: decision.Block, Status: http.StatusUnauthorized, RuleID: RuleMetricsToken,
-				Reason: "metrics path without the right bearer token"}
+				Reason: what + " path without the right bearer token"}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parapet metrics"`)
-			http.Error(w, "metrics need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+			http.Error(w, what+" need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
 			return
 		}
-		info.Final = decision.Decision{Action: decision.Respond, RuleID: RuleMetrics, Reason: "metrics scraped"}
+		info.Final = ok
 		h.ServeHTTP(w, r)
 	}}
+}
+
+// CSPViolations serves, as JSON (harden.ViolationReport), the CSP
+// violations the chain h serves has collected since it was built, with
+// the policy it sends: what `parapet csp suggest` reads. It answers
+// anyone: serve it on the metrics listener, or through
+// CSPViolationsRoute.
+func CSPViolations(h *Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := json.Marshal(h.Chain().CSPReport())
+		if err != nil {
+			http.Error(w, "cannot encode the violations", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(append(body, '\n'))
+		}
+	})
 }
