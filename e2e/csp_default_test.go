@@ -258,9 +258,8 @@ func TestChromiumReportsReachTheCollectorAndSuggest(t *testing.T) {
 }
 
 // Django's admin, logged in, on the page with the most scripts (an add
-// form: jQuery, the calendar and clock widgets, prepopulated fields,
-// jsi18n) breaks nothing in the starter policy: a real Chromium sends no
-// report. The same browser does report a page that breaks it, within
+// form: jQuery, the date widget's calendar, the JavaScript catalog)
+// breaks nothing in the starter policy: a real Chromium sends no report. The same browser does report a page that breaks it, within
 // the time waited here.
 func TestStarterCSPFitsDjangoAdmin(t *testing.T) {
 	chromium := requireChromium(t)

@@ -75,6 +75,14 @@ Attack detection (detection.*):
   Ruby errors or a web shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD
   (4), becomes the generic error page (500), its CRS rule ids in the log line.
 
+Content Security Policy (harden.csp):
+  HTML pages the app sends without a policy get a report-only starter policy
+  (default-src 'self'; script-src 'self'; ...) reporting to /_parapet/csp-report:
+  nothing is blocked, browsers report what enforcing it would break. It never
+  replaces the app's own. PARAPET_HARDEN_CSP_POLICY=off sends none; a policy of
+  yours is sent as written (report-only unless PARAPET_HARDEN_CSP_REPORT_ONLY=false).
+  parapet csp suggest turns the collected reports into a policy (parapet help csp).
+
 Leak guard (harden.leak_guard, on by default):
   Django DEBUG pages, tracebacks and secrets in text responses become the generic
   error page (its reason is the log line's rule: leak-debug-page, leak-traceback,

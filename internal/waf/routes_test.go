@@ -189,8 +189,8 @@ func TestOwnRoutesUnderAttackAndBans(t *testing.T) {
 }
 
 func TestChallengeLimitErrorsAtTheirLines(t *testing.T) {
-	_, err := buildFromYAML(t, "upstream: http://127.0.0.1:1\nchallenge:\n  attempt_limit: 5/fortnight\n  media_limit: lots\n")
-	for _, want := range []string{"p.yaml:3: challenge.attempt_limit", "p.yaml:4: challenge.media_limit"} {
+	_, err := buildFromYAML(t, "upstream: http://127.0.0.1:1\nchallenge:\n  attempt_limit: 5/fortnight\n  media_limit: lots\nharden:\n  csp:\n    report_limit: often\n")
+	for _, want := range []string{"p.yaml:3: challenge.attempt_limit", "p.yaml:4: challenge.media_limit", "p.yaml:7: harden.csp.report_limit"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
