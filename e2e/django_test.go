@@ -44,6 +44,10 @@ func startDjangoWithConfig(t *testing.T, yaml string, extraEnv ...string) *djang
 		"PARAPET_LISTEN="+addr,
 		"PARAPET_TRUSTED_PROXIES=loopback",
 		"PARAPET_LIMITS_MAX_BODY_BYTES=50MB",
+		// Bans and feed copies of this server only (the default,
+		// $TMPDIR/parapet-feeds, is shared by every test's server: a ban
+		// made by one test refused another's client).
+		"PARAPET_FEED_CACHE_DIR="+t.TempDir(),
 	)
 	env = append(env, extraEnv...)
 	var args []string
