@@ -261,7 +261,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 				}
 			}()
 		default:
-			d, inspect = s.readBody(r)
+			if binaryBody(r) {
+				info.AddTag("body-binary") // a file of its declared type: not matched
+			} else {
+				d, inspect = s.readBody(r)
+			}
 		}
 		switch {
 		case d.Decided() && d.RuleID == RuleBadBody:
