@@ -225,7 +225,7 @@ type Feed struct {
 	// Name identifies the feed in rules and logs.
 	Name string `yaml:"name"`
 	// URL (http/https) or File: exactly one.
-	URL  string `yaml:"url"`
+	URL  string `yaml:"url" secret:"userinfo"`
 	File string `yaml:"file"`
 	// Format is plain (default), tor or csv.
 	Format string `yaml:"format"`

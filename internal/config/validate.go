@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/parapet-waf/parapet/internal/redact"
 )
 
 // Upstream is a parsed upstream address.
@@ -220,14 +222,6 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// redactURL hides the password in a URL's userinfo.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// redactURL hides the password in a URL's userinfo and its query's
+// values, whether or not the URL parses.
+func redactURL(raw string) string { return redact.URL(raw) }
