@@ -165,6 +165,12 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			if info := decision.FromContext(pr.In.Context()); info != nil {
 				if !info.ViaTrustedProxy {
 					h.Del("X-Forwarded-Port")
+					// The client's own say on its address: what IP
+					// helpers (django-ipware) read first, kept only
+					// when a trusted proxy (a CDN) sends it.
+					for _, name := range clientIPHeaders {
+						delete(h, name)
+					}
 				}
 				h.Set("X-Forwarded-For", info.ClientIP.String())
 				h.Set("X-Real-IP", info.ClientIP.String())
@@ -195,6 +201,14 @@ func New(up *config.Upstream, opt Options) *Proxy {
 // secure_scheme_headers (X-Forwarded-Protocol, X-Forwarded-Ssl), and
 // those of other proxies. Parapet drops them on the way upstream.
 var schemeAliases = [...]string{"X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Forwarded-Scheme", "X-Url-Scheme", "Front-End-Https"}
+
+// clientIPHeaders are the headers (in canonical form) that CDNs and
+// proxies set to the client's address (Akamai and Cloudflare's
+// True-Client-IP, Cloudflare's CF-Connecting-IP, Fastly's, and the names
+// django-ipware and similar helpers read), dropped unless the request
+// came through a trusted proxy.
+var clientIPHeaders = [...]string{"True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip",
+	"Client-Ip", "X-Forwarded", "Forwarded-For", "X-Original-Forwarded-For", "X-Originating-Ip", "X-Remote-Ip", "X-Remote-Addr"}
 
 // classify maps a transport error to the status the client gets.
 func classify(r *http.Request, err error) int {

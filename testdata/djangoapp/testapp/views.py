@@ -114,6 +114,11 @@ def whoami(request):
         "x_forwarded_protocol": m.get("HTTP_X_FORWARDED_PROTOCOL"),
         "x_forwarded_port": m.get("HTTP_X_FORWARDED_PORT"),
         "expect": m.get("HTTP_EXPECT"),
+        # What IP helpers (django-ipware and the like) read as the client.
+        "client_ip_headers": {k: v for k, v in m.items() if k in (
+            "HTTP_TRUE_CLIENT_IP", "HTTP_CF_CONNECTING_IP", "HTTP_X_CLIENT_IP", "HTTP_FASTLY_CLIENT_IP",
+            "HTTP_X_CLUSTER_CLIENT_IP", "HTTP_CLIENT_IP", "HTTP_X_FORWARDED", "HTTP_FORWARDED_FOR",
+            "HTTP_X_ORIGINAL_FORWARDED_FOR", "HTTP_X_ORIGINATING_IP", "HTTP_X_REMOTE_IP", "HTTP_X_REMOTE_ADDR")},
         "remote_addr": m.get("REMOTE_ADDR"),
         "host": request.get_host(),
         "is_secure": request.is_secure(),
