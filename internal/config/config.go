@@ -96,6 +96,16 @@ type Limits struct {
 	MaxURIBytes ByteSize `yaml:"max_uri_bytes"`
 	// MaxBodyBytes caps request bodies (413 past it).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// ResponseBufferBytes is the most of one response read ahead of a slow
+	// client (its first MB in memory, the rest in an unlinked temporary
+	// file), as nginx's proxy_buffering does: the app's worker and the
+	// upstream_limit slot are free once the app has answered, not once the
+	// client has read it. Past it the app is read at the client's pace.
+	// 0 turns response buffering off. Read at start.
+	ResponseBufferBytes ByteSize `yaml:"response_buffer_bytes"`
+	// ResponseBufferTotal bounds the temporary files of all buffered
+	// responses together (their memory is bounded to 64 MB). Read at start.
+	ResponseBufferTotal ByteSize `yaml:"response_buffer_total"`
 }
 
 // WebSockets configures WebSocket upgrades, the only protocol switch
@@ -413,9 +423,11 @@ func Default() *Config {
 			AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		},
 		Limits: Limits{
-			MaxHeaderBytes: 32 << 10,
-			MaxURIBytes:    8 << 10,
-			MaxBodyBytes:   25 << 20,
+			MaxHeaderBytes:      32 << 10,
+			MaxURIBytes:         8 << 10,
+			MaxBodyBytes:        25 << 20,
+			ResponseBufferBytes: 1 << 30,
+			ResponseBufferTotal: 4 << 30,
 		},
 		// On: ASGI apps (Django Channels) serve WebSockets today, and a
 		// WSGI app under gunicorn answers a handshake with an ordinary page.

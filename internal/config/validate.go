@@ -123,6 +123,12 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 {
 		bad("limits.max_body_bytes", "must be positive")
 	}
+	if c.Limits.ResponseBufferBytes < 0 {
+		bad("limits.response_buffer_bytes", "must not be negative (0: no response buffering)")
+	}
+	if c.Limits.ResponseBufferTotal <= 0 {
+		bad("limits.response_buffer_total", "must be positive")
+	}
 	t := c.Timeouts
 	for _, d := range []struct {
 		path string

@@ -55,6 +55,12 @@ type Options struct {
 	// the app's few workers; they are sent with a Content-Length even if
 	// the client used chunked encoding (Django reads no body without one).
 	BufferBody int
+	// ResponseBuffer is the most of one response read ahead of the client
+	// (memory, then an unlinked temporary file; see respbuf.go; 0:
+	// DefaultResponseBuffer, negative: not buffered); ResponseBufferTotal
+	// bounds the temporary files of all responses (0:
+	// DefaultResponseBufferTotal).
+	ResponseBuffer, ResponseBufferTotal int64
 	// ErrorLog receives the proxy's own messages (a response cut off
 	// mid-body); nil logs to the standard logger.
 	ErrorLog *log.Logger
@@ -86,8 +92,9 @@ type Proxy struct {
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 	modify   func(*http.Response) error
 	errorLog *log.Logger
-	// respBudget bounds the responses held for slow clients (respbuf.go).
-	respBudget spool.Budget
+	// respBudget bounds the responses held for slow clients (respbuf.go;
+	// nil: not buffered).
+	respBudget *spool.Budget
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
@@ -95,7 +102,7 @@ type Proxy struct {
 func New(up *config.Upstream, opt Options) *Proxy {
 	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
 		buffer: opt.BufferBody, onError: opt.OnError, modify: opt.ModifyResponse, errorLog: opt.ErrorLog,
-		respBudget: spool.Budget{MemPerPipe: respMemPerResponse, Mem: respMem, DiskPerPipe: respDiskPerResponse, Disk: respDisk}}
+		respBudget: responseBudget(opt)}
 	if p.buffer == 0 {
 		p.buffer = DefaultBufferBody
 	}

@@ -29,13 +29,30 @@ const (
 	// their temporary files.
 	respMemPerResponse = 1 << 20
 	respMem            = 64 << 20
-	// respDiskPerResponse is the most of one response held in its
-	// temporary file (nginx's proxy_max_temp_file_size), respDisk the
-	// most all responses together hold on disk. Past them the upstream
-	// is read at the client's pace, as without buffering.
-	respDiskPerResponse = 1 << 30
-	respDisk            = 4 << 30
+	// DefaultResponseBuffer is the most of one response held (memory and
+	// temporary file, as nginx's proxy_max_temp_file_size), and
+	// DefaultResponseBufferTotal the most all responses together hold on
+	// disk, unless Options say otherwise. Past them the upstream is read
+	// at the client's pace, as without buffering.
+	DefaultResponseBuffer      = 1 << 30
+	DefaultResponseBufferTotal = 4 << 30
 )
+
+// responseBudget is the Budget Options ask for (nil: no buffering).
+func responseBudget(opt Options) *spool.Budget {
+	per, total := opt.ResponseBuffer, opt.ResponseBufferTotal
+	switch {
+	case per < 0:
+		return nil
+	case per == 0:
+		per = DefaultResponseBuffer
+	}
+	if total <= 0 {
+		total = DefaultResponseBufferTotal
+	}
+	mem := min(per, respMemPerResponse)
+	return &spool.Budget{MemPerPipe: mem, Mem: respMem, DiskPerPipe: per - mem, Disk: total}
+}
 
 // exchange is one request's state in the proxy, reached from the
 // ReverseProxy hooks through the request's context.
@@ -63,7 +80,7 @@ func (ex *exchange) finish() {
 // it) and the client; raw is the transport's body underneath.
 func (p *Proxy) bufferResponse(resp *http.Response, raw io.ReadCloser) {
 	ex, _ := resp.Request.Context().Value(exchangeKey{}).(*exchange)
-	if ex == nil || resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
+	if p.respBudget == nil || ex == nil || resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
 		return
 	}
 	if v, ok := resp.Header["X-Accel-Buffering"]; ok {
@@ -129,7 +146,7 @@ func (b *respBody) Read(p []byte) (int, error) {
 		return n, err
 	}
 	// More to come: read it as fast as the upstream sends it.
-	b.pipe = spool.NewPipe(&b.p.respBudget)
+	b.pipe = spool.NewPipe(b.p.respBudget)
 	b.drained = make(chan struct{})
 	go b.drain()
 	return n, nil

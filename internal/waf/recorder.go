@@ -15,9 +15,11 @@ type responseRecorder struct {
 	bytes  int64
 	// upstreamErr is the proxy's error when the upstream failed.
 	upstreamErr string
-	// send bounds each write (0: no limit); deadline sets it on the
-	// client's connection.
+	// send bounds each write (0: no limit), never past writeBy (the
+	// server's timeouts.write deadline; zero: none); deadline sets it on
+	// the client's connection.
 	send     time.Duration
+	writeBy  time.Time
 	deadline writeDeadliner
 }
 
@@ -26,9 +28,9 @@ type responseRecorder struct {
 type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
 
 // newRecorder returns a recorder for w whose writes each get send to
-// complete (0: no limit).
-func newRecorder(w http.ResponseWriter, send time.Duration) *responseRecorder {
-	rec := &responseRecorder{ResponseWriter: w}
+// complete (0: no limit), up to writeBy at the latest (zero: no limit).
+func newRecorder(w http.ResponseWriter, send time.Duration, writeBy time.Time) *responseRecorder {
+	rec := &responseRecorder{ResponseWriter: w, writeBy: writeBy}
 	if send > 0 {
 		for rw := w; rec.deadline == nil; {
 			switch t := rw.(type) {
@@ -49,7 +51,11 @@ func newRecorder(w http.ResponseWriter, send time.Duration) *responseRecorder {
 // clears the deadline after the response (and on hijack).
 func (r *responseRecorder) arm() {
 	if r.send > 0 {
-		_ = r.deadline.SetWriteDeadline(time.Now().Add(r.send))
+		d := time.Now().Add(r.send)
+		if !r.writeBy.IsZero() && r.writeBy.Before(d) {
+			d = r.writeBy // timeouts.write still bounds the whole response
+		}
+		_ = r.deadline.SetWriteDeadline(d)
 	}
 }
 
