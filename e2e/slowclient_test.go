@@ -13,7 +13,7 @@ import (
 func TestSendTimeoutCutsOffAClientThatStopsReading(t *testing.T) {
 	d := startDjango(t, "PARAPET_TIMEOUTS_SEND=1s")
 	c := slowReader(t, d.addr, "/download/?lines=200000&batch=1000") // 12 MB
-	time.Sleep(4 * time.Second)                                       // reads nothing
+	time.Sleep(4 * time.Second)                                      // reads nothing
 	c.SetReadDeadline(time.Now().Add(60 * time.Second))
 	got, err := io.ReadAll(c)
 	if bytes.HasSuffix(got, []byte("\r\n0\r\n\r\n")) || len(got) > 12<<20 {
