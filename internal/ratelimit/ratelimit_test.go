@@ -271,12 +271,12 @@ func TestStoreDownOpenOrClosed(t *testing.T) {
 		if !open && (d.Status != 503 || d.RuleID != RuleStoreUnavailable || db.Status != 503) {
 			t.Fatalf("fail closed let through: %+v %+v", d, db)
 		}
-		// The first call found the store down; the rest answer at once
-		// (circuit open) instead of each waiting for the store.
+		// The first store.TripAfter calls found the store down; the rest
+		// answer at once (circuit open) instead of each waiting for it.
 		for i := 0; i < 100; i++ {
 			check(l, "GET", "/", "192.0.2.1")
 		}
-		if deps.Guard.Errors() != 1 || !deps.Guard.Down() {
+		if deps.Guard.Errors() != store.TripAfter || !deps.Guard.Down() {
 			t.Fatalf("errors counted: %d", deps.Guard.Errors())
 		}
 	}
