@@ -37,7 +37,8 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 // A Django view that shows its database's error (a bare except around a
 // string-formatted query) is served by Django, and with
 // detection.responses on Parapet replaces the page with the generic
-// error page; the CRS outbound rule goes to the log line, not the page.
+// error page, which names the rule the log line names (the CRS rule ids
+// go to the log line only).
 // Off (the default), the page passes; in monitor mode it passes and the
 // log says it would have been blocked.
 func TestOutboundDatabaseErrorLeak(t *testing.T) {
@@ -50,7 +51,7 @@ func TestOutboundDatabaseErrorLeak(t *testing.T) {
 			t.Fatalf("Django did not serve the report (%d -> %d requests, %v)", before, after, paths)
 		}
 		id := resp.Header.Get("X-Request-Id")
-		if resp.StatusCode != 500 || !bytes.Contains(body, []byte(id)) || (&corpus.Response{Header: resp.Header, Body: body}).BlockReason() != "server-error" {
+		if resp.StatusCode != 500 || !bytes.Contains(body, []byte(id)) || (&corpus.Response{Header: resp.Header, Body: body}).BlockReason() != "detect-outbound-disclosure" {
 			t.Fatalf("Accept %s: %d %s", accept, resp.StatusCode, body)
 		}
 		for _, leak := range []string{"SQL syntax", "MySQL", "1064", "951", "ORDER BY"} {
@@ -113,7 +114,7 @@ func TestOutboundDatabaseErrorLeak(t *testing.T) {
 // misses, and a large streamed download and a gzipped page reach the
 // client byte for byte.
 func TestOutboundLegitimateTrafficPasses(t *testing.T) {
-	d := startDjangoWithConfig(t, "detection:\n  responses:\n    enabled: true\n", djangoAdminDB(t)...)
+	d := startDjangoWithConfig(t, corpusConfig+"detection:\n  responses:\n    enabled: true\n", djangoAdminDB(t)...)
 	replayLegitCorpus(t, d)
 
 	// 100,000 lines (5.6 MB) streamed without a Content-Length, as text

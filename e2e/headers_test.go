@@ -46,7 +46,9 @@ var spoofing = [][2]string{
 // from a client that connects directly.
 func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 	t.Run("through a trusted proxy", func(t *testing.T) {
-		d := startDjango(t, "PARAPET_GEO_COUNTRY_HEADER=X-Country")
+		// The trusted proxy says plain HTTP: the default redirect
+		// (https_redirect: auto) is off here to see what Django gets.
+		d := startDjango(t, "PARAPET_GEO_COUNTRY_HEADER=X-Country", "PARAPET_EDGE_HTTPS_REDIRECT=false")
 		who, id := whoami(t, d, append([][2]string{{"X-Forwarded-For", "8.8.8.8"}, {"X-Forwarded-Proto", "http"}}, spoofing...))
 		want := map[string]any{"x_forwarded_for": "8.8.8.8", "x_real_ip": "8.8.8.8", "x_forwarded_proto": "http",
 			"x_request_id": id, "x_country": "US", "is_secure": false}

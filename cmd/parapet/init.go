@@ -345,8 +345,9 @@ Config vars to set (fresh random values; the same on every dyno, never in git):
   heroku config:set PARAPET_SECRET=`+randomHex(32)+` \
                     PARAPET_METRICS_TOKEN=`+randomHex(24)+`
 PARAPET_SECRET signs challenge clearance cookies. PARAPET_METRICS_TOKEN is the
-admin token Parapet has today: it opens /_parapet/metrics on the public port to
-"Authorization: Bearer <token>" (there is no admin API yet).
+admin token Parapet has today: it opens /_parapet/metrics and the collected CSP
+reports (/_parapet/csp-violations, read by parapet csp suggest) on the public port
+to "Authorization: Bearer <token>" (there is no admin API yet).
 `)
 }
 

@@ -24,6 +24,7 @@ Usage:
   parapet check [--config FILE]            validate the config and print it with secrets masked
   parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
   parapet init [PATH]                      write parapet.yaml for the Django project at PATH (default .)
+  parapet csp suggest [--url URL] [FILE]   turn collected CSP violation reports into a policy
   parapet version                          print the version (also --version)
   parapet help [COMMAND]                   this text, or COMMAND's (also COMMAND --help)
 
@@ -73,6 +74,14 @@ Attack detection (detection.*):
   about 1.75x the CPU of detection on a GET): a page leaking SQL, Java, PHP, IIS or
   Ruby errors or a web shell, scored against PARAPET_DETECTION_OUTBOUND_THRESHOLD
   (4), becomes the generic error page (500), its CRS rule ids in the log line.
+
+Content Security Policy (harden.csp):
+  HTML pages the app sends without a policy get a report-only starter policy
+  (default-src 'self'; script-src 'self'; ...) reporting to /_parapet/csp-report:
+  nothing is blocked, browsers report what enforcing it would break. It never
+  replaces the app's own. PARAPET_HARDEN_CSP_POLICY=off sends none; a policy of
+  yours is sent as written (report-only unless PARAPET_HARDEN_CSP_REPORT_ONLY=false).
+  parapet csp suggest turns the collected reports into a policy (parapet help csp).
 
 Leak guard (harden.leak_guard, on by default):
   Django DEBUG pages, tracebacks and secrets in text responses become the generic
@@ -166,6 +175,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdBan(ctx, args, stdout, stderr)
 	case "init":
 		return cmdInit(args, stdout, stderr)
+	case "csp":
+		return cmdCSP(ctx, args, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("parapet version", flag.ContinueOnError)
 		if code := parseFlags(fs, versionUsage, args, stdout, stderr); code >= 0 {

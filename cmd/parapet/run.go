@@ -16,6 +16,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/proxy"
 	"github.com/parapet-waf/parapet/internal/sidecar"
 	"github.com/parapet-waf/parapet/internal/waf"
@@ -164,6 +165,7 @@ func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, s
 		// limits like everything Parapet serves; without a token the path
 		// is the app's.
 		handler.Handle(waf.MetricsRoute(cfg.Metrics.Path, cfg.Metrics.Token, metrics.Handler("")))
+		handler.Handle(waf.CSPViolationsRoute(cfg.Metrics.Token, handler))
 	}
 
 	addr := listenAddr(cfg)
@@ -193,7 +195,7 @@ func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, s
 			return 1
 		}
 		logger.Info("metrics listening", "addr", mln.Addr().String(), "path", cfg.Metrics.Path)
-		go serveMetrics(serveCtx, mln, cfg.Metrics.Path, metrics)
+		go serveMetrics(serveCtx, mln, cfg.Metrics.Path, metrics, waf.CSPViolations(handler))
 	}
 
 	var kid *proxy.Child
@@ -370,11 +372,14 @@ func reload(h *waf.Handler, deps *waf.Deps, level *slog.LevelVar, log *slog.Logg
 	return false
 }
 
-// serveMetrics serves the metrics alone on their private listener until
-// ctx ends.
-func serveMetrics(ctx context.Context, ln net.Listener, path string, m *events.Metrics) {
+// serveMetrics serves the metrics, and the CSP violations at
+// harden.ViolationsPath, on their private listener until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, path string, m *events.Metrics, violations http.Handler) {
 	mux := http.NewServeMux()
 	mux.Handle(path, m.Handler(""))
+	if path != harden.ViolationsPath {
+		mux.Handle(harden.ViolationsPath, violations)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

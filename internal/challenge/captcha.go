@@ -7,7 +7,6 @@ import (
 	"github.com/mojocn/base64Captcha"
 
 	"github.com/parapet-waf/parapet/internal/decision"
-	"github.com/parapet-waf/parapet/internal/denypage"
 )
 
 // The CAPTCHA drivers: six distorted digits in a 240x80 PNG, and the same
@@ -23,16 +22,16 @@ var (
 func (c *Challenger) serveCaptcha(w http.ResponseWriter, r *http.Request, info *decision.Info, format string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusMethodNotAllowed, Reason: "method-not-allowed", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusMethodNotAllowed, RuleMethod, r.Method+" for CAPTCHA media")
 		return
 	}
 	tok, err := c.signer.Open(r.URL.Query().Get("t"), clientOf(r, info), c.now())
 	if err != nil {
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusForbidden, Reason: RuleFailed, RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusForbidden, RuleFailed, "CAPTCHA media: token "+err.Error())
 		return
 	}
 	if tok.Kind != KindCaptcha && !c.cfg.FallbackCaptcha {
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusNotFound, Reason: "not-found", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusNotFound, RuleNotFound, "CAPTCHA media for a proof-of-work token")
 		return
 	}
 	answer := c.CaptchaAnswer(tok.Nonce)
@@ -47,7 +46,7 @@ func (c *Challenger) serveCaptcha(w http.ResponseWriter, r *http.Request, info *
 		_, err = item.WriteTo(&buf)
 	}
 	if err != nil {
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusInternalServerError, Reason: "captcha", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusInternalServerError, RuleError, "drawing the CAPTCHA: "+err.Error())
 		return
 	}
 	h := w.Header()

@@ -43,11 +43,18 @@ import (
 // PathPrefix is where Parapet serves the challenge's own endpoints.
 const PathPrefix = "/_parapet/challenge/"
 
-// Rule ids used in decisions and events.
+// Rule ids used in decisions and events (and as the deny page's reason
+// code, which always is the log line's rule).
 const (
 	RulePassed = "challenge-passed"
 	RuleFailed = "challenge-failed"
 	RuleLiar   = "crawler-liar"
+	// RuleNotFound: a path under PathPrefix that is none of the endpoints.
+	RuleNotFound = "challenge-not-found"
+	// RuleMethod: an endpoint asked with a method it does not take.
+	RuleMethod = "challenge-method-not-allowed"
+	// RuleError: the page or the CAPTCHA could not be drawn.
+	RuleError = "challenge-error"
 )
 
 //go:embed assets/page.html assets/pow.js assets/worker.js
@@ -375,7 +382,7 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 	}
 	var buf strings.Builder
 	if err := pageTemplate.Execute(&buf, v); err != nil {
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusInternalServerError, Reason: "challenge-page", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusInternalServerError, RuleError, "challenge page: "+err.Error())
 		return
 	}
 	h := w.Header()
@@ -414,7 +421,7 @@ func (c *Challenger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "verify":
 		c.verify(w, r, info)
 	default:
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusNotFound, Reason: "not-found", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusNotFound, RuleNotFound, "no challenge endpoint "+name)
 	}
 }
 
@@ -423,7 +430,7 @@ func (c *Challenger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decision.Info) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		c.pages.Write(w, r, denypage.Page{Status: http.StatusMethodNotAllowed, Reason: "method-not-allowed", RequestID: info.ID})
+		c.refuse(w, r, info, http.StatusMethodNotAllowed, RuleMethod, r.Method+" to the verify endpoint")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -627,6 +634,13 @@ func (c *Challenger) countAnswer(ctx context.Context, client Client) {
 
 func (c *Challenger) answersKey(client Client) string {
 	return "chal:answers:" + c.signer.Binding(client).String()
+}
+
+// refuse answers with the deny page, its reason code the rule the
+// request's event is logged with.
+func (c *Challenger) refuse(w http.ResponseWriter, r *http.Request, info *decision.Info, status int, rule, reason string) {
+	info.Final = decision.Decision{Action: decision.Block, RuleID: rule, Reason: reason, Status: status}
+	c.pages.Write(w, r, denypage.Page{Status: status, Reason: rule, RequestID: info.ID})
 }
 
 // fail records a failed verify. With the token (a wrong answer) it shows

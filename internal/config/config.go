@@ -298,15 +298,29 @@ type HSTS struct {
 
 // CSP configures the Content Security Policy.
 type CSP struct {
-	// Policy is the policy text; empty sends none.
+	// Policy is the policy text, sent on every response the app sent
+	// without one. Empty: the starter policy (harden.DefaultCSP), always
+	// report-only and on HTML pages only, reporting to ReportPath (none
+	// without a ReportPath). CSPOff: no policy.
 	Policy string `yaml:"policy"`
-	// ReportOnly sends Content-Security-Policy-Report-Only (the default:
-	// collect evidence before enforcing).
+	// ReportOnly sends a policy written in Policy as
+	// Content-Security-Policy-Report-Only (the default: collect evidence
+	// before enforcing). The starter policy is report-only whatever it says.
 	ReportOnly bool `yaml:"report_only"`
 	// ReportPath is where Parapet itself collects violation reports; it is
 	// added to the policy as report-uri. Empty: no endpoint.
 	ReportPath string `yaml:"report_path"`
+	// ReportLimit is how many reports one client may post to ReportPath,
+	// as in rate_limits ("600/minute burst 300"). A page breaking the
+	// policy makes the browser post one report per violation (Chromium:
+	// some 140 for a page with 300 style attributes), so the report path
+	// is kept out of the rate_limits rules (rl-writes would otherwise
+	// throttle, then ban, the site's own visitors) and has this limit.
+	ReportLimit string `yaml:"report_limit"`
 }
+
+// CSPOff as harden.csp.policy sends no Content Security Policy.
+const CSPOff = "off"
 
 // CookieRule adds flags to cookies whose name matches Name (a glob).
 type CookieRule struct {
@@ -422,7 +436,7 @@ func Default() *Config {
 				"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), payment=()",
 			},
 			RemoveHeaders: []string{"Server", "X-Powered-By"},
-			CSP:           CSP{ReportOnly: true, ReportPath: "/_parapet/csp-report"},
+			CSP:           CSP{ReportOnly: true, ReportPath: "/_parapet/csp-report", ReportLimit: "600/minute burst 300"},
 			Cookies: []CookieRule{
 				{Name: "sessionid", Secure: true, HTTPOnly: true, SameSite: "Lax"},
 				{Name: "csrftoken", Secure: true, SameSite: "Lax"},

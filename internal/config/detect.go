@@ -82,6 +82,14 @@ type Detection struct {
 	// Heroku and in containers runs on Linux, and these rules fire on
 	// code snippets typed into text fields.
 	WindowsHost bool `yaml:"windows_host"`
+	// Analyzer turns on the second detection stage (internal/analyze):
+	// every value decoded as the app might decode it (URL, base64, HTML
+	// entities, JavaScript escapes ...) and parsed per attack class. It
+	// blocks alone on a value that parses as a break-out with high
+	// confidence, confirms the CRS on the same field, and a CRS match on
+	// natural-language text counts only with its agreement. Off: the CRS
+	// decides alone, by its anomaly score.
+	Analyzer bool `yaml:"analyzer"`
 	// Exclusions stop rules from firing on fields or paths of your app.
 	Exclusions []DetectionExclusion `yaml:"exclusions"`
 	// Directives is raw SecLang added after the rule set and the exclusions,
@@ -257,6 +265,7 @@ func DefaultDetection() Detection {
 		MultipartOverLimit: OverLimitPass,
 		DjangoProfile:      true,
 		AdminPaths:         []string{"/admin/"},
+		Analyzer:           true,
 		PasswordPaths:      DefaultPasswordPaths(),
 	}
 }

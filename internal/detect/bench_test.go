@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -82,6 +83,7 @@ func BenchmarkDetect(b *testing.B) {
 		{"on-goregexp", "goregexp"}, // first: built before RE2 is registered
 		{"on-goregexp-rxprefilter", "goregexp-prefilter"},
 		{"on-re2", ""}, // the default: New registers RE2
+		{"on-re2-noanalyzer", "detection:\n  analyzer: false\n"}, // the CRS alone: what the analyzer costs
 		{"on-re2-noprofile", "detection:\n  django_profile: false\n"},
 	} {
 		var s *Stage
@@ -340,6 +342,97 @@ func BenchmarkDetectJSON10KB(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAnalyzerCost measures what the second stage (the analyzer and
+// the verdict) adds to the CRS: each iteration sends the same kind of
+// request through the stage with the analyzer and through the stage
+// without it, alternately, so both see the same machine (a shared
+// machine's noise moves both), and reports the median time of each and
+// their ratio:
+//
+//	go test -run '^$' -bench AnalyzerCost -benchtime 2000x ./internal/detect/
+func BenchmarkAnalyzerCost(b *testing.B) {
+	on := benchStage(b, "")
+	off := benchStage(b, "detection:\n  analyzer: false\n")
+	body := form2KB()
+	n := 0
+	for _, req := range []struct {
+		name string
+		make func() *http.Request
+	}{
+		{"GET", typicalGET},
+		{"GETnew", func() *http.Request {
+			n++
+			r := typicalGET()
+			r.URL.RawQuery = fmt.Sprintf("q=union+station+timetable+%d&page=%d&utm_source=newsletter-%d", n, n, n)
+			r.RequestURI = r.URL.Path + "?" + r.URL.RawQuery
+			return r
+		}},
+		{"POST2KB", func() *http.Request { return formPOST(body) }},
+		{"POST2KBnew", func() *http.Request {
+			n++
+			return formPOST(body + "&note=" + strconv.Itoa(n) + "+seats+left+on+the+8%3A15")
+		}},
+		// A comment never seen before (every comment is): nothing of it
+		// is remembered, by the rule set or the analyzer.
+		{"POST2KBfresh", func() *http.Request {
+			n++
+			return formPOST(freshForm(n))
+		}},
+	} {
+		b.Run(req.name, func(b *testing.B) {
+			var tOn, tOff []time.Duration
+			run := func(s *Stage, r *http.Request) time.Duration {
+				start := time.Now()
+				if d := s.Check(r.Context(), r, &decision.Info{ID: nextRequestID()}); d.Decided() {
+					b.Fatalf("blocked: %s", d.Reason)
+				}
+				_, _ = io.Copy(io.Discard, r.Body)
+				return time.Since(start)
+			}
+			for i := 0; b.Loop(); i++ {
+				// The order alternates too: neither always runs first.
+				if i%2 == 0 {
+					tOn = append(tOn, run(on, req.make()))
+					tOff = append(tOff, run(off, req.make()))
+				} else {
+					tOff = append(tOff, run(off, req.make()))
+					tOn = append(tOn, run(on, req.make()))
+				}
+			}
+			mOn, mOff := median(tOn), median(tOff)
+			b.ReportMetric(float64(mOn.Nanoseconds()), "analyzer-ns/op")
+			b.ReportMetric(float64(mOff.Nanoseconds()), "crs-only-ns/op")
+			b.ReportMetric(float64(mOn)/float64(mOff), "ratio")
+		})
+	}
+}
+
+// freshForm is form2KB with a comment of the same length no request sent
+// before.
+func freshForm(n int) string {
+	var c strings.Builder
+	for i := 0; c.Len() < 1750; i++ {
+		fmt.Fprintf(&c, "Comment %d, line %d: I'd like to know whether the union station stop is served on Sundays - thanks! ", n, i)
+	}
+	v := url.Values{
+		"csrfmiddlewaretoken": {"AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY"},
+		"name":                {"Siobhán O'Brien"},
+		"email":               {"siobhan@example.ie"},
+		"subject":             {"Question about the new timetable " + strconv.Itoa(n)},
+		"comment":             {c.String()},
+	}
+	return v.Encode()
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // multipart64KB is bench/run.sh's multipart64k body: a text field and a

@@ -73,7 +73,9 @@ func eachCRSTestFile(t *testing.T, fn func(path string, f *crsTestFile)) {
 // TestCRSRegressionSample replays a sample of the CRS's own regression
 // tests (shipped in the coraza-coreruleset module) through the detection
 // stage as Parapet configures it (paranoia level 4, nothing blocking so
-// every phase runs, no Django profile) and reports the pass rate: a rule
+// every phase runs: the CRS threshold out of reach and monitor mode, in
+// which the analyzer's verdict does not stop the request either; no
+// Django profile) and reports the pass rate: a rule
 // is expected to match (expect_ids) or not (no_expect_ids).
 func TestCRSRegressionSample(t *testing.T) {
 	every := 3 // one test in three
@@ -83,6 +85,7 @@ func TestCRSRegressionSample(t *testing.T) {
 	cfg := config.Default()
 	cfg.Detection.ParanoiaLevel = 4
 	cfg.Detection.InboundThreshold = 1 << 20
+	cfg.Detection.Mode = "monitor"
 	cfg.Detection.DjangoProfile = false
 	cfg.Detection.WindowsHost = true
 	cfg.Detection.BodyLimit = 8 << 20
@@ -195,4 +198,67 @@ func crsRequest(method, uri, version *string, headers map[string]string, data *s
 		}
 	}
 	return r.WithContext(context.Background())
+}
+
+// TestCRSRegressionAttacksBlocked replays the CRS regression tests that
+// expect an attack rule (930-944) through Parapet's defaults, minus the
+// Django profile, with the second stage and without it, and compares
+// what each blocks: confirmation must not cost the CRS's own attack
+// payloads more than the analyzer's parsers add. (Many of these tests
+// exercise paranoia levels 2-4, which neither configuration runs.)
+func TestCRSRegressionAttacksBlocked(t *testing.T) {
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 10
+	}
+	stage := func(analyzer bool) *Stage {
+		cfg := config.Default()
+		cfg.Detection.DjangoProfile = false
+		cfg.Detection.Analyzer = analyzer
+		cfg.Detection.BodyLimit = 8 << 20
+		cfg.Edge.AllowedMethods = []string{"GET", "HEAD", "POST", "OPTIONS"}
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	on, off := stage(true), stage(false)
+	var n, blockedOn, blockedOff, lost int
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		if f.RuleID < 930000 || f.RuleID >= 945000 {
+			return
+		}
+		for _, tc := range f.Tests {
+			if len(tc.Stages) != 1 {
+				continue
+			}
+			in, out := tc.Stages[0].Input, tc.Stages[0].Output.Log
+			if in.EncodedRequest != "" || len(out.ExpectIDs) == 0 {
+				continue
+			}
+			if n++; n%every != 0 {
+				continue
+			}
+			var d [2]bool
+			for i, s := range []*Stage{on, off} {
+				r := crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+				d[i] = s.Check(r.Context(), r, &decision.Info{ID: "crs-" + strconv.Itoa(i)}).Decided()
+			}
+			if d[0] {
+				blockedOn++
+			}
+			if d[1] {
+				blockedOff++
+				if !d[0] {
+					lost++
+				}
+			}
+		}
+	})
+	t.Logf("CRS attack tests: %d replayed; blocked with the analyzer %d, by the CRS alone %d; %d blocked by the CRS alone pass with the analyzer",
+		(n+every-1)/every, blockedOn, blockedOff, lost)
+	if blockedOn < blockedOff {
+		t.Errorf("the second stage blocks fewer of the CRS's attack tests (%d) than the CRS alone (%d)", blockedOn, blockedOff)
+	}
 }

@@ -89,6 +89,12 @@ type Stage struct {
 
 	observe func(types.Transaction) // tests: sees each transaction before it is closed
 
+	// analyzer: the stage decides from the matched rules (verdict.go)
+	// against threshold; Coraza's own threshold is out of reach.
+	analyzer       bool
+	threshold      int
+	uploadExcluded func(path, field string) bool // upload.go
+
 	out *outbound // response inspection (response.go); nil when off
 }
 
@@ -115,17 +121,28 @@ func build(cfg *config.Config) (*Stage, error) {
 		skipPaths:    d.SkipPaths,
 		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
 		out:          newOutbound(cfg),
+		analyzer:     d.Analyzer,
+		threshold:    d.InboundThreshold,
 	}
+	s.uploadExcluded = uploadExclusions(d.Exclusions)
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
 		// Parapet's own collector parses its small JSON bodies itself.
 		s.ownPaths = append(s.ownPaths, cfg.Harden.CSP.ReportPath)
 	}
-	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, d.InboundThreshold, strings.Join(cfg.Edge.AllowedMethods, " "))
+	threshold := d.InboundThreshold
+	if s.analyzer {
+		registerAnalyzer()
+		threshold = unreachableScore
+	}
+	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
 	id := 4200000
 	nextID := func() int { id++; return id }
 	before, after := exclusionRules(d.Exclusions, nextID)
 	var pre, post strings.Builder
 	pre.WriteString(setup)
+	if s.analyzer {
+		post.WriteString(analyzerRules()) // first: the exclusions below apply to them
+	}
 	outSetup, outRules := outboundDirectives(d)
 	pre.WriteString(outSetup)
 	post.WriteString(outRules)
@@ -137,6 +154,7 @@ func build(cfg *config.Config) (*Stage, error) {
 		post.WriteString(windowsShellRules)
 	}
 	post.WriteString(constantLogData)
+	post.WriteString(proxyRules)
 	pre.WriteString(before)
 	post.WriteString(after)
 
@@ -243,7 +261,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 				}
 			}()
 		default:
-			d, inspect = s.readBody(r)
+			if binaryBody(r) {
+				info.AddTag("body-binary") // a file of its declared type: not matched
+			} else {
+				d, inspect = s.readBody(r)
+			}
 		}
 		switch {
 		case d.Decided() && d.RuleID == RuleBadBody:
@@ -288,8 +310,23 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	if len(r.TransferEncoding) > 0 {
 		tx.AddRequestHeader("transfer-encoding", strings.Join(r.TransferEncoding, ","))
 	}
+	if dc := djangoCookies(r.Header["Cookie"]); dc != nil {
+		// Quoted, escaped or split cookies: also as Django reads them.
+		if st, ok := tx.(plugintypes.TransactionState); ok {
+			for _, kv := range dc {
+				st.Variables().RequestCookies().Add(kv[0], kv[1])
+			}
+		}
+	}
 	if it := tx.ProcessRequestHeaders(); it != nil {
 		return s.decide(tx, it)
+	}
+	if s.analyzer {
+		// Coraza never interrupts on the score: the verdict names the
+		// attack before a bad body's refusal does.
+		if d := s.decideVerdict(judge(tx)); d.Decided() {
+			return d
+		}
 	}
 	if refuse.Decided() {
 		return refuse
@@ -310,6 +347,14 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	if err != nil {
 		return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBadBody, Status: http.StatusBadRequest, Reason: "inspecting body: " + err.Error()}
+	}
+	if s.analyzer {
+		if d := s.decideVerdict(judge(tx)); d.Action != decision.Allow {
+			return d
+		}
+		if d := s.checkUploads(r, fm); d.Action != decision.Allow {
+			return d
+		}
 	}
 	if over.RuleID != "" {
 		info.AddTag("body-uninspected")
@@ -436,6 +481,7 @@ type formPart struct {
 	raw    string // the filename parameter, before Django's clean-up
 	size   int64
 	header []string
+	markup string // a markup file's first bytes (upload.go)
 }
 
 // readForm reads a multipart body with formdata: every field's value and
@@ -462,7 +508,9 @@ func readForm(body io.Reader, contentType string, budget int64) (*parsedForm, er
 		}
 		if p.IsFile {
 			budget -= int64(len(p.FileName) + len(p.RawFileName))
-			if fp.size, err = io.Copy(io.Discard, p); err != nil {
+			// The content as Django saves it, skipped but for markup
+			// the analyzer reads (upload.go).
+			if fp.size, fp.markup, err = readUpload(p.File(), p.FileName, p.Header); err != nil {
 				return nil, err
 			}
 			fp.file, fp.raw = p.FileName, p.RawFileName
@@ -627,6 +675,10 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	}
 	if inspect == nil {
 		return decision.Pass, true
+	}
+	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
+		// A view may json.loads(request.body) whatever the Content-Type.
+		addJSONArgs(st.Variables().ArgsPost(), inspect)
 	}
 	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
 		return s.decide(tx, it), false

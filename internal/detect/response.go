@@ -295,11 +295,12 @@ func (s *Stage) decideOutbound(tx types.Transaction, it *types.Interruption, ups
 	return d
 }
 
-// replace swaps the response for the generic error page: the request id,
-// no rule ids, nothing of what the upstream said.
+// replace swaps the response for the generic error page: the request id
+// and the rule the log line names (as every deny page does), nothing of
+// what the upstream said.
 func (o *outbound) replace(resp *http.Response, info *decision.Info, d decision.Decision) {
 	_ = resp.Body.Close()
-	ct, body := o.pages.Body(resp.Request, denypage.Page{Status: d.Status, Reason: "server-error", RequestID: info.ID})
+	ct, body := o.pages.Body(resp.Request, denypage.Page{Status: d.Status, Reason: d.RuleID, RequestID: info.ID})
 	resp.StatusCode = d.Status
 	resp.Status = fmt.Sprintf("%d %s", d.Status, http.StatusText(d.Status))
 	for _, h := range []string{"Content-Encoding", "Content-Length", "Etag", "Last-Modified", "Content-Disposition", "Set-Cookie", "Content-Range", "Accept-Ranges"} {

@@ -66,7 +66,7 @@ Include @owasp_crs/REQUEST-949-BLOCKING-EVALUATION.conf
 // fetch() with a string body) besides CRS's list; the bodies are
 // inspected like any other.
 const djangoContentTypes = `
-SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json| |text/plain|'"
+SecAction "id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/csp-report| |application/reports+json| |application/vnd.api+json| |application/merge-patch+json| |application/json-patch+json| |application/problem+json| |text/plain| |application/octet-stream| |image/jpeg| |image/png| |image/gif| |image/webp| |application/pdf| |application/zip|'"
 `
 
 // djangoAdminRule is the Django profile's run-time exclusions for an admin

@@ -35,6 +35,19 @@ const (
 	OtherDirective = "other"
 )
 
+// DefaultCSP is the starter policy: with harden.csp.policy empty, Parapet
+// sends it report-only (with report-uri to the collector) on every HTML
+// page the app sent without a policy, so a team sees what an enforcing
+// policy would break before enforcing one (`parapet csp suggest` turns
+// the reports into a policy). Django's own pages keep to it: the admin of
+// Django 3.2 and later loads its scripts and styles from STATIC_URL and
+// has no inline script, style or event handler, so a site serving its
+// static files itself (WhiteNoise) hears only about what its own
+// templates and third-party assets do. img-src allows data: (CSS
+// frameworks' inline icons: common and harmless in images);
+// frame-ancestors 'self' reports framing by other sites.
+const DefaultCSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'"
+
 // cspDirectives are the directive names of CSP Level 3 and the ones
 // browsers still report (the only values a violation's directive takes).
 var cspDirectives = map[string]string{}
@@ -61,6 +74,27 @@ type Violation struct {
 	BlockedURI  string `json:"blocked_uri"`
 	DocumentURI string `json:"document_uri"`
 	Count       int    `json:"count"`
+}
+
+// ViolationsPath is where the collected violations are read as JSON
+// (ViolationReport): on the metrics listener, and on the public listener
+// with the metrics token.
+const ViolationsPath = "/_parapet/csp-violations"
+
+// ViolationReport is what the collector has seen, as served at
+// ViolationsPath and read by `parapet csp suggest`.
+type ViolationReport struct {
+	// Policy is the policy Parapet sends on pages without one of their
+	// own, without the report-uri it adds ("" when it sends none).
+	Policy string `json:"policy"`
+	// ReportOnly says Policy is sent report-only.
+	ReportOnly bool `json:"report_only"`
+	// Violations are the kinds of violation seen since the config was
+	// last loaded, most reported first.
+	Violations []Violation `json:"violations"`
+	// Dropped counts violations not kept because the collector was full
+	// (MaxViolations kinds).
+	Dropped int `json:"dropped"`
 }
 
 // CSPCollector deduplicates and counts CSP violation reports, keeping at
@@ -235,7 +269,13 @@ func (c *CSPCollector) Snapshot() []Violation {
 		out = append(out, *v)
 	}
 	c.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Directive+"\x00"+a.BlockedURI+"\x00"+a.DocumentURI < b.Directive+"\x00"+b.BlockedURI+"\x00"+b.DocumentURI
+	})
 	return out
 }
 

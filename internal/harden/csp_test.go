@@ -1,13 +1,17 @@
 package harden
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 func postReport(c *CSPCollector, body string) int {
@@ -105,5 +109,59 @@ func TestCSPReportBounds(t *testing.T) {
 	}
 	if code := postReport(c, "["+strings.Join(batch, ",")+"]"); code != http.StatusNoContent || len(c.Snapshot()) != MaxReportViolations {
 		t.Errorf("batch of 100: %d, %d violations kept, want %d", code, len(c.Snapshot()), MaxReportViolations)
+	}
+}
+
+// cspAfter runs a response with the given headers through the stage and
+// returns its headers and the tags it got.
+func cspAfter(s *Stage, hdr ...string) (http.Header, []string) {
+	resp := &http.Response{Header: http.Header{}, Request: httptest.NewRequest("GET", "/", nil)}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		resp.Header.Set(hdr[i], hdr[i+1])
+	}
+	info := &decision.Info{}
+	_ = s.CheckResponse(context.Background(), resp, info)
+	return resp.Header, info.Tags
+}
+
+// With no policy configured, an HTML page the app sent without a CSP gets
+// the starter policy, report-only, reporting to the collector; other
+// responses, and pages with a policy of their own (enforcing or
+// report-only), are left alone, whatever override and report_only say.
+// "off" sends none, and without a report path there is nobody to tell.
+func TestStarterCSPIsReportOnlyAndNeverReplacesTheApps(t *testing.T) {
+	want := DefaultCSP + "; report-uri /_parapet/csp-report"
+	s := stage(t, "harden:\n  override: true\n  csp:\n    report_only: false\n")
+	h, tags := cspAfter(s, "Content-Type", "text/html; charset=utf-8")
+	if got := h.Get("Content-Security-Policy-Report-Only"); got != want || h.Get("Content-Security-Policy") != "" {
+		t.Fatalf("HTML page without a CSP: report-only %q, enforcing %q; want report-only %q", got, h.Get("Content-Security-Policy"), want)
+	}
+	if !slices.Contains(tags, "missing:content-security-policy") {
+		t.Errorf("first page without a CSP not tagged: %v", tags)
+	}
+	if _, tags := cspAfter(s, "Content-Type", "text/html"); slices.Contains(tags, "missing:content-security-policy") {
+		t.Errorf("tagged again: %v", tags)
+	}
+	for _, hdr := range [][]string{
+		{"Content-Type", "application/json"},
+		{"Content-Type", "image/png"},
+		{},
+		{"Content-Type", "text/html", "Content-Security-Policy", "default-src 'none'"},
+		{"Content-Type", "text/html", "Content-Security-Policy-Report-Only", "script-src 'self'; report-uri /r"},
+	} {
+		h, _ := cspAfter(s, hdr...)
+		sent := http.Header{}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			sent.Set(hdr[i], hdr[i+1])
+		}
+		if h.Get("Content-Security-Policy") != sent.Get("Content-Security-Policy") || h.Get("Content-Security-Policy-Report-Only") != sent.Get("Content-Security-Policy-Report-Only") {
+			t.Errorf("response %q: CSP %q, report-only %q; want the app's own (or none)", hdr, h.Get("Content-Security-Policy"), h.Get("Content-Security-Policy-Report-Only"))
+		}
+	}
+	for _, yaml := range []string{"harden:\n  csp:\n    policy: 'off'\n", "harden:\n  csp:\n    report_path: ''\n"} {
+		h, _ := cspAfter(stage(t, yaml), "Content-Type", "text/html")
+		if h.Get("Content-Security-Policy") != "" || h.Get("Content-Security-Policy-Report-Only") != "" {
+			t.Errorf("%q: sent %q", yaml, h)
+		}
 	}
 }

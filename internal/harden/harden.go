@@ -28,6 +28,9 @@ type Stage struct {
 	hstsMissing addedHeader
 	cspHeader   string // Content-Security-Policy or ...-Report-Only
 	csp         string
+	cspPolicy   string      // csp without the report-uri Parapet added
+	cspStarter  bool        // csp is DefaultCSP: report-only, HTML only, never replaces the app's
+	cspMissing  atomic.Bool // the first page without a CSP of its own was tagged
 	cookies     []cookieRule
 	cors        []*corsRule
 	uploads     []*uploadRule
@@ -86,8 +89,20 @@ func New(cfg *config.Config) (*Stage, error) {
 		s.reportPath = p
 		s.CSPReports = NewCSPCollector(MaxViolations)
 	}
-	if h.CSP.Policy != "" {
+	switch {
+	case strings.EqualFold(strings.TrimSpace(h.CSP.Policy), config.CSPOff):
+	case strings.TrimSpace(h.CSP.Policy) == "":
+		// The starter policy only makes sense with somewhere to report:
+		// report-only, nothing else would show what it found.
+		if s.reportPath != "" {
+			s.cspPolicy = DefaultCSP
+			s.csp = DefaultCSP + "; report-uri " + s.reportPath
+			s.cspHeader = "Content-Security-Policy-Report-Only"
+			s.cspStarter = true
+		}
+	default:
 		s.csp = h.CSP.Policy
+		s.cspPolicy = h.CSP.Policy
 		if s.reportPath != "" && !strings.Contains(s.csp, "report-uri") {
 			s.csp = strings.TrimRight(strings.TrimSpace(s.csp), ";") + "; report-uri " + s.reportPath
 		}
@@ -177,6 +192,17 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 // ReportPath is where CSP reports are collected ("" if nowhere).
 func (s *Stage) ReportPath() string { return s.reportPath }
 
+// CSPReport is what the stage's collector has seen, with the policy the
+// stage sends.
+func (s *Stage) CSPReport() ViolationReport {
+	rep := ViolationReport{Policy: s.cspPolicy, ReportOnly: s.cspHeader == "Content-Security-Policy-Report-Only", Violations: []Violation{}}
+	if s.CSPReports != nil {
+		rep.Violations = s.CSPReports.Snapshot()
+		rep.Dropped = s.CSPReports.Dropped()
+	}
+	return rep
+}
+
 // CheckResponse hardens the upstream's response in place. The first
 // response that lacks a header Parapet adds (or a cookie flag) is tagged
 // "missing:<header>" ("hardened-cookie:<name>"), so the log says once what
@@ -193,8 +219,8 @@ func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *deci
 	if s.hsts != "" && https {
 		s.hstsMissing.apply(h, s.override, info)
 	}
-	if s.csp != "" && (s.override || h.Get("Content-Security-Policy") == "" && h.Get("Content-Security-Policy-Report-Only") == "") {
-		h.Set(s.cspHeader, s.csp)
+	if s.csp != "" {
+		s.applyCSP(h, info)
 	}
 	if len(s.cookies) > 0 {
 		if cookies := h.Values("Set-Cookie"); len(cookies) > 0 {
@@ -214,6 +240,36 @@ func (s *Stage) CheckResponse(_ context.Context, resp *http.Response, info *deci
 		return s.leak.inspect(resp, info)
 	}
 	return nil
+}
+
+// applyCSP sends the configured policy on a response without one of its
+// own (with override, on every response). The starter policy is sent
+// report-only on HTML pages without a policy of their own, enforcing or
+// report-only, whatever override says; the first such page is tagged
+// missing:content-security-policy.
+func (s *Stage) applyCSP(h http.Header, info *decision.Info) {
+	own := h.Get("Content-Security-Policy") != "" || h.Get("Content-Security-Policy-Report-Only") != ""
+	if !s.cspStarter {
+		if s.override || !own {
+			h.Set(s.cspHeader, s.csp)
+		}
+		return
+	}
+	if own || !isHTML(h.Get("Content-Type")) {
+		return
+	}
+	h["Content-Security-Policy-Report-Only"] = []string{s.csp}
+	if !s.cspMissing.Load() && !s.cspMissing.Swap(true) {
+		info.AddTag("missing:content-security-policy")
+	}
+}
+
+// isHTML reports whether a Content-Type is an HTML document's, the only
+// responses a page's policy applies to.
+func isHTML(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "text/html") || strings.EqualFold(mt, "application/xhtml+xml")
 }
 
 func (a *addedHeader) apply(h http.Header, override bool, info *decision.Info) {

@@ -2,6 +2,7 @@ package loadshed
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/store"
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 func newController(t *testing.T, st store.Store, cfg config.UnderAttack) (*Controller, *Stage) {
@@ -188,5 +190,60 @@ func TestGate(t *testing.T) {
 	}
 	if NewGate(0, 10, time.Second) != nil {
 		t.Fatal("max_concurrent 0 should mean no gate")
+	}
+}
+
+// The log says why the mode switched: a config that turns it off is not
+// "load calmed down" (which read as the end of an attack nobody saw), and
+// a load that keeps it on after the config turned it off says so.
+func TestUnderAttackLogSaysWhy(t *testing.T) {
+	var logs testenv.Buffer
+	newLogged := func(cfg config.UnderAttack) *Controller {
+		st, _ := store.NewMemory(context.Background(), store.MemoryOptions{})
+		t.Cleanup(func() { st.Close() })
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		c := NewController(ctx, st, store.NewGuard(true, nil), &Meter{}, slog.New(slog.NewTextHandler(&logs, nil)), time.Hour)
+		c.Configure(cfg)
+		return c
+	}
+	ctx := context.Background()
+	second := time.Now().Truncate(time.Second)
+	tick := func(c *Controller) { // each tick its own second of the shared counter
+		second = second.Add(time.Second)
+		c.evaluate(ctx, second, time.Second)
+	}
+
+	c := newLogged(config.UnderAttack{Enabled: true, RequestRate: 100, CalmFor: time.Minute})
+	c.requests.Add(60) // above half the threshold: no reason to stay on once the config says off
+	tick(c)
+	c.Configure(config.UnderAttack{RequestRate: 100, CalmFor: time.Minute})
+	c.requests.Add(60)
+	tick(c)
+	if c.On() {
+		t.Fatal("still on after the config turned it off")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "under-attack mode on: under_attack.enabled is true in the config") ||
+		!strings.Contains(out, "under-attack mode off: under_attack.enabled is now false in the config") || strings.Contains(out, "calmed down") {
+		t.Fatalf("config on, then off:\n%s", out)
+	}
+
+	// Turned off in the config while the load is over the threshold: on,
+	// because of the load, and off when the load has calmed down.
+	logs = testenv.Buffer{}
+	c = newLogged(config.UnderAttack{Enabled: true, RequestRate: 100, CalmFor: 50 * time.Millisecond})
+	c.Configure(config.UnderAttack{RequestRate: 100, CalmFor: 50 * time.Millisecond})
+	c.requests.Add(500)
+	tick(c)
+	if !c.On() || !strings.HasPrefix(c.currentReason(), "request rate") {
+		t.Fatalf("over the rate after the config turned it off: on %v, reason %q", c.On(), c.currentReason())
+	}
+	time.Sleep(100 * time.Millisecond)
+	tick(c)
+	out = logs.String()
+	if c.On() || !strings.Contains(out, "under_attack.enabled is now false in the config, but the load keeps the mode on") ||
+		!strings.Contains(out, "under-attack mode off: load calmed down") || strings.Contains(out, "mode off: under_attack.enabled") {
+		t.Fatalf("on %v, log:\n%s", c.On(), out)
 	}
 }

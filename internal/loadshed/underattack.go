@@ -63,7 +63,7 @@ func (c *Controller) Configure(cfg config.UnderAttack) { c.configure(&cfg) }
 func (c *Controller) configure(cfg *config.UnderAttack) {
 	c.cfg.Store(cfg)
 	if cfg.Enabled {
-		c.set(true, "under_attack.enabled")
+		c.set(true, byConfig)
 	}
 }
 
@@ -123,15 +123,15 @@ func (c *Controller) evaluate(ctx context.Context, now time.Time, elapsed time.D
 	check("upstream concurrency", peak, int64(cfg.UpstreamConcurrency), "")
 
 	if cfg.Enabled {
-		c.set(true, "under_attack.enabled")
+		c.set(true, byConfig)
 		return
 	}
 	reason := ""
 	switch {
 	case len(hot) > 0:
 		reason = strings.Join(hot, ", ")
-	case len(warm) > 0 && c.on.Load():
-		reason = c.currentReason() // still above half a threshold: stay on
+	case len(warm) > 0 && c.on.Load() && c.currentReason() != byConfig:
+		reason = c.currentReason() // on by load, still above half a threshold: stay on
 	}
 	if reason != "" {
 		if err := c.st.Set(ctx, keyOn, []byte(reason), cfg.CalmFor); err != nil {
@@ -156,16 +156,33 @@ func (c *Controller) currentReason() string {
 	return "load"
 }
 
+// byConfig is the reason of a mode switched on by under_attack.enabled.
+const byConfig = "under_attack.enabled"
+
+// set switches the mode and says why in the log: the load, or the config.
+// While it stays on, the reason follows the latest measure.
 func (c *Controller) set(on bool, reason string) {
+	prev := c.currentReason()
 	if c.on.Load() == on {
+		if on && reason != prev {
+			c.reason.Store(&reason)
+			if prev == byConfig {
+				c.log.Warn("UNDER ATTACK: under_attack.enabled is now false in the config, but the load keeps the mode on", "reason", reason)
+			}
+		}
 		return
 	}
 	c.reason.Store(&reason)
 	c.on.Store(on)
 	c.flips.Add(1)
-	if on {
+	switch {
+	case on && reason == byConfig:
+		c.log.Warn("under-attack mode on: under_attack.enabled is true in the config; challenging every client without clearance")
+	case on:
 		c.log.Warn("UNDER ATTACK: challenging every client without clearance", "reason", reason)
-	} else {
+	case prev == byConfig:
+		c.log.Info("under-attack mode off: under_attack.enabled is now false in the config")
+	default:
 		c.log.Warn("under-attack mode off: load calmed down")
 	}
 }

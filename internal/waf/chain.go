@@ -218,7 +218,10 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 	if info != nil {
 		id = info.ID
 	}
-	reason := "upstream-error"
+	// The page's reason code is the rule of the request's log line. The
+	// upstream's failures were allowed requests (they count towards no
+	// ban); a body the client botched is refused.
+	d := decision.Decision{Action: decision.Allow, RuleID: RuleUpstreamError, Reason: "the upstream failed (see error)"}
 	switch status {
 	case 0: // the client went away: nobody to answer
 		if rec != nil {
@@ -226,19 +229,31 @@ func (h *Handler) ProxyError(w http.ResponseWriter, r *http.Request, status int,
 		}
 		return
 	case http.StatusGatewayTimeout:
-		reason = "upstream-timeout"
+		d.RuleID, d.Reason = RuleUpstreamTimeout, "the upstream did not answer in time (timeouts.upstream_response_header)"
 	case http.StatusBadRequest:
-		reason = "bad-request-body"
+		d = decision.Decision{Action: decision.Block, Status: status, RuleID: RuleBadRequestBody, Reason: "the request body was malformed or cut short"}
 	case http.StatusRequestTimeout:
-		reason = "client-body-timeout"
+		d = decision.Decision{Action: decision.Block, Status: status, RuleID: RuleClientBodyTimeout, Reason: "the request body did not arrive in time (timeouts.read)"}
 	case http.StatusRequestEntityTooLarge:
-		reason = edge.RuleBodyTooLarge
-		if info != nil {
-			info.Final = decision.Decision{Action: decision.Block, RuleID: reason, Reason: "body over limits.max_body_bytes"}
-		}
+		d = decision.Decision{Action: decision.Block, Status: status, RuleID: edge.RuleBodyTooLarge, Reason: "body over limits.max_body_bytes"}
 	}
-	h.chain.Load().pages.Write(w, r, denypage.Page{Status: status, Reason: reason, RequestID: id})
+	if info != nil {
+		// An allow-listed client stays one (it counts towards no ban).
+		d.Final = d.Action == decision.Allow && info.Final.Action == decision.Allow && info.Final.Final
+		info.Final = d
+	}
+	h.chain.Load().pages.Write(w, r, denypage.Page{Status: status, Reason: d.RuleID, RequestID: id})
 }
+
+// Rule ids of the answers Parapet gives for the upstream (the deny page's
+// reason code and the log line's rule).
+const (
+	RuleUpstreamError     = "upstream-error"
+	RuleUpstreamTimeout   = "upstream-timeout"
+	RuleUpstreamStarting  = "upstream-starting"
+	RuleBadRequestBody    = "bad-request-body"
+	RuleClientBodyTimeout = "client-body-timeout"
+)
 
 // ServeHTTP runs the request through the chain.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -277,7 +292,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		info.Final = d
 		c.answer(rec, r, info, d)
 	} else if !h.proxy.Ready() {
-		c.pages.Write(rec, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-starting", RequestID: info.ID, RetryAfter: 2 * time.Second})
+		// Answered for the app while it boots: no alarm, no ban.
+		info.Final = decision.Decision{Action: decision.Respond, Status: http.StatusServiceUnavailable, RuleID: RuleUpstreamStarting,
+			Reason: "the app is not accepting connections yet", RetryAfter: 2 * time.Second}
+		c.pages.Write(rec, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: RuleUpstreamStarting, RequestID: info.ID, RetryAfter: 2 * time.Second})
 	} else {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
@@ -358,6 +376,15 @@ func (c *Chain) CSPViolations() []harden.Violation {
 		return nil
 	}
 	return c.harden.CSPReports.Snapshot()
+}
+
+// CSPReport is what the chain's CSP collector has seen, with the policy
+// it sends (empty without response hardening).
+func (c *Chain) CSPReport() harden.ViolationReport {
+	if c.harden == nil {
+		return harden.ViolationReport{Violations: []harden.Violation{}}
+	}
+	return c.harden.CSPReport()
 }
 
 // runStages passes the request through the stages until one decides.

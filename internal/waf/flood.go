@@ -113,7 +113,7 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 	if f.limiter, err = ratelimit.New(cfg, rd, f.bans); err != nil {
 		return nil, nil, err
 	}
-	if f.own, err = ratelimit.NewOwn(cfg, rd, f.bans, ownLimits(cfg.Challenge)); err != nil {
+	if f.own, err = ratelimit.NewOwn(cfg, rd, f.bans, ownLimits(cfg)); err != nil {
 		return nil, nil, err
 	}
 	f.autoBan = ratelimit.NewAutoBan(cfg.AutoBan, rd, f.bans)

@@ -2,6 +2,7 @@ package waf
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/ratelimit"
 )
 
@@ -25,6 +27,9 @@ type Route struct {
 	// Path is the exact path served, or with Prefix every path under it.
 	Path   string
 	Prefix bool
+	// Stages, when set, replace the chain's route stages for this route
+	// (the CSP report collector: without rate_limits, with its own limit).
+	Stages []decision.Stage
 	// Serve answers. It sets info.Final to what happened: the event's
 	// decision and rule id (a refusal it makes counts towards auto-bans
 	// like any block).
@@ -60,7 +65,13 @@ func (c *Chain) chainRoutes() []Route {
 		c.challenge.ServeHTTP(w, r)
 	}}}
 	if c.harden != nil && c.harden.ReportPath() != "" {
-		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP})
+		// A browser posts one report per violation, a hundred for one
+		// page that breaks the policy: they must not count against the
+		// visitor's rate_limits (rl-writes would throttle the site's own
+		// forms, and the throttles would ban the visitor). The report
+		// path has its own limit instead (harden.csp.report_limit).
+		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP,
+			Stages: []decision.Stage{c.guards, c.access, c.challenge.Stage(), c.flood.bans, c.flood.own}})
 	}
 	return routes
 }
@@ -71,7 +82,11 @@ func (c *Chain) serveRoute(ctx context.Context, w http.ResponseWriter, r *http.R
 	// Never challenged (see Route): to every stage that would challenge,
 	// the request counts as cleared. Blocks, bans and limits still apply.
 	info.Cleared = true
-	if d := c.runStages(ctx, r, info, c.routeStages); d.Decided() {
+	stages := c.routeStages
+	if rt.Stages != nil {
+		stages = rt.Stages
+	}
+	if d := c.runStages(ctx, r, info, stages); d.Decided() {
 		info.Final = d
 		c.answer(w, r, info, d)
 		return
@@ -85,17 +100,27 @@ const (
 	RuleChallengeMedia    = "challenge-media"
 	RuleMetrics           = "metrics"
 	RuleMetricsToken      = "metrics-token"
+	RuleCSPReportLimit    = "csp-report-limit"
+	RuleCSPViolations     = "csp-violations"
 )
 
 // ownLimits are the limits on the challenge endpoints (challenge.attempt_limit
 // on answers posted to verify, challenge.media_limit on CAPTCHA images and
 // audio): a wrong answer gets a new challenge, so without them a client
 // could guess, and be handed fresh tokens, as fast as it can post.
-func ownLimits(ch config.Challenge) []ratelimit.OwnLimit {
-	return []ratelimit.OwnLimit{
+//
+// With a CSP report path, harden.csp.report_limit limits the reports one
+// client posts there.
+func ownLimits(cfg *config.Config) []ratelimit.OwnLimit {
+	ch := cfg.Challenge
+	limits := []ratelimit.OwnLimit{
 		{ID: RuleChallengeAttempts, Key: "challenge.attempt_limit", Limit: ch.AttemptLimit, Paths: []string{challenge.PathPrefix + "verify"}},
 		{ID: RuleChallengeMedia, Key: "challenge.media_limit", Limit: ch.MediaLimit, Paths: []string{challenge.PathPrefix + "captcha."}},
 	}
+	if csp := cfg.Harden.CSP; cfg.Harden.Enabled && csp.ReportPath != "" && csp.ReportLimit != "" {
+		limits = append(limits, ratelimit.OwnLimit{ID: RuleCSPReportLimit, Key: "harden.csp.report_limit", Limit: csp.ReportLimit, Paths: []string{csp.ReportPath}})
+	}
+	return limits
 }
 
 // MetricsRoute serves the metrics (h, unauthenticated) at path on the
@@ -105,15 +130,54 @@ func ownLimits(ch config.Challenge) []ratelimit.OwnLimit {
 // counted in parapet_requests_total, and counted towards auto-bans like
 // any block. A banned client is refused before its token is looked at.
 func MetricsRoute(path, token string, h http.Handler) Route {
+	return tokenRoute(path, token, "metrics", decision.Decision{Action: decision.Respond, RuleID: RuleMetrics, Reason: "metrics scraped"}, h)
+}
+
+// CSPViolationsRoute serves the collected CSP violations (CSPViolations)
+// at harden.ViolationsPath on the public listener behind the metrics
+// token, as MetricsRoute serves the metrics.
+func CSPViolationsRoute(token string, h *Handler) Route {
+	return tokenRoute(harden.ViolationsPath, token, "CSP violations", decision.Decision{Action: decision.Respond, RuleID: RuleCSPViolations, Reason: "CSP violations read"}, CSPViolations(h))
+}
+
+// tokenRoute serves h at path to requests with the bearer token; what is
+// names the path in the log line of a refusal.
+func tokenRoute(path, token, what string, ok decision.Decision, h http.Handler) Route {
 	return Route{Path: path, Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
 		if !events.BearerMatches(r, token) {
 			info.Final = decision.Decision{Action: decision.Block, Status: http.StatusUnauthorized, RuleID: RuleMetricsToken,
-				Reason: "metrics path without the right bearer token"}
+				Reason: what + " path without the right bearer token"}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parapet metrics"`)
-			http.Error(w, "metrics need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+			http.Error(w, what+" need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
 			return
 		}
-		info.Final = decision.Decision{Action: decision.Respond, RuleID: RuleMetrics, Reason: "metrics scraped"}
+		info.Final = ok
 		h.ServeHTTP(w, r)
 	}}
+}
+
+// CSPViolations serves, as JSON (harden.ViolationReport), the CSP
+// violations the chain h serves has collected since it was built, with
+// the policy it sends: what `parapet csp suggest` reads. It answers
+// anyone: serve it on the metrics listener, or through
+// CSPViolationsRoute.
+func CSPViolations(h *Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := json.Marshal(h.Chain().CSPReport())
+		if err != nil {
+			http.Error(w, "cannot encode the violations", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(append(body, '\n'))
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,10 +189,55 @@ func TestOwnRoutesUnderAttackAndBans(t *testing.T) {
 }
 
 func TestChallengeLimitErrorsAtTheirLines(t *testing.T) {
-	_, err := buildFromYAML(t, "upstream: http://127.0.0.1:1\nchallenge:\n  attempt_limit: 5/fortnight\n  media_limit: lots\n")
-	for _, want := range []string{"p.yaml:3: challenge.attempt_limit", "p.yaml:4: challenge.media_limit"} {
+	_, err := buildFromYAML(t, "upstream: http://127.0.0.1:1\nchallenge:\n  attempt_limit: 5/fortnight\n  media_limit: lots\nharden:\n  csp:\n    report_limit: often\n")
+	for _, want := range []string{"p.yaml:3: challenge.attempt_limit", "p.yaml:4: challenge.media_limit", "p.yaml:7: harden.csp.report_limit"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+}
+
+// A browser posts one CSP report per violation: Chromium sent some 140
+// for one page with 300 style attributes. They are not the visitor's
+// writes: 150 of them leave the visitor's own form posts alone (rl-writes
+// allows bursts of 60) and never get the visitor throttled or banned.
+// harden.csp.report_limit bounds them instead: past it, 429 (rule
+// csp-report-limit).
+func TestCSPReportsSpareTheVisitorsRateLimits(t *testing.T) {
+	up := newUpstream(t, nil)
+	p := startParapet(t, up.URL, "trusted_proxies: [loopback]\n")
+	visitor := routeClient{t, p.URL, "198.51.100.20"}
+	report := func(c routeClient, i int) int {
+		req, _ := http.NewRequest("POST", c.base+"/_parapet/csp-report", strings.NewReader(fmt.Sprintf(`{"csp-report":{"document-uri":"https://site/list/","violated-directive":"style-src-attr","blocked-uri":"inline","column-number":%d}}`, i)))
+		req.Header.Set("Content-Type", "application/csp-report")
+		req.Header.Set("X-Forwarded-For", c.ip)
+		resp, _ := do(t, req)
+		return resp.StatusCode
+	}
+	codes := map[int]int{}
+	for i := 0; i < 150; i++ {
+		codes[report(visitor, i)]++
+	}
+	if codes[204] != 150 {
+		t.Errorf("150 reports from one page view: %v, want 150 x 204", codes)
+	}
+	if resp, _ := visitor.do("POST", "/comments/", url.Values{"text": {"hello"}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("the visitor's own form post after the reports: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := visitor.do("GET", "/", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("the visitor after the reports: %d, want 200", resp.StatusCode)
+	}
+
+	// The report limit: a flood past burst 300 is throttled.
+	flooder := routeClient{t, p.URL, "198.51.100.21"}
+	codes = map[int]int{}
+	for i := 0; i < 320; i++ {
+		codes[report(flooder, i)]++
+	}
+	if codes[429] == 0 || codes[204] < 300 {
+		t.Errorf("320 reports at once: %v, want the first 300 taken and the rest 429", codes)
+	}
+	if !slices.ContainsFunc(p.logs.lines(t), func(l map[string]any) bool { return l["rule"] == RuleCSPReportLimit }) {
+		t.Error("no log line with rule " + RuleCSPReportLimit)
 	}
 }

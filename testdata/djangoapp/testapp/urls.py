@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
 from django.views.static import serve
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("encoded/", views.encoded),
     path("accept-encoding/", views.accept_encoding),
     path("__requests__/", views.requests_seen),
+    path("csp/", views.csp_page),
     path("admin/", admin.site.urls),
     # Files served by Django's static view, which normalises the captured
     # path (posixpath.normpath): "files//private/x" and
@@ -38,4 +40,8 @@ urlpatterns = [
     # check that a rule on /files/private/ covers every such spelling.
     re_path(r"^files/(?P<path>.*)$", serve, {"document_root": FILES}),
     re_path(r"^docs/(?P<path>.*)$", serve, {"document_root": FILES}),
+    # The admin's own scripts and styles, as WhiteNoise serves them on a
+    # Heroku site (DEBUG is off here, hence insecure=True): the CSP tests
+    # load the admin in Chromium under Parapet's starter policy.
+    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]

@@ -69,7 +69,8 @@ def upload(request):
     for chunk in f.chunks():
         digest.update(chunk)
         size += len(chunk)
-    return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest()})
+    return JsonResponse({"name": f.name, "size": size, "sha256": digest.hexdigest(),
+                         "expect": request.META.get("HTTP_EXPECT")})
 
 
 @csrf_exempt
@@ -262,3 +263,31 @@ def encoded(request):
 def accept_encoding(request):
     """What the app was told the client accepts."""
     return JsonResponse({"accept_encoding": request.META.get("HTTP_ACCEPT_ENCODING")})
+
+
+def csp_page(request):
+    """A page that breaks Parapet's starter CSP as ordinary templates do:
+    an inline script, style= attributes (?styles=N, default 3), an inline
+    event handler, an image from another origin. Being report-only, the
+    policy blocks none of it: the last inline script loads
+    /whoami/?csp-page-done=ID once the page has been parsed. ?own=enforce
+    or ?own=report sends the app's own policy instead."""
+    styles = min(int(request.GET.get("styles", "3") or 3), 1000)
+    page_id = request.GET.get("id", "")
+    rows = "".join('<p style="color: #%03d">Row %d</p>\n' % (i % 1000, i) for i in range(styles))
+    html = (
+        "<!doctype html><html><head><title>CSP</title></head><body>\n"
+        "<script>document.title = 'inline script ran';</script>\n"
+        '<button onclick="alert(1)">inline handler</button>\n'
+        '<img src="https://cdn.example.net/logo.png" alt="">\n'
+        "%s"
+        "<script>new Image().src = '/whoami/?csp-page-done=' + encodeURIComponent(%s);</script>\n"
+        "</body></html>"
+    ) % (rows, json.dumps(page_id))
+    resp = HttpResponse(html)
+    own = request.GET.get("own")
+    if own == "enforce":
+        resp["Content-Security-Policy"] = "default-src 'self' 'unsafe-inline'"
+    elif own == "report":
+        resp["Content-Security-Policy-Report-Only"] = "default-src 'self'; report-uri /app-csp-reports/"
+    return resp

@@ -1,0 +1,41 @@
+package detect
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// A raw upload of the binary type it claims (DRF's FileUploadParser,
+// fetch(url, {body: file})) passes whatever its size and arrives whole;
+// text sent under a binary type is still read as text.
+func TestRawUploadsOfTheirTypePass(t *testing.T) {
+	s := stageFromYAML(t, "")
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("\x00\x10JFIF' OR 1=1--<script>"), 50000)...)
+	binary := append([]byte("\x00\x01\x02"), bytes.Repeat([]byte{0xfe, 0xff, 0x00}, 300000)...)
+	for _, c := range []struct {
+		name, ct string
+		body     []byte
+		blocked  bool
+	}{
+		{"1 MB JPEG", "image/jpeg", jpeg, false},
+		{"binary octet-stream", "application/octet-stream", binary, false},
+		{"a small PNG", "image/png", []byte("\x89PNG\r\n\x1a\nIHDR"), false},
+		{"JSON sent as image/png", "image/png", []byte(`{"q":"1' UNION SELECT password FROM auth_user--"}`), true},
+		{"text sent as octet-stream", "application/octet-stream", []byte(`q=1' UNION SELECT password FROM auth_user--`), true},
+		{"JPEG magic under another type", "text/plain", jpeg[:4096], true},
+	} {
+		r := browserRequest("PUT", "/api/avatar/", bytes.NewReader(c.body))
+		r.Header.Set("Content-Type", c.ct)
+		d := s.Check(r.Context(), r, info())
+		if d.Decided() != c.blocked {
+			t.Errorf("%s: %+v, want blocked %v", c.name, d, c.blocked)
+			continue
+		}
+		if !c.blocked {
+			if got, _ := io.ReadAll(r.Body); !bytes.Equal(got, c.body) {
+				t.Errorf("%s: the app would get %d bytes of %d", c.name, len(got), len(c.body))
+			}
+		}
+	}
+}
