@@ -44,11 +44,15 @@ func startDjangoWithConfig(t *testing.T, yaml string, extraEnv ...string) *djang
 		"PARAPET_LISTEN="+addr,
 		"PARAPET_TRUSTED_PROXIES=loopback",
 		"PARAPET_LIMITS_MAX_BODY_BYTES=50MB",
+	)
+	if !strings.Contains(yaml, "feed_cache_dir:") {
 		// Bans and feed copies of this server only (the default,
 		// $TMPDIR/parapet-feeds, is shared by every test's server: a ban
-		// made by one test refused another's client).
-		"PARAPET_FEED_CACHE_DIR="+t.TempDir(),
-	)
+		// made by one test refused another's client). A test that names
+		// its own directory (to restart on it) keeps it: the environment
+		// would override the file.
+		env = append(env, "PARAPET_FEED_CACHE_DIR="+t.TempDir())
+	}
 	env = append(env, extraEnv...)
 	var args []string
 	if yaml != "" {

@@ -23,7 +23,11 @@ type Challenge struct {
 	Secret string `yaml:"secret" secret:"true"`
 	// FallbackCaptcha offers the image CAPTCHA to browsers without
 	// JavaScript (kinds pow, turnstile, hcaptcha). Off: they are asked to
-	// turn JavaScript on, and only the configured kind clears.
+	// turn JavaScript on, and only the configured kind clears. On, the
+	// CAPTCHA is offered and accepted only where it is not the cheap way
+	// past the configured kind: not under attack, Difficulty at most 16,
+	// once per network per half ClearanceTTL, for a clearance of half
+	// ClearanceTTL (package challenge, CaptchaBits).
 	FallbackCaptcha bool `yaml:"fallback_captcha"`
 	// Difficulty is the number of leading zero bits the proof of work
 	// needs (16: about 65k hashes, well under a second in a browser).
