@@ -104,8 +104,10 @@ type Crawler struct {
 	Name string `yaml:"name"`
 	// UserAgents are case-insensitive substrings that claim this crawler.
 	UserAgents []string `yaml:"user_agents"`
-	// URL (http/https) or File holding the ranges: exactly one.
-	URL  string `yaml:"url"`
+	// URL is the http or https URL of the crawler's published ranges;
+	// give URL or File, exactly one.
+	URL string `yaml:"url"`
+	// File is a local file holding the ranges; give URL or File, exactly one.
 	File string `yaml:"file"`
 	// Format of the ranges: google-json (default; Google's and Bing's
 	// {"prefixes":[{"ipv4Prefix":...}]} files) or plain.
