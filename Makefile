@@ -3,7 +3,7 @@ GO ?= go
 
 BIN ?= bin/parapet
 
-.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-coraza demo bench fuzz
+.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-coraza demo bench fuzz docs
 
 all: build
 
@@ -98,3 +98,9 @@ demo: build
 
 bench:
 	bash bench/run.sh
+
+## docs: regenerate docs/CONFIG.md, the configuration reference, from the
+## config schema (internal/config); TestConfigReferenceUpToDate fails in
+## `make test` when it is stale.
+docs:
+	$(GO) generate ./internal/config

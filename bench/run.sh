@@ -9,6 +9,8 @@
 #   UPSTREAM=django bash bench/run.sh         # the Django test app under gunicorn behind each
 #   REPORT=LATENCY CONNECTIONS=1 THREADS=1 TARGETS="parapet parapet-detect" SCENARIOS=get bash bench/run.sh
 #                                             # one client: the latency detection adds (bench/LATENCY.md)
+#   BASELINE=c854228 TARGETS="parapet parapet-baseline" SCENARIOS=get bash bench/run.sh
+#                                             # pass-through of this tree against a commit's, in one run
 #   PIN=1 ...                                 # the server measured on CPU 0, wrk and the upstream on the
 #                                             # others (taskset): no load generator on the server's core
 #
@@ -87,6 +89,13 @@ fi
 echo "bench: building into $work" >&2
 (cd "$root" && go build -o "$work/upstream" ./bench/upstream && go build -o "$work/bareproxy" ./bench/bareproxy \
   && CGO_ENABLED=0 go build -o "$work/parapet" ./cmd/parapet)
+# BASELINE=<commit>: that commit's parapet, as target parapet-baseline (the
+# pass-through configuration), to measure a change against in the same run.
+if [ -n "${BASELINE:-}" ]; then
+  mkdir -p "$work/baseline-src"
+  git -C "$root" archive "$BASELINE" | tar -x -C "$work/baseline-src"
+  (cd "$work/baseline-src" && CGO_ENABLED=0 go build -o "$work/parapet-baseline" ./cmd/parapet)
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -181,7 +190,7 @@ start_parapet() {
     maddr[$name]=$metrics
   fi
   PARAPET_UPSTREAM="$up" PARAPET_LISTEN="127.0.0.1:$port" PARAPET_FEED_CACHE_DIR="$work/feeds" PARAPET_METRICS_LISTEN="$metrics" \
-    "${on_server[@]}" "$work/parapet" "${args[@]}" >"$work/$name.log" 2>&1 &
+    "${on_server[@]}" "$work/${bin:-parapet}" "${args[@]}" >"$work/$name.log" 2>&1 &
   pids+=($!); pid_of[$name]=$!
   addr[$name]=127.0.0.1:$port
 }
@@ -239,6 +248,9 @@ MODSEC
       start_nginx nginx-modsec "load_module $mod;" "modsecurity on; modsecurity_rules_file $work/nginx-modsec/modsec.conf;" ;;
     parapet)
       parapet_with parapet "$PASSTHROUGH_CONFIG" ;;
+    parapet-baseline)
+      [ -x "$work/parapet-baseline" ] || { echo "bench: parapet-baseline needs BASELINE=<commit>" >&2; exit 2; }
+      bin=parapet-baseline parapet_with parapet-baseline "$PASSTHROUGH_CONFIG" ;;
     parapet-rules)
       # Parapet with the access-rule load of a big deployment: 1,000,000
       # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo

@@ -39,7 +39,8 @@ Sidecar mode (Heroku Procfile):
   A --bind unix:PATH of your own is used as it is.
 
 Configuration:
-  --config FILE (or PARAPET_CONFIG) names a YAML file; see parapet.example.yaml.
+  --config FILE (or PARAPET_CONFIG) names a YAML file; see parapet.example.yaml
+  and docs/CONFIG.md (every key, its default and its variable).
   Without a file, defaults plus the environment are used. Every key has an
   environment override named after its path: upstream -> PARAPET_UPSTREAM,
   trusted_proxies -> PARAPET_TRUSTED_PROXIES, edge.allowed_hosts ->

@@ -372,7 +372,7 @@ func (c *Challenger) writePage(w http.ResponseWriter, r *http.Request, info *dec
 		Error:      errMsg,
 		Difficulty: int(t.Difficulty),
 		Post:       t.Post,
-		Fallback:   c.cfg.FallbackCaptcha,
+		Fallback:   c.kind != KindCaptcha && c.fallbackRefused(r.Context(), clientOf(r, info)) == "",
 	}
 	switch c.kind {
 	case KindTurnstile:
@@ -457,7 +457,7 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 		return nil
 	}
 	var method string
-	var solved bool
+	var solved, fallback bool
 	var claimErr error
 	form := r.PostForm
 	switch {
@@ -470,6 +470,13 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 		// Claim first: one guess per challenge, so guessing cannot be
 		// spread over a token's lifetime.
 		method = "captcha"
+		if fallback = tok.Kind != KindCaptcha; fallback {
+			info.AddTag("captcha-fallback")
+			if why := c.fallbackRefused(ctx, client); why != "" {
+				c.fail(w, r, info, http.StatusForbidden, "captcha not accepted in place of "+tok.Kind.String()+": "+why, &tok)
+				return
+			}
+		}
 		if claimErr = claim(); claimErr == nil {
 			want := c.CaptchaAnswer(tok.Nonce)
 			got := strings.TrimSpace(form.Get("captcha"))
@@ -505,12 +512,20 @@ func (c *Challenger) verify(w http.ResponseWriter, r *http.Request, info *decisi
 		c.fail(w, r, info, http.StatusForbidden, method+": wrong answer", &tok)
 		return
 	}
-	exp := c.now().Add(c.cfg.ClearanceTTL)
+	ttl := c.cfg.ClearanceTTL
+	if fallback {
+		if why := c.countFallback(ctx, client); why != "" {
+			c.fail(w, r, info, http.StatusForbidden, "captcha not accepted in place of "+tok.Kind.String()+": "+why, &tok)
+			return
+		}
+		ttl = c.fallbackTTL()
+	}
+	exp := c.now().Add(ttl)
 	http.SetCookie(w, &http.Cookie{
 		Name:     c.cfg.CookieName,
 		Value:    c.signer.Clearance(client, exp),
 		Path:     "/",
-		MaxAge:   int(c.cfg.ClearanceTTL / time.Second),
+		MaxAge:   int(ttl / time.Second),
 		Expires:  exp,
 		HttpOnly: true,
 		Secure:   info.Scheme == "https",
@@ -542,6 +557,72 @@ func (c *Challenger) Difficulty(ctx context.Context, client Client) int {
 		}
 	}
 	return min(d, max(c.cfg.MaxDifficulty, c.cfg.Difficulty))
+}
+
+// CaptchaBits is the proof of work the image/audio CAPTCHA is worth. A
+// machine reads the audio version (six spoken digits over quiet noise) in
+// about 0.3 s of CPU, as long as Python takes for 2^19 hashes and Go for
+// 2^21, and that price does not rise. So the CAPTCHA stands in for another
+// kind's challenge (fallback_captcha, for browsers without JavaScript) only
+// where that challenge asks for no more: see fallbackRefused.
+const CaptchaBits = 16
+
+// fallbackRefused says why a CAPTCHA answer may not stand in for the
+// challenge (kind pow, turnstile or hcaptcha) of client now, or "" when it
+// may. It may only while the CAPTCHA is not the cheap way past the stronger
+// challenge: fallback_captcha on, not under attack (the proof of work costs
+// 16 times more then; Turnstile and hCaptcha are the point of an attack),
+// challenge.difficulty at most CaptchaBits, and no CAPTCHA solved in place
+// of another kind from the client's network (its clearance binding: IPv4
+// address, IPv6 /64; any User-Agent) within fallbackTTL, counted in the
+// store so instances agree. Without the store's answer it is refused.
+func (c *Challenger) fallbackRefused(ctx context.Context, client Client) string {
+	switch {
+	case !c.cfg.FallbackCaptcha:
+		return "fallback_captcha is off"
+	case c.attack != nil && c.attack():
+		return "under attack"
+	case c.cfg.Difficulty > CaptchaBits:
+		return fmt.Sprintf("a proof of work of %d bits is worth more than a CAPTCHA (%d)", c.cfg.Difficulty, CaptchaBits)
+	}
+	if c.counts == nil {
+		return ""
+	}
+	n, err := c.counts.Incr(ctx, c.fallbackKey(client), 0, c.fallbackTTL())
+	switch {
+	case err != nil:
+		return "store unavailable"
+	case n > 0:
+		return "a CAPTCHA was solved from this network within " + c.fallbackTTL().String()
+	}
+	return ""
+}
+
+// countFallback counts a CAPTCHA solved in place of another kind; "" when
+// it is the first from client's network within fallbackTTL (two solved at
+// once: the second is refused).
+func (c *Challenger) countFallback(ctx context.Context, client Client) string {
+	if c.counts == nil {
+		return ""
+	}
+	n, err := c.counts.Incr(ctx, c.fallbackKey(client), 1, c.fallbackTTL())
+	switch {
+	case err != nil:
+		return "store unavailable"
+	case n > 1:
+		return "a CAPTCHA was solved from this network within " + c.fallbackTTL().String()
+	}
+	return ""
+}
+
+// fallbackTTL is how long a CAPTCHA solved in place of another kind lets
+// the client through: half of clearance_ttl. It is also how long its
+// network gets no other such solve, so a visitor without JavaScript can
+// solve again when its clearance ends.
+func (c *Challenger) fallbackTTL() time.Duration { return c.cfg.ClearanceTTL / 2 }
+
+func (c *Challenger) fallbackKey(client Client) string {
+	return "chal:fallback:" + c.signer.Binding(client).String()
 }
 
 // countAnswer counts one answer (right or wrong) from client.

@@ -178,6 +178,21 @@ func ParseKind(s string) (Kind, bool) {
 	return 0, false
 }
 
+// String is the config's name of the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindPoW:
+		return "pow"
+	case KindCaptcha:
+		return "captcha"
+	case KindTurnstile:
+		return "turnstile"
+	case KindHCaptcha:
+		return "hcaptcha"
+	}
+	return "unknown"
+}
+
 // Token is one served challenge: a random nonce, what solves it and where
 // the client goes afterwards. It travels signed and bound to the client.
 type Token struct {

@@ -23,7 +23,11 @@ type Challenge struct {
 	Secret string `yaml:"secret" secret:"true"`
 	// FallbackCaptcha offers the image CAPTCHA to browsers without
 	// JavaScript (kinds pow, turnstile, hcaptcha). Off: they are asked to
-	// turn JavaScript on, and only the configured kind clears.
+	// turn JavaScript on, and only the configured kind clears. On, the
+	// CAPTCHA is offered and accepted only where it is not the cheap way
+	// past the configured kind: not under attack, Difficulty at most 16,
+	// once per network per half ClearanceTTL, for a clearance of half
+	// ClearanceTTL (package challenge, CaptchaBits).
 	FallbackCaptcha bool `yaml:"fallback_captcha"`
 	// Difficulty is the number of leading zero bits the proof of work
 	// needs (16: about 65k hashes, well under a second in a browser).
@@ -100,8 +104,10 @@ type Crawler struct {
 	Name string `yaml:"name"`
 	// UserAgents are case-insensitive substrings that claim this crawler.
 	UserAgents []string `yaml:"user_agents"`
-	// URL (http/https) or File holding the ranges: exactly one.
-	URL  string `yaml:"url"`
+	// URL is the http or https URL of the crawler's published ranges;
+	// give URL or File, exactly one.
+	URL string `yaml:"url"`
+	// File is a local file holding the ranges; give URL or File, exactly one.
 	File string `yaml:"file"`
 	// Format of the ranges: google-json (default; Google's and Bing's
 	// {"prefixes":[{"ipv4Prefix":...}]} files) or plain.

@@ -3,6 +3,10 @@
 // validates it, reporting problems with file, line and reason.
 package config
 
+// The configuration reference, docs/CONFIG.md, is generated from this
+// package's structs, doc comments and defaults.
+//go:generate go run ./cmd/configref -src . -o ../../docs/CONFIG.md
+
 import (
 	"time"
 )
@@ -55,16 +59,22 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
-	// Runtime tunes Go's garbage collector (runtime.go).
+	// Runtime tunes Go's garbage collector.
 	Runtime Runtime `yaml:"runtime"`
-	// Challenge configures challenges and clearance cookies (challenge.go).
+	// Challenge configures challenges and clearance cookies.
 	Challenge Challenge `yaml:"challenge"`
-	// Store, RateLimits, AutoBan, UnderAttack and UpstreamLimit are flood
-	// defense (types in flood.go).
-	Store         Store         `yaml:"store"`
-	RateLimits    RateLimits    `yaml:"rate_limits"`
-	AutoBan       AutoBan       `yaml:"auto_ban"`
-	UnderAttack   UnderAttack   `yaml:"under_attack"`
+	// Store is where flood defense keeps its state: this instance's
+	// memory, or Redis shared by every instance (flood.go).
+	Store Store `yaml:"store"`
+	// RateLimits are the GCRA rate limits: the built-in ones for Django,
+	// DRF-style throttles and your own.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	// AutoBan bans clients that keep getting refused.
+	AutoBan AutoBan `yaml:"auto_ban"`
+	// UnderAttack challenges every client without clearance, by config or
+	// when load passes a threshold.
+	UnderAttack UnderAttack `yaml:"under_attack"`
+	// UpstreamLimit caps the requests at the app at once.
 	UpstreamLimit UpstreamLimit `yaml:"upstream_limit"`
 
 	src *source // where each value came from; set by Load
@@ -234,8 +244,12 @@ type Defaults struct {
 type Feed struct {
 	// Name identifies the feed in rules and logs.
 	Name string `yaml:"name"`
-	// URL (http/https) or File: exactly one.
-	URL  string `yaml:"url" secret:"userinfo"`
+	// URL is an http or https URL the list is fetched from; give URL or
+	// File, exactly one. Its password and query values (an API key) are
+	// masked wherever Parapet prints or logs it.
+	URL string `yaml:"url" secret:"userinfo"`
+	// File is a local file the list is read from (and re-read every
+	// Refresh); give URL or File, exactly one.
 	File string `yaml:"file"`
 	// Format is plain (default), tor or csv.
 	Format string `yaml:"format"`
@@ -305,18 +319,27 @@ type UploadRule struct {
 
 // HSTS configures Strict-Transport-Security.
 type HSTS struct {
-	Enabled           bool          `yaml:"enabled"`
-	MaxAge            time.Duration `yaml:"max_age"`
-	IncludeSubdomains bool          `yaml:"include_subdomains"`
-	Preload           bool          `yaml:"preload"`
+	// Enabled sends Strict-Transport-Security on HTTPS responses (never
+	// over plain HTTP, where browsers ignore it), like Django's
+	// SECURE_HSTS_SECONDS.
+	Enabled bool `yaml:"enabled"`
+	// MaxAge is the header's max-age (Django's SECURE_HSTS_SECONDS).
+	MaxAge time.Duration `yaml:"max_age"`
+	// IncludeSubdomains adds includeSubDomains (Django's
+	// SECURE_HSTS_INCLUDE_SUBDOMAINS).
+	IncludeSubdomains bool `yaml:"include_subdomains"`
+	// Preload adds preload (Django's SECURE_HSTS_PRELOAD): only once every
+	// subdomain serves HTTPS, since browsers' preload lists are slow to leave.
+	Preload bool `yaml:"preload"`
 }
 
 // CSP configures the Content Security Policy.
 type CSP struct {
 	// Policy is the policy text, sent on every response the app sent
-	// without one. Empty: the starter policy (harden.DefaultCSP), always
-	// report-only and on HTML pages only, reporting to ReportPath (none
-	// without a ReportPath). CSPOff: no policy.
+	// without one. Empty: the starter policy (harden.DefaultCSP, quoted in
+	// the README's CSP section), always report-only
+	// and on HTML pages only, reporting to ReportPath (none without a
+	// ReportPath). "off" (CSPOff): no policy.
 	Policy string `yaml:"policy"`
 	// ReportOnly sends a policy written in Policy as
 	// Content-Security-Policy-Report-Only (the default: collect evidence
@@ -339,9 +362,15 @@ const CSPOff = "off"
 
 // CookieRule adds flags to cookies whose name matches Name (a glob).
 type CookieRule struct {
-	Name     string `yaml:"name"`
-	Secure   bool   `yaml:"secure"`
-	HTTPOnly bool   `yaml:"http_only"`
+	// Name is the cookie name, a glob ("sessionid", "pref_*").
+	Name string `yaml:"name"`
+	// Secure adds the Secure flag over HTTPS (browsers drop Secure cookies
+	// set over plain HTTP), like Django's SESSION_COOKIE_SECURE and
+	// CSRF_COOKIE_SECURE.
+	Secure bool `yaml:"secure"`
+	// HTTPOnly adds HttpOnly (not for csrftoken: Django's JavaScript
+	// reads it).
+	HTTPOnly bool `yaml:"http_only"`
 	// SameSite is Lax, Strict or None ("" leaves it).
 	SameSite string `yaml:"same_site"`
 	// MaxAgeCap shortens longer Max-Age values (0: no cap).
@@ -354,15 +383,22 @@ type CORSRule struct {
 	Paths []string `yaml:"paths"`
 	// AllowedOrigins are exact origins ("https://app.example.com") or "*".
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedMethods are the methods a preflight may ask for (GET also
+	// allows HEAD); others get 403.
 	AllowedMethods []string `yaml:"allowed_methods"`
+	// AllowedHeaders are the request headers a preflight may ask for.
 	AllowedHeaders []string `yaml:"allowed_headers"`
 	// AllowCredentials may not be combined with the "*" origin.
-	AllowCredentials bool          `yaml:"allow_credentials"`
-	MaxAge           time.Duration `yaml:"max_age"`
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// MaxAge is how long a browser may cache a preflight's answer
+	// (Access-Control-Max-Age; 0: not sent).
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // LeakGuard configures the response leak guard.
 type LeakGuard struct {
+	// Enabled turns the leak guard on: Django DEBUG pages, tracebacks and
+	// secrets in textual responses are replaced by a generic error page.
 	Enabled bool `yaml:"enabled"`
 	// InspectBytes is how much of each response body is read (as sent,
 	// compressed or not) before its headers go out: a leak in it is

@@ -23,7 +23,7 @@ type Detection struct {
 	InboundThreshold int `yaml:"inbound_threshold"`
 	// OutboundThreshold is the CRS outbound anomaly score at which a
 	// response is replaced by the generic error page (CRS default 4: any
-	// one error-leak rule). It only applies with Responses.Enabled.
+	// one error-leak rule). It only applies with detection.responses.enabled.
 	OutboundThreshold int `yaml:"outbound_threshold"`
 	// Responses turns on the CRS response rules (SQL, Java, PHP, IIS and
 	// Ruby error leaks, web shells): off by default, they cost CPU on every

@@ -66,7 +66,11 @@ type RateLimitRule struct {
 	Limit string `yaml:"limit"`
 	// Key is what is counted: ip (default; IPv6 by /64), path,
 	// header:NAME, cookie:NAME, or several joined by + ("ip+path").
-	// A request without the header or cookie is not counted by the rule.
+	// Parapet cannot verify a header or cookie value: a client may bring
+	// at most throttles.max_tokens_per_client distinct values per period
+	// (at least an hour), and a request without the value, or with a new
+	// one, counts in the client's own bucket (by address): made-up
+	// values buy nothing.
 	Key string `yaml:"key"`
 	// Mode is enforce (default) or monitor (log what would happen).
 	Mode string `yaml:"mode"`
@@ -95,14 +99,17 @@ type RateLimitRule struct {
 // UserRateThrottle at the edge.
 type Throttles struct {
 	// Anon limits requests without a token, by client IP ("100/hour"; empty: off).
+	// Without the user throttle it counts requests with a token too.
 	Anon string `yaml:"anon"`
 	// User limits requests with a token, by the token ("1000/hour"; empty: off).
+	// Without the anon throttle it counts requests without a token by client IP.
 	User string `yaml:"user"`
 	// MaxTokensPerClient bounds the distinct tokens one client (IPv4
 	// address, IPv6 /64) may bring in the user limit's period (at least an
 	// hour; the set is kept in the store): Parapet cannot verify a token,
 	// so a new one past the bound gets no bucket of its own and is counted
-	// as a request without a token (anon).
+	// as a request without a token (anon, or by client IP). It bounds the
+	// values of rate_limits.rules keyed by header: or cookie: too.
 	MaxTokensPerClient int `yaml:"max_tokens_per_client"`
 	// TokenHeader holds the token (Authorization).
 	TokenHeader string `yaml:"token_header"`

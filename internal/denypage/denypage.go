@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,6 +86,25 @@ func (rd *Renderer) Body(r *http.Request, p Page) (contentType string, body []by
 		Reason: p.Reason, RequestID: p.RequestID, Status: p.Status,
 	})
 	return "text/html; charset=utf-8", buf.Bytes()
+}
+
+// Replace turns an upstream response into the page, in place: status,
+// headers that described the app's body (encoding, length, validators,
+// ranges, cookies, disposition) dropped, the page as the body, not
+// cached. The caller has closed or will close the app's body.
+func (rd *Renderer) Replace(resp *http.Response, p Page) {
+	ct, body := rd.Body(resp.Request, p)
+	resp.StatusCode = p.Status
+	resp.Status = fmt.Sprintf("%d %s", p.Status, http.StatusText(p.Status))
+	for _, h := range []string{"Content-Encoding", "Content-Length", "Etag", "Last-Modified", "Content-Disposition", "Set-Cookie", "Content-Range", "Accept-Ranges"} {
+		resp.Header.Del(h)
+	}
+	resp.Header.Set("Content-Type", ct)
+	resp.Header.Set("Cache-Control", "no-store")
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.TransferEncoding = nil
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 }
 
 func wantsJSON(r *http.Request) bool {

@@ -831,10 +831,15 @@ func scoringHits(tx types.Transaction, verdictID int, scores func(id int, phase 
 // each.
 func matchedVariables(m types.MatchedRule) string {
 	var vars []string
-	for _, md := range m.MatchedDatas() {
+	mds := m.MatchedDatas()
+	picked := chainPicked(mds)
+	for _, md := range mds {
 		v := md.Variable().Name()
 		if strings.HasPrefix(v, "MATCHED_VAR") || v == "TX" {
 			continue // chained rules re-matching what the first part found
+		}
+		if picked != nil && md.ChainLevel() == 0 && !picked[strings.ToLower(md.Key())] {
+			continue // captured by the first link, not what the chain matched
 		}
 		if k := md.Key(); k != "" {
 			v += ":" + k
@@ -842,6 +847,35 @@ func matchedVariables(m types.MatchedRule) string {
 		vars = append(vars, v)
 	}
 	return strings.Join(dedupe(vars), ",")
+}
+
+// chainPicked returns, for a chained rule whose first link captures every
+// value into a TX variable named after it and whose later link matches
+// some of those (CRS 920450 and 920451: each header name is captured into
+// tx.header_name_920450_<name>, then the restricted ones match), the keys
+// of the first link's values the later link matched. Nil when the rule is
+// not of that shape: then every value it matched is named.
+func chainPicked(mds []types.MatchData) map[string]bool {
+	var picked map[string]bool
+	for _, md := range mds {
+		if md.ChainLevel() == 0 || md.Variable().Name() != "TX" {
+			continue
+		}
+		key := strings.ToLower(md.Key())
+		for _, first := range mds {
+			if first.ChainLevel() != 0 || first.Key() == "" {
+				continue
+			}
+			k := strings.ToLower(first.Key())
+			if strings.HasSuffix(key, "_"+k) {
+				if picked == nil {
+					picked = map[string]bool{}
+				}
+				picked[k] = true
+			}
+		}
+	}
+	return picked
 }
 
 func dedupe(s []string) []string {

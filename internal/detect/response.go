@@ -14,10 +14,8 @@ package detect
 // cancels when the handler returns.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -300,17 +298,6 @@ func (s *Stage) decideOutbound(tx types.Transaction, it *types.Interruption, ups
 // what the upstream said.
 func (o *outbound) replace(resp *http.Response, info *decision.Info, d decision.Decision) {
 	_ = resp.Body.Close()
-	ct, body := o.pages.Body(resp.Request, denypage.Page{Status: d.Status, Reason: d.RuleID, RequestID: info.ID})
-	resp.StatusCode = d.Status
-	resp.Status = fmt.Sprintf("%d %s", d.Status, http.StatusText(d.Status))
-	for _, h := range []string{"Content-Encoding", "Content-Length", "Etag", "Last-Modified", "Content-Disposition", "Set-Cookie", "Content-Range", "Accept-Ranges"} {
-		resp.Header.Del(h)
-	}
-	resp.Header.Set("Content-Type", ct)
-	resp.Header.Set("Cache-Control", "no-store")
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	resp.TransferEncoding = nil
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	o.pages.Replace(resp, denypage.Page{Status: d.Status, Reason: d.RuleID, RequestID: info.ID})
 	info.Final = d
 }

@@ -3,10 +3,8 @@ package harden
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -409,18 +407,7 @@ func (g *leakGuard) replace(resp *http.Response, info *decision.Info, f finding,
 	default:
 		status = http.StatusInternalServerError
 	}
-	ct, body := g.pages.Body(resp.Request, denypage.Page{Status: status, Reason: f.rule, RequestID: info.ID})
-	resp.StatusCode = status
-	resp.Status = fmt.Sprintf("%d %s", status, http.StatusText(status))
-	for _, h := range []string{"Content-Encoding", "Content-Length", "Etag", "Last-Modified", "Content-Disposition", "Set-Cookie", "Content-Range", "Accept-Ranges"} {
-		resp.Header.Del(h)
-	}
-	resp.Header.Set("Content-Type", ct)
-	resp.Header.Set("Cache-Control", "no-store")
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	resp.TransferEncoding = nil
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	g.pages.Replace(resp, denypage.Page{Status: status, Reason: f.rule, RequestID: info.ID})
 	info.Final = decision.Decision{Action: decision.Block, RuleID: f.rule, Reason: f.what, Critical: f.rule != RuleLeakUninspectable}
 }
 

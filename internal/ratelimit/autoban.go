@@ -3,7 +3,9 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -97,16 +99,48 @@ func (a *AutoBan) Observe(ctx context.Context, r *http.Request, info *decision.I
 // its answer is hidden), frames, and a popup it opened once and then
 // navigates again and again by script. Such requests must not count
 // towards auto-bans, or 30 <img src=/.env> on any page would get its
-// visitors banned; they are still blocked and rate limited one by one.
+// visitors banned; they are still blocked and rate limited one by one
+// (a rate-limit rule with action ban throttles them instead of banning).
+//
+// Browsers send no Fetch Metadata to URLs that are not potentially
+// trustworthy: over plain HTTP (a site without an HTTPS redirect, or a
+// visitor without HSTS for it) there is none. Then an Origin or Referer
+// naming another host than the request's (port aside; "null" is an
+// opaque origin) is the evidence: browsers send the other page's origin
+// by default (strict-origin-when-cross-origin). A page that asks for no
+// referrer (referrerpolicy=no-referrer) sends neither, and its requests
+// still count; so does a link the user followed from another site over
+// plain HTTP, which looks the same as its script navigating.
 //
 // Any client can send these headers: a scanner that does escapes auto-bans
 // (never the per-request blocks and rate limits). Browsers without Fetch
-// Metadata (before Safari 16.4) do not send them, so their visitors are
-// not protected this way.
+// Metadata at all (Safari before 16.4) are judged by their Origin and
+// Referer in the same way.
 func ThirdParty(r *http.Request) bool {
 	h := r.Header
-	if h.Get("Sec-Fetch-Site") != "cross-site" {
+	switch h.Get("Sec-Fetch-Site") {
+	case "cross-site":
+		return h.Get("Sec-Fetch-Mode") != "navigate" || h.Get("Sec-Fetch-Dest") != "document" || h.Get("Sec-Fetch-User") != "?1"
+	case "":
+		if o := h.Get("Origin"); o != "" {
+			return o == "null" || otherHost(o, r.Host)
+		}
+		if ref := h.Get("Referer"); ref != "" {
+			return otherHost(ref, r.Host)
+		}
+	}
+	return false
+}
+
+// otherHost reports whether the URL u (an Origin or Referer) names a host
+// other than host (a Host header); ports are ignored, as in a site.
+func otherHost(u, host string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
 		return false
 	}
-	return h.Get("Sec-Fetch-Mode") != "navigate" || h.Get("Sec-Fetch-Dest") != "document" || h.Get("Sec-Fetch-User") != "?1"
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return !strings.EqualFold(p.Hostname(), strings.Trim(host, "[]"))
 }

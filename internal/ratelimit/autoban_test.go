@@ -135,3 +135,50 @@ func TestAutoBanIgnoresWhatThirdPartyPagesSend(t *testing.T) {
 		}
 	}
 }
+
+// Over plain HTTP browsers send no Fetch Metadata: an Origin or Referer
+// naming another host is then the evidence of another site's page. A
+// redirect to HTTPS (edge.https_redirect) is no block and never counts.
+func TestAutoBanIgnoresThirdPartyPagesOverPlainHTTP(t *testing.T) {
+	deps := memDeps(t)
+	bans := NewBans(deps)
+	cfg := config.Default().AutoBan
+	cfg.BlockThreshold = 5
+	ab := NewAutoBan(cfg, deps, bans)
+	ctx := context.Background()
+	for i, c := range []struct {
+		name, host, origin, referer string
+		final                       decision.Decision
+		counts                      bool
+	}{
+		{"img, Referer of another site", "victim.test:8000", "", "http://evil.test:9000/", dotfiles, false},
+		{"img, Referer of another site, no port", "victim.test", "", "http://EVIL.test/cats.html", dotfiles, false},
+		{"form post, Origin of another site", "victim.test", "http://evil.test", "", dotfiles, false},
+		{"sandboxed frame, Origin null", "victim.test", "null", "", dotfiles, false},
+		{"same host, other port", "victim.test:8000", "", "http://victim.test:9000/", dotfiles, true},
+		{"same host", "Victim.test", "", "http://victim.test/page/", dotfiles, true},
+		{"IPv6 host", "[2001:db8::1]:80", "", "http://[2001:db8::1]/", dotfiles, true},
+		{"no Referer (curl, referrerpolicy=no-referrer)", "victim.test", "", "", dotfiles, true},
+		{"Referer not a URL", "victim.test", "", "::", dotfiles, true},
+		{"HTTPS redirect", "victim.test", "", "", decision.Decision{Action: decision.Respond, Status: 301, RuleID: "edge-https-redirect"}, false},
+	} {
+		addr := netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + i)})
+		for n := 0; n < 5; n++ {
+			r := httptest.NewRequest("GET", "http://"+c.host+"/.env?n", nil)
+			if c.origin != "" {
+				r.Header.Set("Origin", c.origin)
+			}
+			if c.referer != "" {
+				r.Header.Set("Referer", c.referer)
+			}
+			info := &decision.Info{ClientIP: addr, Final: c.final}
+			ab.Observe(ctx, r, info, 403)
+		}
+		d, _ := check(bans, "GET", "/", addr.String())
+		if banned := d.RuleID == RuleBanned; banned != c.counts {
+			t.Errorf("%s: banned %v after 5, want %v", c.name, banned, c.counts)
+		}
+	}
+}
+
+var dotfiles = decision.Decision{Action: decision.Block, RuleID: "path-dotfiles"}

@@ -50,16 +50,21 @@ type Limiter struct {
 }
 
 type rule struct {
-	id        string
-	limit     store.Limit
-	mode      decision.Mode
-	action    decision.Action // Throttle, Challenge or Block (ban)
-	banFor    time.Duration
-	key       []keyPart
-	unless    string       // a header whose presence exempts the request (anon throttle)
-	scope     *scope.Scope // hosts, paths, path_regex, methods, except_paths
-	headers   http.Header  // RateLimit-Policy, RateLimit-Limit
-	maxTokens int          // throttle-user: distinct tokens per client (throttle.go)
+	id      string
+	limit   store.Limit
+	mode    decision.Mode
+	action  decision.Action // Throttle, Challenge or Block (ban)
+	banFor  time.Duration
+	key     []keyPart
+	unless  string       // a header whose presence exempts the request (anon throttle)
+	scope   *scope.Scope // hosts, paths, path_regex, methods, except_paths
+	headers http.Header  // RateLimit-Policy, RateLimit-Limit
+	// Keys with header: or cookie: parts count values Parapet cannot
+	// verify; throttle.go bounds them per client.
+	values    int    // how many key parts are header: or cookie:
+	maxValues int    // distinct values per client (throttles.max_tokens_per_client)
+	set       string // the store key prefix of a client's set of values
+	user      bool   // throttle-user: a new token is not charged (throttle.go)
 }
 
 type keyKind uint8
@@ -121,12 +126,19 @@ func New(cfg *config.Config, deps Deps, bans *Bans) (*Limiter, error) {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 			continue
 		}
+		r.maxValues, r.set = th.MaxTokensPerClient, "kv:"+r.id+"|"
 		switch r.id {
 		case "throttle-anon":
-			r.unless = http.CanonicalHeaderKey(th.TokenHeader)
+			// With the user throttle on, a request with a token is its
+			// business; without it, DRF counts a request whose token no
+			// authentication class claims as anonymous, and so does the
+			// anon throttle: any token would otherwise exempt a request.
+			if th.User != "" {
+				r.unless = http.CanonicalHeaderKey(th.TokenHeader)
+			}
 			l.anon = r
 		case "throttle-user":
-			r.maxTokens = th.MaxTokensPerClient
+			r.user, r.set = true, "tk:"
 		}
 		l.rules = append(l.rules, r)
 	}
@@ -180,8 +192,10 @@ func compile(rc config.RateLimitRule) (*rule, error) {
 			r.key = append(r.key, keyPart{kind: keyPath})
 		case "header":
 			r.key = append(r.key, keyPart{kind: keyHeader, name: http.CanonicalHeaderKey(name)})
+			r.values++
 		case "cookie":
 			r.key = append(r.key, keyPart{kind: keyCookie, name: name})
+			r.values++
 		default:
 			return nil, fieldError{"key", fmt.Errorf("%q must be ip, path, header:NAME or cookie:NAME", part)}
 		}
@@ -218,27 +232,38 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		if rr.action == decision.Challenge && info.Cleared {
 			continue
 		}
-		key, ok := rr.appendKey(buf[:0], r, info)
-		if !ok {
+		b := bucket{rule: rr, n: 1}
+		if rr.values == 0 {
+			b.keys[0], _ = rr.appendKey(buf[:0], r, info, false)
+		} else if err := l.valueBucket(ctx, &b, r, info); err != nil {
+			if l.guard.Failed("ratelimit", err) {
+				return decision.Pass
+			}
+			return unavailable()
+		}
+		if rr = b.rule; rr == nil { // the anon throttle counts it
 			continue
 		}
-		if rr.maxTokens > 0 {
-			admitted, err := l.admitToken(ctx, rr, r, info)
-			if err != nil {
-				if l.guard.Failed("ratelimit", err) {
-					return decision.Pass
-				}
-				return unavailable()
+		// Another site's page can make its visitors' browsers send
+		// requests (ThirdParty): under a ban rule they fill buckets of
+		// their own and are throttled, never banned, and never fill the
+		// visitor's own bucket so that its next request gets it banned.
+		thirdParty := rr.action == decision.Block && ThirdParty(r)
+		var res store.Result
+		var err error
+		for i, key := range b.keys[:b.n] {
+			if thirdParty {
+				key = append(key, "|xs"...)
 			}
-			if !admitted { // counted as a request without a token
-				info.AddTag("token-not-admitted")
-				if rr = l.anon; rr == nil {
-					continue
+			if res, err = l.st.GCRA(ctx, string(key), rr.limit); err != nil || !res.Allowed {
+				break
+			}
+			if i == 0 && b.admit != nil {
+				if err = l.admit(ctx, rr, info, b.admit); err != nil {
+					break
 				}
-				key, _ = rr.appendKey(buf[:0], r, info)
 			}
 		}
-		res, err := l.st.GCRA(ctx, string(key), rr.limit)
 		if err != nil {
 			if l.guard.Failed("ratelimit", err) {
 				return decision.Pass
@@ -252,11 +277,16 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		l.hits.Add(1)
 		l.checkProxy(r, info)
 		d := rr.decision(res)
+		if thirdParty {
+			d.Action = decision.Throttle
+			d.Reason = "over rate limit " + rr.limit.String() + " (sent for another site's page: throttled, not banned)"
+			info.AddTag("third-party")
+		}
 		if rr.mode == decision.Monitor {
 			info.Matched = append(info.Matched, d)
 			continue
 		}
-		if rr.action == decision.Block && l.bans != nil {
+		if d.Action == decision.Block && l.bans != nil {
 			banFor := rr.banFor
 			if banFor <= 0 {
 				banFor = l.banFor
@@ -321,10 +351,13 @@ func (rr *rule) matches(r *http.Request) bool {
 	return true
 }
 
-// appendKey builds the store key "rl:<rule>:<parts>"; ok is false when a
+// appendKey builds the store key "rl:<rule>|<parts>"; ok is false when a
 // header or cookie the key needs is missing. Header and cookie values
-// (tokens, sessions) are hashed so no secret is stored.
-func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info) ([]byte, bool) {
+// (tokens, sessions) are hashed so no secret is stored. byClient puts the
+// client's key ("@" and its address) in place of every header and cookie
+// value: the bucket of the client's requests without a value, or with one
+// not admitted (throttle.go).
+func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info, byClient bool) ([]byte, bool) {
 	b = append(b, "rl:"...)
 	b = append(b, rr.id...)
 	for _, k := range rr.key {
@@ -334,21 +367,31 @@ func (rr *rule) appendKey(b []byte, r *http.Request, info *decision.Info) ([]byt
 			b = AppendClientKey(b, info.ClientIP)
 		case keyPath:
 			b = append(b, scope.Normalize(r.URL.Path)...) // one bucket for the spellings of a path
-		case keyHeader:
-			v := r.Header.Get(k.name)
+		case keyHeader, keyCookie:
+			if byClient {
+				b = AppendClientKey(append(b, '@'), info.ClientIP)
+				continue
+			}
+			v := k.value(r)
 			if v == "" {
 				return nil, false
 			}
 			b = appendDigest(b, v)
-		case keyCookie:
-			c, err := r.Cookie(k.name)
-			if err != nil || c.Value == "" {
-				return nil, false
-			}
-			b = appendDigest(b, c.Value)
 		}
 	}
 	return b, true
+}
+
+// value is the header's or cookie's value in r ("" when missing).
+func (k keyPart) value(r *http.Request) string {
+	if k.kind == keyHeader {
+		return r.Header.Get(k.name)
+	}
+	c, err := r.Cookie(k.name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 func appendDigest(b []byte, v string) []byte {

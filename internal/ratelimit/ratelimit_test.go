@@ -217,16 +217,18 @@ func TestRuleActionsAndModes(t *testing.T) {
 	if d, _ := check(l, "POST", "/cart/", "192.0.2.6", session("s1")); d.RuleID != "per-session" {
 		t.Fatalf("same session from another address: %+v", d)
 	}
-	if d, _ := check(l, "POST", "/cart/", "192.0.2.5", session("s2")); d.Decided() {
+	if d, _ := check(l, "POST", "/cart/", "192.0.2.7", session("s2")); d.Decided() {
 		t.Fatalf("other session: %+v", d)
 	}
-	if d, _ := check(l, "POST", "/cart/", "192.0.2.5"); d.Decided() {
-		t.Fatalf("no session cookie is not counted: %+v", d)
+	// A request without the cookie counts in its address's bucket, which
+	// s1's first request (a session new to 192.0.2.5) took one from.
+	if d, _ := check(l, "POST", "/cart/", "192.0.2.5"); d.RuleID != "per-session" {
+		t.Fatalf("no session cookie, after a new session from the address: %+v", d)
 	}
 	// No secret reaches the store: the session value is hashed in the key.
 	r := httptest.NewRequest("POST", "/cart/", nil)
 	r.AddCookie(&http.Cookie{Name: "sessionid", Value: "secret-session-value"})
-	key, _ := l.rules[3].appendKey(nil, r, &decision.Info{})
+	key, _ := l.rules[3].appendKey(nil, r, &decision.Info{}, false)
 	if strings.Contains(string(key), "secret-session-value") {
 		t.Fatalf("session value in the store key %q", key)
 	}
@@ -271,12 +273,12 @@ func TestStoreDownOpenOrClosed(t *testing.T) {
 		if !open && (d.Status != 503 || d.RuleID != RuleStoreUnavailable || db.Status != 503) {
 			t.Fatalf("fail closed let through: %+v %+v", d, db)
 		}
-		// The first call found the store down; the rest answer at once
-		// (circuit open) instead of each waiting for the store.
+		// The first store.TripAfter calls found the store down; the rest
+		// answer at once (circuit open) instead of each waiting for it.
 		for i := 0; i < 100; i++ {
 			check(l, "GET", "/", "192.0.2.1")
 		}
-		if deps.Guard.Errors() != 1 || !deps.Guard.Down() {
+		if deps.Guard.Errors() != store.TripAfter || !deps.Guard.Down() {
 			t.Fatalf("errors counted: %d", deps.Guard.Errors())
 		}
 	}

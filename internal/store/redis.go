@@ -86,11 +86,21 @@ func (r *Redis) Ping(ctx context.Context) error {
 // Close closes the connection pool.
 func (r *Redis) Close() error { return r.c.Close() }
 
+// bound is the context a command runs under: the caller's values but not
+// its cancellation, and a deadline of the store's own. A request's context
+// ends when its client hangs up; a command cut short by that would count
+// as a store failure (and go-redis drops the connection it was on), so any
+// client could trip the store's guard by hanging up (see Guard). The
+// command is short and bounded by d; letting it finish costs nothing.
+func bound(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}
+
 func wrap(err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return nil
 	}
-	return fmt.Errorf("%w: redis: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: redis: %w", ErrUnavailable, err)
 }
 
 // gcraScript runs GCRA atomically on Redis's clock (one clock for all
@@ -115,7 +125,7 @@ return {1, math.floor((now - allow_at) / interval), 0, nxt - now}
 
 // GCRA implements Store.
 func (r *Redis) GCRA(ctx context.Context, key string, l Limit) (Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	interval := l.Interval().Microseconds()
 	if interval < 1 {
@@ -144,7 +154,7 @@ return v
 
 // Incr implements Store.
 func (r *Redis) Incr(ctx context.Context, key string, delta int64, window time.Duration) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	ms := window.Milliseconds()
 	if ms < 1 {
@@ -167,7 +177,7 @@ return 1
 
 // Member implements Store.
 func (r *Redis) Member(ctx context.Context, key, member string, max int, window time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	ms := window.Milliseconds()
 	if ms < 1 {
@@ -182,7 +192,7 @@ func (r *Redis) Member(ctx context.Context, key, member string, max int, window 
 
 // SetNX implements Store.
 func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	ok, err := r.c.SetNX(ctx, r.prefix+key, value, ttl).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -193,14 +203,14 @@ func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	return wrap(r.c.Set(ctx, r.prefix+key, value, ttl).Err())
 }
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	v, err := r.c.Get(ctx, r.prefix+key).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -227,7 +237,7 @@ func (r *Redis) AddBan(ctx context.Context, b Ban) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, r.banKey(b.Key), data, ttl)
@@ -239,7 +249,7 @@ func (r *Redis) AddBan(ctx context.Context, b Ban) error {
 
 // RemoveBan implements Store.
 func (r *Redis) RemoveBan(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	var del *redis.IntCmd
 	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -255,7 +265,7 @@ func (r *Redis) RemoveBan(ctx context.Context, key string) (bool, error) {
 
 // Banned implements Store.
 func (r *Redis) Banned(ctx context.Context, key string) (Ban, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := bound(ctx, r.timeout)
 	defer cancel()
 	data, err := r.c.Get(ctx, r.banKey(key)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -273,7 +283,7 @@ func (r *Redis) Banned(ctx context.Context, key string) (Ban, bool, error) {
 
 // Bans implements Store.
 func (r *Redis) Bans(ctx context.Context) ([]Ban, error) {
-	ctx, cancel := context.WithTimeout(ctx, 4*r.timeout)
+	ctx, cancel := bound(ctx, 4*r.timeout)
 	defer cancel()
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	if err := r.c.ZRemRangeByScore(ctx, r.banIndex(), "-inf", "("+now).Err(); err != nil {

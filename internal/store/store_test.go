@@ -349,14 +349,20 @@ func TestRedisTLS(t *testing.T) {
 }
 
 // While the store is down, the guard answers at once for all but one
-// caller per retry interval, and says when the store is back.
+// caller per retry interval, and says when the store is back. It opens
+// only after TripAfter failures in a row.
 func TestGuardCircuitBreaker(t *testing.T) {
 	g := NewGuard(false, nil)
 	if g.Skip() {
 		t.Fatal("skipping a healthy store")
 	}
-	if g.Failed("test", ErrUnavailable) {
-		t.Fatal("on_error closed let a request through")
+	for i := 0; i < TripAfter; i++ {
+		if g.Failed("test", ErrUnavailable) {
+			t.Fatal("on_error closed let a request through")
+		}
+		if down := i == TripAfter-1; g.Down() != down || g.Skip() != down {
+			t.Fatalf("after %d failures in a row: down=%v, want %v", i+1, g.Down(), down)
+		}
 	}
 	for i := 0; i < 2; i++ {
 		if !g.Skip() {
@@ -372,8 +378,75 @@ func TestGuardCircuitBreaker(t *testing.T) {
 		t.Fatal("a second caller retried in the same interval")
 	}
 	g.OK()
-	if g.Skip() || g.Down() || g.Errors() != 1 {
+	if g.Skip() || g.Down() || g.Errors() != TripAfter {
 		t.Fatalf("after recovery: skip=%v down=%v errors=%d", g.Skip(), g.Down(), g.Errors())
+	}
+}
+
+// Failures with successes in between never open the circuit, and a
+// caller's own cancellation is not a store failure at all: a client that
+// hangs up, or one whose odd request fails, cannot switch the store off
+// for everyone.
+func TestGuardTripsOnlyOnFailuresInARow(t *testing.T) {
+	g := NewGuard(true, nil)
+	for i := 0; i < 100; i++ {
+		if !g.Failed("test", fmt.Errorf("%w: redis: %w", ErrUnavailable, context.Canceled)) {
+			t.Fatal("on_error open refused a request")
+		}
+	}
+	if g.Down() || g.Errors() != 0 {
+		t.Fatalf("cancellations counted: down=%v errors=%d", g.Down(), g.Errors())
+	}
+	for i := 0; i < 100; i++ {
+		for j := 0; j < TripAfter-1; j++ {
+			g.Failed("test", ErrUnavailable)
+		}
+		g.OK()
+		if g.Down() || g.Skip() {
+			t.Fatalf("round %d: %d failures between successes opened the circuit", i, TripAfter-1)
+		}
+	}
+	if g.Errors() != 100*(TripAfter-1) {
+		t.Fatalf("errors counted: %d", g.Errors())
+	}
+}
+
+// A Redis command is not cut short by its caller's cancellation (a client
+// that hung up): it runs to its answer under the store's own timeout.
+func TestRedisIgnoresCallerCancellation(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rs, err := NewRedis(RedisOptions{URL: srv.URL(), Prefix: "test:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := rs.AddBan(ctx, Ban{Key: "192.0.2.1", Action: "block", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("AddBan under a cancelled context: %v", err)
+	}
+	if _, ok, err := rs.Banned(ctx, "192.0.2.1"); err != nil || !ok {
+		t.Fatalf("Banned under a cancelled context: %v %v", ok, err)
+	}
+	if r, err := rs.GCRA(ctx, "k", Limit{Rate: 1, Period: time.Second, Burst: 1}); err != nil || !r.Allowed {
+		t.Fatalf("GCRA under a cancelled context: %+v %v", r, err)
+	}
+	if _, err := rs.Incr(ctx, "n", 1, time.Minute); err != nil {
+		t.Fatalf("Incr under a cancelled context: %v", err)
+	}
+	if _, err := rs.Member(ctx, "m", "a", 3, time.Minute); err != nil {
+		t.Fatalf("Member under a cancelled context: %v", err)
+	}
+	if _, err := rs.SetNX(ctx, "x", []byte{1}, time.Minute); err != nil {
+		t.Fatalf("SetNX under a cancelled context: %v", err)
+	}
+	// A dead Redis still fails within the store's timeout, whatever the
+	// caller's context.
+	dead, _ := NewRedis(RedisOptions{URL: "redis://" + testenv.FreeAddr(t), Timeout: 50 * time.Millisecond})
+	defer dead.Close()
+	start := time.Now()
+	if _, _, err := dead.Banned(context.Background(), "192.0.2.1"); err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("dead Redis: %v after %v", err, time.Since(start))
 	}
 }
 
