@@ -40,6 +40,11 @@ var spoofing = [][2]string{
 	{"Connection", "keep-alive, X-Country, X-Forwarded-For, X-Forwarded-Proto, X-Real-Ip, X-Request-Id"},
 }
 
+// clientIPHeaders are the headers CDNs and proxies set to the client's
+// address, which a client may send itself.
+var clientIPHeaders = []string{"True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP",
+	"Client-IP", "X-Forwarded", "Forwarded-For", "X-Original-Forwarded-For", "X-Originating-IP", "X-Remote-IP", "X-Remote-Addr"}
+
 // Underscore spellings, Connection tricks and repeated forwarding lines
 // do not change what Django sees: the client address, scheme, request id
 // and country Parapet computed, from a trusted proxy (loopback here) and
@@ -94,6 +99,27 @@ func TestDjangoSeesOnlyParapetsForwardingHeaders(t *testing.T) {
 		}
 		if who["is_secure"] != false {
 			t.Errorf("a client's X-Forwarded-Ssl made Django think the request was secure: %v", who)
+		}
+		// The client-address headers of CDNs and other proxies, which IP
+		// helpers (django-ipware) read before X-Forwarded-For.
+		var sent [][2]string
+		for _, h := range clientIPHeaders {
+			sent = append(sent, [2]string{h, "6.6.6.6"})
+		}
+		who, _ = whoami(t, d, sent)
+		if got, _ := who["client_ip_headers"].(map[string]any); len(got) > 0 {
+			t.Errorf("Django saw a client's own address headers: %v", got)
+		}
+	})
+	t.Run("client address headers from a trusted proxy", func(t *testing.T) {
+		d := startDjango(t)
+		var sent [][2]string
+		for _, h := range clientIPHeaders {
+			sent = append(sent, [2]string{h, "8.8.8.8"})
+		}
+		who, _ := whoami(t, d, sent)
+		if got, _ := who["client_ip_headers"].(map[string]any); len(got) != len(clientIPHeaders) {
+			t.Errorf("Django saw %d of the %d client address headers a trusted proxy (a CDN) sent: %v", len(got), len(clientIPHeaders), got)
 		}
 	})
 	t.Run("Expect is answered by Parapet, not forwarded", func(t *testing.T) {

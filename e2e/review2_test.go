@@ -86,7 +86,7 @@ func slowReader(t *testing.T, addr, path string) net.Conn {
 func TestReview2SlowReaderHoldsTheUpstream(t *testing.T) {
 	t.Run("upstream_limit slot", func(t *testing.T) {
 		d := startDjango(t, "PARAPET_UPSTREAM_LIMIT_MAX_CONCURRENT=1", "PARAPET_UPSTREAM_LIMIT_QUEUE_TIMEOUT=1s")
-		slowReader(t, d.addr, "/download/?lines=200000")
+		slowReader(t, d.addr, "/download/?lines=200000&batch=1000")
 		time.Sleep(500 * time.Millisecond) // the app has filled every buffer on the way
 		resp, err := http.Get(d.base + "/")
 		if err != nil {
@@ -100,7 +100,7 @@ func TestReview2SlowReaderHoldsTheUpstream(t *testing.T) {
 	t.Run("gunicorn workers", func(t *testing.T) {
 		d := startDjango(t)
 		for i := 0; i < 8; i++ { // testenv's gunicorn: 1 worker, 8 threads
-			slowReader(t, d.addr, fmt.Sprintf("/download/?lines=200000&n=%d", i))
+			slowReader(t, d.addr, fmt.Sprintf("/download/?lines=200000&batch=1000&n=%d", i))
 		}
 		time.Sleep(500 * time.Millisecond)
 		client := &http.Client{Timeout: 10 * time.Second}
@@ -396,16 +396,17 @@ rate_limits:
 // under_attack.upstream_latency is meant to see the app slowing down, but
 // the time it averages runs until the response has been written to the
 // client: a client that reads a download slowly is "app latency". Two
-// such downloads, read after three seconds, put under-attack mode on with
+// such downloads, read after six seconds, put under-attack mode on with
 // the app idle and fast, and every API client without a clearance is then
-// refused (429) for at least calm_for.
+// refused (429) for at least calm_for. (The threshold is 5 s: Django's
+// first request, under a loaded machine, has taken 2.3 s here.)
 func TestReview2SlowReadersTurnOnUnderAttack(t *testing.T) {
-	d := startDjango(t, "PARAPET_UNDER_ATTACK_UPSTREAM_LATENCY=2s")
+	d := startDjango(t, "PARAPET_UNDER_ATTACK_UPSTREAM_LATENCY=5s")
 	var conns []net.Conn
 	for i := 0; i < 2; i++ {
-		conns = append(conns, slowReader(t, d.addr, fmt.Sprintf("/download/?lines=100000&r=%d", i)))
+		conns = append(conns, slowReader(t, d.addr, fmt.Sprintf("/download/?lines=100000&batch=1000&r=%d", i)))
 	}
-	time.Sleep(3 * time.Second)
+	time.Sleep(6 * time.Second)
 	for _, c := range conns { // read the rest, to the last chunk
 		c.SetReadDeadline(time.Now().Add(90 * time.Second))
 		var tail []byte

@@ -59,6 +59,11 @@ Configuration:
   a wrong token is logged as rule metrics-token and counts towards auto-bans).
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
   collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
+  Slow clients: the app's response is read ahead of the client (1 MB in memory,
+  then a temp file, up to PARAPET_LIMITS_RESPONSE_BUFFER_BYTES=1GB; 0: off; all
+  temp files up to PARAPET_LIMITS_RESPONSE_BUFFER_TOTAL=4GB), so a slow reader
+  holds no gunicorn worker; one that takes nothing for PARAPET_TIMEOUTS_SEND=60s
+  is cut off.
   SIGHUP (and, with reload.watch, a change to the file) reloads the config; a bad
   new config is refused and the running one keeps serving.
 

@@ -153,6 +153,7 @@ func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, s
 		},
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ResponseBuffer: responseBuffer(cfg.Limits.ResponseBufferBytes), ResponseBufferTotal: int64(cfg.Limits.ResponseBufferTotal),
 	})
 	metrics := events.NewMetrics(version)
 	handler = waf.NewHandler(chain, px, events.Multi{events.LineSink{W: logOut, Level: level}, metrics}, logger)
@@ -386,4 +387,13 @@ func serveMetrics(ctx context.Context, ln net.Listener, path string, m *events.M
 		_ = srv.Close()
 	}()
 	_ = srv.Serve(ln)
+}
+
+// responseBuffer maps limits.response_buffer_bytes (0: off) to the
+// proxy's option (negative: off).
+func responseBuffer(n config.ByteSize) int64 {
+	if n == 0 {
+		return -1
+	}
+	return int64(n)
 }

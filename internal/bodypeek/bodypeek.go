@@ -7,7 +7,6 @@
 package bodypeek
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,16 +35,27 @@ func (p *Peeker) Limit() int { return p.limit }
 func (p *Peeker) Peek(resp *http.Response) (prefix []byte, whole bool, err error) {
 	buf := p.getBuf()
 	rest := resp.Body
-	n, err := io.ReadFull(rest, buf)
+	n := 0
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = rest.Read(buf[n:])
+		n += m
+	}
+	if n == len(buf) {
+		// Reading stops at the limit without asking for more: a body of
+		// exactly the limit reads as one that goes on.
+		err = nil
+	}
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		p.bufs.Put(&buf)
 		return nil, false, fmt.Errorf("reading upstream body: %w", err)
 	}
 	prefix = buf[:n]
-	// io.ReadFull stops at the limit without asking for more: a body of
-	// exactly the limit reads as one that goes on.
 	whole = err != nil
-	resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(prefix), rest), rest: rest, buf: &buf, pool: &p.bufs}
+	// A body cut short (the upstream closed before its Content-Length:
+	// io.ErrUnexpectedEOF) is inspected whole, and its reader still gets
+	// the error after the prefix, never a clean end.
+	resp.Body = &prefixedBody{prefix: prefix, whole: whole, end: err, rest: rest, buf: &buf, pool: &p.bufs}
 	return prefix, whole, nil
 }
 
@@ -57,12 +67,32 @@ func (p *Peeker) getBuf() []byte {
 }
 
 // prefixedBody replays the peeked prefix, then streams the rest; Close
-// gives the prefix buffer back to the pool.
+// gives the prefix buffer back to the pool. A body that was read whole
+// ends with its last bytes (io.EOF, or the error that ended it, with
+// them), so a reader knows it has ended without another call.
 type prefixedBody struct {
-	io.Reader
-	rest io.Closer
-	buf  *[]byte
-	pool *sync.Pool
+	prefix []byte
+	off    int
+	whole  bool
+	end    error // when whole: io.EOF, or the error that ended the body
+	rest   io.ReadCloser
+	buf    *[]byte
+	pool   *sync.Pool
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if b.off < len(b.prefix) {
+		n := copy(p, b.prefix[b.off:])
+		b.off += n
+		if b.whole && b.off == len(b.prefix) {
+			return n, b.end
+		}
+		return n, nil
+	}
+	if b.whole {
+		return 0, b.end
+	}
+	return b.rest.Read(p)
 }
 
 func (b *prefixedBody) Close() error {

@@ -38,6 +38,22 @@ func TestPeekReplaysThePrefix(t *testing.T) {
 	}
 }
 
+// A body cut short within the limit (the upstream closed before its
+// Content-Length) is inspected whole, but its reader gets the error after
+// the prefix, never a clean end: the client must see the response cut.
+func TestPeekCutShortBodyEndsWithItsError(t *testing.T) {
+	cut := io.MultiReader(strings.NewReader("part of it"), iotest.ErrReader(io.ErrUnexpectedEOF))
+	resp := &http.Response{Body: io.NopCloser(cut)}
+	prefix, whole, err := New(64).Peek(resp)
+	if err != nil || !whole || string(prefix) != "part of it" {
+		t.Fatalf("prefix %q, whole %v, %v", prefix, whole, err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	if string(got) != "part of it" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read %q, %v; want the prefix, then io.ErrUnexpectedEOF", got, err)
+	}
+}
+
 type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("reset") }

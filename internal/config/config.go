@@ -106,6 +106,16 @@ type Limits struct {
 	MaxURIBytes ByteSize `yaml:"max_uri_bytes"`
 	// MaxBodyBytes caps request bodies (413 past it).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// ResponseBufferBytes is the most of one response read ahead of a slow
+	// client (its first MB in memory, the rest in an unlinked temporary
+	// file), as nginx's proxy_buffering does: the app's worker and the
+	// upstream_limit slot are free once the app has answered, not once the
+	// client has read it. Past it the app is read at the client's pace.
+	// 0 turns response buffering off. Read at start.
+	ResponseBufferBytes ByteSize `yaml:"response_buffer_bytes"`
+	// ResponseBufferTotal bounds the temporary files of all buffered
+	// responses together (their memory is bounded to 64 MB). Read at start.
+	ResponseBufferTotal ByteSize `yaml:"response_buffer_total"`
 }
 
 // WebSockets configures WebSocket upgrades, the only protocol switch
@@ -131,6 +141,11 @@ type Timeouts struct {
 	Read time.Duration `yaml:"read"`
 	// Write bounds writing a response (0: no limit, for long downloads).
 	Write time.Duration `yaml:"write"`
+	// Send bounds each write to the client (like nginx's send_timeout): a
+	// client that takes nothing for this long is cut off (0: no limit).
+	// The app's answer is buffered for slow clients, so they hold no
+	// worker meanwhile.
+	Send time.Duration `yaml:"send"`
 	// Idle bounds how long a keep-alive connection waits for its next request.
 	Idle time.Duration `yaml:"idle"`
 	// UpstreamConnect bounds dialing the upstream.
@@ -230,8 +245,9 @@ type Feed struct {
 	// Name identifies the feed in rules and logs.
 	Name string `yaml:"name"`
 	// URL is an http or https URL the list is fetched from; give URL or
-	// File, exactly one.
-	URL string `yaml:"url"`
+	// File, exactly one. Its password and query values (an API key) are
+	// masked wherever Parapet prints or logs it.
+	URL string `yaml:"url" secret:"userinfo"`
 	// File is a local file the list is read from (and re-read every
 	// Refresh); give URL or File, exactly one.
 	File string `yaml:"file"`
@@ -443,9 +459,11 @@ func Default() *Config {
 			AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		},
 		Limits: Limits{
-			MaxHeaderBytes: 32 << 10,
-			MaxURIBytes:    8 << 10,
-			MaxBodyBytes:   25 << 20,
+			MaxHeaderBytes:      32 << 10,
+			MaxURIBytes:         8 << 10,
+			MaxBodyBytes:        25 << 20,
+			ResponseBufferBytes: 1 << 30,
+			ResponseBufferTotal: 4 << 30,
 		},
 		// On: ASGI apps (Django Channels) serve WebSockets today, and a
 		// WSGI app under gunicorn answers a handshake with an ordinary page.
@@ -454,6 +472,7 @@ func Default() *Config {
 			ReadHeader:             10 * time.Second,
 			Read:                   120 * time.Second,
 			Write:                  0,
+			Send:                   60 * time.Second,
 			Idle:                   120 * time.Second,
 			UpstreamConnect:        5 * time.Second,
 			UpstreamResponseHeader: 60 * time.Second,

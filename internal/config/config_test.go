@@ -159,6 +159,26 @@ func TestUnknownEnvironmentKeyIsRefused(t *testing.T) {
 	}
 }
 
+// A feed URL's query (an API key) is masked in what check prints, and the
+// running config keeps it.
+func TestMaskedHidesFeedQuery(t *testing.T) {
+	p := writeFile(t, "feeds:\n  - name: vendor\n    url: https://lists.example/ips.txt?api_key=SUPERSECRETKEY123\n")
+	cfg, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "SUPERSECRETKEY123") || !strings.Contains(string(out), "ips.txt?api_key=xxxxx") {
+		t.Fatalf("feed query not masked:\n%s", out)
+	}
+	if cfg.Feeds[0].URL != "https://lists.example/ips.txt?api_key=SUPERSECRETKEY123" {
+		t.Fatal("masking changed the running config")
+	}
+}
+
 func TestMaskedHidesUpstreamPassword(t *testing.T) {
 	cfg, err := Load("", []string{"PARAPET_UPSTREAM=https://user:s3cr3t@app.example.com"})
 	if err != nil {

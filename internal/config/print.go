@@ -8,7 +8,8 @@ import (
 
 // Masked returns a copy of the config with secrets hidden, safe to print
 // or log: fields tagged `secret:"true"` become "********" and URLs tagged
-// `secret:"userinfo"` lose their password.
+// `secret:"userinfo"` lose their password and their query's values (a
+// feed's API key). Slices of structs are copied before they are masked.
 func (c *Config) Masked() *Config {
 	out := *c
 	v := reflect.ValueOf(&out).Elem()
@@ -41,8 +42,16 @@ func maskSecrets(v reflect.Value) {
 			}
 			continue
 		}
-		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
+		switch {
+		case fv.Kind() == reflect.Struct && fv.Type() != durationType:
 			maskSecrets(fv)
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct && fv.Len() > 0:
+			cp := reflect.MakeSlice(fv.Type(), fv.Len(), fv.Len())
+			reflect.Copy(cp, fv) // the original's elements stay unmasked
+			for j := 0; j < cp.Len(); j++ {
+				maskSecrets(cp.Index(j))
+			}
+			fv.Set(cp)
 		}
 	}
 }

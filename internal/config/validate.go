@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/parapet-waf/parapet/internal/redact"
 )
 
 // Upstream is a parsed upstream address.
@@ -121,6 +123,12 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 {
 		bad("limits.max_body_bytes", "must be positive")
 	}
+	if c.Limits.ResponseBufferBytes < 0 {
+		bad("limits.response_buffer_bytes", "must not be negative (0: no response buffering)")
+	}
+	if c.Limits.ResponseBufferTotal <= 0 {
+		bad("limits.response_buffer_total", "must be positive")
+	}
 	t := c.Timeouts
 	for _, d := range []struct {
 		path string
@@ -130,6 +138,7 @@ func (c *Config) Validate() error {
 		{"timeouts.read_header", int64(t.ReadHeader), false},
 		{"timeouts.read", int64(t.Read), true},
 		{"timeouts.write", int64(t.Write), true},
+		{"timeouts.send", int64(t.Send), true},
 		{"timeouts.idle", int64(t.Idle), false},
 		{"timeouts.upstream_connect", int64(t.UpstreamConnect), false},
 		{"timeouts.upstream_response_header", int64(t.UpstreamResponseHeader), false},
@@ -219,14 +228,6 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// redactURL hides the password in a URL's userinfo.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// redactURL hides the password in a URL's userinfo and its query's
+// values, whether or not the URL parses.
+func redactURL(raw string) string { return redact.URL(raw) }

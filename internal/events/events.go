@@ -93,10 +93,12 @@ func (r *Redactor) secret(name string) bool {
 
 // Path returns path?query with secret values replaced by REDACTED. The
 // query's order and unknown parts are kept; an unparsable pair is kept
-// by name only.
+// by name only. JSON Web Tokens are REDACTED wherever they are (a path
+// segment, the value of a parameter with any name): they are bearer
+// credentials.
 func (r *Redactor) Path(path, rawQuery string) string {
 	if rawQuery == "" {
-		return path
+		return maskJWTs(path)
 	}
 	var b strings.Builder
 	b.Grow(len(path) + 1 + len(rawQuery))
@@ -122,5 +124,55 @@ func (r *Redactor) Path(path, rawQuery string) string {
 			b.WriteString(value)
 		}
 	}
+	return maskJWTs(b.String())
+}
+
+// jwtStart is how every JWT starts: the base64url of its header's `{"`.
+const jwtStart = "eyJ"
+
+// maskJWTs replaces each JSON Web Token in s (three base64url parts,
+// joined by dots, the first starting "eyJ"; the signature may be empty)
+// by REDACTED. Strings without "eyJ" are returned as they are.
+func maskJWTs(s string) string {
+	i := strings.Index(s, jwtStart)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i >= 0 {
+		if n := jwtLen(s[i:]); n > 0 {
+			b.WriteString(s[:i])
+			b.WriteString("REDACTED")
+			s = s[i+n:]
+		} else {
+			b.WriteString(s[:i+len(jwtStart)])
+			s = s[i+len(jwtStart):]
+		}
+		i = strings.Index(s, jwtStart)
+	}
+	b.WriteString(s)
 	return b.String()
+}
+
+// jwtLen is the length of the JWT s starts with (0: none): a header of at
+// least 10 base64url bytes, a payload of at least 10, and a signature.
+func jwtLen(s string) int {
+	n := 0
+	for part := 0; part < 3; part++ {
+		start := n
+		for n < len(s) && base64URLByte(s[n]) {
+			n++
+		}
+		if part < 2 {
+			if n-start < 10 || n == len(s) || s[n] != '.' {
+				return 0
+			}
+			n++ // the dot
+		}
+	}
+	return n
+}
+
+func base64URLByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }

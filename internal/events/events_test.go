@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// jwt is a signed JSON Web Token (HS256, {"sub":"1234567890"}).
+const jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
 func TestRedactorPath(t *testing.T) {
 	r := NewRedactor([]string{"email"})
 	cases := map[[2]string]string{
@@ -24,6 +27,11 @@ func TestRedactorPath(t *testing.T) {
 		{"/s", "pass%77ord=x"}:                   "/s?pass%77ord=REDACTED",
 		{"/s", "%zz=secret"}:                     "/s?%zz=REDACTED",
 		{"/s", "API_KEY=1&sessionid=2&sig=3&a="}: "/s?API_KEY=REDACTED&sessionid=REDACTED&sig=REDACTED&a=",
+		// JWTs under any name and in the path; "eyJ" alone is no token.
+		{"/s", "t=" + jwt + "&next=/eyJhbGciOi"}:                           "/s?t=REDACTED&next=/eyJhbGciOi",
+		{"/verify/" + jwt + "/", ""}:                                       "/verify/REDACTED/",
+		{"/v/" + jwt[:len(jwt)-44] + ".", "x=1"}:                           "/v/REDACTED?x=1",
+		{"/a", "keyJ=x&q=Bearer%20eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.x"}: "/a?keyJ=REDACTED&q=Bearer%20REDACTED",
 	}
 	for in, want := range cases {
 		if got := r.Path(in[0], in[1]); got != want {

@@ -55,6 +55,9 @@ var (
 	summaryDiv     = []byte(`<div id="summary">`)
 	exceptionValue = []byte(`<pre class="exception_value">`)
 	pageNotFound   = []byte(`<h1>Page not found`)
+	// notFoundTitle opens the technical 404's title, before the request
+	// path (path_info always starts with "/").
+	notFoundTitle = []byte(`<title>Page not found at /`)
 )
 
 func debugAt(text []byte, i int) bool {
@@ -466,9 +469,9 @@ func djangoMarkersIn(text []byte, lo, hi int) (technical, debug bool) {
 // techState follows the start of a body that may be one of Django's
 // technical (DEBUG) pages, which say what they are in their first few
 // kilobytes, long before the traceback, local variables and settings:
-// the HTML pages' robots meta tag (in the first 2 KB), then the summary
-// block, then its exception value (500) or "Page not found" heading
-// (404); the text page's first line, "SomeError at /path". A body that
+// the HTML pages' robots meta tag or the 404's title (in the first 2 KB,
+// see htmlPageStart), then the summary block, then its exception value
+// (500) or "Page not found" heading (404); the text page's first line, "SomeError at /path". A body that
 // starts so is held back until it is decided (see leakStream.hold).
 type techState uint8
 
@@ -497,7 +500,7 @@ func (t *techState) step(text []byte, lo, hi int, final bool) finding {
 		}
 		*t = techNo
 		head := text[:min(len(text), startBytes)]
-		if i := bytes.Index(head, robotsProbe); i >= robotsAt && bytes.HasPrefix(text[i-robotsAt:], robotsMeta) {
+		if htmlPageStart(text, head) {
 			*t = techRobots
 		} else if textPageStart(head) {
 			*t = techText
@@ -520,6 +523,28 @@ func (t *techState) step(text []byte, lo, hi int, final bool) finding {
 		}
 	}
 	return finding{}
+}
+
+// htmlPageStart reports whether head starts as the technical HTML pages
+// do, by markers the request cannot forge or move: the whole robots meta
+// tag (the path Django echoes is HTML-escaped, so a '<' or '"' of its own
+// never appears: "/NONE,NOARCHIVE/" in the title is not the tag), or the
+// technical 404's title opening, which comes before the path, so a long
+// path (420 "&" escape to 2,100 bytes) cannot push it out of head as it
+// pushes the robots tag that follows the title.
+func htmlPageStart(text, head []byte) bool {
+	for off := 0; ; {
+		i := bytes.Index(head[off:], robotsProbe)
+		if i < 0 {
+			break
+		}
+		i += off
+		if i >= robotsAt && bytes.HasPrefix(text[i-robotsAt:], robotsMeta) {
+			return true
+		}
+		off = i + len(robotsProbe)
+	}
+	return bytes.Contains(head, notFoundTitle)
 }
 
 // textPageStart reports whether head starts as the technical 500's text

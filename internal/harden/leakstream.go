@@ -206,6 +206,9 @@ func (s *leakStream) Read(p []byte) (int, error) {
 		if s.sent < s.safe {
 			n := copy(p, s.raw[s.sent:s.safe])
 			s.sent += n
+			if s.sent == len(s.raw) && s.upDone && s.decDone && s.found.rule == "" {
+				return n, io.EOF // the end, with the last bytes
+			}
 			return n, nil
 		}
 		switch {

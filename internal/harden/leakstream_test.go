@@ -152,6 +152,28 @@ func TestLeakGuardReplacesDjangoDebugPagesLongerThanTheWindow(t *testing.T) {
 	}
 }
 
+// The request path Django echoes (HTML-escaped) in the technical 404's
+// title, before the robots meta tag, cannot hide the page: a path that
+// escapes to 2 KB pushes the tag past the start the guard reads, and one
+// holding the tag's words puts them first (review 2).
+func TestLeakGuardReplacesDebug404WhateverItsPath(t *testing.T) {
+	g := guard(t, config.LeakGuard{})
+	page := djangoPage(t, "technical_404.html")
+	for _, path := range []string{"/" + strings.Repeat("&amp;", 420) + "/", "/" + strings.Repeat("a", 2100) + "/", "/NONE,NOARCHIVE/",
+		"/&lt;meta name=&quot;robots&quot; content=&quot;NONE,NOARCHIVE&quot;&gt;/"} {
+		body := bytes.Replace(page, []byte("/no-such-page/"), []byte(path), -1)
+		s := serve(t, g, 404, "text/html", nil, chunked{bytes.NewReader(body), 1000})
+		if s.readErr != nil || s.resp.StatusCode != 404 || s.info.Final.RuleID != RuleLeakDebugPage {
+			t.Fatalf("path %.20q: %d, decision %+v, read error %v", path, s.resp.StatusCode, s.info.Final, s.readErr)
+		}
+		for _, leak := range debugPageLeaks {
+			if bytes.Contains(s.body, []byte(leak)) {
+				t.Fatalf("path %.20q: %q reached the client", path, leak)
+			}
+		}
+	}
+}
+
 // ordinaryPage is a long page with nothing to hide, which compresses
 // about as well as a real one (3-4 times: a page that compresses to
 // nothing fits the window compressed).

@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parapet-waf/parapet/internal/redact"
 )
 
 // FeedConfig describes a named list that Parapet keeps up to date.
@@ -91,7 +94,7 @@ func NewFeed(cfg FeedConfig, cacheDir string, client *http.Client, log *slog.Log
 		return nil, fmt.Errorf("feed %q needs exactly one of url and file", cfg.Name)
 	}
 	if cfg.URL != "" && !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
-		return nil, fmt.Errorf("feed %q: url %q must be http(s)://", cfg.Name, cfg.URL)
+		return nil, fmt.Errorf("feed %q: url %q must be http(s)://", cfg.Name, redact.URL(cfg.URL))
 	}
 	format, err := ParseFormat(cfg.Format)
 	if err != nil {
@@ -144,7 +147,7 @@ func (f *Feed) Start(ctx context.Context) error {
 	}
 	cached := f.loadCache()
 	if !cached {
-		f.log.Info("feed has no cached copy yet; fetching", "url", f.cfg.URL)
+		f.log.Info("feed has no cached copy yet; fetching", "url", redact.URL(f.cfg.URL))
 	}
 	go func() {
 		if err := f.Refresh(ctx); err != nil && cached {
@@ -230,9 +233,10 @@ func (f *Feed) fetch(ctx context.Context) ([]byte, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
+	shown := redact.URL(f.cfg.URL) // the query may hold an API key
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.cfg.URL, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("feed url %s: %w", shown, bareURLError(err))
 	}
 	req.Header.Set("User-Agent", "parapet-feed/1")
 	f.mu.Lock()
@@ -249,21 +253,21 @@ func (f *Feed) fetch(ctx context.Context) ([]byte, string, error) {
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, "", fmt.Errorf("fetching %s: %w", f.cfg.URL, err)
+		return nil, "", fmt.Errorf("fetching %s: %w", shown, bareURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && haveSet {
 		return nil, "network", nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("fetching %s: HTTP %d", f.cfg.URL, resp.StatusCode)
+		return nil, "", fmt.Errorf("fetching %s: HTTP %d", shown, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.cfg.MaxBytes+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("reading %s: %w", f.cfg.URL, err)
+		return nil, "", fmt.Errorf("reading %s: %w", shown, bareURLError(err))
 	}
 	if int64(len(body)) > f.cfg.MaxBytes {
-		return nil, "", fmt.Errorf("fetching %s: larger than %d bytes", f.cfg.URL, f.cfg.MaxBytes)
+		return nil, "", fmt.Errorf("fetching %s: larger than %d bytes", shown, f.cfg.MaxBytes)
 	}
 	f.mu.Lock()
 	f.meta = cacheMeta{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now()}
@@ -336,4 +340,14 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// bareURLError drops the URL a *url.Error names (with its query: an API
+// key) and keeps what went wrong; the caller names the URL redacted.
+func bareURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/spool"
 	"github.com/parapet-waf/parapet/internal/upgrade"
 )
 
@@ -54,6 +55,12 @@ type Options struct {
 	// the app's few workers; they are sent with a Content-Length even if
 	// the client used chunked encoding (Django reads no body without one).
 	BufferBody int
+	// ResponseBuffer is the most of one response read ahead of the client
+	// (memory, then an unlinked temporary file; see respbuf.go; 0:
+	// DefaultResponseBuffer, negative: not buffered); ResponseBufferTotal
+	// bounds the temporary files of all responses (0:
+	// DefaultResponseBufferTotal).
+	ResponseBuffer, ResponseBufferTotal int64
 	// ErrorLog receives the proxy's own messages (a response cut off
 	// mid-body); nil logs to the standard logger.
 	ErrorLog *log.Logger
@@ -83,13 +90,19 @@ type Proxy struct {
 	idle     time.Duration // longest upstream silence once a request is sent (0: none)
 	memInUse atomic.Int64  // bytes of request bodies held in memory past the buffer
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
+	modify   func(*http.Response) error
+	errorLog *log.Logger
+	// respBudget bounds the responses held for slow clients (respbuf.go;
+	// nil: not buffered).
+	respBudget *spool.Budget
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
 // until the child's socket accepts.
 func New(up *config.Upstream, opt Options) *Proxy {
 	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
-		buffer: opt.BufferBody, onError: opt.OnError}
+		buffer: opt.BufferBody, onError: opt.OnError, modify: opt.ModifyResponse, errorLog: opt.ErrorLog,
+		respBudget: responseBudget(opt)}
 	if p.buffer == 0 {
 		p.buffer = DefaultBufferBody
 	}
@@ -159,6 +172,12 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			if info := decision.FromContext(pr.In.Context()); info != nil {
 				if !info.ViaTrustedProxy {
 					h.Del("X-Forwarded-Port")
+					// The client's own say on its address: what IP
+					// helpers (django-ipware) read first, kept only
+					// when a trusted proxy (a CDN) sends it.
+					for _, name := range clientIPHeaders {
+						delete(h, name)
+					}
 				}
 				h.Set("X-Forwarded-For", info.ClientIP.String())
 				h.Set("X-Real-IP", info.ClientIP.String())
@@ -170,11 +189,11 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		// A 101 answering anything but the upgrade sent (none, after
 		// Rewrite, but a WebSocket handshake) is refused by ReverseProxy
 		// itself: 502, never a tunnel (TestOnlyWebSocketsSwitchProtocols).
-		ModifyResponse: opt.ModifyResponse,
+		ModifyResponse: p.modifyResponse,
 		ErrorLog:       opt.ErrorLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			b, _ := r.Context().Value(bodyKey{}).(*clientBody)
-			p.fail(w, r, err, b != nil && b.failed())
+			ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+			p.fail(w, r, err, ex != nil && ex.body != nil && ex.body.failed())
 		},
 		// FlushInterval 0: ReverseProxy already flushes every write of a
 		// streaming response (unknown length, text/event-stream); flushing
@@ -189,6 +208,14 @@ func New(up *config.Upstream, opt Options) *Proxy {
 // secure_scheme_headers (X-Forwarded-Protocol, X-Forwarded-Ssl), and
 // those of other proxies. Parapet drops them on the way upstream.
 var schemeAliases = [...]string{"X-Forwarded-Ssl", "X-Forwarded-Protocol", "X-Forwarded-Scheme", "X-Url-Scheme", "Front-End-Https"}
+
+// clientIPHeaders are the headers (in canonical form) that CDNs and
+// proxies set to the client's address (Akamai and Cloudflare's
+// True-Client-IP, Cloudflare's CF-Connecting-IP, Fastly's, and the names
+// django-ipware and similar helpers read), dropped unless the request
+// came through a trusted proxy.
+var clientIPHeaders = [...]string{"True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip",
+	"Client-Ip", "X-Forwarded", "Forwarded-For", "X-Original-Forwarded-For", "X-Originating-Ip", "X-Remote-Ip", "X-Remote-Addr"}
 
 // classify maps a transport error to the status the client gets.
 func classify(r *http.Request, err error) int {
@@ -230,7 +257,16 @@ func (p *Proxy) ReceiveBody(w http.ResponseWriter, r *http.Request) (out *http.R
 
 // ServeHTTP forwards the request. The request's context must carry the
 // chain's decision.Info.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.Forward(w, r, nil) }
+
+// Forward is ServeHTTP that calls done (if not nil) once the upstream
+// has finished: its response read to the end (which, for a response
+// buffered for the client, is before the client has read it), or the
+// exchange failed. done is called once, before Forward returns at the
+// latest, possibly from another goroutine.
+func (p *Proxy) Forward(w http.ResponseWriter, r *http.Request, done func()) {
+	ex := &exchange{done: done}
+	defer ex.finish()
 	if r.Body != nil && r.Body != http.NoBody {
 		if p.buffer > 0 && r.Context().Value(bodyReceivedKey{}) == nil {
 			reserved, err := p.prebuffer(r)
@@ -240,34 +276,48 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		b := &clientBody{ReadCloser: r.Body}
-		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
-		r.Body = b
+		ex.body = &clientBody{ReadCloser: r.Body}
 	}
+	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 	if p.idle > 0 {
-		r = r.WithContext(httptrace.WithClientTrace(r.Context(), idleTrace(upgrade.Requested(r.Header) && upgrade.WebSocket(r) == nil)))
+		ex.upgrade = upgrade.Requested(r.Header) && upgrade.WebSocket(r) == nil
+		ex.trace = httptrace.ClientTrace{GotConn: ex.gotConn, WroteRequest: ex.wroteRequest}
+		ctx = httptrace.WithClientTrace(ctx, &ex.trace)
+	}
+	r = r.WithContext(ctx)
+	if ex.body != nil {
+		r.Body = ex.body
 	}
 	p.rp.ServeHTTP(w, r)
 }
 
-// idleTrace arms the upstream connection's idle limit once the request
-// has been written (an upload may take long; the upstream is rightly
-// silent meanwhile), and never for an upgrade, whose connection becomes a
-// tunnel that may be silent for long (WebSockets).
-func idleTrace(upgrade bool) *httptrace.ClientTrace {
-	var ic *upConn
-	return &httptrace.ClientTrace{
-		GotConn: func(ci httptrace.GotConnInfo) {
-			ic, _ = ci.Conn.(*upConn)
-			if ic != nil {
-				ic.disarm()
-			}
-		},
-		WroteRequest: func(wr httptrace.WroteRequestInfo) {
-			if ic != nil && !upgrade && wr.Err == nil {
-				ic.arm()
-			}
-		},
+// modifyResponse runs the caller's response hook, then buffers the body
+// it leaves for the client (respbuf.go).
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	raw := resp.Body
+	if p.modify != nil {
+		if err := p.modify(resp); err != nil {
+			return err
+		}
+	}
+	p.bufferResponse(resp, raw)
+	return nil
+}
+
+// gotConn and wroteRequest arm the upstream connection's idle limit once
+// the request has been written (an upload may take long; the upstream is
+// rightly silent meanwhile), and never for an upgrade, whose connection
+// becomes a tunnel that may be silent for long (WebSockets).
+func (ex *exchange) gotConn(ci httptrace.GotConnInfo) {
+	ex.ic, _ = ci.Conn.(*upConn)
+	if ex.ic != nil {
+		ex.ic.disarm()
+	}
+}
+
+func (ex *exchange) wroteRequest(wr httptrace.WroteRequestInfo) {
+	if ex.ic != nil && !ex.upgrade && wr.Err == nil {
+		ex.ic.arm()
 	}
 }
 
@@ -327,15 +377,15 @@ func (p *Proxy) prebuffer(r *http.Request) (reserved int64, err error) {
 	case err != nil:
 		return reserved, err
 	}
-	return reserved, spool(r, buf)
+	return reserved, spoolBody(r, buf)
 }
 
-// spool receives the rest of a body longer than the buffer into an
+// spoolBody receives the rest of a body longer than the buffer into an
 // unlinked temporary file, then sends it with a Content-Length, as nginx
 // does: the app's few workers never wait on a slow upload, and a chunked
 // body reaches Django (which reads no body without a Content-Length). The
 // chain's body size limit applies while it is read.
-func spool(r *http.Request, head []byte) error {
+func spoolBody(r *http.Request, head []byte) error {
 	f, err := os.CreateTemp("", "parapet-body-*")
 	if err != nil {
 		return fmt.Errorf("spooling a chunked body: %w", err)
@@ -363,8 +413,6 @@ func spool(r *http.Request, head []byte) error {
 	r.TransferEncoding = nil
 	return nil
 }
-
-type bodyKey struct{}
 
 // clientBody remembers whether reading the client's request body failed,
 // so that error is answered 400 rather than blamed on the upstream. The

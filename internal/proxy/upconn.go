@@ -10,7 +10,7 @@ import (
 )
 
 // upConn is a plain (http:// or unix:) upstream connection. It keeps
-// the upstream's silences within idle once armed (see idleTrace), and it
+// the upstream's silences within idle once armed (see exchange.gotConn), and it
 // follows where each HTTP/1 response on it ends, so that bytes a broken
 // upstream sends beyond a response never become the next request's
 // response. Go's transport takes a connection back for the next request
@@ -37,7 +37,7 @@ import (
 type upConn struct {
 	net.Conn
 
-	// The idle limit (see idleTrace).
+	// The idle limit (see exchange.gotConn).
 	idle  time.Duration
 	armed atomic.Bool
 	until atomic.Int64 // the read deadline set, in Unix nanoseconds; 0: none

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parapet-waf/parapet/internal/redact"
 )
 
 // RedisOptions configure a Redis store.
@@ -43,7 +46,12 @@ var _ Store = (*Redis)(nil)
 func NewRedis(opts RedisOptions) (*Redis, error) {
 	o, err := redis.ParseURL(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("store.url: %w", err)
+		// go-redis's error may quote the URL, password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("store.url %s: %w", redact.URL(opts.URL), err)
 	}
 	if opts.TLSSkipVerify && o.TLSConfig != nil {
 		o.TLSConfig.InsecureSkipVerify = true

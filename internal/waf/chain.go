@@ -277,7 +277,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
-	rec := &responseRecorder{ResponseWriter: w}
+	var writeBy time.Time
+	if c.cfg.Timeouts.Write > 0 {
+		writeBy = info.Start.Add(c.cfg.Timeouts.Write)
+	}
+	rec := newRecorder(w, c.cfg.Timeouts.Send, writeBy)
 	// A stage may have replaced the body with a spooled copy (an unlinked
 	// temporary file): closed here whether or not it went upstream.
 	defer func() {
@@ -308,7 +312,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			defer done()
-			c.flood.upstream(c, rec, r, info, func() { h.proxy.ServeHTTP(rec, r) })
+			c.flood.upstream(c, rec, r, info, func(upstreamDone func()) { h.proxy.Forward(rec, r, upstreamDone) })
 		})
 		return
 	}

@@ -123,20 +123,26 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 
 // upstream sends the request to the app through the concurrency cap,
 // measuring it for under-attack mode; past the cap's queue it answers 503.
-func (f *flood) upstream(c *Chain, w http.ResponseWriter, r *http.Request, info *decision.Info, serve func()) {
-	if f.gate != nil {
-		release, ok := f.gate.Acquire(r.Context())
-		if !ok {
-			info.Final = decision.Decision{Action: decision.Block, Status: http.StatusServiceUnavailable, RuleID: "upstream-busy",
-				Reason: fmt.Sprintf("over upstream_limit.max_concurrent (%d) and its queue", f.gate.Max()), RetryAfter: 2 * time.Second}
-			c.pages.Write(w, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-busy", RequestID: info.ID, RetryAfter: 2 * time.Second})
-			return
-		}
-		defer release()
+// serve calls done once the app has finished answering (a response
+// buffered for a slow client is finished before the client has read it):
+// the slot and the measurement end there.
+func (f *flood) upstream(c *Chain, w http.ResponseWriter, r *http.Request, info *decision.Info, serve func(done func())) {
+	if f.gate == nil {
+		serve(f.meter.Start())
+		return
 	}
-	done := f.meter.Start()
-	defer done()
-	serve()
+	release, ok := f.gate.Acquire(r.Context())
+	if !ok {
+		info.Final = decision.Decision{Action: decision.Block, Status: http.StatusServiceUnavailable, RuleID: "upstream-busy",
+			Reason: fmt.Sprintf("over upstream_limit.max_concurrent (%d) and its queue", f.gate.Max()), RetryAfter: 2 * time.Second}
+		c.pages.Write(w, r, denypage.Page{Status: http.StatusServiceUnavailable, Reason: "upstream-busy", RequestID: info.ID, RetryAfter: 2 * time.Second})
+		return
+	}
+	measured := f.meter.Start()
+	serve(func() {
+		measured()
+		release()
+	})
 }
 
 // observe feeds the request's outcome to automatic bans.

@@ -114,6 +114,11 @@ def whoami(request):
         "x_forwarded_protocol": m.get("HTTP_X_FORWARDED_PROTOCOL"),
         "x_forwarded_port": m.get("HTTP_X_FORWARDED_PORT"),
         "expect": m.get("HTTP_EXPECT"),
+        # What IP helpers (django-ipware and the like) read as the client.
+        "client_ip_headers": {k: v for k, v in m.items() if k in (
+            "HTTP_TRUE_CLIENT_IP", "HTTP_CF_CONNECTING_IP", "HTTP_X_CLIENT_IP", "HTTP_FASTLY_CLIENT_IP",
+            "HTTP_X_CLUSTER_CLIENT_IP", "HTTP_CLIENT_IP", "HTTP_X_FORWARDED", "HTTP_FORWARDED_FOR",
+            "HTTP_X_ORIGINAL_FORWARDED_FOR", "HTTP_X_ORIGINATING_IP", "HTTP_X_REMOTE_IP", "HTTP_X_REMOTE_ADDR")},
         "remote_addr": m.get("REMOTE_ADDR"),
         "host": request.get_host(),
         "is_secure": request.is_secure(),
@@ -191,13 +196,17 @@ def report(request):
 
 
 def download(request):
-    """A large streamed download (no Content-Length): lines of text."""
+    """A large streamed download (no Content-Length): lines of text, one
+    piece per line, or ?batch=n lines per piece (the app then sends
+    megabytes in milliseconds rather than seconds)."""
     lines = int(request.GET.get("lines", "100000"))
+    batch = int(request.GET.get("batch", "1"))
     content_type = request.GET.get("type", "text/plain")
 
     def rows():
-        for i in range(lines):
-            yield "%08d,union station,O'Brien,select * from timetable\n" % i
+        for start in range(0, lines, batch):
+            yield "".join("%08d,union station,O'Brien,select * from timetable\n" % i
+                          for i in range(start, min(start + batch, lines)))
 
     return StreamingHttpResponse(rows(), content_type=content_type)
 
