@@ -139,7 +139,7 @@ func (p *parapet) get(t *testing.T, path string) (int, string) {
 // arrived, or wait passes. It returns the statuses in order.
 func rawResponses(t *testing.T, addr, raw string, max int, wait time.Duration) []int {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second) // a loaded machine drops SYNs past a full accept queue: the retry comes after 1 s, 3 s, ...
 	if err != nil {
 		t.Fatal(err)
 	}
