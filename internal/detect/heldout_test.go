@@ -74,6 +74,9 @@ func heldoutAttacks() []reqCase {
 		{"backticks in an upload's filename", func() *http.Request {
 			return fileUpload("/upload/", "doc", "a`uname -a`.png", "image/png", "\x89PNG\r\n")
 		}},
+		{"SQL injection in a GraphQL string argument", func() *http.Request {
+			return jsonPost("/graphql/", `{"query": "query { user(name: \"x' OR '1'='1' -- \") { id email } }"}`)
+		}},
 		// 2. SQL
 		q("union select split by comments", "/products/?id="+url.QueryEscape("1 UN/**/ION SEL/**/ECT username,password FR/**/OM auth_user")),
 		q("union select split by comments after a quote", "/products/?cat="+url.QueryEscape("x' UNI/**/ON/**/SEL/**/ECT 1,email,3 FROM users-- -")),
@@ -155,6 +158,12 @@ func heldoutLegit() []reqCase {
 		}},
 		{"graphql query in JSON", func() *http.Request {
 			return jsonPost("/graphql/", `{"query": "query { article(id: 5) { title author { name } } }"}`)
+		}},
+		{"graphql query of a user", func() *http.Request {
+			return jsonPost("/graphql/", `{"query": "query { user(id: 5) { name posts { title } } }"}`)
+		}},
+		{"graphql query of a schema and a database", func() *http.Request {
+			return jsonPost("/graphql/", `{"query": "{ schema(id: 1) { tables { name } } database(name: \"main\") { size } }"}`)
 		}},
 		{"graphql query with variables", func() *http.Request {
 			return jsonPost("/graphql/", `{"query": "query Article($id: ID!) { article(id: $id) { title body author { name email } } }", "variables": {"id": "5"}}`)
