@@ -22,7 +22,10 @@
 // safe for concurrent use.
 package analyze
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Class is an attack class.
 type Class uint8
@@ -228,6 +231,16 @@ func (a *Analyzer) InspectAll(v string, r *Report) {
 	if !mayCarryCode(v) {
 		return
 	}
+	a.inspectValue(v, r, 0)
+}
+
+// maxJSONDepth is how many decoded JSON documents deep values are
+// judged (a JWT's claims holding base64 JSON is two).
+const maxJSONDepth = 2
+
+// inspectValue fills r with the findings in v's views; depth counts the
+// decoded JSON documents v was found in.
+func (a *Analyzer) inspectValue(v string, r *Report, depth int) {
 	var buf [maxViews]view
 	views := decodeViews(v, a.place, buf[:0])
 	first := 0
@@ -235,7 +248,60 @@ func (a *Analyzer) InspectAll(v string, r *Report) {
 		first = 1 // letters, digits and . , - _ only: nothing to parse but its decodings
 	}
 	for i := first; i < len(views); i++ {
+		if views[i].via != "" && depth < maxJSONDepth && isJSONDocument(views[i].s) {
+			a.inspectJSON(&views[i], r, depth+1)
+			continue
+		}
 		a.inspectView(&views[i], r)
+	}
+}
+
+// isJSONDocument reports a JSON object or array.
+func isJSONDocument(s string) bool {
+	t := strings.TrimSpace(s)
+	return len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']') && json.Valid([]byte(t))
+}
+
+// maxJSONStrings is the most strings of one decoded JSON document judged.
+const maxJSONStrings = 64
+
+// inspectJSON judges a decoded JSON document (a state token, a JWT's
+// header and claims) as the application reads it: each string, key or
+// value, on its own, and the document as a whole for MongoDB operators
+// only (they are its structure). Read as one string, JSON's quotes and
+// colons look like SQL ("sksos").
+func (a *Analyzer) inspectJSON(v *view, r *Report, depth int) {
+	if a.classes.Has(NoSQL) {
+		(&Analyzer{classes: Of(NoSQL), place: a.place}).inspectView(v, r)
+	}
+	dec := json.NewDecoder(strings.NewReader(v.s))
+	dec.UseNumber()
+	for n := 0; n < maxJSONStrings; {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		str, ok := tok.(string)
+		if !ok || !mayCarryCode(str) {
+			continue
+		}
+		n++
+		var sub Report
+		a.inspectValue(str, &sub, depth)
+		for c := Class(1); c < numClasses; c++ {
+			f := sub.byClass[c]
+			if f.Confidence == NoFinding {
+				continue
+			}
+			if f.Via == "" {
+				f.Via = v.via + ">json"
+			} else {
+				f.Via = v.via + ">json>" + f.Via
+			}
+			if f.better(r.byClass[c]) {
+				r.byClass[c] = f
+			}
+		}
 	}
 }
 
@@ -293,6 +359,11 @@ func (a *Analyzer) inspectView(v *view, r *Report) {
 		if f.Confidence == NoFinding {
 			continue
 		}
+		if c == SSRF && f.Confidence == Medium && strings.Contains(v.via, "fold") && !t.isText() {
+			// 127.0.0.1 in circled or full-width digits: no one types
+			// an internal address so but to get past a filter.
+			f.Confidence, f.Why = High, f.Why+" in look-alike characters"
+		}
 		if f.Confidence == High && c != XSS && c != SSI && c != XXE && t.isDocument() {
 			f.Confidence = Medium
 			f.Why += " in a document"
@@ -332,11 +403,36 @@ type text struct {
 func (t *text) isDocument() bool {
 	if t.doc == 0 {
 		t.doc = -1
-		if strings.Count(t.s, "\n") >= 3 || len(t.s) > 300 && t.isProse() {
+		if linesOutsideTemplates(t.s) >= 3 || len(t.s) > 300 && t.isProse() {
 			t.doc = 1
 		}
 	}
 	return t.doc == 1
+}
+
+// linesOutsideTemplates counts the line breaks of s that are not inside
+// a template expression or statement ({{ ... }}, {% ... %}): an
+// expression split over lines is one expression, not a document.
+func linesOutsideTemplates(s string) int {
+	n := strings.Count(s, "\n")
+	if n < 3 || !strings.Contains(s, "{{") && !strings.Contains(s, "{%") {
+		return n
+	}
+	depth := 0
+	n = 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '{' && i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '%'):
+			depth++
+			i++
+		case (s[i] == '}' || s[i] == '%') && i+1 < len(s) && s[i+1] == '}' && depth > 0:
+			depth--
+			i++
+		case s[i] == '\n' && depth == 0:
+			n++
+		}
+	}
+	return n
 }
 
 // isText reports whether the view is natural-language text or a

@@ -30,6 +30,9 @@ var decoders = []decoder{
 	{"url", urlDecode},
 	{"plus", plusDecode},
 	{"base64", base64Decode},
+	{"hex", hexDecode},
+	{"jwt", jwtDecode},
+	{"sqlcomment", sqlCommentStrip},
 	{"html", htmlDecode},
 	{"js", jsUnescape},
 	{"fold", foldDecode},
@@ -227,6 +230,142 @@ func base64Decode(s string, _ Place) (string, bool) {
 	return string(out[:n]), true
 }
 
+// minHex is the shortest value tried as hex-encoded text (8 bytes).
+const minHex = 16
+
+// hexDecode decodes a value that is hex as a whole (an even number of
+// hex digits, "0x" or "\x" before each byte allowed) when it decodes to
+// text: an application that hex-decodes a "data" or "payload" field gets
+// that text. Hashes and ids decode to bytes that are not text.
+func hexDecode(s string, _ Place) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) < minHex {
+		return "", false
+	}
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		s = s[2:]
+	}
+	if strings.HasPrefix(s, `\x`) {
+		s = strings.ReplaceAll(s, `\x`, "")
+	}
+	if len(s)%2 != 0 {
+		return "", false
+	}
+	letters := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			letters = true
+		default:
+			return "", false
+		}
+	}
+	if !letters {
+		return "", false // a number
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		h, _ := unhex(s[2*i])
+		l, _ := unhex(s[2*i+1])
+		out[i] = h<<4 | l
+	}
+	if !isText(out) {
+		return "", false
+	}
+	return string(out), true
+}
+
+// jwtDecode decodes a JSON Web Token (three base64url segments, the
+// first a JSON header: "eyJ" is the encoding of `{"`), alone or after
+// "Bearer ": the header and the claims, as the JSON array
+// [header, claims] so that each claim is judged as a value (json.go).
+// An unsigned token ("alg": "none") is the usual carrier: the server
+// trusts claims it never checked.
+func jwtDecode(s string, _ Place) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:])
+	}
+	if !strings.HasPrefix(s, "eyJ") {
+		return "", false
+	}
+	head, rest, ok := strings.Cut(s, ".")
+	if !ok {
+		return "", false
+	}
+	claims, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(sig, '.') >= 0 {
+		return "", false
+	}
+	var parts [2][]byte
+	for i, seg := range []string{head, claims} {
+		seg = strings.TrimRight(seg, "=")
+		b, err := base64.RawURLEncoding.DecodeString(seg)
+		if err != nil || !isText(b) {
+			return "", false
+		}
+		parts[i] = b
+	}
+	return "[" + string(parts[0]) + "," + string(parts[1]) + "]", true
+}
+
+// sqlCommentStrip removes the inline comments (/* ... */, not MySQL's
+// executable /*! ... */) that split a keyword ("UN/**/ION SEL/**/ECT"):
+// the form a filter that drops comments hands to the database. A comment
+// between two pieces that make a SQL keyword joins them; any other
+// comment stands for a space, as the database reads it.
+func sqlCommentStrip(s string, _ Place) (string, bool) {
+	i := strings.Index(s, "/*")
+	if i < 0 || !strings.Contains(s[i:], "*/") {
+		return "", false
+	}
+	out := make([]byte, 0, len(s))
+	joined := false
+	for i >= 0 {
+		end := strings.Index(s[i+2:], "*/")
+		if end < 0 || strings.HasPrefix(s[i:], "/*!") {
+			break
+		}
+		out = append(out, s[:i]...)
+		s = s[i+2+end+2:]
+		w := len(out)
+		for w > 0 && isASCIILetter(out[w-1]) {
+			w--
+		}
+		n := 0
+		for n < len(s) && isASCIILetter(s[n]) {
+			n++
+		}
+		if w < len(out) && n > 0 && sqlKeywords[asciiLower(string(out[w:])+s[:n])] {
+			joined = true
+		} else {
+			out = append(out, ' ')
+		}
+		i = strings.Index(s, "/*")
+	}
+	if !joined {
+		return "", false // comments as spaces: libinjection reads them so already
+	}
+	out = append(out, s...)
+	return string(out), true
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// sqlKeywords are the words an injection splits with comments to get
+// past a filter that looks for them.
+var sqlKeywords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`union select from where insert update delete drop into values and or not null
+	order group having limit offset sleep benchmark waitfor delay exec execute declare table database schema
+	concat char information_schema version user substring ascii case when then else end like load_file outfile
+	copy program pg_sleep extractvalue updatexml`) {
+		sqlKeywords[w] = true
+	}
+}
+
 // isText reports whether b reads as text: valid UTF-8 with at most one
 // control character in twenty (tabs and line breaks are text).
 func isText(b []byte) bool {
@@ -245,11 +384,21 @@ func isText(b []byte) bool {
 // htmlDecode decodes HTML character references as a browser does in
 // text and attribute values: numeric ones with or without the closing
 // semicolon and with any number of leading zeros, and the named ones
-// attacks use.
+// attacks use. In a value that holds markup, only inside its tags (the
+// attribute values a browser decodes before it acts on them): the text
+// between tags is shown as text, so "&lt;script&gt;" in a rich-text
+// <pre><code> block is an escaped code sample, what a blog stores. A
+// value without markup is decoded whole (an application that unescapes
+// it gets the markup).
 func htmlDecode(s string, _ Place) (string, bool) {
 	i := strings.IndexByte(s, '&')
 	if i < 0 {
 		return "", false
+	}
+	if strings.IndexByte(s, '<') >= 0 {
+		if _, markup := stripTags(s); markup {
+			return htmlDecodeInTags(s)
+		}
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -268,6 +417,39 @@ func htmlDecode(s string, _ Place) (string, bool) {
 			continue
 		}
 		b.WriteByte(c)
+	}
+	if !changed {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// htmlDecodeInTags decodes the character references inside the tags of
+// s (from a '<' that opens a tag to its '>'), not the text between them.
+func htmlDecodeInTags(s string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(s); {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		lt += i
+		b.WriteString(s[i:lt])
+		end := strings.IndexByte(s[lt:], '>')
+		if end < 0 {
+			end = len(s) - lt - 1
+		}
+		tag := s[lt : lt+end+1]
+		if d, ok := htmlDecode(tag[1:], Arg); ok && strings.IndexByte(tag[1:], '<') < 0 {
+			b.WriteByte('<')
+			b.WriteString(d)
+			changed = true
+		} else {
+			b.WriteString(tag)
+		}
+		i = lt + end + 1
 	}
 	if !changed {
 		return "", false
@@ -493,6 +675,22 @@ func foldRune(r rune) rune {
 		}
 	case r >= 0x1d7ce && r <= 0x1d7ff: // mathematical digits
 		return '0' + (r-0x1d7ce)%10
+	case r >= 0x2460 && r <= 0x2468: // circled digits 1-9
+		return '1' + r - 0x2460
+	case r >= 0x2474 && r <= 0x247c: // parenthesized digits 1-9
+		return '1' + r - 0x2474
+	case r >= 0x24f5 && r <= 0x24fd: // double circled digits 1-9
+		return '1' + r - 0x24f5
+	case r >= 0x2776 && r <= 0x277e: // negative circled digits 1-9
+		return '1' + r - 0x2776
+	case r >= 0x2780 && r <= 0x2788: // sans-serif circled digits 1-9
+		return '1' + r - 0x2780
+	case r >= 0x278a && r <= 0x2792: // negative sans-serif circled digits 1-9
+		return '1' + r - 0x278a
+	case r == 0x24ea || r == 0x24ff || r == 0x1f10b || r == 0x1f10c: // circled and negative circled zero
+		return '0'
+	case r == 0x3002 || r == 0xff61: // ideographic full stops: IDNA reads them as dots
+		return '.'
 	case r > 0xff && (r&0xff == '\n' || r&0xff == '\r'):
 		// A server that writes a header as Latin-1 keeps the low byte:
 		// U+560D becomes a carriage return.

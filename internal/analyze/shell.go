@@ -86,6 +86,10 @@ func shell(t *text, place Place) Finding {
 		if word == "" || !isCommand(word) || !endsWord(rest) {
 			continue
 		}
+		if rest != "" && rest[0] == ',' && !strings.HasPrefix(strings.TrimLeft(s[start:], " \t"), "{") {
+			continue // "data:image/png;base64,...": a word then a comma is a command only in {cmd,arg}
+		}
+		word = canonicalCommand(word)
 		args := shellArgs(rest)
 		atStart := kind == "separator" && breaksOutAtStart(s[:i])
 		if (word == "set" && strings.HasPrefix(strings.TrimSpace(rest), "/a ") || word == "expr") && arithmeticArgs(rest) {
@@ -114,6 +118,9 @@ func shell(t *text, place Place) Finding {
 	}
 	if best.Confidence < High {
 		keep(interpreterCall(t))
+	}
+	if best.Confidence < High && strings.IndexByte(s, '|') > 0 {
+		keep(pipeToShell(t))
 	}
 	if best.Confidence < High && (strings.Contains(t.lc(), "for") && strings.Contains(s, "%") || strings.Contains(t.lc(), "if")) {
 		keep(cmdFor(t.lc()))
@@ -282,7 +289,8 @@ func endsWord(rest string) bool {
 }
 
 // isCommand reports whether w names a command attacks run, bare or by
-// path (/bin/sh, /usr/bin/id).
+// path (/bin/sh, /usr/bin/id); Windows' commands in any letter case
+// (PoWeRsHeLl), as cmd.exe finds them.
 func isCommand(w string) bool {
 	if k := strings.LastIndexByte(w, '/'); k >= 0 {
 		dir := w[:k+1]
@@ -291,7 +299,96 @@ func isCommand(w string) bool {
 		}
 		w = w[k+1:]
 	}
-	return commands[w]
+	return commands[w] || windowsCommands[asciiLower(w)]
+}
+
+// canonicalCommand is a command word as the tables name it: a Windows
+// command in lower case.
+func canonicalCommand(w string) string {
+	if !commands[bareCommand(w)] {
+		if lw := asciiLower(w); windowsCommands[bareCommand(lw)] {
+			return lw
+		}
+	}
+	return w
+}
+
+// windowsCommands are the commands cmd.exe and PowerShell run whatever
+// their letter case.
+var windowsCommands = map[string]bool{}
+
+func init() {
+	for _, c := range strings.Fields(`cmd cmd.exe powershell powershell.exe pwsh pwsh.exe certutil certutil.exe bitsadmin
+	wmic net net1 reg regsvr32 rundll32 mshta cscript wscript tasklist taskkill systeminfo ver type ipconfig whoami
+	whoami.exe dir copy del erase ren start schtasks sc icacls attrib findstr vssadmin nslookup ping tracert
+	curl.exe iex iwr irm invoke-expression invoke-webrequest invoke-restmethod start-process get-content`) {
+		windowsCommands[c] = true
+	}
+}
+
+// shellInterpreters run what is piped into them.
+var shellInterpreters = map[string]bool{"sh": true, "bash": true, "zsh": true, "ksh": true, "dash": true, "csh": true,
+	"tcsh": true, "ash": true, "busybox": true, "python": true, "python2": true, "python3": true, "perl": true,
+	"ruby": true, "php": true, "node": true, "powershell": true, "pwsh": true, "iex": true, "invoke-expression": true}
+
+// pipeToShell finds a payload fetched or decoded and piped into an
+// interpreter: "curl -s http://x/a | sh", "wget -O- ... | bash",
+// "echo <base64> | base64 -d | sh". Outside text it runs code from
+// elsewhere: High. In text, inside a substitution ("$(curl ... | sh)")
+// it is still run where it stands: Medium; a plain pipe in text is an
+// install instruction (Low).
+func pipeToShell(t *text) Finding {
+	lc := t.lc()
+	for from := 0; ; {
+		k := strings.IndexByte(lc[from:], '|')
+		if k < 0 {
+			return Finding{}
+		}
+		k += from
+		from = k + 1
+		if k+1 < len(lc) && lc[k+1] == '|' {
+			from++
+			continue
+		}
+		w, _ := commandWord(lc[k+1:])
+		if !shellInterpreters[bareCommand(w)] {
+			continue
+		}
+		// The command before the pipe: from the last separator or
+		// substitution before it.
+		seg := lc[:k]
+		st := strings.LastIndexAny(seg, ";&`\n(")
+		if p := strings.LastIndexByte(seg, '|'); p > st {
+			st = p
+		}
+		seg = strings.TrimSpace(seg[st+1:])
+		src, rest := commandWord(seg)
+		src = bareCommand(src)
+		var why string
+		switch {
+		case src == "curl" || src == "wget" || src == "fetch" || src == "lwp-download" || src == "curl.exe" ||
+			src == "iwr" || src == "irm" || src == "invoke-webrequest" || src == "invoke-restmethod":
+			why = "download piped to " + bareCommand(w)
+		case src == "base64" && (strings.Contains(rest, "-d") || strings.Contains(rest, "--decode") || strings.Contains(rest, "-D")),
+			src == "xxd" && strings.Contains(rest, "-r"), src == "openssl" && strings.Contains(rest, "-d"):
+			why = "decoded payload piped to " + bareCommand(w)
+		case src == "echo" || src == "printf":
+			// echo <blob> | base64 -d | sh: the decoder is the segment before
+			continue
+		default:
+			continue
+		}
+		substituted := st >= 0 && (lc[st] == '`' || lc[st] == '(' && st > 0 && lc[st-1] == '$')
+		switch {
+		case !t.isText() || strings.HasPrefix(why, "decoded"):
+			// No install instruction decodes a blob into a shell.
+			return Finding{Confidence: High, Why: why}
+		case substituted:
+			return Finding{Confidence: Medium, Why: why + " in a substitution in text"}
+		default:
+			return Finding{Confidence: Low, Why: why + " in text"}
+		}
+	}
 }
 
 type argKind uint8

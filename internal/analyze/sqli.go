@@ -46,6 +46,11 @@ func sqli(t *text, _ Place) Finding {
 			}
 		}
 	}
+	if kind != breaksOut && strings.Contains(t.lc(), "program") {
+		if w := copyToProgram(t.lc()); w != "" {
+			kind, why, strong = breaksOut, w, true
+		}
+	}
 	switch kind {
 	case breaksOut:
 		// In text, only what no sentence reads as: a UNION SELECT, a
@@ -125,6 +130,27 @@ func sqlExploitFunction(lc string) string {
 		}
 	}
 	return ""
+}
+
+// copyToProgram finds PostgreSQL's COPY ... TO/FROM PROGRAM 'command'
+// stacked after a statement: it runs a shell command as the database.
+func copyToProgram(lc string) string {
+	for from := 0; ; {
+		i := strings.Index(lc[from:], "copy")
+		if i < 0 {
+			return ""
+		}
+		i += from
+		from = i + 4
+		before := strings.TrimRight(lc[:i], " \t\n")
+		if before != "" && !strings.HasSuffix(before, ";") || i+4 < len(lc) && isIdentByte(lc[i+4]) {
+			continue
+		}
+		rest := strings.Join(strings.Fields(lc[i+4:min(len(lc), i+400)]), " ")
+		if p := strings.Index(rest, " program "); p >= 0 && (strings.Contains(rest[:p+1], " to ") || strings.Contains(rest[:p+1], " from ")) {
+			return "stacked COPY ... PROGRAM"
+		}
+	}
 }
 
 // sqlCandidate is a cheap look for what every SQL injection needs: a

@@ -81,8 +81,38 @@ func judgeURL(u string) Finding {
 		return Finding{}
 	}
 	host := urlHost(rest)
+	f := judgeHost(host)
+	// "http://evil#@169.254.169.254/": a validator that reads the URL
+	// as the standard does sees evil; a client that takes the host
+	// after the last '@' before the first '/' goes to the other one.
+	if end := strings.IndexByte(rest, '/'); end != 0 {
+		auth := rest
+		if end > 0 {
+			auth = rest[:end]
+		}
+		if strings.ContainsAny(auth, "#?\\") && strings.IndexByte(auth, '@') >= 0 {
+			if g := judgeHost(urlHost(auth[strings.LastIndexByte(auth, '@')+1:])); g.Confidence >= Medium {
+				g.Confidence, g.Why = High, g.Why+" behind a "+string(auth[strings.IndexAny(auth, "#?\\")])+" and @"
+				return g
+			}
+		}
+	}
+	return f
+}
+
+// clusterHosts are the names of a cluster's internal services:
+// Kubernetes' API server and service DNS, Docker's host.
+var clusterHosts = map[string]bool{"kubernetes": true, "kubernetes.default": true, "kubernetes.default.svc": true,
+	"host.docker.internal": true, "gateway.docker.internal": true, "kubernetes.docker.internal": true}
+
+// judgeHost judges a URL's host.
+func judgeHost(host string) Finding {
 	if host == "" {
 		return Finding{}
+	}
+	if clusterHosts[host] || strings.HasSuffix(host, ".svc.cluster.local") || strings.HasSuffix(host, ".svc") ||
+		strings.HasSuffix(host, ".cluster.local") {
+		return Finding{Confidence: High, Why: "cluster-internal service"}
 	}
 	if metadataHosts[host] {
 		return Finding{Confidence: High, Why: "cloud metadata host"}

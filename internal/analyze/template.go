@@ -43,7 +43,7 @@ func template(t *text) Finding {
 			if f.Confidence == NoFinding {
 				continue
 			}
-			if t.isProse() && f.Confidence == High {
+			if f.Confidence == High && t.isProse() && looksLikeProse(s[:i]+" "+s[min(len(s), i+len(d.open)+j+len(d.close)):]) {
 				f.Confidence = Medium
 				f.Why += " in prose"
 			}
@@ -85,9 +85,22 @@ func judgeTemplate(open, body string) Finding {
 	if arithmeticProbe(trim) {
 		return Finding{Confidence: High, Why: open + " arithmetic"}
 	}
+	if w := frameworkSecret(lc); w != "" {
+		return Finding{Confidence: High, Why: open + " reads " + w}
+	}
 	switch open {
 	case "{%":
 		fields := strings.Fields(trim)
+		if name, _, call := strings.Cut(fields[0], "("); call && (name == "print" || name == "do") || len(fields) > 1 && (fields[0] == "print" || fields[0] == "do") && strings.Contains(trim, "(") {
+			// Jinja2's {% print(...) %} and {% do ... %}: a statement
+			// that calls, made to show or run what it computes.
+			return Finding{Confidence: High, Why: "{% " + strings.TrimRight(name, " ") + " %} call"}
+		}
+		if (fields[0] == "include" || fields[0] == "extends" || fields[0] == "import" || fields[0] == "from" || fields[0] == "ssi") && len(fields) > 1 {
+			if p := strings.Trim(fields[1], `'"`); isAbsolutePath(p) || strings.Contains(p, "../") || strings.Contains(p, `..\`) || sensitiveTarget(p) != "" {
+				return Finding{Confidence: High, Why: "{% " + fields[0] + " %} of a file outside the templates"}
+			}
+		}
 		switch fields[0] {
 		case "debug", "ssi", "load", "include", "extends", "import", "from", "set", "macro", "call", "filter", "with", "raw", "autoescape":
 			conf := Medium
@@ -125,6 +138,24 @@ func judgeTemplate(open, body string) Finding {
 		return Finding{Confidence: Medium, Why: open + " call"}
 	}
 	return Finding{Confidence: Low, Why: open + " expression"}
+}
+
+// frameworkSecrets are what a template reads to leak the framework's
+// secrets: the request's environment and headers, the session, the
+// signing key (messages' and sessions' signer), the settings.
+var frameworkSecrets = []string{"request.meta", "request.environ", "signer.key", "secret_key", "request.session",
+	"session.items", "session.values", "session.keys", "messages.storages", "settings_dict", "user.password",
+	"request.cookies", "_wrapped", "connection.settings"}
+
+// frameworkSecret is the first framework secret the lower-cased
+// expression reads ("" when none).
+func frameworkSecret(lc string) string {
+	for _, w := range frameworkSecrets {
+		if strings.Contains(lc, w) {
+			return w
+		}
+	}
+	return ""
 }
 
 // secretAttr reports an upper-case attribute that names a secret

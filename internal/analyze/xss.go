@@ -23,6 +23,11 @@ func xss(t *text, place Place) Finding {
 	hasLT := strings.IndexByte(s, '<') >= 0
 	if hasLT {
 		keep(htmlTags(s))
+		if strings.IndexByte(s, '&') >= 0 && escapedCodeSample(s) {
+			// Formatting tags around entity-escaped code: the browser
+			// shows the code as text; only the real tags count.
+			return best
+		}
 	}
 	if best.Confidence < High && strings.ContainsAny(s, "=") {
 		keep(handlerAssignment(t))

@@ -58,10 +58,15 @@ var analyzerPlaces = []struct {
 	// from, what proxies add) and any custom X- header; not those the
 	// browser structures, credentials, or cookies (read as
 	// REQUEST_COOKIES).
-	{"header", "1", "REQUEST_HEADERS:user-agent|REQUEST_HEADERS:referer|REQUEST_HEADERS:origin|REQUEST_HEADERS:forwarded|" +
+	// Authorization for its bearer tokens: the analyzer reads a JWT's
+	// header and claims (a Basic credential has a space in it and is
+	// not decoded).
+	{"header", "1", "REQUEST_HEADERS:user-agent|REQUEST_HEADERS:referer|REQUEST_HEADERS:origin|REQUEST_HEADERS:forwarded|REQUEST_HEADERS:authorization|" +
 		"REQUEST_HEADERS:/^x-/|!REQUEST_HEADERS:x-csrftoken|!REQUEST_HEADERS:x-requested-with",
 		[]string{"attack-sqli", "attack-xss", "attack-rce", "attack-injection-generic", "attack-ssti", "attack-protocol", "attack-lfi"}},
-	{"arg", "2", "ARGS|REQUEST_COOKIES|XML:/*", nil},
+	// FILES are the uploaded files' names, as Django hands them to the
+	// app (and to the file system, when a view keeps the name).
+	{"arg", "2", "ARGS|REQUEST_COOKIES|XML:/*|FILES", nil},
 	// Names: JSON keys, query keys (user[$ne]), and the body of a type
 	// read as a form (an XML body arrives as one long name).
 	{"name", "2", "ARGS_NAMES|REQUEST_COOKIES_NAMES", nil},

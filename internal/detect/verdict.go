@@ -139,7 +139,14 @@ func scoringRule(id int) bool {
 // unscoredRules match but do not count towards a block: 920350, a
 // numeric Host (local testing, health checks, load balancers' probes)
 // is no attack, and its 3 points pushed borderline requests over.
-var unscoredRules = map[int]bool{920350: true}
+// 920120 ("multipart/form-data bypass") matches a quote, ';' or '=' in
+// an uploaded file's name ("O'Reilly - Learning SQL.pdf"): it guards
+// against a WAF and the app splitting Content-Disposition differently,
+// and Parapet parses multipart bodies as Django does (internal/formdata,
+// strict validation refuses what Django would read otherwise), so the
+// name it inspects is the one the app gets; the analyzer judges that
+// name like any field (FILES).
+var unscoredRules = map[int]bool{920350: true, 920120: true}
 
 // needsConfirmation reports the CRS rules that judge a value's content
 // (protocol attacks, 921, and application attacks, 930 to 944): on
@@ -251,7 +258,7 @@ func judge(tx types.Transaction) verdict {
 // is harmless, stripping spaces is not); every value under the field's
 // name, when the name comes more than once.
 func isText(tx types.Transaction, md types.MatchData) bool {
-	if analyze.Text(md.Value()) {
+	if textOrInert(md.Value()) {
 		return true
 	}
 	st, ok := tx.(plugintypes.TransactionState)
@@ -272,12 +279,17 @@ func isText(tx types.Transaction, md types.MatchData) bool {
 		return false
 	}
 	for _, v := range values {
-		if !analyze.Text(v) {
+		if !textOrInert(v) {
 			return false
 		}
 	}
 	return true
 }
+
+// textOrInert is natural-language text, or data on which the CRS's
+// patterns match without meaning (analyze.Inert: a data: URI of an
+// image, an escaped code sample in rich text, a GraphQL query).
+func textOrInert(v string) bool { return analyze.Text(v) || analyze.Inert(v) }
 
 // agrees reports whether the analyzer found an attack of a class that
 // agrees with the CRS class crsClass on ref (on any field for a
