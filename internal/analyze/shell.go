@@ -335,8 +335,8 @@ var shellInterpreters = map[string]bool{"sh": true, "bash": true, "zsh": true, "
 // interpreter: "curl -s http://x/a | sh", "wget -O- ... | bash",
 // "echo <base64> | base64 -d | sh". Outside text it runs code from
 // elsewhere: High. In text, inside a substitution ("$(curl ... | sh)")
-// it is still run where it stands: Medium; a plain pipe in text is an
-// install instruction (Low).
+// it is still run where it stands: Medium; a plain pipe in text, or one
+// in backticks (a Markdown code span), is an install instruction (Low).
 func pipeToShell(t *text) Finding {
 	lc := t.lc()
 	for from := 0; ; {
@@ -378,7 +378,9 @@ func pipeToShell(t *text) Finding {
 		default:
 			continue
 		}
-		substituted := st >= 0 && (lc[st] == '`' || lc[st] == '(' && st > 0 && lc[st-1] == '$')
+		// In text only "$(" is a substitution: a backtick there opens a
+		// Markdown code span, the way install instructions are quoted.
+		substituted := st > 0 && lc[st] == '(' && lc[st-1] == '$'
 		switch {
 		case !t.isText() || strings.HasPrefix(why, "decoded"):
 			// No install instruction decodes a blob into a shell.
