@@ -135,10 +135,20 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 }
 
 // testDeps gives a chain feeds (cached in a temp dir) and geo databases.
-func testDeps(t *testing.T) *Deps {
+// The directory is made first so that its removal runs last: the store
+// writes its ban file until Close returns.
+func testDeps(tb testing.TB) *Deps { return testDepsLogging(tb, nil) }
+
+// testDepsLogging is testDeps with a logger.
+func testDepsLogging(tb testing.TB, log *slog.Logger) *Deps {
+	dir := tb.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	return NewDeps(ctx, t.TempDir(), nil)
+	deps := NewDeps(ctx, dir, log)
+	tb.Cleanup(func() {
+		cancel()
+		_ = deps.Close()
+	})
+	return deps
 }
 
 func do(t *testing.T, req *http.Request) (*http.Response, string) {

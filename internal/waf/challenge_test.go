@@ -2,7 +2,6 @@ package waf
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -104,9 +103,7 @@ rules:
 func TestRandomSecretSurvivesReloadPolicyChangeDoesNot(t *testing.T) {
 	up := newUpstream(t, nil)
 	var logs bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	deps := NewDeps(ctx, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
+	deps := testDepsLogging(t, slog.New(slog.NewTextHandler(&logs, nil)))
 	build := func(difficulty string) *Chain {
 		return mustBuild(t, deps, "upstream: "+up.URL+"\nchallenge:\n  difficulty: "+difficulty+"\nrules:\n  - id: humans\n    action: challenge\n    paths: [/]\n")
 	}

@@ -1,7 +1,6 @@
 package waf
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,9 +31,7 @@ func benchHandler(b *testing.B, upstreamURL, yaml string) *Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	deps := NewDeps(ctx, b.TempDir(), slog.New(slog.DiscardHandler))
+	deps := testDepsLogging(b, slog.New(slog.DiscardHandler))
 	chain, err := Build(cfg, deps)
 	if err != nil {
 		b.Fatal(err)
