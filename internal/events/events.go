@@ -10,9 +10,27 @@ import (
 	"time"
 )
 
-// Event is one request as Parapet saw it. It never holds headers, cookies
-// or bodies, so nothing secret can leak through it.
+// Kinds of events. A request event (Kind "" or KindRequest) is one decided
+// request; the others are notable happenings, described by Message.
+const (
+	KindRequest     = "request"
+	KindConfig      = "config"       // config loaded, reloaded or refused
+	KindFeed        = "feed"         // a feed refreshed or failed
+	KindUnderAttack = "under_attack" // under-attack mode on or off, and why
+	KindStore       = "store"        // the shared store lost or regained
+	KindAdmin       = "admin"        // a change made through the admin API
+)
+
+// Event is one request as Parapet saw it, or one notable happening (see
+// Kind). It never holds headers, cookies or bodies, so nothing secret can
+// leak through it.
 type Event struct {
+	// Kind is KindRequest ("" means the same) or another Kind* constant.
+	Kind string
+	// Message describes a happening that is not a request.
+	Message string
+	// Actor names who made an admin change (the admin token's name).
+	Actor     string
 	Time      time.Time
 	RequestID string
 	ClientIP  string

@@ -106,6 +106,23 @@ func TestLineSinkWritesValidJSON(t *testing.T) {
 	}
 }
 
+// A happening that is not a request is one line named after its kind,
+// without the request fields.
+func TestLineSinkWritesHappenings(t *testing.T) {
+	var out bytes.Buffer
+	LineSink{W: &out}.Emit(context.Background(), &Event{Kind: KindAdmin, Time: time.Unix(0, 0).UTC(), Message: "ban 203.0.113.9 for 1h", Actor: "ops"})
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if m["msg"] != "admin" || m["message"] != "ban 203.0.113.9 for 1h" || m["actor"] != "ops" || m["level"] != "INFO" {
+		t.Fatalf("%v", m)
+	}
+	if _, ok := m["status"]; ok {
+		t.Fatalf("a happening has request fields: %v", m)
+	}
+}
+
 // FuzzLineSink: any strings give one valid JSON line that decodes back
 // to the same text (invalid UTF-8 replaced).
 func FuzzLineSink(f *testing.F) {

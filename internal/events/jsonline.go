@@ -34,6 +34,22 @@ func (s LineSink) Emit(_ context.Context, e *Event) {
 	b = appendString(b, e.Time.Format(time.RFC3339Nano))
 	b = append(b, `,"level":`...)
 	b = appendString(b, level.String())
+	if e.Kind != "" && e.Kind != KindRequest {
+		b = append(b, `,"msg":`...)
+		b = appendString(b, e.Kind)
+		b = appendField(b, "message", e.Message)
+		if e.Actor != "" {
+			b = appendField(b, "actor", e.Actor)
+		}
+		if e.ClientIP != "" {
+			b = appendField(b, "client_ip", e.ClientIP)
+		}
+		b = append(b, "}\n"...)
+		_, _ = s.W.Write(b)
+		*bp = b
+		linePool.Put(bp)
+		return
+	}
 	b = append(b, `,"msg":"request","request_id":`...)
 	b = appendString(b, e.RequestID)
 	b = appendField(b, "client_ip", e.ClientIP)
@@ -79,6 +95,8 @@ func (e *Event) level() slog.Level {
 	switch {
 	case e.Critical:
 		return slog.LevelError
+	case e.Kind != "" && e.Kind != KindRequest:
+		return slog.LevelInfo
 	case e.Decision != "allow" && e.Decision != "respond" && e.Mode != "monitor":
 		return slog.LevelWarn
 	}
