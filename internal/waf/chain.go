@@ -32,6 +32,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/netlist"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/ratelimit"
 	"github.com/parapet-waf/parapet/internal/rules"
 )
 
@@ -253,7 +254,21 @@ const (
 	RuleUpstreamStarting  = "upstream-starting"
 	RuleBadRequestBody    = "bad-request-body"
 	RuleClientBodyTimeout = "client-body-timeout"
+	RuleUnreadResponses   = "unread-responses"
 )
+
+// unreadResponses throttles a client that holds its whole share of the
+// response buffer (limits.response_buffer_per_client) in answers it has
+// not read: its next answer could not be buffered and would hold one of
+// the app's workers at the client's pace.
+func (h *Handler) unreadResponses(info *decision.Info) decision.Decision {
+	held, share := h.proxy.ClientBuffered(ratelimit.ClientKey(info.ClientIP))
+	if share == 0 || held < share {
+		return decision.Decision{}
+	}
+	return decision.Decision{Action: decision.Throttle, Status: http.StatusTooManyRequests, RuleID: RuleUnreadResponses, RetryAfter: 10 * time.Second,
+		Reason: fmt.Sprintf("this client's responses not yet read hold %d MB, its share of the response buffer (limits.response_buffer_per_client)", held>>20)}
+}
 
 // ServeHTTP runs the request through the chain.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +284,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	peer := c.resolver.Resolve(r)
-	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, ReportedByTrustedRange: peer.ReportedByRange, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
 	if underscore {
 		info.AddTag("underscore-header")
 	}
@@ -295,6 +310,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
+	} else if d := h.unreadResponses(info); d.Decided() {
+		info.Final = d
+		c.answer(rec, r, info, d)
 	} else if !h.proxy.Ready() {
 		// Answered for the app while it boots: no alarm, no ban.
 		info.Final = decision.Decision{Action: decision.Respond, Status: http.StatusServiceUnavailable, RuleID: RuleUpstreamStarting,
@@ -304,6 +322,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
+		r = r.WithContext(proxy.WithClient(r.Context(), ratelimit.ClientKey(info.ClientIP)))
 		h.serveUpstream(ctx, c, rec, r, info, func() {
 			// The body is received before the upstream cap is asked for a
 			// slot: slow uploads must not hold the app's few workers.
