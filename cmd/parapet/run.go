@@ -154,7 +154,7 @@ func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, s
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ResponseBuffer: responseBuffer(cfg.Limits.ResponseBufferBytes), ResponseBufferTotal: int64(cfg.Limits.ResponseBufferTotal),
-		ResponseBufferPerClient: int64(cfg.Limits.ResponseBufferPerClient),
+		ResponseBufferPerClient: int64(cfg.Limits.ResponseBufferPerClient), ClientKey: waf.ProxyClientKey,
 	})
 	metrics := events.NewMetrics(version)
 	handler = waf.NewHandler(chain, px, events.Multi{events.LineSink{W: logOut, Level: level}, metrics}, logger)

@@ -62,10 +62,14 @@ type Options struct {
 	// DefaultResponseBufferTotal).
 	ResponseBuffer, ResponseBufferTotal int64
 	// ResponseBufferPerClient is the most the responses of one client
-	// (named by WithClient) hold together, memory and temporary files (0:
+	// (named by ClientKey) hold together, memory and temporary files (0:
 	// an eighth of ResponseBufferTotal): one client reading slowly cannot
 	// spend what all clients share. See ClientBuffered.
 	ResponseBufferPerClient int64
+	// ClientKey names the client a request is forwarded for (its address,
+	// or its network); asked only when a response needs buffering. nil:
+	// every response has its own share.
+	ClientKey func(*http.Request) string
 	// ErrorLog receives the proxy's own messages (a response cut off
 	// mid-body); nil logs to the standard logger.
 	ErrorLog *log.Logger
@@ -100,8 +104,9 @@ type Proxy struct {
 	// respBudget bounds the responses held for slow clients (respbuf.go;
 	// nil: not buffered).
 	respBudget *spool.Budget
-	// shares are the clients' shares of respBudget.
-	shares *clientShares
+	// shares are the clients' shares of respBudget, by clientKey.
+	shares    *clientShares
+	clientKey func(*http.Request) string
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
@@ -109,7 +114,7 @@ type Proxy struct {
 func New(up *config.Upstream, opt Options) *Proxy {
 	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
 		buffer: opt.BufferBody, onError: opt.OnError, modify: opt.ModifyResponse, errorLog: opt.ErrorLog,
-		respBudget: responseBudget(opt), shares: newClientShares(opt)}
+		respBudget: responseBudget(opt), shares: newClientShares(opt), clientKey: opt.ClientKey}
 	if p.buffer == 0 {
 		p.buffer = DefaultBufferBody
 	}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,13 +55,14 @@ func responseBudget(opt Options) *spool.Budget {
 	return &spool.Budget{MemPerPipe: mem, Mem: respMem, DiskPerPipe: per - mem, Disk: total}
 }
 
-// clientShares hands each client (by the key WithClient gives) one
+// clientShares hands each client (by Options.ClientKey) one
 // account of the response budget, shared by its responses in flight and
 // dropped when the last ends.
 type clientShares struct {
-	limit int64
-	mu    sync.Mutex
-	m     map[string]*clientShare
+	limit  int64
+	active atomic.Int64 // len(m): the common case (none) needs no lock
+	mu     sync.Mutex
+	m      map[string]*clientShare
 }
 
 type clientShare struct {
@@ -91,6 +91,7 @@ func (s *clientShares) get(key string) (*spool.Account, func()) {
 	if c == nil {
 		c = &clientShare{acct: spool.NewAccount(s.limit)}
 		s.m[key] = c
+		s.active.Add(1)
 	}
 	c.refs++
 	return c.acct, func() {
@@ -98,6 +99,7 @@ func (s *clientShares) get(key string) (*spool.Account, func()) {
 		defer s.mu.Unlock()
 		if c.refs--; c.refs == 0 {
 			delete(s.m, key)
+			s.active.Add(-1)
 		}
 	}
 }
@@ -112,25 +114,16 @@ func (s *clientShares) held(key string) int64 {
 	return 0
 }
 
-type clientKey struct{}
-
-// WithClient names the client a request is forwarded for (its address, or
-// its network): its buffered responses share one account (see
-// Options.ResponseBufferPerClient).
-func WithClient(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, clientKey{}, key)
-}
-
-// ClientBuffered reports how much of key's responses, sent by the app but
-// not yet read by the client, Parapet holds, and the client's share. A
-// client whose held bytes reach the share reads its answers slower than it
-// asks for them: the next response it asks for would have to be read at
-// its pace, holding one of the app's workers.
-func (p *Proxy) ClientBuffered(key string) (held, share int64) {
-	if p.respBudget == nil {
-		return 0, 0
+// ClientBuffered reports how much of r's client's responses, sent by the
+// app but not yet read by the client, Parapet holds, and the client's
+// share. A client whose held bytes reach the share reads its answers
+// slower than it asks for them: the next response it asks for would have
+// to be read at its pace, holding one of the app's workers.
+func (p *Proxy) ClientBuffered(r *http.Request) (held, share int64) {
+	if p.respBudget == nil || p.clientKey == nil || p.shares.active.Load() == 0 {
+		return 0, p.shares.limit
 	}
-	return p.shares.held(key), p.shares.limit
+	return p.shares.held(p.clientKey(r)), p.shares.limit
 }
 
 // exchange is one request's state in the proxy, reached from the
@@ -162,14 +155,13 @@ func (p *Proxy) bufferResponse(resp *http.Response, raw io.ReadCloser) {
 	if p.respBudget == nil || ex == nil || resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
 		return
 	}
-	client, _ := resp.Request.Context().Value(clientKey{}).(string)
 	if v, ok := resp.Header["X-Accel-Buffering"]; ok {
 		delete(resp.Header, "X-Accel-Buffering")
 		switch strings.ToLower(strings.TrimSpace(strings.Join(v, ""))) {
 		case "no":
 			return
 		case "yes":
-			ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, client: client}
+			ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, req: resp.Request}
 			resp.Body = &ex.resp
 			return
 		}
@@ -177,7 +169,7 @@ func (p *Proxy) bufferResponse(resp *http.Response, raw io.ReadCloser) {
 	if eventStream(resp.Header.Get("Content-Type")) {
 		return
 	}
-	ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, client: client}
+	ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, req: resp.Request}
 	resp.Body = &ex.resp
 }
 
@@ -202,7 +194,7 @@ type respBody struct {
 	up      io.ReadCloser // what the response stages give the client
 	raw     io.Closer     // the transport's body: closing it ends a read of up
 	length  int64         // the declared length (-1: unknown)
-	client  string        // the client's key (WithClient), "" if unnamed
+	req     *http.Request // the request, to name its client (Options.ClientKey)
 	unshare func()        // gives the client's account back
 	n       int64         // bytes read before the pipe
 	pipe    *spool.Pipe
@@ -229,8 +221,10 @@ func (b *respBody) Read(p []byte) (int, error) {
 	}
 	// More to come: read it as fast as the upstream sends it.
 	var acct *spool.Account
-	if b.client != "" {
-		acct, b.unshare = b.p.shares.get(b.client)
+	if b.p.clientKey != nil {
+		if key := b.p.clientKey(b.req); key != "" {
+			acct, b.unshare = b.p.shares.get(key)
+		}
 	}
 	b.pipe = spool.NewPipeFor(b.p.respBudget, acct)
 	b.drained = make(chan struct{})

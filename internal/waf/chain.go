@@ -257,12 +257,22 @@ const (
 	RuleUnreadResponses   = "unread-responses"
 )
 
+// ProxyClientKey is how the proxy names a request's client for its share
+// of the response buffer: as rate limits and bans count it (IPv4 address,
+// IPv6 /64).
+func ProxyClientKey(r *http.Request) string {
+	if info := decision.FromContext(r.Context()); info != nil {
+		return ratelimit.ClientKey(info.ClientIP)
+	}
+	return ""
+}
+
 // unreadResponses throttles a client that holds its whole share of the
 // response buffer (limits.response_buffer_per_client) in answers it has
 // not read: its next answer could not be buffered and would hold one of
 // the app's workers at the client's pace.
-func (h *Handler) unreadResponses(info *decision.Info) decision.Decision {
-	held, share := h.proxy.ClientBuffered(ratelimit.ClientKey(info.ClientIP))
+func (h *Handler) unreadResponses(r *http.Request) decision.Decision {
+	held, share := h.proxy.ClientBuffered(r)
 	if share == 0 || held < share {
 		return decision.Decision{}
 	}
@@ -310,7 +320,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
-	} else if d := h.unreadResponses(info); d.Decided() {
+	} else if d := h.unreadResponses(r); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
 	} else if !h.proxy.Ready() {
@@ -322,7 +332,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(rec, r.Body, c.guards.MaxBody())
 		}
-		r = r.WithContext(proxy.WithClient(r.Context(), ratelimit.ClientKey(info.ClientIP)))
 		h.serveUpstream(ctx, c, rec, r, info, func() {
 			// The body is received before the upstream cap is asked for a
 			// slot: slow uploads must not hold the app's few workers.
