@@ -130,10 +130,10 @@ type (
 	// set for dict comprehensions.
 	Comp struct {
 		Pos
-		Kind  string
-		Key   Expr
-		Elt   Expr
-		Fors  []CompFor
+		Kind string
+		Key  Expr
+		Elt  Expr
+		Fors []CompFor
 	}
 	// NamedExpr is Target := Value.
 	NamedExpr struct {
