@@ -424,7 +424,7 @@ func (s *scanner) checkCookies() {
 		if sessionLike(c.c.Name) && !c.c.HttpOnly {
 			missing = append(missing, "HttpOnly")
 		}
-		if c.c.SameSite == http.SameSiteDefaultMode || c.c.SameSite == http.SameSiteNoneMode && !c.c.Secure {
+		if c.c.SameSite == 0 || c.c.SameSite == http.SameSiteDefaultMode || c.c.SameSite == http.SameSiteNoneMode && !c.c.Secure {
 			missing = append(missing, "SameSite")
 		}
 		u := s.at(c.path).String()
