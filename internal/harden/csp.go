@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/parapet-waf/parapet/internal/events"
 )
 
 // The collector's bounds: what one report may cost, and what all of them
@@ -186,14 +188,36 @@ func stripQuery(u string) string {
 // Bounded returns v as the collector keeps it: the directive one of the
 // CSP directive names or OtherDirective (a browser may report
 // "script-src 'self' https:", the directive with its value: the name is
-// kept), the document URI without its query or fragment (they may hold
-// tokens), both URIs at most MaxFieldBytes (cut ones end in
-// TruncatedMarker). The count is left as it is.
+// kept), both URIs without their query or fragment and with the path
+// segments that are bearer tokens (Django's reset and confirmation links,
+// JWTs) redacted as in logged paths, both at most MaxFieldBytes (cut ones
+// end in TruncatedMarker). The count is left as it is.
 func (v Violation) Bounded() Violation {
 	v.Directive = directiveName(v.Directive)
-	v.BlockedURI = clip(v.BlockedURI)
-	v.DocumentURI = clip(stripQuery(v.DocumentURI))
+	v.BlockedURI = clip(maskPath(stripQuery(v.BlockedURI)))
+	v.DocumentURI = clip(maskPath(stripQuery(v.DocumentURI)))
 	return v
+}
+
+// uriRedactor masks token-shaped path segments (never changed once made).
+var uriRedactor = events.NewRedactor(nil)
+
+// maskPath redacts the token-shaped segments of u's path (u without a
+// query): a page like /accounts/confirm-email/<key>/ reports its key in
+// every violation it causes.
+func maskPath(u string) string {
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			start = i + 3 + j
+		} else {
+			return u
+		}
+	}
+	if start >= len(u) || u[start] != '/' {
+		return u // "inline", "eval", "data", a bare scheme
+	}
+	return u[:start] + uriRedactor.Path(u[start:], "")
 }
 
 // directiveName maps a reported directive to its name in cspDirectives

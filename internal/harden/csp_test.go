@@ -165,3 +165,24 @@ func TestStarterCSPIsReportOnlyAndNeverReplacesTheApps(t *testing.T) {
 		}
 	}
 }
+
+// A page whose address carries a bearer token (Django's password reset
+// link, allauth's email confirmation key) reports it in every violation
+// it causes, and a blocked script's URL may carry one in its query: the
+// collector (read through the metrics and /_parapet/csp-violations) keeps
+// neither (the fourth hostile review).
+func TestCSPReportsKeepNoTokens(t *testing.T) {
+	const reset = "dj3nl4-61d4994c280badc8e9e7c91f2735c3ee"
+	const signed = "eyJ1IjoxfQ:1xZitk:S4eW7TctBIwyR_vLHLhzbUB5GU2zAX14nz_0Bb9LNbk"
+	cases := map[[2]string][2]string{
+		{"https://cdn.example.net/a.js?token=s3cret", "https://shop.example.com/reset/MQ/" + reset + "/"}:              {"https://cdn.example.net/a.js", "https://shop.example.com/reset/MQ/REDACTED/"},
+		{"inline", "https://shop.example.com/accounts/confirm-email/" + signed + "/?x=1"}:                             {"inline", "https://shop.example.com/accounts/confirm-email/REDACTED/"},
+		{"https://cdn.example.net/lib/2025-03-01/app.js", "https://shop.example.com/blog/2025/03/union-station/#top"}: {"https://cdn.example.net/lib/2025-03-01/app.js", "https://shop.example.com/blog/2025/03/union-station/"},
+	}
+	for in, want := range cases {
+		v := Violation{Directive: "script-src-elem", BlockedURI: in[0], DocumentURI: in[1]}.Bounded()
+		if v.BlockedURI != want[0] || v.DocumentURI != want[1] {
+			t.Errorf("%q on %q kept as %q on %q, want %q on %q", in[0], in[1], v.BlockedURI, v.DocumentURI, want[0], want[1])
+		}
+	}
+}
