@@ -195,21 +195,22 @@ type Stage struct {
 }
 
 // NewStage returns the stage that counts requests for c and, while c is
-// on, challenges clients without clearance. The chain serving requests
-// configures c with its settings (so a chain built by a reload that is
-// then refused changes nothing).
+// on, challenges clients without clearance. Building it changes nothing:
+// the chain configures c with its settings when it is activated (swapped
+// in), so a chain built by a reload that is then refused changes nothing.
 func NewStage(c *Controller, cfg config.UnderAttack) *Stage {
 	return &Stage{c: c, cfg: &cfg, exempt: scope.NewExempt(cfg.ExemptPaths)}
 }
+
+// Activate configures the controller with this stage's settings; the
+// chain calls it when it starts serving.
+func (s *Stage) Activate() { s.c.configure(s.cfg) }
 
 // Name implements decision.Stage.
 func (s *Stage) Name() string { return "under-attack" }
 
 // Check implements decision.Stage.
 func (s *Stage) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
-	if s.c.cfg.Load() != s.cfg {
-		s.c.configure(s.cfg)
-	}
 	s.c.requests.Add(1)
 	if !s.c.on.Load() || info.Cleared {
 		return decision.Pass

@@ -94,6 +94,7 @@ type flood struct {
 	meter   *loadshed.Meter
 	gate    *loadshed.Gate
 	guard   *store.Guard
+	uaStage *loadshed.Stage
 }
 
 // buildFlood provisions the bans, under-attack and rate-limit stages, in
@@ -118,7 +119,8 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 	}
 	f.autoBan = ratelimit.NewAutoBan(cfg.AutoBan, rd, f.bans)
 	f.gate = loadshed.NewGate(cfg.UpstreamLimit.MaxConcurrent, cfg.UpstreamLimit.Queue, cfg.UpstreamLimit.QueueTimeout)
-	return f, []decision.Stage{f.bans, loadshed.NewStage(f.ua, cfg.UnderAttack), f.limiter}, nil
+	f.uaStage = loadshed.NewStage(f.ua, cfg.UnderAttack)
+	return f, []decision.Stage{f.bans, f.uaStage, f.limiter}, nil
 }
 
 // upstream sends the request to the app through the concurrency cap,
