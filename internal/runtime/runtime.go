@@ -61,8 +61,8 @@ type Runtime struct {
 	sinks   events.Multi
 	started time.Time
 
-	listeners []*listener  // private listeners Setup asked for
-	routes    []waf.Route  // routes Setup added
+	listeners []*listener // private listeners Setup asked for
+	routes    []waf.Route // routes Setup added
 
 	mu      sync.Mutex     // serialises applies (reloads, live changes)
 	fileCfg *config.Config // the config as loaded, before any overlay
