@@ -59,6 +59,8 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
+	// Admin configures the admin API (off unless a token is set).
+	Admin Admin `yaml:"admin"`
 	// Runtime tunes Go's garbage collector.
 	Runtime Runtime `yaml:"runtime"`
 	// Challenge configures challenges and clearance cookies.
@@ -504,6 +506,7 @@ func Default() *Config {
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
+		Admin:     defaultAdmin(),
 		Runtime:   defaultRuntime(),
 		Challenge: DefaultChallenge(),
 		// Flood defense (flood.go).

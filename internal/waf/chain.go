@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,6 +169,10 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	c.routes = c.chainRoutes()
 	return c, nil
 }
+
+// AllowListedBy returns the enforced allow rule that lets ip through by
+// address, before any ban (see rules.Engine.AllowListedBy).
+func (c *Chain) AllowListedBy(ip netip.Addr) (string, bool) { return c.access.AllowListedBy(ip) }
 
 // Config is the config the chain was built from.
 func (c *Chain) Config() *config.Config { return c.cfg }

@@ -56,6 +56,14 @@ func (d *Deps) OpenStore(cfg *config.Config) (store.Store, *store.Guard, error) 
 	return f.st, f.guard, nil
 }
 
+// UnderAttack is the under-attack controller (nil before the store is
+// opened by the first Build or OpenStore).
+func (d *Deps) UnderAttack() *loadshed.Controller {
+	d.flood.mu.Lock()
+	defer d.flood.mu.Unlock()
+	return d.flood.ua
+}
+
 // OpenStore opens the store a config section describes (its ban_file
 // resolved, see BanFile).
 func OpenStore(ctx context.Context, cfg config.Store, log *slog.Logger) (store.Store, error) {
