@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/parapet-waf/parapet/internal/admin"
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/runtime"
 	"github.com/parapet-waf/parapet/internal/sidecar"
@@ -109,5 +110,7 @@ func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer)
 // then drains. It is shared by run, sidecar mode (app not nil) and demo;
 // the runtime owns the lifecycle.
 func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, stderr io.Writer) int {
-	return runtime.Serve(ctx, cfg, runtime.Options{Version: version, Stdout: stdout, Stderr: stderr, App: app})
+	return runtime.Serve(ctx, cfg, runtime.Options{Version: version, Stdout: stdout, Stderr: stderr, App: app,
+		// TODO(lead): Events and Stats are package eventlog's handlers (branch h-dash).
+		Setup: admin.Setup(admin.Options{})})
 }

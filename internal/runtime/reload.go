@@ -93,30 +93,23 @@ func (rt *Runtime) Reload(ctx context.Context, why string) error {
 	return err
 }
 
-// Reapply builds the running file config again with the current overlay
-// (after a live change) and swaps it in. A refusal leaves the running
-// chain serving.
-func (rt *Runtime) Reapply() error {
+// ApplyOverlay validates and builds the running file config with
+// overlay (a live change) and, if that works, swaps it in and keeps
+// overlay for later reloads. A refusal (the config's validation and build
+// errors) leaves the running chain and overlay in place.
+func (rt *Runtime) ApplyOverlay(overlay Overlay) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.applyLocked(rt.fileCfg)
-}
-
-// Check builds what Reapply would build with overlay instead of the
-// current one, and throws it away: the validation of a live change
-// before it is made.
-func (rt *Runtime) Check(overlay Overlay) error {
-	rt.mu.Lock()
-	file := rt.fileCfg
-	rt.mu.Unlock()
-	cfg := file
-	if overlay != nil {
-		cfg = overlay(file)
+	prev := rt.overlay
+	rt.overlay = overlay
+	cfg := rt.compose(rt.fileCfg)
+	err := cfg.Validate()
+	if err == nil {
+		err = rt.applyLocked(rt.fileCfg)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
+	if err != nil {
+		rt.overlay = prev
 	}
-	_, err := waf.Build(cfg, rt.deps)
 	return err
 }
 
@@ -163,5 +156,7 @@ func PinRestartKeys(running, next *config.Config) []string {
 	pin("feed_cache_dir", running.FeedCacheDir != next.FeedCacheDir, func() { next.FeedCacheDir = running.FeedCacheDir })
 	pin("metrics", running.Metrics != next.Metrics, func() { next.Metrics = running.Metrics })
 	pin("store", running.Store != next.Store, func() { next.Store = running.Store })
+	pin("admin.listen", running.Admin.Listen != next.Admin.Listen, func() { next.Admin.Listen = running.Admin.Listen })
+	pin("admin.state_file", running.Admin.StateFile != next.Admin.StateFile, func() { next.Admin.StateFile = running.Admin.StateFile })
 	return changed
 }

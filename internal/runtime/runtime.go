@@ -60,6 +60,7 @@ type Runtime struct {
 	metrics *events.Metrics
 	sinks   events.Multi
 	started time.Time
+	ctx     context.Context
 
 	listeners []*listener // private listeners Setup asked for
 	routes    []waf.Route // routes Setup added
@@ -88,6 +89,10 @@ func (rt *Runtime) Metrics() *events.Metrics { return rt.metrics }
 
 // Version is the running version.
 func (rt *Runtime) Version() string { return rt.opts.Version }
+
+// Context ends when the runtime stops serving: the lifetime of what a
+// Setup starts.
+func (rt *Runtime) Context() context.Context { return rt.ctx }
 
 // Started is when the runtime started.
 func (rt *Runtime) Started() time.Time { return rt.started }
@@ -147,7 +152,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		opts.Stderr = os.Stderr
 	}
 	stderr := opts.Stderr
-	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg}
+	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx}
 	rt.level.Set(parseLevel(cfg.Log.Level))
 	rt.logOut = events.NewBufferedWriter(opts.Stdout, 64<<10, 100*time.Millisecond)
 	defer rt.logOut.Close()
@@ -230,6 +235,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("parapet listening", "addr", ln.Addr().String(), "upstream", cfg.Masked().Upstream, "version", opts.Version, "sidecar", opts.App != nil)
+	rt.Emit(ctx, &events.Event{Kind: events.KindConfig, Message: "config loaded from " + configSource(cfg) + "; serving on " + ln.Addr().String()})
 
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
@@ -351,6 +357,16 @@ func (l *listener) start(ctx context.Context, log *slog.Logger) error {
 // Options.Setup.
 func (rt *Runtime) Listen(name, addr string, h http.Handler) {
 	rt.listeners = append(rt.listeners, &listener{name: name, addr: addr, h: h})
+}
+
+// Sidecar reports whether Parapet started the app itself.
+func (rt *Runtime) Sidecar() bool { return rt.opts.App != nil }
+
+func configSource(cfg *config.Config) string {
+	if cfg.File() == "" {
+		return "defaults and environment"
+	}
+	return cfg.File()
 }
 
 func listenAddr(cfg *config.Config) string {
