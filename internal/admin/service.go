@@ -112,9 +112,8 @@ func New(rt *runtime.Runtime, opts Options) (*Service, error) {
 	}
 	go s.follow(rt.Context())
 
-	if len(cfg.AdminTokens()) == 0 {
-		return s, nil
-	}
+	// Mounted even without a token: /_parapet/api/ is Parapet's, and
+	// answers 404 until a token is set (a reload can set one).
 	s.fails = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parapet_admin_auth_failures_total",
 		Help: "Requests to the admin API with a wrong token or session (each is also logged, without the token).",
