@@ -229,3 +229,8 @@ func (s *server) waitLines(t *testing.T, words ...string) bool {
 	}
 	return true
 }
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
