@@ -59,6 +59,9 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
+	// Events configures where events are kept for the admin API and the
+	// dashboard (events.go).
+	Events Events `yaml:"events"`
 	// Runtime tunes Go's garbage collector.
 	Runtime Runtime `yaml:"runtime"`
 	// Challenge configures challenges and clearance cookies.
@@ -504,6 +507,7 @@ func Default() *Config {
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
+		Events:    defaultEvents(),
 		Runtime:   defaultRuntime(),
 		Challenge: DefaultChallenge(),
 		// Flood defense (flood.go).

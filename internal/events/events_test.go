@@ -157,7 +157,7 @@ func TestRedactorUserAgent(t *testing.T) {
 		"Mozilla/5.0 (X11; Linux x86_64)": "Mozilla/5.0 (X11; Linux x86_64)",
 		"bot/1 token=" + jwt:              "bot/1 token=REDACTED",
 		"a\r\nb\x00c":                     "a  b c",
-		long:                             strings.Repeat("é", 128) + "...",
+		long:                              strings.Repeat("é", 128) + "...",
 	} {
 		if got := r.UserAgent(in); got != want {
 			t.Errorf("UserAgent(%q) = %q, want %q", in, got, want)
