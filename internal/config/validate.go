@@ -220,6 +220,7 @@ func (c *Config) Validate() error {
 		bad("reload.interval", "must be positive when reload.watch is on")
 	}
 	c.validateMetrics(bad)
+	c.validateAdmin(bad)
 	c.validateEvents(bad)
 	c.validateRuntime(bad)
 	c.validateFlood(bad)

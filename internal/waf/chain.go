@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,6 +170,10 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	return c, nil
 }
 
+// AllowListedBy returns the enforced allow rule that lets ip through by
+// address, before any ban (see rules.Engine.AllowListedBy).
+func (c *Chain) AllowListedBy(ip netip.Addr) (string, bool) { return c.access.AllowListedBy(ip) }
+
 // Config is the config the chain was built from.
 func (c *Chain) Config() *config.Config { return c.cfg }
 
@@ -186,12 +191,24 @@ type Handler struct {
 // per request to sink.
 func NewHandler(chain *Chain, p *proxy.Proxy, sink events.Sink, log *slog.Logger) *Handler {
 	h := &Handler{proxy: p, sink: sink, log: log}
+	chain.activate()
 	h.chain.Store(chain)
 	return h
 }
 
-// Swap installs a new chain; requests already running keep the old one.
-func (h *Handler) Swap(c *Chain) { h.chain.Store(c) }
+// Swap installs a new chain and activates it; requests already running
+// keep the old one.
+func (h *Handler) Swap(c *Chain) {
+	c.activate()
+	h.chain.Store(c)
+}
+
+// activate starts what a chain runs while it serves and that its build
+// must not touch (a chain built for a reload that is then refused
+// changes nothing): under-attack mode takes the chain's settings.
+func (c *Chain) activate() {
+	c.flood.uaStage.Activate()
+}
 
 // RetainFeeds stops the feeds the chain no longer uses (after a reload).
 func (c *Chain) RetainFeeds(deps *Deps) {
