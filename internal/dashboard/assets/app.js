@@ -546,20 +546,20 @@
     try { data = await api('GET', '/rules'); $('rules-error').textContent = ''; } catch (e) { $('rules-error').textContent = e.message; return; }
     const rows = (data.rules || []).map((r) => {
       const next = r.mode === 'monitor' ? 'enforce' : 'monitor';
-      return el('tr', { 'data-rule': r.id },
+      return el('tr', { 'data-rule': r.id, 'data-kind': r.kind },
         el('td', { class: 'mono', text: r.id }),
         el('td', { text: r.kind || '' }),
         el('td', { text: r.source || '' }),
         el('td', {}, el('span', { class: 'badge ' + (r.mode === 'monitor' ? 'monitor' : 'block'), text: r.mode || 'enforce' })),
-        el('td', {}, el('button', { type: 'button', class: 'ghost small', text: 'Set ' + next, 'aria-label': 'set ' + r.id + ' to ' + next, onclick: () => setMode(r.id, next) })));
+        el('td', {}, el('button', { type: 'button', class: 'ghost small', text: 'Set ' + next, 'aria-label': 'set ' + r.id + ' to ' + next, onclick: () => setMode(r.id, r.kind, next) })));
     });
     if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No rules.' })));
     $('rules').tBodies[0].replaceChildren(...rows);
   }
 
-  async function setMode(id, mode) {
+  async function setMode(id, kind, mode) {
     try {
-      await api('PATCH', '/rules/' + encodeURIComponent(id), { mode });
+      await api('PATCH', '/rules/' + encodeURIComponent(id) + (kind ? '?kind=' + encodeURIComponent(kind) : ''), { mode });
       flash('Rule ' + id + ' is now in ' + mode + ' mode.');
     } catch (e) { $('rules-error').textContent = id + ': ' + e.message; }
     loadRules();
