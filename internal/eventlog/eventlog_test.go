@@ -155,8 +155,10 @@ func TestCounterStatsBucketsRulesAndTops(t *testing.T) {
 	}
 	add(30*time.Second, "throttle", "rl-login", "203.0.113.7", "", 0, "/login/", "")
 	add(10*time.Second, "challenge", "under-attack", "203.0.113.9", "NL", 64500, "/", "sqlmap/1.7")
-	add(2*time.Hour, "block", "old", "192.0.2.1", "US", 0, "/old", "x") // outside 1h
-	c.Add(&Record{Kind: "admin", Time: now, Message: "ban"})            // not counted
+	add(2*time.Hour, "block", "old", "192.0.2.1", "US", 0, "/old", "x")                        // outside 1h
+	add(5*time.Second, "respond", "admin-api", "127.0.0.1", "", 0, "/_parapet/api/status", "") // not a refusal
+	add(5*time.Second, "allow", "allow-office", "192.0.2.9", "", 0, "/", "")                   // nor this
+	c.Add(&Record{Kind: "admin", Time: now, Message: "ban"})                                   // not counted
 
 	st := c.Stats(time.Hour, 10)
 	if st.Step != "1m0s" || len(st.Buckets) != 60 {
@@ -169,7 +171,7 @@ func TestCounterStatsBucketsRulesAndTops(t *testing.T) {
 		challenge += b.Challenge
 		throttle += b.Throttle
 	}
-	if allow != 30 || block != 5 || challenge != 1 || throttle != 1 {
+	if allow != 31 || block != 5 || challenge != 1 || throttle != 1 || st.Buckets[len(st.Buckets)-1].Other != 1 {
 		t.Fatalf("totals %d %d %d %d", allow, block, challenge, throttle)
 	}
 	last := st.Buckets[len(st.Buckets)-1]

@@ -61,9 +61,9 @@ func decisionIndex(d string) int {
 	return 4
 }
 
-// Counter aggregates request events for Stats: counts by decision and by
-// rule in 10-second slots for 24 hours, and the top keys of refused
-// requests (block, challenge, throttle) by minute for an hour and by hour
+// Counter aggregates request events for Stats: counts by decision, and
+// refusals (block, challenge, throttle) by rule, in 10-second slots for 24
+// hours; and the top keys of refusals by minute for an hour and by hour
 // for a day. Its memory is bounded whatever clients send.
 type Counter struct {
 	mu      sync.Mutex
@@ -112,7 +112,11 @@ func (c *Counter) Add(r *Record) {
 	if s.epoch != e {
 		*s = slot{epoch: e}
 	}
-	s.counts[decisionIndex(r.Decision)]++
+	di := decisionIndex(r.Decision)
+	s.counts[di]++
+	if di == 0 || di == 4 {
+		return // rules and tops are of refusals only
+	}
 	if r.Rule != "" {
 		if s.rules == nil {
 			s.rules = map[string]int64{}
@@ -120,9 +124,6 @@ func (c *Counter) Add(r *Record) {
 		if _, ok := s.rules[r.Rule]; ok || len(s.rules) < topCap {
 			s.rules[r.Rule]++
 		}
-	}
-	if r.Decision != "block" && r.Decision != "challenge" && r.Decision != "throttle" {
-		return
 	}
 	keys := [dims]string{r.ClientIP, r.Country, "", r.pathOnly(), r.UserAgent}
 	if r.ASN != 0 {
@@ -181,13 +182,15 @@ type Stats struct {
 	// Window is the span covered, ending now.
 	Window string `json:"window"`
 	// Step is each bucket's span.
-	Step    string           `json:"step"`
-	Buckets []Bucket         `json:"buckets"`
-	ByRule  map[string]int64 `json:"by_rule"`
-	Top     Top              `json:"top"`
+	Step    string   `json:"step"`
+	Buckets []Bucket `json:"buckets"`
+	// ByRule counts refusals (block, challenge, throttle) by rule.
+	ByRule map[string]int64 `json:"by_rule"`
+	Top    Top              `json:"top"`
 }
 
-// Bucket counts requests by decision over one step, and by deciding rule.
+// Bucket counts requests by decision over one step (Other: redirects and
+// Parapet's own answers), and refusals by rule.
 type Bucket struct {
 	T         time.Time        `json:"t"`
 	Allow     int64            `json:"allow"`

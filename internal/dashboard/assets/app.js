@@ -308,16 +308,14 @@
   function renderTop(kind, list) {
     const t = $('top-' + kind);
     const rows = list.map((kc) => {
-      const key = el('td', { class: 'key', text: kc.key });
-      const tr = el('tr', {}, key, el('td', { text: String(kc.count) }));
+      const acts = el('td', { class: 'acts' });
       if (kind === 'ips') {
-        key.append(' ');
-        key.append(el('button', { class: 'link small', type: 'button', text: 'events', onclick: () => showEventsFor({ ip: kc.key }) }));
-        key.append(el('button', { class: 'link small', type: 'button', text: 'ban 1h', onclick: () => banIP(kc.key, '1h', 'from the dashboard top list') }));
+        acts.append(el('button', { class: 'link small', type: 'button', text: 'events', onclick: () => showEventsFor({ ip: kc.key }) }));
+        acts.append(el('button', { class: 'link small', type: 'button', text: 'ban 1h', 'aria-label': 'ban ' + kc.key + ' for 1h', onclick: () => banIP(kc.key, '1h', 'from the dashboard top list') }));
       } else if (kind === 'paths') {
-        key.append(' ', el('button', { class: 'link small', type: 'button', text: 'events', onclick: () => showEventsFor({ path: kc.key }) }));
+        acts.append(el('button', { class: 'link small', type: 'button', text: 'events', onclick: () => showEventsFor({ path: kc.key }) }));
       }
-      return tr;
+      return el('tr', {}, el('td', { class: 'key', text: kc.key }), acts, el('td', { class: 'count', text: String(kc.count) }));
     });
     if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'muted', text: 'none' })));
     t.replaceChildren(...rows);
@@ -388,8 +386,8 @@
     state.page = p.events || [];
     state.next = p.next || '';
     $('older').hidden = !state.next;
-    const rows = state.page.map((e, i) => {
-      const tr = el('tr', { 'data-i': i, onclick: () => showDetail(e, tr) },
+    const rows = state.page.map((e) => {
+      const tr = el('tr', { 'data-id': e.request_id, onclick: () => showDetail(e, tr) },
         el('td', { text: fmtTime(e.time), title: e.time }),
         el('td', {}, badge(e)),
         el('td', { text: e.status ? String(e.status) : '' }),
