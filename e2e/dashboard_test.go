@@ -199,11 +199,29 @@ rules:
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// The overview: charts drawn, the block's client in the top list.
+	// A burst: the table still shows only the newest page (no unbounded
+	// DOM), and keeps up.
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				d.as(t, "GET", fmt.Sprintf("/.git/config?burst=%d-%d", g, i), fmt.Sprintf("198.18.%d.%d", g, i), "burst/1.0")
+			}
+		}()
+	}
+	wg.Wait()
+	run("burst",
+		chromedp.Navigate(ui+"#events"),
+		poll(`document.querySelector('#events tbody tr') && document.querySelector('#events tbody tr').textContent.includes('burst=')`),
+		poll(`document.querySelectorAll('#events tbody tr').length === 50`))
+
+	// The overview: charts drawn, the most refused client in the top list.
 	run("overview",
 		chromedp.Navigate(ui+"#overview"),
 		chromedp.WaitVisible("#chart-decisions svg rect.block"),
-		poll(`document.getElementById('top-ips').textContent.includes('203.0.113.50')`),
+		poll(`document.getElementById('top-ips').textContent.includes('203.0.113.10')`),
 		poll(`document.getElementById('ua-toggle').textContent.includes('off')`))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
