@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/parapet-waf/parapet/internal/admin"
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/runtime"
 	"github.com/parapet-waf/parapet/internal/sidecar"
+	"github.com/parapet-waf/parapet/internal/visibility"
 	"github.com/parapet-waf/parapet/internal/waf"
 )
 
@@ -111,6 +111,5 @@ func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer)
 // the runtime owns the lifecycle.
 func serve(ctx context.Context, cfg *config.Config, app *sidecar.Plan, stdout, stderr io.Writer) int {
 	return runtime.Serve(ctx, cfg, runtime.Options{Version: version, Stdout: stdout, Stderr: stderr, App: app,
-		// TODO(lead): Events and Stats are package eventlog's handlers (branch h-dash).
-		Setup: admin.Setup(admin.Options{})})
+		Setup: visibility.Setup()})
 }

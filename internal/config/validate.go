@@ -221,6 +221,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateMetrics(bad)
 	c.validateAdmin(bad)
+	c.validateEvents(bad)
 	c.validateRuntime(bad)
 	c.validateFlood(bad)
 	if len(errs) > 0 {

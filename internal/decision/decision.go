@@ -142,6 +142,9 @@ type Info struct {
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.
 	Country string
+	// ASN is the client's autonomous system number, when the rules stage's
+	// geo data has one (0: unknown).
+	ASN uint32
 	// Tags are labels stages attach (e.g. "tor", "datacenter").
 	Tags []string
 	// Matched holds the decisions of rules that matched without stopping

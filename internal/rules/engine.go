@@ -420,6 +420,9 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 		}
 		info.Country = q.country
 	}
+	if e.asnDB != nil {
+		info.ASN = q.asnOf()
+	}
 	if e.countryHeader != "" {
 		r.Header.Del(e.countryHeader)
 		if q.country != "" {

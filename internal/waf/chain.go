@@ -503,6 +503,8 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		RuleID:    d.RuleID,
 		Reason:    d.Reason,
 		Country:   info.Country,
+		ASN:       info.ASN,
+		UserAgent: c.redactor.UserAgent(r.UserAgent()),
 		Tags:      info.Tags,
 		Error:     rec.upstreamErr,
 		Critical:  d.Critical,
