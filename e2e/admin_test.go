@@ -70,6 +70,10 @@ func TestCLITalksToTheAdminAPI(t *testing.T) {
 	if s := send(t, "GET", base, "/", "198.51.100.80").StatusCode; s != 403 {
 		t.Fatalf("client banned by the CLI: %d", s)
 	}
+	out, code = run(t, env, "events", "--ip", "198.51.100.80", "--limit", "5")
+	if code != 0 || !strings.Contains(out, `"banned"`) || strings.Contains(out, "198.51.100.81") {
+		t.Fatalf("events: %d\n%s", code, out)
+	}
 	out, code = run(t, env, "ban", "list")
 	if code != 0 || !strings.Contains(out, "198.51.100.80") || !strings.Contains(out, "from the cli") || !strings.Contains(out, "admin:admin") {
 		t.Fatalf("ban list: %d\n%s", code, out)
