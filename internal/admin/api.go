@@ -339,13 +339,12 @@ func (s *Service) routes() *http.ServeMux {
 	return mux
 }
 
-// orTODO is h, or a 501 until package eventlog's handler is wired in.
+// orTODO is h, or a 501 when the setup gave none (internal/visibility
+// gives package eventlog's handlers).
 func orTODO(h http.Handler, what string) http.Handler {
 	if h != nil {
 		return h
 	}
-	// TODO(lead): mount eventlog's handler here (branch h-dash) through
-	// Options.Events / Options.Stats in cmd/parapet.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, what+" are not available in this build")
 	})
