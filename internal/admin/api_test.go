@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parapet-waf/parapet/internal/testenv"
 )
 
 var endpoints = []struct{ method, path, body string }{
@@ -434,5 +436,39 @@ func TestReloadRefusesABadFileAndKeepsServing(t *testing.T) {
 	}
 	if got := s.get(t, "192.0.2.30", "/scanner2/x"); got != 403 {
 		t.Fatalf("reloaded rule: %d", got)
+	}
+}
+
+// With admin.listen the API is served on that private address only: on
+// the public port its path is the app's.
+func TestAdminListenIsAPrivateListener(t *testing.T) {
+	dir := t.TempDir()
+	private := testenv.FreeAddr(t)
+	s := start(t, writeConfig(t, dir, app(t), tokens+"  listen: "+private+"\n"))
+	if code, body, _ := s.call(t, "GET", "/_parapet/api/status", rootToken, ""); code != 200 || body["raw"] != "app" {
+		t.Fatalf("public port: %d %v (want the app's answer)", code, body)
+	}
+	priv := &server{base: "http://" + private, out: s.out}
+	waitFor(t, "the private listener", func() bool {
+		resp, err := http.Get(priv.base + "/_parapet/api/status")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	if code, _, _ := priv.call(t, "GET", "/_parapet/api/status", "", ""); code != 401 {
+		t.Fatalf("private listener without a token: %d", code)
+	}
+	if code, body, _ := priv.call(t, "GET", "/_parapet/api/status", aliceToken, ""); code != 200 || body["version"] != "test" {
+		t.Fatalf("private listener: %d %v", code, body)
+	}
+	if code, _, _ := priv.call(t, "POST", "/_parapet/api/bans", aliceToken, `{"ip":"198.51.100.3"}`); code != 201 {
+		t.Fatalf("ban on the private listener: %d", code)
+	}
+	if got := s.get(t, "198.51.100.3", "/page"); got != 403 {
+		t.Fatalf("ban made on the private listener not enforced: %d", got)
+	}
+	if code, _, _ := priv.call(t, "GET", "/elsewhere", rootToken, ""); code != 404 {
+		t.Fatalf("private listener off the API: %d", code)
 	}
 }
