@@ -9,14 +9,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +49,11 @@ type Chain struct {
 	redactor    *events.Redactor
 	reqIDHeader string
 	flood       *flood           // bans, under-attack, rate limits, upstream cap (flood.go)
-	routes      []Route          // what Parapet serves itself (routes.go)
-	routeStages []decision.Stage // the stages guarding them
+	routes      []Route          // what the chain's stages serve (routes.go)
+	routeStages []decision.Stage // the stages guarding what Parapet serves
+	// ownRouteStages guard routes with OwnLimitsOnly: routeStages
+	// without the visitors' rate_limits.
+	ownRouteStages []decision.Stage
 }
 
 // Deps are the long-lived parts chains share across reloads: running
@@ -164,7 +165,8 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		flood:       fl,
 		// What Parapet serves itself passes the same blocks, bans and
 		// limits as the app's paths, never a challenge (routes.go).
-		routeStages: []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.limiter, fl.own},
+		routeStages:    []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.limiter, fl.own},
+		ownRouteStages: []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.own},
 	}
 	c.routes = c.chainRoutes()
 	return c, nil
@@ -373,21 +375,6 @@ func (h *Handler) ModifyResponse(resp *http.Response) error {
 		}
 	}
 	return nil
-}
-
-// collectCSP answers a CSP violation report and records it on the event.
-func (c *Chain) collectCSP(w http.ResponseWriter, r *http.Request, info *decision.Info) {
-	vs := c.harden.CSPReports.Serve(w, r)
-	info.Final = decision.Decision{Action: decision.Respond, RuleID: "csp-report", Reason: "CSP report"}
-	if len(vs) == 0 {
-		return
-	}
-	info.AddTag("csp-violation")
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%s blocked %s on %s (seen %d times)", v.Directive, v.BlockedURI, v.DocumentURI, v.Count)
-	}
-	info.Final.Reason = "CSP violation: " + strings.Join(parts, "; ")
 }
 
 // CSPViolations lists the CSP violations reported so far (nil without a
