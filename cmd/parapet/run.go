@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/runtime"
 	"github.com/parapet-waf/parapet/internal/sidecar"
 	"github.com/parapet-waf/parapet/internal/visibility"
-	"github.com/parapet-waf/parapet/internal/waf"
 )
 
 // loadAndBuild loads the config and builds a chain from it, so that `check`
@@ -22,49 +19,10 @@ func loadAndBuild(file string) (*config.Config, error) {
 	return loadAndBuildEnv(file, os.Environ())
 }
 
-// loadAndBuildEnv is loadAndBuild with the environment given. Every
-// problem is reported in one pass: the chain is built from what loaded
-// even when the file or the environment had problems (the parts with
-// problems at their defaults), and both lists are returned together.
+// loadAndBuildEnv is loadAndBuild with the environment given
+// (runtime.Check).
 func loadAndBuildEnv(file string, environ []string) (*config.Config, error) {
-	cfg, loadErr := config.LoadAll(file, environ)
-	if cfg == nil {
-		return nil, loadErr
-	}
-	buildErr := buildForCheck(cfg, loadErr != nil)
-	if loadErr == nil && buildErr == nil {
-		return cfg, nil
-	}
-	var all config.Errors
-	for _, err := range []error{loadErr, buildErr} {
-		var es config.Errors
-		switch {
-		case err == nil:
-		case errors.As(err, &es):
-			all = append(all, es...)
-		default:
-			all = append(all, &config.Error{Reason: err.Error()})
-		}
-	}
-	return nil, all.Sorted()
-}
-
-// buildForCheck builds a chain from cfg and throws it away. When cfg
-// already has problems (loadFailed), a builder that cannot cope with a
-// value validation refused is not reported as a crash: the problems found
-// so far are.
-func buildForCheck(cfg *config.Config, loadFailed bool) (err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if loadFailed {
-		defer func() {
-			if recover() != nil {
-				err = nil
-			}
-		}()
-	}
-	_, err = waf.Build(cfg, waf.NewDeps(ctx, cfg.FeedCacheDir, slog.New(slog.DiscardHandler)))
-	return err
+	return runtime.Check(file, environ)
 }
 
 func cmdRun(ctx context.Context, args, child []string, stdout, stderr io.Writer) int {

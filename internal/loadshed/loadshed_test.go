@@ -259,7 +259,9 @@ func TestUnderAttackForcedByHand(t *testing.T) {
 	a, stage := newController(t, st, config.UnderAttack{CalmFor: time.Minute})
 	b, _ := newController(t, st, config.UnderAttack{CalmFor: time.Minute})
 	var changes []string
-	a.OnChange(func(on bool, reason string) { changes = append(changes, strings.TrimSpace(map[bool]string{true: "on " + reason, false: "off"}[on])) })
+	a.OnChange(func(on bool, reason string) {
+		changes = append(changes, strings.TrimSpace(map[bool]string{true: "on " + reason, false: "off"}[on]))
+	})
 	ctx := context.Background()
 	if err := a.Force(ctx, true, "by alice", 150*time.Millisecond); err != nil {
 		t.Fatal(err)
