@@ -214,12 +214,11 @@ func (s *Service) follow(ctx context.Context) {
 		if hb, ok := s.st.(*store.Redis); ok {
 			_ = hb.Heartbeat(ctx, s.id, time.Now())
 		}
-		raw, err := s.persist.load(ctx)
-		if err != nil {
-			continue
-		}
+		// Read under the lock: a change made between the read and the
+		// comparison would otherwise be undone by the older copy.
 		s.mu.Lock()
-		if string(raw) != string(s.saved) {
+		raw, err := s.persist.load(ctx)
+		if err == nil && string(raw) != string(s.saved) {
 			state, err := live.Decode(raw)
 			if err == nil {
 				if err = s.rt.ApplyOverlay(overlayOf(state, s.log)); err == nil {
