@@ -30,6 +30,8 @@ Usage:
   parapet reload                           make the running server re-read its config file
   parapet init [PATH]                      write parapet.yaml for the Django project at PATH (default .)
   parapet csp suggest [--url URL] [FILE]   turn collected CSP violation reports into a policy
+  parapet audit [PATH]                     check a Django project's source against the security checklist
+  parapet scan URL                         check what a running site sends (headers, cookies, DEBUG, TRACE...)
   parapet version                          print the version (also --version)
   parapet help [COMMAND]                   this text, or COMMAND's (also COMMAND --help)
 
@@ -206,6 +208,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdInit(args, stdout, stderr)
 	case "csp":
 		return cmdCSP(ctx, args, stdout, stderr)
+	case "audit":
+		return cmdAudit(args, os.Stdin, stdout, stderr)
+	case "scan":
+		return cmdScan(ctx, args, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("parapet version", flag.ContinueOnError)
 		if code := parseFlags(fs, versionUsage, args, stdout, stderr); code >= 0 {

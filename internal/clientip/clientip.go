@@ -118,6 +118,11 @@ type Result struct {
 	// SchemeFromProxy says Scheme came from the trusted proxy's
 	// X-Forwarded-Proto.
 	SchemeFromProxy bool
+	// ReportedByRange says the hop that reported IP (the nearest trusted
+	// hop to the client) is inside a trusted address range, rather than
+	// the peer trusted only by the "heroku" preset: what that proxy adds
+	// of its own (a CDN's CF-Connecting-IP) may be believed.
+	ReportedByRange bool
 }
 
 // Resolve computes the client of req from r.RemoteAddr and every
@@ -139,6 +144,10 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff, xfp []string, tls bool) 
 		return Result{IP: peer, Scheme: scheme}
 	}
 	res := Result{IP: peer, Scheme: scheme, Trusted: true}
+	// reporter is whether the nearest trusted hop so far is trusted by
+	// its address.
+	reporter := r.Trusts(peer)
+	res.ReportedByRange = reporter // no hops: the peer speaks for itself
 	switch s := lastValue(xfp); {
 	case strings.EqualFold(s, "https"):
 		res.Scheme, res.SchemeFromProxy = "https", true
@@ -160,12 +169,14 @@ func (r *Resolver) ResolveParts(remoteAddr string, xff, xfp []string, tls bool) 
 				hops++
 				addr, ok := parseHop(entry)
 				if !ok || hops > maxHops {
-					return res // garbage: keep the nearest hop we could believe
+					return res // garbage: keep the nearest hop we could believe (and who reported it)
 				}
 				res.IP = addr
+				res.ReportedByRange = reporter
 				if !r.Trusts(addr) {
 					return res
 				}
+				reporter = true
 			}
 			if i < 0 {
 				break

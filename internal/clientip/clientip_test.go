@@ -161,3 +161,36 @@ func BenchmarkResolveHeroku(b *testing.B) {
 		r.ResolveParts("10.1.2.3:5000", xff, []string{"https"}, false)
 	}
 }
+
+// A CDN's own client-address headers are believed only when the hop that
+// reported the client is trusted by its address: Heroku's router (trusted
+// as the peer, whatever its address) passes a client's CF-Connecting-IP
+// untouched.
+func TestReportedByRange(t *testing.T) {
+	cases := []struct {
+		name   string
+		specs  []string
+		peer   string
+		xff    []string
+		client string
+		want   bool
+	}{
+		{"heroku alone: the router reported the client", []string{"heroku"}, "10.1.2.3:5000", []string{"203.0.113.7"}, "203.0.113.7", false},
+		{"heroku alone, spoofed chain", []string{"heroku"}, "10.1.2.3:5000", []string{"192.0.2.10, 203.0.113.7"}, "203.0.113.7", false},
+		{"heroku plus a trusted CDN", []string{"heroku", "192.0.2.0/24"}, "10.1.2.3:5000", []string{"198.51.100.9, 192.0.2.10"}, "198.51.100.9", true},
+		{"a trusted load balancer reported the client", []string{"10.0.0.0/8"}, "10.1.2.3:5000", []string{"198.51.100.9"}, "198.51.100.9", true},
+		{"a trusted CDN connecting directly, no hops", []string{"192.0.2.0/24"}, "192.0.2.10:443", nil, "192.0.2.10", true},
+		{"heroku router with no hops", []string{"heroku"}, "10.1.2.3:5000", nil, "10.1.2.3", false},
+		{"untrusted peer", []string{"192.0.2.0/24"}, "198.51.100.1:1", []string{"8.8.8.8"}, "198.51.100.1", false},
+	}
+	for _, c := range cases {
+		r, err := New(c.specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.ResolveParts(c.peer, c.xff, nil, false)
+		if got.IP.String() != c.client || got.ReportedByRange != c.want {
+			t.Errorf("%s: client %v reported by a trusted range %v, want %s %v", c.name, got.IP, got.ReportedByRange, c.client, c.want)
+		}
+	}
+}

@@ -121,6 +121,14 @@ type Limits struct {
 	// ResponseBufferTotal bounds the temporary files of all buffered
 	// responses together (their memory is bounded to 64 MB). Read at start.
 	ResponseBufferTotal ByteSize `yaml:"response_buffer_total"`
+	// ResponseBufferPerClient is the most one client's responses hold
+	// together (memory and temporary files; IPv6 clients by /64): one
+	// client reading slowly cannot spend the buffer all clients share. A
+	// client holding its whole share is answered 429
+	// (rule unread-responses) until it has read what it asked for: else
+	// its next response would be read at its pace, holding a worker.
+	// Read at start.
+	ResponseBufferPerClient ByteSize `yaml:"response_buffer_per_client"`
 }
 
 // WebSockets configures WebSocket upgrades, the only protocol switch
@@ -464,11 +472,12 @@ func Default() *Config {
 			AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		},
 		Limits: Limits{
-			MaxHeaderBytes:      32 << 10,
-			MaxURIBytes:         8 << 10,
-			MaxBodyBytes:        25 << 20,
-			ResponseBufferBytes: 1 << 30,
-			ResponseBufferTotal: 4 << 30,
+			MaxHeaderBytes:          32 << 10,
+			MaxURIBytes:             8 << 10,
+			MaxBodyBytes:            25 << 20,
+			ResponseBufferBytes:     1 << 30,
+			ResponseBufferTotal:     4 << 30,
+			ResponseBufferPerClient: 256 << 20,
 		},
 		// On: ASGI apps (Django Channels) serve WebSockets today, and a
 		// WSGI app under gunicorn answers a handshake with an ordinary page.

@@ -129,6 +129,9 @@ func (c *Config) Validate() error {
 	if c.Limits.ResponseBufferTotal <= 0 {
 		bad("limits.response_buffer_total", "must be positive")
 	}
+	if c.Limits.ResponseBufferPerClient <= 0 || c.Limits.ResponseBufferPerClient > c.Limits.ResponseBufferTotal {
+		bad("limits.response_buffer_per_client", "%v must be positive and at most limits.response_buffer_total (%v)", c.Limits.ResponseBufferPerClient, c.Limits.ResponseBufferTotal)
+	}
 	t := c.Timeouts
 	for _, d := range []struct {
 		path string

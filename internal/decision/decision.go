@@ -135,6 +135,12 @@ type Info struct {
 	// ViaTrustedProxy says the connection came from a trusted proxy, whose
 	// forwarding headers (X-Forwarded-Port) may be passed on.
 	ViaTrustedProxy bool
+	// ReportedByTrustedRange says the hop that reported the client's
+	// address is a trusted proxy by its address (a CDN or load balancer
+	// in trusted_proxies), not only the connecting peer the "heroku"
+	// preset trusts: the client-IP headers such a proxy sets
+	// (CF-Connecting-IP, True-Client-IP) are passed to the app only then.
+	ReportedByTrustedRange bool
 	// SchemeFromProxy says a trusted proxy told the scheme
 	// (X-Forwarded-Proto), rather than Parapet's own connection.
 	SchemeFromProxy bool

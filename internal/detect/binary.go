@@ -26,9 +26,10 @@ var signatures = map[string][][]byte{
 
 // binaryBody reports whether r's body is a file of the binary type its
 // Content-Type names: it starts with that type's signature, or, for
-// application/octet-stream, its first bytes hold a NUL or are not UTF-8.
-// Such a body has no fields for the rules to read, and no view can read it
-// as JSON or a form (json.loads refuses it), so it is not matched, and
+// application/octet-stream, its first bytes hold a NUL or are not UTF-8,
+// and are not JSON in UTF-16 or UTF-32 (which json.loads on bytes decodes
+// by itself). Such a body has no fields for the rules to read, and no view
+// can read it as JSON or a form (json.loads refuses it), so it is not matched, and
 // detection.body_limit does not apply to it (limits.max_body_bytes does).
 // Anything else, such as JSON sent as image/png, is read as text as
 // before. The bytes read are replayed to the upstream.
@@ -57,6 +58,9 @@ func binaryBody(r *http.Request) bool {
 			}
 		}
 		return false
+	}
+	if text, ok := wideJSONText(head); ok && startsLikeJSON(text) {
+		return false // JSON in UTF-16 or UTF-32, which json.loads reads
 	}
 	if bytes.IndexByte(head, 0) >= 0 {
 		return true

@@ -139,10 +139,15 @@ const (
 // "json.items.0"), to args. It is for bodies Coraza reads as something
 // else (their Content-Type is not JSON): a view may still
 // json.loads(request.body), and JSON strings carry escapes (\t, \u0027,
-// \/) that the form reading never decodes. Bodies that do not start like
-// JSON (after white space and a UTF-8 BOM, which json.loads accepts on
-// bytes) are left alone; the walk is iterative and bounded.
+// \/) that the form reading never decodes. A body in UTF-16 or UTF-32 is
+// read in that encoding, as json.loads on bytes reads it (wideJSONText).
+// Bodies that do not start like JSON (after white space and a UTF-8 BOM,
+// which json.loads accepts on bytes) are left alone; the walk is iterative
+// and bounded.
 func addJSONArgs(args adder, body []byte) {
+	if text, ok := wideJSONText(body); ok {
+		body = text // UTF-16 or UTF-32, which json.loads reads too
+	}
 	body = bytes.TrimLeft(body, " \t\r\n")
 	body = bytes.TrimPrefix(body, []byte("\ufeff"))
 	body = bytes.TrimLeft(body, " \t\r\n")

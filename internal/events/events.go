@@ -122,10 +122,12 @@ func (r *Redactor) secret(name string) bool {
 
 // Path returns path?query with secret values replaced by REDACTED. The
 // query's order and unknown parts are kept; an unparsable pair is kept
-// by name only. JSON Web Tokens are REDACTED wherever they are (a path
-// segment, the value of a parameter with any name): they are bearer
-// credentials.
+// by name only. Bearer credentials are REDACTED wherever they are (a path
+// segment, the value of a parameter with any name, percent-encoded or
+// not): JSON Web Tokens, and the path segments Django's links carry
+// (password reset tokens, signed values; see maskDjangoTokens).
 func (r *Redactor) Path(path, rawQuery string) string {
+	path = maskDjangoTokens(path)
 	if rawQuery == "" {
 		return maskJWTs(path)
 	}
@@ -147,7 +149,7 @@ func (r *Redactor) Path(path, rawQuery string) string {
 			continue
 		}
 		b.WriteByte('=')
-		if r.secret(decoded) || err != nil {
+		if r.secret(decoded) || err != nil || hidesBearer(value) {
 			b.WriteString("REDACTED")
 		} else {
 			b.WriteString(value)
@@ -190,6 +192,103 @@ func (r *Redactor) UserAgent(ua string) string {
 		ua = ua[:cut] + "..."
 	}
 	return ua
+}
+
+// hidesBearer reports whether a raw query value, once decoded as Django
+// decodes it, holds a credential that the raw spelling hides from
+// maskJWTs and maskDjangoTokens ("%2E" for the dots of a JWT, a reset
+// link in ?next=).
+func hidesBearer(raw string) bool {
+	if !strings.ContainsAny(raw, "%+:-") {
+		return false
+	}
+	v, err := url.QueryUnescape(raw)
+	if err != nil {
+		return false
+	}
+	if v != raw && maskJWTs(v) != v && maskJWTs(raw) == raw {
+		return true
+	}
+	return maskDjangoTokens(v) != v
+}
+
+// maskDjangoTokens replaces each path segment that has the shape of a
+// credential in one of Django's links by REDACTED: a password reset token
+// (django.contrib.auth's PasswordResetTokenGenerator, in
+// /reset/<uidb64>/<token>/ and django-allauth's <uidb36>-<token>: a base36
+// timestamp, "-", 20 or 32 hex digits) and a signed value (django.core.signing,
+// in email confirmation and unsubscribe links: "value[:timestamp]:" and a
+// base64url signature of 27 or 43 characters). Anyone holding such a link
+// can use it (reset the password), so a log line must not carry it.
+func maskDjangoTokens(path string) string {
+	if !strings.ContainsAny(path, "-:") {
+		return path
+	}
+	var b strings.Builder
+	done, start := 0, 0 // path[:done] is in b; the segment starts at start
+	for i := 0; i <= len(path); i++ {
+		if i < len(path) && path[i] != '/' {
+			continue
+		}
+		if seg := path[start:i]; resetToken(seg) || signedValue(seg) {
+			b.WriteString(path[done:start])
+			b.WriteString("REDACTED")
+			done = i
+		}
+		start = i + 1
+	}
+	if done == 0 {
+		return path
+	}
+	b.WriteString(path[done:])
+	return b.String()
+}
+
+// resetToken reports whether seg ends as a password reset token does:
+// "-", 1 to 13 base36 digits, "-", 20 or 32 lower-case hex digits (the
+// first "-" or the start of seg before the timestamp).
+func resetToken(seg string) bool {
+	dash := strings.LastIndexByte(seg, '-')
+	if dash < 0 || !lowerHex(seg[dash+1:]) || len(seg)-dash-1 != 20 && len(seg)-dash-1 != 32 {
+		return false
+	}
+	ts := seg[:dash]
+	ts = ts[strings.LastIndexByte(ts, '-')+1:]
+	if len(ts) == 0 || len(ts) > 13 {
+		return false
+	}
+	for _, c := range []byte(ts) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerHex(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// signedValue reports whether seg ends as django.core.signing's output
+// does: ":" and a base64url signature of 27 (SHA-1) or 43 (SHA-256)
+// characters.
+func signedValue(seg string) bool {
+	colon := strings.LastIndexByte(seg, ':')
+	sig := seg[colon+1:]
+	if colon <= 0 || len(sig) != 27 && len(sig) != 43 {
+		return false
+	}
+	for _, c := range []byte(sig) {
+		if !base64URLByte(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // jwtStart is how every JWT starts: the base64url of its header's `{"`.

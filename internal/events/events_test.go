@@ -239,3 +239,39 @@ func FuzzLineSink(f *testing.F) {
 		}
 	})
 }
+
+// Bearer credentials whose spelling hid them from the redactor (the third
+// hostile review): a JWT whose dots are "%2E" (Django decodes the query,
+// the view reads a JWT), and the links Django mails, which work for
+// whoever holds them: the password reset link /reset/<uidb64>/<token>/
+// (the token below is what Django 3.2's PasswordResetTokenGenerator
+// made), the same link in a login's ?next=, django-allauth's
+// <uidb36>-<token>, and django.core.signing's values (email confirmation,
+// unsubscribe links). Before, each was logged as it came.
+func TestReview4RedactorHidesEncodedJWTsAndDjangoLinks(t *testing.T) {
+	r := NewRedactor(nil)
+	dotted := strings.ReplaceAll(jwt, ".", "%2E")
+	const reset = "dj3nl4-61d4994c280badc8e9e7c91f2735c3ee"
+	const signed = "eyJ1IjoxfQ:1xZitk:S4eW7TctBIwyR_vLHLhzbUB5GU2zAX14nz_0Bb9LNbk"
+	cases := map[[2]string]string{
+		{"/api/", "t=" + dotted}:                                               "/api/?t=REDACTED",
+		{"/api/", "t=%65yJ" + dotted[3:]}:                                      "/api/?t=REDACTED",
+		{"/reset/MQ/" + reset + "/", ""}:                                       "/reset/MQ/REDACTED/",
+		{"/reset/MQ/" + reset[:7] + reset[7:27] + "/", "a=1"}:                  "/reset/MQ/REDACTED/?a=1",
+		{"/login/", "next=/reset/MQ/" + reset + "/"}:                           "/login/?next=REDACTED",
+		{"/login/", "next=%2Freset%2FMQ%2F" + reset + "%2F"}:                   "/login/?next=REDACTED",
+		{"/accounts/password/reset/key/1-" + reset + "/", ""}:                  "/accounts/password/reset/key/REDACTED/",
+		{"/confirm-email/" + signed + "/", ""}:                                 "/confirm-email/REDACTED/",
+		{"/unsubscribe/a@b.c:IyvYWuigO3SM57SVzhaAQtH4Jr3gj8i1njydFwz7WLE", ""}: "/unsubscribe/REDACTED",
+		// What only looks a little like them stays.
+		{"/reset/MQ/set-password/", ""}:                      "/reset/MQ/set-password/",
+		{"/blog/2024-01-02/my-post/", "x=a-b"}:               "/blog/2024-01-02/my-post/?x=a-b",
+		{"/p/deadbeef-cafe/", "t=12:30"}:                     "/p/deadbeef-cafe/?t=12:30",
+		{"/items/550e8400-e29b-41d4-a716-446655440000/", ""}: "/items/550e8400-e29b-41d4-a716-446655440000/",
+	}
+	for in, want := range cases {
+		if got := r.Path(in[0], in[1]); got != want {
+			t.Errorf("Path(%q, %q) = %q, want %q", in[0], in[1], got, want)
+		}
+	}
+}

@@ -323,7 +323,11 @@ func (g *leakGuard) inspect(resp *http.Response, info *decision.Info) error {
 	f, err := s.hold(g.peek.Limit())
 	switch {
 	case err != nil:
+		// The caller closes resp.Body after a failed hook (ReverseProxy
+		// does): it must not reach s, which is back in the pool and may
+		// be another response's by then.
 		_ = s.Close()
+		resp.Body = http.NoBody
 		return err
 	case f.rule == RuleLeakUninspectable && g.pass:
 		info.AddTag("leak-guard-skipped:bomb")

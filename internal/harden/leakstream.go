@@ -245,7 +245,8 @@ func (s *leakStream) passRest() {
 	s.found, s.decDone, s.safe = finding{}, true, len(s.raw)
 }
 
-// Close closes the upstream's body; s goes back to the pool.
+// Close closes the upstream's body; s goes back to the pool, so nothing
+// may call Close again or keep s as a response's body after it.
 func (s *leakStream) Close() error {
 	if s.up == nil {
 		return nil

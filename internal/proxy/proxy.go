@@ -61,6 +61,15 @@ type Options struct {
 	// bounds the temporary files of all responses (0:
 	// DefaultResponseBufferTotal).
 	ResponseBuffer, ResponseBufferTotal int64
+	// ResponseBufferPerClient is the most the responses of one client
+	// (named by ClientKey) hold together, memory and temporary files (0:
+	// an eighth of ResponseBufferTotal): one client reading slowly cannot
+	// spend what all clients share. See ClientBuffered.
+	ResponseBufferPerClient int64
+	// ClientKey names the client a request is forwarded for (its address,
+	// or its network); asked only when a response needs buffering. nil:
+	// every response has its own share.
+	ClientKey func(*http.Request) string
 	// ErrorLog receives the proxy's own messages (a response cut off
 	// mid-body); nil logs to the standard logger.
 	ErrorLog *log.Logger
@@ -95,6 +104,9 @@ type Proxy struct {
 	// respBudget bounds the responses held for slow clients (respbuf.go;
 	// nil: not buffered).
 	respBudget *spool.Budget
+	// shares are the clients' shares of respBudget, by clientKey.
+	shares    *clientShares
+	clientKey func(*http.Request) string
 }
 
 // New builds the proxy. It starts ready; sidecar mode calls SetReady(false)
@@ -102,7 +114,7 @@ type Proxy struct {
 func New(up *config.Upstream, opt Options) *Proxy {
 	p := &Proxy{upstream: up, dialer: &net.Dialer{Timeout: opt.ConnectTimeout, KeepAlive: 30 * time.Second},
 		buffer: opt.BufferBody, onError: opt.OnError, modify: opt.ModifyResponse, errorLog: opt.ErrorLog,
-		respBudget: responseBudget(opt)}
+		respBudget: responseBudget(opt), shares: newClientShares(opt), clientKey: opt.ClientKey}
 	if p.buffer == 0 {
 		p.buffer = DefaultBufferBody
 	}
@@ -172,9 +184,15 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			if info := decision.FromContext(pr.In.Context()); info != nil {
 				if !info.ViaTrustedProxy {
 					h.Del("X-Forwarded-Port")
+				}
+				if !info.ViaTrustedProxy || !info.ReportedByTrustedRange {
 					// The client's own say on its address: what IP
 					// helpers (django-ipware) read first, kept only
-					// when a trusted proxy (a CDN) sends it.
+					// when the proxy that reported the client is
+					// trusted by its address (a CDN in trusted_proxies).
+					// Heroku's router passes a client's
+					// CF-Connecting-IP untouched: trusting the router
+					// is not trusting that header.
 					for _, name := range clientIPHeaders {
 						delete(h, name)
 					}

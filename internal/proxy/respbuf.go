@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/spool"
@@ -54,6 +55,77 @@ func responseBudget(opt Options) *spool.Budget {
 	return &spool.Budget{MemPerPipe: mem, Mem: respMem, DiskPerPipe: per - mem, Disk: total}
 }
 
+// clientShares hands each client (by Options.ClientKey) one
+// account of the response budget, shared by its responses in flight and
+// dropped when the last ends.
+type clientShares struct {
+	limit  int64
+	active atomic.Int64 // len(m): the common case (none) needs no lock
+	mu     sync.Mutex
+	m      map[string]*clientShare
+}
+
+type clientShare struct {
+	acct *spool.Account
+	refs int
+}
+
+func newClientShares(opt Options) *clientShares {
+	limit := opt.ResponseBufferPerClient
+	if limit <= 0 {
+		total := opt.ResponseBufferTotal
+		if total <= 0 {
+			total = DefaultResponseBufferTotal
+		}
+		limit = total / 8
+	}
+	return &clientShares{limit: limit, m: map[string]*clientShare{}}
+}
+
+// get returns key's account and a function to call when the response
+// using it is done.
+func (s *clientShares) get(key string) (*spool.Account, func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.m[key]
+	if c == nil {
+		c = &clientShare{acct: spool.NewAccount(s.limit)}
+		s.m[key] = c
+		s.active.Add(1)
+	}
+	c.refs++
+	return c.acct, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c.refs--; c.refs == 0 {
+			delete(s.m, key)
+			s.active.Add(-1)
+		}
+	}
+}
+
+// held is what key's responses hold now.
+func (s *clientShares) held(key string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.m[key]; c != nil {
+		return c.acct.Held()
+	}
+	return 0
+}
+
+// ClientBuffered reports how much of r's client's responses, sent by the
+// app but not yet read by the client, Parapet holds, and the client's
+// share. A client whose held bytes reach the share reads its answers
+// slower than it asks for them: the next response it asks for would have
+// to be read at its pace, holding one of the app's workers.
+func (p *Proxy) ClientBuffered(r *http.Request) (held, share int64) {
+	if p.respBudget == nil || p.clientKey == nil || p.shares.active.Load() == 0 {
+		return 0, p.shares.limit
+	}
+	return p.shares.held(p.clientKey(r)), p.shares.limit
+}
+
 // exchange is one request's state in the proxy, reached from the
 // ReverseProxy hooks through the request's context.
 type exchange struct {
@@ -89,7 +161,7 @@ func (p *Proxy) bufferResponse(resp *http.Response, raw io.ReadCloser) {
 		case "no":
 			return
 		case "yes":
-			ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength}
+			ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, req: resp.Request}
 			resp.Body = &ex.resp
 			return
 		}
@@ -97,7 +169,7 @@ func (p *Proxy) bufferResponse(resp *http.Response, raw io.ReadCloser) {
 	if eventStream(resp.Header.Get("Content-Type")) {
 		return
 	}
-	ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength}
+	ex.resp = respBody{p: p, ex: ex, up: resp.Body, raw: raw, length: resp.ContentLength, req: resp.Request}
 	resp.Body = &ex.resp
 }
 
@@ -122,6 +194,8 @@ type respBody struct {
 	up      io.ReadCloser // what the response stages give the client
 	raw     io.Closer     // the transport's body: closing it ends a read of up
 	length  int64         // the declared length (-1: unknown)
+	req     *http.Request // the request, to name its client (Options.ClientKey)
+	unshare func()        // gives the client's account back
 	n       int64         // bytes read before the pipe
 	pipe    *spool.Pipe
 	drained chan struct{} // closed when the drain goroutine is done
@@ -146,7 +220,13 @@ func (b *respBody) Read(p []byte) (int, error) {
 		return n, err
 	}
 	// More to come: read it as fast as the upstream sends it.
-	b.pipe = spool.NewPipe(b.p.respBudget)
+	var acct *spool.Account
+	if b.p.clientKey != nil {
+		if key := b.p.clientKey(b.req); key != "" {
+			acct, b.unshare = b.p.shares.get(key)
+		}
+	}
+	b.pipe = spool.NewPipeFor(b.p.respBudget, acct)
 	b.drained = make(chan struct{})
 	go b.drain()
 	return n, nil
@@ -191,5 +271,9 @@ func (b *respBody) Close() error {
 	_ = b.pipe.Close()
 	_ = b.raw.Close()
 	<-b.drained
+	if b.unshare != nil {
+		b.unshare()
+		b.unshare = nil
+	}
 	return nil
 }

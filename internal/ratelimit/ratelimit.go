@@ -248,14 +248,22 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		// requests (ThirdParty): under a ban rule they fill buckets of
 		// their own and are throttled, never banned, and never fill the
 		// visitor's own bucket so that its next request gets it banned.
+		// Their bucket holds a quarter of the limit: any client can mark
+		// its requests so, and a client sending the limit as itself and
+		// then as another site's page is served 1.25 times the limit,
+		// not twice.
 		thirdParty := rr.action == decision.Block && ThirdParty(r)
+		limit := rr.limit
+		if thirdParty {
+			limit = thirdPartyLimit(limit)
+		}
 		var res store.Result
 		var err error
 		for i, key := range b.keys[:b.n] {
 			if thirdParty {
 				key = append(key, "|xs"...)
 			}
-			if res, err = l.st.GCRA(ctx, string(key), rr.limit); err != nil || !res.Allowed {
+			if res, err = l.st.GCRA(ctx, string(key), limit); err != nil || !res.Allowed {
 				break
 			}
 			if i == 0 && b.admit != nil {
@@ -279,7 +287,7 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		d := rr.decision(res)
 		if thirdParty {
 			d.Action = decision.Throttle
-			d.Reason = "over rate limit " + rr.limit.String() + " (sent for another site's page: throttled, not banned)"
+			d.Reason = "over rate limit " + limit.String() + ", the share of " + rr.limit.String() + " for requests sent for another site's page (throttled, not banned)"
 			info.AddTag("third-party")
 		}
 		if rr.mode == decision.Monitor {
@@ -296,6 +304,13 @@ func (l *Limiter) Check(ctx context.Context, r *http.Request, info *decision.Inf
 		return d
 	}
 	return decision.Pass
+}
+
+// thirdPartyLimit is the share of a ban rule's limit that requests sent
+// for another site's page get: a quarter of the rate and burst, at least
+// one, over the same period.
+func thirdPartyLimit(l store.Limit) store.Limit {
+	return store.Limit{Rate: max(1, l.Rate/4), Period: l.Period, Burst: max(1, l.Burst/4)}
 }
 
 // checkProxy warns once when a limited request came through a proxy that

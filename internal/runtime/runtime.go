@@ -199,6 +199,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		ModifyResponse: func(resp *http.Response) error { return handler.ModifyResponse(resp) },
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ResponseBuffer: responseBuffer(cfg.Limits.ResponseBufferBytes), ResponseBufferTotal: int64(cfg.Limits.ResponseBufferTotal),
+		ResponseBufferPerClient: int64(cfg.Limits.ResponseBufferPerClient), ClientKey: waf.ProxyClientKey,
 	})
 	// The handler emits to the runtime's sinks as they are when it
 	// emits: Setup may add more.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,54 @@ func take(c *atomic.Int64, n, limit int64) bool {
 	return false
 }
 
+// Account is one owner's share of a Budget (a client's, for responses):
+// the memory and file bytes its pipes hold together, at most Limit. A
+// pipe charged to a spent account waits for its reader as a pipe does when
+// the budget is spent, so one owner cannot spend what everybody shares.
+type Account struct {
+	limit int64
+	held  atomic.Int64
+}
+
+// NewAccount returns an account of limit bytes (0 or less: no limit).
+func NewAccount(limit int64) *Account {
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	return &Account{limit: limit}
+}
+
+// Held is the bytes the account's pipes hold now.
+func (a *Account) Held() int64 {
+	if a == nil {
+		return 0
+	}
+	return a.held.Load()
+}
+
+// Spent reports whether the account holds its whole limit.
+func (a *Account) Spent() bool { return a != nil && a.held.Load() >= a.limit }
+
+// charge reserves n bytes of counter c (within limit) and of the account
+// (within its limit), both or neither.
+func (a *Account) charge(c *atomic.Int64, n, limit int64) bool {
+	if !take(c, n, limit) {
+		return false
+	}
+	if a != nil && !take(&a.held, n, a.limit) {
+		c.Add(-n)
+		return false
+	}
+	return true
+}
+
+// add moves the account by n (may be negative) without a limit.
+func (a *Account) add(n int64) {
+	if a != nil {
+		a.held.Add(n)
+	}
+}
+
 // Pipe is a buffer between one writer and one reader that each go at
 // their own pace (a proxied response: the upstream's body is read as fast
 // as the app sends it, the client takes it as fast as it reads). What is
@@ -67,6 +116,7 @@ func take(c *atomic.Int64, n, limit int64) bool {
 // each side is used by one goroutine at a time.
 type Pipe struct {
 	b    *Budget
+	acct *Account // nil: the budget alone
 	mu   sync.Mutex
 	cond sync.Cond // signalled when either side moves
 
@@ -90,8 +140,12 @@ type Pipe struct {
 }
 
 // NewPipe returns an empty pipe within b.
-func NewPipe(b *Budget) *Pipe {
-	p := &Pipe{b: b}
+func NewPipe(b *Budget) *Pipe { return NewPipeFor(b, nil) }
+
+// NewPipeFor returns an empty pipe within b and within a's share of it
+// (a nil: b alone).
+func NewPipeFor(b *Budget, a *Account) *Pipe {
+	p := &Pipe{b: b, acct: a}
 	p.cond.L = &p.mu
 	return p
 }
@@ -163,7 +217,7 @@ func (p *Pipe) room() (region []byte, fileN int64, fresh []byte, err error) {
 				p.spare = p.spare[:n-1]
 				return c[:cap(c)], 0, c[:0], nil
 			}
-			if p.memHeld+PipeChunk <= p.b.MemPerPipe && take(&p.b.mem, PipeChunk, p.b.Mem) {
+			if p.memHeld+PipeChunk <= p.b.MemPerPipe && p.acct.charge(&p.b.mem, PipeChunk, p.b.Mem) {
 				p.memHeld += PipeChunk
 				c := p.b.getChunk()
 				return c[:cap(c)], 0, c, nil
@@ -184,6 +238,7 @@ func (p *Pipe) room() (region []byte, fileN int64, fresh []byte, err error) {
 			// Nothing held and no budget left: one chunk over it, so the
 			// pipe still moves, at the reader's pace.
 			p.b.mem.Add(PipeChunk)
+			p.acct.add(PipeChunk)
 			p.memHeld += PipeChunk
 			c := p.b.getChunk()
 			return c[:cap(c)], 0, c, nil
@@ -200,7 +255,7 @@ func (p *Pipe) fileRoom() int64 {
 		return 0
 	}
 	if grow := p.woff + want - p.fileSize; grow > 0 {
-		if !take(&p.b.disk, grow, p.b.Disk) {
+		if !p.acct.charge(&p.b.disk, grow, p.b.Disk) {
 			want = p.fileSize - p.woff // what the file has already
 			if want <= 0 {
 				return 0
@@ -330,6 +385,7 @@ func (p *Pipe) release(c []byte) {
 	p.b.putChunk(c)
 	p.memHeld -= PipeChunk
 	p.b.mem.Add(-PipeChunk)
+	p.acct.add(-PipeChunk)
 }
 
 // Close ends the reader's side: a writer waiting for room or writing
@@ -360,6 +416,7 @@ func (p *Pipe) free() {
 	}
 	p.chunks, p.spare = nil, nil
 	p.b.mem.Add(-p.memHeld)
+	p.acct.add(-p.memHeld - p.fileSize)
 	p.memHeld = 0
 	if p.file != nil {
 		_ = p.file.Close()

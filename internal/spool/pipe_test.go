@@ -184,3 +184,65 @@ func TestPipePassesPiecesAtOnceAndTheError(t *testing.T) {
 	}
 	p.Close()
 }
+
+// One account (one client) cannot spend what all pipes share: its pipes
+// stop at its limit and wait for their readers, while a pipe of another
+// account still reads its whole body ahead; closing gives the share back.
+func TestPipeAccountKeepsOneOwnerToItsShare(t *testing.T) {
+	b := &Budget{MemPerPipe: 64 << 10, Mem: 64 << 10, DiskPerPipe: 8 << 20, Disk: 8 << 20}
+	greedy, other := NewAccount(2<<20), NewAccount(2<<20)
+	var pipes []*Pipe
+	writers := make(chan error, 4)
+	for i := 0; i < 3; i++ {
+		p := NewPipeFor(b, greedy)
+		pipes = append(pipes, p)
+		go func() {
+			_, err := p.ReadFrom(bytes.NewReader(make([]byte, 4<<20)))
+			writers <- err
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !greedy.Spent() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !greedy.Spent() || greedy.Held() > 2<<20+PipeChunk {
+		t.Fatalf("the greedy account holds %d bytes (share 2 MB)", greedy.Held())
+	}
+	if _, disk := b.InUse(); disk > 2<<20+PipeChunk {
+		t.Fatalf("the greedy account's pipes hold %d bytes of disk, past its share", disk)
+	}
+	p := NewPipeFor(b, other)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.ReadFrom(bytes.NewReader(make([]byte, 1<<20)))
+		p.CloseWrite(err)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("another client's response waited: one client spent the shared budget")
+	}
+	p.Close()
+	for _, p := range pipes {
+		p.Close()
+	}
+	for range pipes {
+		if err := <-writers; !errors.Is(err, ErrPipeClosed) {
+			t.Fatalf("writer: %v", err)
+		}
+	}
+	for _, p := range pipes {
+		p.CloseWrite(ErrPipeClosed)
+	}
+	if greedy.Held() != 0 || other.Held() != 0 {
+		t.Fatalf("accounts after close: %d, %d", greedy.Held(), other.Held())
+	}
+	if mem, disk := b.InUse(); mem != 0 || disk != 0 {
+		t.Fatalf("budget after close: %d, %d", mem, disk)
+	}
+}

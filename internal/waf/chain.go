@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -31,6 +32,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/netlist"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/ratelimit"
 	"github.com/parapet-waf/parapet/internal/rules"
 )
 
@@ -272,7 +274,31 @@ const (
 	RuleUpstreamStarting  = "upstream-starting"
 	RuleBadRequestBody    = "bad-request-body"
 	RuleClientBodyTimeout = "client-body-timeout"
+	RuleUnreadResponses   = "unread-responses"
 )
+
+// ProxyClientKey is how the proxy names a request's client for its share
+// of the response buffer: as rate limits and bans count it (IPv4 address,
+// IPv6 /64).
+func ProxyClientKey(r *http.Request) string {
+	if info := decision.FromContext(r.Context()); info != nil {
+		return ratelimit.ClientKey(info.ClientIP)
+	}
+	return ""
+}
+
+// unreadResponses throttles a client that holds its whole share of the
+// response buffer (limits.response_buffer_per_client) in answers it has
+// not read: its next answer could not be buffered and would hold one of
+// the app's workers at the client's pace.
+func (h *Handler) unreadResponses(r *http.Request) decision.Decision {
+	held, share := h.proxy.ClientBuffered(r)
+	if share == 0 || held < share {
+		return decision.Decision{}
+	}
+	return decision.Decision{Action: decision.Throttle, Status: http.StatusTooManyRequests, RuleID: RuleUnreadResponses, RetryAfter: 10 * time.Second,
+		Reason: fmt.Sprintf("this client's responses not yet read hold %d MB, its share of the response buffer (limits.response_buffer_per_client)", held>>20)}
+}
 
 // ServeHTTP runs the request through the chain.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -288,7 +314,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	peer := c.resolver.Resolve(r)
-	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
+	info := &decision.Info{ClientIP: peer.IP, Scheme: peer.Scheme, ViaTrustedProxy: peer.Trusted, ReportedByTrustedRange: peer.ReportedByRange, SchemeFromProxy: peer.SchemeFromProxy, Start: start}
 	if underscore {
 		info.AddTag("underscore-header")
 	}
@@ -312,6 +338,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt := h.route(c, r.URL.Path); rt != nil {
 		c.serveRoute(ctx, rec, r, info, rt)
 	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
+		info.Final = d
+		c.answer(rec, r, info, d)
+	} else if d := h.unreadResponses(r); d.Decided() {
 		info.Final = d
 		c.answer(rec, r, info, d)
 	} else if !h.proxy.Ready() {

@@ -125,6 +125,7 @@ func startParapet(t *testing.T, upstreamURL, yaml string, env ...string) *parape
 		ConnectTimeout:        cfg.Timeouts.UpstreamConnect,
 		ResponseHeaderTimeout: cfg.Timeouts.UpstreamResponseHeader,
 		RequestIDHeader:       cfg.RequestIDHeader,
+		ClientKey:             ProxyClientKey,
 		OnError:               func(w http.ResponseWriter, r *http.Request, s int, err error) { h.ProxyError(w, r, s, err) },
 		ModifyResponse:        func(resp *http.Response) error { return h.ModifyResponse(resp) },
 	})

@@ -39,7 +39,7 @@ func benchHandler(b *testing.B, upstreamURL, yaml string) *Handler {
 	up, _ := config.ParseUpstream(cfg.Upstream)
 	var h *Handler
 	px := proxy.New(up, proxy.Options{
-		ConnectTimeout: time.Second, ResponseHeaderTimeout: 10 * time.Second, RequestIDHeader: cfg.RequestIDHeader,
+		ConnectTimeout: time.Second, ResponseHeaderTimeout: 10 * time.Second, RequestIDHeader: cfg.RequestIDHeader, ClientKey: ProxyClientKey,
 		OnError:        func(w http.ResponseWriter, r *http.Request, s int, err error) { h.ProxyError(w, r, s, err) },
 		ModifyResponse: func(resp *http.Response) error { return h.ModifyResponse(resp) },
 	})

@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/", views.login_view),
     path("account/", views.account),
     path("api/echo/", views.api_echo),
+    path("api/loads/", views.api_loads),
     path("upload/", views.upload),
     path("form/echo/", views.form_echo),
     path("cookies/", views.cookies),

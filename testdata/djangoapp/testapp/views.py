@@ -60,6 +60,18 @@ def api_echo(request):
 
 
 @csrf_exempt
+def api_loads(request):
+    """The common idiom: json.loads(request.body), whatever the Content-Type.
+    On bytes, json.loads detects UTF-8 (with or without a BOM), UTF-16 and
+    UTF-32 by itself."""
+    try:
+        parsed = json.loads(request.body)
+    except ValueError as exc:
+        return JsonResponse({"error": "bad json: %s" % exc}, status=400)
+    return JsonResponse({"json": parsed})
+
+
+@csrf_exempt
 def upload(request):
     if request.method != "POST" or "file" not in request.FILES:
         return JsonResponse({"error": "POST a multipart form with a 'file' field"}, status=400)
