@@ -84,6 +84,14 @@ func TestEveryCommandHasItsOwnHelp(t *testing.T) {
 		{[]string{"ban", "list", "--help"}, []string{"parapet ban list", "-config"}, []string{"-for", "-reason", "-action"}},
 		{[]string{"ban", "add", "-h"}, []string{"parapet ban add", "-for", "-reason", "-action"}, nil},
 		{[]string{"ban", "remove", "--help"}, []string{"parapet ban remove", "-config"}, []string{"-for"}},
+		{[]string{"ban", "add", "-h"}, []string{"-server", "PARAPET_SERVER"}, nil},
+		{[]string{"rules", "--help"}, []string{"parapet rules add", "parapet rules mode"}, nil},
+		{[]string{"rules", "add", "--help"}, []string{"-kind", "-server"}, nil},
+		{[]string{"rules", "list", "-h"}, []string{"-server"}, []string{"-kind string"}},
+		{[]string{"status", "--help"}, []string{"parapet status", "-server", "-json"}, []string{"-config"}},
+		{[]string{"events", "--help"}, []string{"parapet events", "-ip", "-rule", "-limit"}, []string{"-config"}},
+		{[]string{"under-attack", "--help"}, []string{"parapet under-attack on", "-for"}, nil},
+		{[]string{"reload", "--help"}, []string{"parapet reload", "-server"}, []string{"-config"}},
 		{[]string{"help", "check"}, []string{"parapet check", "-config"}, nil},
 	} {
 		out, code := run(t, nil, tc.args...)

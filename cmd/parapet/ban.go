@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -18,13 +19,16 @@ import (
 )
 
 const banUsage = `Usage:
-  parapet ban list [--config FILE]
-  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--config FILE]
-  parapet ban remove IP [--config FILE]
+  parapet ban list [--server URL | --config FILE]
+  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--server URL | --config FILE]
+  parapet ban remove IP [--server URL | --config FILE]
 
-Works on the store the server with the same config uses: Redis (store.type
-redis), or the memory store's ban file, which a running server re-reads
-within a second. IPv6 clients are banned by their /64.
+With --server (or PARAPET_SERVER) it asks the running Parapet's admin API,
+with the token in PARAPET_ADMIN_TOKEN: what it prints is what the server
+did (an address an allow rule lets through is refused, with the rule's id).
+Without, it works on the store the server with the same config uses: Redis
+(store.type redis), or the memory store's ban file, which a running server
+re-reads within a second. IPv6 clients are banned by their /64.
 `
 
 // cmdBan lists, adds and removes bans.
@@ -42,13 +46,14 @@ func cmdBan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Each subcommand has only its own flags: list and remove take no
 	// --for, --reason or --action.
 	fs := flag.NewFlagSet("parapet ban "+sub, flag.ContinueOnError)
-	file := fs.String("config", os.Getenv(config.EnvConfigFile), "YAML config `FILE` (env PARAPET_CONFIG)")
+	file := fs.String("config", os.Getenv(config.EnvConfigFile), "YAML config `FILE` (env PARAPET_CONFIG), when not asking a --server")
+	server := serverFlag(fs)
 	dur, reason, action := new(time.Duration), new(string), new(string)
 	*dur, *reason, *action = time.Hour, "banned by hand", "block"
 	subUsage := map[string]string{
-		"list":   "Usage:\n  parapet ban list [--config FILE]\n\nLists the bans in force, with their reason and end.\n",
-		"add":    "Usage:\n  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--config FILE]\n\nBans IP (an IPv6 address by its /64) for a while.\n",
-		"remove": "Usage:\n  parapet ban remove IP [--config FILE]\n\nLifts the ban of IP.\n",
+		"list":   "Usage:\n  parapet ban list [--server URL | --config FILE]\n\nLists the bans in force, with their reason and end.\n",
+		"add":    "Usage:\n  parapet ban add IP [--for 1h] [--reason TEXT] [--action block|challenge] [--server URL | --config FILE]\n\nBans IP (an IPv6 address by its /64) for a while. An address an allow rule\nlets through is refused (exit status 1): the ban would never apply.\n",
+		"remove": "Usage:\n  parapet ban remove IP [--server URL | --config FILE]\n\nLifts the ban of IP.\n",
 	}[sub]
 	if subUsage == "" {
 		fmt.Fprintf(stderr, "parapet ban: unknown subcommand %q\n\n%s", sub, banUsage)
@@ -90,10 +95,19 @@ func cmdBan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parapet ban: --for must be positive")
 		return 2
 	}
+	if *server != "" {
+		return banViaAPI(ctx, *server, sub, pos, *dur, *reason, *action, stdout, stderr)
+	}
 	cfg, err := config.Load(*file, os.Environ())
 	if err != nil {
 		printConfigError(stderr, err)
 		return 1
+	}
+	if sub == "add" {
+		if rule, ok := allowListedIn(cfg, key); ok {
+			fmt.Fprintf(stderr, "parapet ban: %s is allow-listed by rule %s: allow rules run before bans, so a ban would never apply; remove the address from the rule first\n", pos[0], rule)
+			return 1
+		}
 	}
 	bans, err := openBans(ctx, cfg)
 	if err != nil {
@@ -210,4 +224,68 @@ func (b *banStore) RemoveBan(ctx context.Context, key string) (bool, error) {
 		return false, err
 	}
 	return found, nil
+}
+
+// allowListedIn returns the enforced allow rule of cfg whose ips contain
+// the client key (what the server checks too, there with ip_files and
+// feeds as well).
+func allowListedIn(cfg *config.Config, key string) (string, bool) {
+	var ip netip.Addr
+	if p, err := netip.ParsePrefix(key); err == nil {
+		ip = p.Addr()
+	} else if ip, err = netip.ParseAddr(key); err != nil {
+		return "", false
+	}
+	for _, r := range cfg.Rules {
+		if r.Action != "allow" || r.Mode == "monitor" {
+			continue
+		}
+		for _, s := range r.IPs {
+			if p, err := netip.ParsePrefix(s); err == nil && p.Contains(ip) {
+				return r.ID, true
+			}
+			if a, err := netip.ParseAddr(s); err == nil && a == ip {
+				return r.ID, true
+			}
+		}
+	}
+	return "", false
+}
+
+// banViaAPI runs a ban subcommand against the server's admin API.
+func banViaAPI(ctx context.Context, server, sub string, pos []string, dur time.Duration, reason, action string, stdout, stderr io.Writer) int {
+	c, err := newAPIClient(server)
+	if err != nil {
+		return fail(stderr, "ban", err)
+	}
+	type ban struct {
+		IP, Reason, Until, Source, Action string
+	}
+	switch sub {
+	case "list":
+		var list struct{ Bans []ban }
+		if err := c.do(ctx, "GET", "bans", nil, &list); err != nil {
+			return fail(stderr, "ban", err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT\tACTION\tUNTIL\tSOURCE\tREASON")
+		for _, b := range list.Bans {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.IP, b.Action, b.Until, b.Source, oneLine(b.Reason))
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d ban(s) on %s\n", len(list.Bans), c.base)
+	case "add":
+		var b ban
+		body := map[string]string{"ip": pos[0], "for": dur.String(), "reason": reason, "action": action}
+		if err := c.do(ctx, "POST", "bans", body, &b); err != nil {
+			return fail(stderr, "ban", err)
+		}
+		fmt.Fprintf(stdout, "banned %s (%s) until %s: %s\n", b.IP, b.Action, b.Until, b.Reason)
+	case "remove":
+		if err := c.do(ctx, "DELETE", "bans/"+pos[0], nil, nil); err != nil {
+			return fail(stderr, "ban", err)
+		}
+		fmt.Fprintf(stdout, "ban of %s removed\n", pos[0])
+	}
+	return 0
 }

@@ -23,6 +23,11 @@ Usage:
   parapet [--config FILE] -- COMMAND ...   sidecar mode: start COMMAND (e.g. gunicorn) and proxy to it
   parapet check [--config FILE]            validate the config and print it with secrets masked
   parapet ban list|add IP|remove IP        list, add (--for 1h --reason TEXT) or lift bans
+  parapet rules list|add|mode|remove       see and change access and rate-limit rules live
+  parapet status                           the running server's version, store, under-attack state
+  parapet events [--ip IP] [--rule ID]     the running server's recent events
+  parapet under-attack on|off [--for 30m]  switch under-attack mode on every instance
+  parapet reload                           make the running server re-read its config file
   parapet init [PATH]                      write parapet.yaml for the Django project at PATH (default .)
   parapet csp suggest [--url URL] [FILE]   turn collected CSP violation reports into a policy
   parapet audit [PATH]                     check a Django project's source against the security checklist
@@ -59,6 +64,14 @@ Configuration:
   or PARAPET_METRICS_TOKEN=<16+ characters> to scrape /_parapet/metrics on the
   public port with "Authorization: Bearer <token>" (bans and rate limits apply there;
   a wrong token is logged as rule metrics-token and counts towards auto-bans).
+  Admin API (off without a token): PARAPET_ADMIN_TOKEN=<16+ characters> serves a
+  JSON API under /_parapet/api/ on the public port ("Authorization: Bearer <token>";
+  bans and rate limits apply there; failed attempts are logged, counted and limited
+  by admin.fail_limit), or on its own PARAPET_ADMIN_LISTEN=127.0.0.1:9180. The
+  commands ban, rules, status, events, under-attack and reload talk to it:
+    PARAPET_SERVER=https://app.example.com PARAPET_ADMIN_TOKEN=... parapet ban add 198.51.100.7
+  Live changes (rules added or switched to monitor, under-attack by hand) are kept
+  in Redis (store.type redis) or in a state file beside the config, across restarts.
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
   collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
   Slow clients: the app's response is read ahead of the client (1 MB in memory,
@@ -181,6 +194,16 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(ctx, args, stdout, stderr)
 	case "ban":
 		return cmdBan(ctx, args, stdout, stderr)
+	case "rules":
+		return cmdRules(ctx, args, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, args, stdout, stderr)
+	case "events":
+		return cmdEvents(ctx, args, stdout, stderr)
+	case "under-attack":
+		return cmdUnderAttack(ctx, args, stdout, stderr)
+	case "reload":
+		return cmdReload(ctx, args, stdout, stderr)
 	case "init":
 		return cmdInit(args, stdout, stderr)
 	case "csp":

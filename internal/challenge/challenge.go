@@ -239,6 +239,14 @@ func (c *Challenger) Stage() decision.Stage { return clearanceStage{c} }
 
 type clearanceStage struct{ c *Challenger }
 
+// Routes implements decision.Router: the challenge endpoints under
+// PathPrefix (scripts, CAPTCHA media, verify).
+func (s clearanceStage) Routes() []decision.Route {
+	return []decision.Route{{Path: PathPrefix, Prefix: true, Serve: func(w http.ResponseWriter, r *http.Request, _ *decision.Info) {
+		s.c.ServeHTTP(w, r)
+	}}}
+}
+
 // Name returns "clearance".
 func (clearanceStage) Name() string { return "clearance" }
 

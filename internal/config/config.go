@@ -59,6 +59,11 @@ type Config struct {
 	Reload Reload `yaml:"reload"`
 	// Metrics configures the Prometheus endpoint (off by default).
 	Metrics Metrics `yaml:"metrics"`
+	// Admin configures the admin API (off unless a token is set).
+	Admin Admin `yaml:"admin"`
+	// Events configures where events are kept for the admin API and the
+	// dashboard (events.go).
+	Events Events `yaml:"events"`
 	// Runtime tunes Go's garbage collector.
 	Runtime Runtime `yaml:"runtime"`
 	// Challenge configures challenges and clearance cookies.
@@ -513,6 +518,8 @@ func Default() *Config {
 		BlockPage: BlockPage{Brand: "Parapet"},
 		Reload:    Reload{Watch: true, Interval: 2 * time.Second},
 		Metrics:   Metrics{Path: "/_parapet/metrics"},
+		Admin:     defaultAdmin(),
+		Events:    defaultEvents(),
 		Runtime:   defaultRuntime(),
 		Challenge: DefaultChallenge(),
 		// Flood defense (flood.go).

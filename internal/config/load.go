@@ -393,7 +393,11 @@ func EnvName(path string) string {
 }
 
 // nonKeyEnv are PARAPET_ variables that are not config keys.
-var nonKeyEnv = map[string]bool{EnvConfigFile: true, EnvSecret: true}
+var nonKeyEnv = map[string]bool{EnvConfigFile: true, EnvSecret: true, EnvServer: true}
+
+// EnvServer names the running Parapet the CLI's admin commands talk to
+// (parapet ban, rules, events, status); not a config key.
+const EnvServer = "PARAPET_SERVER"
 
 var durationType = reflect.TypeOf(time.Duration(0))
 var byteSizeType = reflect.TypeOf(ByteSize(0))

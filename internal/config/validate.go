@@ -223,6 +223,8 @@ func (c *Config) Validate() error {
 		bad("reload.interval", "must be positive when reload.watch is on")
 	}
 	c.validateMetrics(bad)
+	c.validateAdmin(bad)
+	c.validateEvents(bad)
 	c.validateRuntime(bad)
 	c.validateFlood(bad)
 	if len(errs) > 0 {

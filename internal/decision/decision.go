@@ -148,6 +148,9 @@ type Info struct {
 	Start time.Time
 	// Country is the ISO country code, when a geo stage found one.
 	Country string
+	// ASN is the client's autonomous system number, when the rules stage's
+	// geo data has one (0: unknown).
+	ASN uint32
 	// Tags are labels stages attach (e.g. "tor", "datacenter").
 	Tags []string
 	// Matched holds the decisions of rules that matched without stopping
@@ -220,4 +223,30 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 func FromContext(ctx context.Context) *Info {
 	i, _ := ctx.Value(infoKey{}).(*Info)
 	return i
+}
+
+// Route is a path Parapet answers itself instead of the app. A stage
+// that serves paths (the challenge endpoints, the CSP report collector)
+// registers them by implementing Router; the runtime registers its own
+// (metrics, the admin API, the dashboard). Before Serve runs, the request
+// passes the stages that guard everything Parapet serves: edge guards,
+// access rules (never a challenge), crawler liars, bans, rate limits and
+// Parapet's own limits.
+type Route struct {
+	// Path is the exact path served, or with Prefix every path under it.
+	Path   string
+	Prefix bool
+	// OwnLimitsOnly skips the visitors' rate_limits (Parapet's own limits
+	// still apply): a browser posts a CSP report per violation, which must
+	// not count against the visitor's limits.
+	OwnLimitsOnly bool
+	// Serve answers. It sets info.Final to what happened: the event's
+	// decision and rule id (a refusal it makes counts towards auto-bans
+	// like any block).
+	Serve func(w http.ResponseWriter, r *http.Request, info *Info)
+}
+
+// Router is a stage that serves routes of its own.
+type Router interface {
+	Routes() []Route
 }

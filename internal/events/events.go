@@ -1,6 +1,10 @@
 // Package events turns what the chain decided about a request into one
-// structured event, redacts it, and writes it to sinks (the JSON log line
-// today; metrics and the dashboard ring plug in as further sinks).
+// structured event, redacts it, and writes it to sinks (the JSON log line,
+// metrics, and internal/eventlog's ring, Redis stream and file).
+//
+// Redaction happens once, when the event is built, through a Redactor
+// (Path for the path and query, UserAgent for the User-Agent): every sink
+// receives the same redacted event and none sees the raw values.
 package events
 
 import (
@@ -8,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kinds of events. A request event (Kind "" or KindRequest) is one decided
@@ -47,7 +52,13 @@ type Event struct {
 	Mode     string
 	Reason   string
 	Country  string
-	Tags     []string
+	// ASN is the client's autonomous system number (0: unknown; known
+	// when the geo database has ASN data).
+	ASN uint32
+	// UserAgent is the client's User-Agent, redacted and cut short (see
+	// Redactor.UserAgent).
+	UserAgent string
+	Tags      []string
 	// Monitored names rules in monitor mode that matched, with the action
 	// they would have taken ("path-dotfiles:block").
 	Monitored []string
@@ -145,6 +156,42 @@ func (r *Redactor) Path(path, rawQuery string) string {
 		}
 	}
 	return maskJWTs(b.String())
+}
+
+// MaxUserAgent is the most of a User-Agent an event keeps (in bytes; the
+// rest is cut and marked with "...").
+const MaxUserAgent = 256
+
+// UserAgent returns ua as events keep it: JSON Web Tokens REDACTED (as in
+// paths), control characters replaced by spaces, at most MaxUserAgent bytes
+// (cut on a character boundary). It is the one place a User-Agent is made
+// fit for a sink.
+func (r *Redactor) UserAgent(ua string) string {
+	ua = maskJWTs(ua)
+	clean := true
+	for i := 0; i < len(ua); i++ {
+		if ua[i] < 0x20 || ua[i] == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		b := []byte(ua)
+		for i, c := range b {
+			if c < 0x20 || c == 0x7f {
+				b[i] = ' '
+			}
+		}
+		ua = string(b)
+	}
+	if len(ua) > MaxUserAgent {
+		cut := MaxUserAgent
+		for cut > 0 && !utf8.RuneStart(ua[cut]) {
+			cut--
+		}
+		ua = ua[:cut] + "..."
+	}
+	return ua
 }
 
 // hidesBearer reports whether a raw query value, once decoded as Django

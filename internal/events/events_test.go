@@ -40,28 +40,128 @@ func TestRedactorPath(t *testing.T) {
 	}
 }
 
-func TestBufferedWriterFlushesOnIntervalAndClose(t *testing.T) {
+// A line reaches the underlying writer at once when the writer is idle,
+// without waiting for a timer, Flush or Close (the interval given is an hour).
+func TestBufferedWriterWritesLinesAsTheyCome(t *testing.T) {
 	var mu sync.Mutex
 	var out bytes.Buffer
-	w := NewBufferedWriter(lockedWriter{&mu, &out}, 1024, 20*time.Millisecond)
-	fmt.Fprintln(w, "line one")
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		mu.Lock()
-		got := out.String()
-		mu.Unlock()
-		if got == "line one\n" {
-			break
+	w := NewBufferedWriter(lockedWriter{&mu, &out}, 1024, time.Hour)
+	defer w.Close()
+	for i, line := range []string{"line one\n", "line two\n"} {
+		fmt.Fprint(w, line)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			mu.Lock()
+			got := out.String()
+			mu.Unlock()
+			if strings.Count(got, "\n") == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("line %d not written while the writer was idle: %q", i+1, got)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not flushed by the interval: %q", got)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	fmt.Fprintln(w, "line two")
-	_ = w.Close()
-	if out.String() != "line one\nline two\n" {
-		t.Fatalf("close lost data: %q", out.String())
+}
+
+// gateWriter blocks each Write until the test lets it through, recording
+// each batch it was given.
+type gateWriter struct {
+	started chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	batches []string
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.started <- struct{}{}
+	<-g.release
+	g.mu.Lock()
+	g.batches = append(g.batches, string(p))
+	g.mu.Unlock()
+	return len(p), nil
+}
+
+// While a write is under way, the lines that arrive queue up and go out
+// together in the next write; a full queue makes writers wait, and
+// nothing is lost or split.
+func TestBufferedWriterBatchesWhileBusy(t *testing.T) {
+	g := &gateWriter{started: make(chan struct{}, 100), release: make(chan struct{}, 100)}
+	w := NewBufferedWriter(g, 20, 0)
+	fmt.Fprint(w, "first\n")
+	<-g.started // the goroutine is writing "first"
+	fmt.Fprint(w, "a\n")
+	fmt.Fprint(w, "b\n")
+	fmt.Fprint(w, "c\n")
+	blocked := make(chan struct{})
+	go func() {
+		fmt.Fprint(w, "a-longer-line-\n") // 6 queued + 15 > 20: waits for room
+		close(blocked)
+	}()
+	select {
+	case <-blocked:
+		t.Fatal("a write past the queue's size did not wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.release <- struct{}{} // "first" done
+	<-g.started             // "a b c" being written
+	<-blocked
+	g.release <- struct{}{}
+	<-g.started
+	g.release <- struct{}{}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"first\n", "a\nb\nc\n", "a-longer-line-\n"}
+	if fmt.Sprint(g.batches) != fmt.Sprint(want) {
+		t.Fatalf("batches %q, want %q", g.batches, want)
+	}
+	if _, err := fmt.Fprint(w, "late\n"); err == nil {
+		t.Fatal("a write after Close succeeded")
+	}
+}
+
+func TestBufferedWriterCloseWritesEverything(t *testing.T) {
+	var out bytes.Buffer
+	var mu sync.Mutex
+	w := NewBufferedWriter(lockedWriter{&mu, &out}, 64, 0)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				fmt.Fprintf(w, "g%d line %d\n", g, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2000 {
+		t.Fatalf("%d lines written, want 2000", n)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(l, "g") || !strings.Contains(l, " line ") {
+			t.Fatalf("line split or mixed: %q", l)
+		}
+	}
+}
+
+func TestRedactorUserAgent(t *testing.T) {
+	r := NewRedactor(nil)
+	long := strings.Repeat("é", 200) // 400 bytes
+	for in, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64)": "Mozilla/5.0 (X11; Linux x86_64)",
+		"bot/1 token=" + jwt:              "bot/1 token=REDACTED",
+		"a\r\nb\x00c":                     "a  b c",
+		long:                              strings.Repeat("é", 128) + "...",
+	} {
+		if got := r.UserAgent(in); got != want {
+			t.Errorf("UserAgent(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -81,14 +181,14 @@ func TestLineSinkWritesValidJSON(t *testing.T) {
 	e := &Event{Time: time.Unix(0, 0).UTC(), RequestID: "r1", ClientIP: "192.0.2.1", Method: "GET", Host: "h",
 		Path: "/a\"b\\c\n<script>\x01\xff", Status: 403, Bytes: 12, Duration: 1500 * time.Microsecond,
 		Decision: "block", RuleID: "x", Mode: "enforce", Tags: []string{"tor", "é"}, Monitored: []string{"m:log"},
-		Matched: []string{"942100", "941160"}, Inspection: 420 * time.Microsecond}
+		Matched: []string{"942100", "941160"}, Inspection: 420 * time.Microsecond, ASN: 64500, UserAgent: "curl/8"}
 	LineSink{W: &out}.Emit(context.Background(), e)
 	var m map[string]any
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out.String())
 	}
 	if m["path"] != "/a\"b\\c\n<script>\x01\ufffd" || m["level"] != "WARN" || m["duration_ms"] != 1.5 || m["detect_ms"] != 0.42 || m["status"] != float64(403) ||
-		fmt.Sprint(m["matched_rules"]) != "[942100 941160]" {
+		fmt.Sprint(m["matched_rules"]) != "[942100 941160]" || m["asn"] != float64(64500) || m["user_agent"] != "curl/8" {
 		t.Fatalf("%v", m)
 	}
 	if !strings.HasSuffix(out.String(), "}\n") || strings.Count(out.String(), "\n") != 1 {

@@ -77,6 +77,13 @@ func (s LineSink) Emit(_ context.Context, e *Event) {
 	if e.Country != "" {
 		b = appendField(b, "country", e.Country)
 	}
+	if e.ASN != 0 {
+		b = append(b, `,"asn":`...)
+		b = strconv.AppendUint(b, uint64(e.ASN), 10)
+	}
+	if e.UserAgent != "" {
+		b = appendField(b, "user_agent", e.UserAgent)
+	}
 	b = appendList(b, "tags", e.Tags)
 	b = appendList(b, "monitored", e.Monitored)
 	b = appendList(b, "matched_rules", e.Matched)

@@ -1,58 +1,112 @@
 package events
 
 import (
-	"bufio"
 	"io"
 	"sync"
 	"time"
 )
 
-// BufferedWriter batches log lines into few write syscalls: it flushes
-// when its buffer fills, every interval, and on Close. Under load this
-// saves one syscall per request; a line waits at most interval to appear.
+// BufferedWriter writes log lines as they come, from its own goroutine, so
+// that a request never waits for the terminal or the log drain: a line is
+// handed to the underlying writer as soon as that writer is idle, and the
+// lines that arrive while a write is under way are queued and written
+// together by the next one. Under load this batches many lines into one
+// write; when traffic is light every line goes out at once.
 type BufferedWriter struct {
+	w    io.Writer
+	max  int
 	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
+	cond *sync.Cond // signalled when the queue gains lines, drains or closes
+	buf  []byte     // queued lines
+	busy bool       // the goroutine is writing a batch
+	shut bool
+	err  error // the underlying writer's last error
 	done chan struct{}
 }
 
-// NewBufferedWriter wraps w with a size-byte buffer flushed every interval.
-func NewBufferedWriter(w io.Writer, size int, interval time.Duration) *BufferedWriter {
-	b := &BufferedWriter{w: bufio.NewWriterSize(w, size), stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(b.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = b.Flush()
-			case <-b.stop:
-				return
-			}
-		}
-	}()
+// NewBufferedWriter writes to w from a goroutine, queuing at most size
+// bytes while a write is under way (a Write past it waits for the queue to
+// drain, so that nothing is lost). The interval is ignored: lines no
+// longer wait for a timer (the argument remains for existing callers).
+func NewBufferedWriter(w io.Writer, size int, _ time.Duration) *BufferedWriter {
+	if size <= 0 {
+		size = 64 << 10
+	}
+	b := &BufferedWriter{w: w, max: size, buf: make([]byte, 0, size), done: make(chan struct{})}
+	b.cond = sync.NewCond(&b.mu)
+	go b.run()
 	return b
 }
 
-// Write buffers p (one whole log line, as slog writes them).
+func (b *BufferedWriter) run() {
+	defer close(b.done)
+	spare := make([]byte, 0, b.max)
+	b.mu.Lock()
+	for {
+		for len(b.buf) == 0 && !b.shut {
+			b.cond.Wait()
+		}
+		if len(b.buf) == 0 && b.shut {
+			b.mu.Unlock()
+			return
+		}
+		batch := b.buf
+		b.buf, spare = spare[:0], nil
+		b.busy = true
+		b.cond.Broadcast() // writers waiting for room
+		b.mu.Unlock()
+		_, err := b.w.Write(batch)
+		b.mu.Lock()
+		if err != nil {
+			b.err = err
+		}
+		b.busy = false
+		spare = batch[:0]
+		b.cond.Broadcast() // Flush waiting for the batch
+	}
+}
+
+// Write queues p (one whole log line, as slog writes them) and returns at
+// once unless the queue is full. It never splits p from the lines around it.
 func (b *BufferedWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Write(p)
+	for len(b.buf) > 0 && len(b.buf)+len(p) > b.max && !b.shut {
+		b.cond.Wait()
+	}
+	if b.shut {
+		return 0, io.ErrClosedPipe
+	}
+	b.buf = append(b.buf, p...)
+	b.cond.Broadcast()
+	return len(p), nil
 }
 
-// Flush writes out what is buffered.
+// Flush waits until every line queued so far has been written, and
+// returns the underlying writer's last error.
 func (b *BufferedWriter) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Flush()
+	for len(b.buf) > 0 || b.busy {
+		b.cond.Wait()
+	}
+	return b.err
 }
 
-// Close stops the flusher and writes out what is left.
+// Close writes out what is queued and stops the goroutine. Writes after
+// Close fail.
 func (b *BufferedWriter) Close() error {
-	close(b.stop)
+	b.mu.Lock()
+	if b.shut {
+		b.mu.Unlock()
+		<-b.done
+		return b.err
+	}
+	b.shut = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
 	<-b.done
-	return b.Flush()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }

@@ -189,6 +189,34 @@ func (s *Stage) Check(_ context.Context, r *http.Request, _ *decision.Info) deci
 	return rule.preflight(r)
 }
 
+// Routes implements decision.Router: the CSP report collector at
+// ReportPath, counted by its own limit (harden.csp.report_limit), not by
+// the visitor's rate_limits: a browser posts one report per violation, a
+// hundred for one page that breaks the policy, and rl-writes would
+// otherwise throttle the site's own forms (and the throttles ban the
+// visitor).
+func (s *Stage) Routes() []decision.Route {
+	if s.reportPath == "" || s.CSPReports == nil {
+		return nil
+	}
+	return []decision.Route{{Path: s.reportPath, OwnLimitsOnly: true, Serve: s.collectCSP}}
+}
+
+// collectCSP answers a CSP violation report and records it on the event.
+func (s *Stage) collectCSP(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+	vs := s.CSPReports.Serve(w, r)
+	info.Final = decision.Decision{Action: decision.Respond, RuleID: "csp-report", Reason: "CSP report"}
+	if len(vs) == 0 {
+		return
+	}
+	info.AddTag("csp-violation")
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s blocked %s on %s (seen %d times)", v.Directive, v.BlockedURI, v.DocumentURI, v.Count)
+	}
+	info.Final.Reason = "CSP violation: " + strings.Join(parts, "; ")
+}
+
 // ReportPath is where CSP reports are collected ("" if nowhere).
 func (s *Stage) ReportPath() string { return s.reportPath }
 

@@ -247,3 +247,48 @@ func TestUnderAttackLogSaysWhy(t *testing.T) {
 		t.Fatalf("on %v, log:\n%s", c.On(), out)
 	}
 }
+
+// Switched on by hand, the mode is on at once here and, through the
+// store, on the next tick of another instance; it ends at its time, or
+// when switched off, unless the config holds it on.
+func TestUnderAttackForcedByHand(t *testing.T) {
+	st, err := store.NewMemory(context.Background(), store.MemoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, stage := newController(t, st, config.UnderAttack{CalmFor: time.Minute})
+	b, _ := newController(t, st, config.UnderAttack{CalmFor: time.Minute})
+	var changes []string
+	a.OnChange(func(on bool, reason string) {
+		changes = append(changes, strings.TrimSpace(map[bool]string{true: "on " + reason, false: "off"}[on]))
+	})
+	ctx := context.Background()
+	if err := a.Force(ctx, true, "by alice", 150*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if d := hit(stage, 1, "/", false); d.Action != decision.Challenge || !strings.Contains(d.Reason, "by alice") {
+		t.Fatalf("forced on: %+v", d)
+	}
+	if on, reason, until := a.State(ctx); !on || reason != "by alice" || until.IsZero() {
+		t.Fatalf("state: %v %q %v", on, reason, until)
+	}
+	b.evaluate(ctx, time.Now(), time.Second)
+	if !b.On() {
+		t.Fatal("another instance did not follow")
+	}
+	time.Sleep(200 * time.Millisecond)
+	b.evaluate(ctx, time.Now(), time.Second)
+	if b.On() {
+		t.Fatal("still on after its time")
+	}
+	if err := a.Force(ctx, false, "off", 0); err != nil || a.On() {
+		t.Fatalf("off: %v %v", err, a.On())
+	}
+	if len(changes) != 2 || changes[0] != "on by alice" || changes[1] != "off" {
+		t.Fatalf("changes %q", changes)
+	}
+	held, _ := newController(t, st, config.UnderAttack{Enabled: true, CalmFor: time.Minute})
+	if err := held.Force(ctx, false, "off", 0); err != ErrHeldByConfig {
+		t.Fatalf("off while the config holds it on: %v", err)
+	}
+}

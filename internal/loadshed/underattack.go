@@ -2,6 +2,7 @@ package loadshed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,8 +22,9 @@ const RuleUnderAttack = "under-attack"
 
 // Store keys shared by all instances.
 const (
-	keyOn   = "ua:on"   // present while under attack; value: why
-	keyRate = "ua:rps:" // + unix second: requests all instances saw then
+	keyOn    = "ua:on"    // present while under attack; value: why
+	keyUntil = "ua:until" // present while switched on by hand; value: RFC 3339 end
+	keyRate  = "ua:rps:"  // + unix second: requests all instances saw then
 )
 
 // Controller decides whether under-attack mode is on. It lives for the
@@ -44,6 +46,57 @@ type Controller struct {
 	flips    atomic.Int64
 	reason   atomic.Pointer[string]
 	lastRate atomic.Int64
+	notify   atomic.Pointer[func(on bool, reason string)]
+}
+
+// OnChange sets a function called (from the controller's goroutine or
+// the caller of Force) every time the mode switches on or off.
+func (c *Controller) OnChange(f func(on bool, reason string)) { c.notify.Store(&f) }
+
+// ErrHeldByConfig is Force's error when under_attack.enabled holds the
+// mode on: only the config can switch it off.
+var ErrHeldByConfig = errors.New("under_attack.enabled is true in the config: set it to false and reload to switch the mode off")
+
+// Force switches under-attack mode by hand on every instance sharing
+// the store: on for d (reason says who and why), or off now. Load that
+// passes a threshold can switch it on again; under_attack.enabled keeps
+// it on (ErrHeldByConfig).
+func (c *Controller) Force(ctx context.Context, on bool, reason string, d time.Duration) error {
+	if on {
+		until := time.Now().Add(d).UTC().Format(time.RFC3339)
+		if err := c.st.Set(ctx, keyOn, []byte(reason), d); err != nil {
+			return err
+		}
+		if err := c.st.Set(ctx, keyUntil, []byte(until), d); err != nil {
+			return err
+		}
+		c.set(true, reason)
+		return nil
+	}
+	if c.cfg.Load().Enabled {
+		return ErrHeldByConfig
+	}
+	// The store has no delete: a value that expires at once.
+	for _, k := range []string{keyOn, keyUntil} {
+		if err := c.st.Set(ctx, k, nil, time.Millisecond); err != nil {
+			return err
+		}
+	}
+	c.set(false, reason)
+	return nil
+}
+
+// State reports whether the mode is on, why, and until when when it was
+// switched on by hand (zero otherwise).
+func (c *Controller) State(ctx context.Context) (on bool, reason string, until time.Time) {
+	on = c.on.Load()
+	if !on {
+		return false, "", time.Time{}
+	}
+	if v, ok, err := c.st.Get(ctx, keyUntil); err == nil && ok {
+		until, _ = time.Parse(time.RFC3339, string(v))
+	}
+	return true, c.currentReason(), until
 }
 
 // NewController starts a controller that runs until ctx ends.
@@ -175,6 +228,9 @@ func (c *Controller) set(on bool, reason string) {
 	c.reason.Store(&reason)
 	c.on.Store(on)
 	c.flips.Add(1)
+	if f := c.notify.Load(); f != nil {
+		defer (*f)(on, reason)
+	}
 	switch {
 	case on && reason == byConfig:
 		c.log.Warn("under-attack mode on: under_attack.enabled is true in the config; challenging every client without clearance")
@@ -195,21 +251,22 @@ type Stage struct {
 }
 
 // NewStage returns the stage that counts requests for c and, while c is
-// on, challenges clients without clearance. The chain serving requests
-// configures c with its settings (so a chain built by a reload that is
-// then refused changes nothing).
+// on, challenges clients without clearance. Building it changes nothing:
+// the chain configures c with its settings when it is activated (swapped
+// in), so a chain built by a reload that is then refused changes nothing.
 func NewStage(c *Controller, cfg config.UnderAttack) *Stage {
 	return &Stage{c: c, cfg: &cfg, exempt: scope.NewExempt(cfg.ExemptPaths)}
 }
+
+// Activate configures the controller with this stage's settings; the
+// chain calls it when it starts serving.
+func (s *Stage) Activate() { s.c.configure(s.cfg) }
 
 // Name implements decision.Stage.
 func (s *Stage) Name() string { return "under-attack" }
 
 // Check implements decision.Stage.
 func (s *Stage) Check(_ context.Context, r *http.Request, info *decision.Info) decision.Decision {
-	if s.c.cfg.Load() != s.cfg {
-		s.c.configure(s.cfg)
-	}
 	s.c.requests.Add(1)
 	if !s.c.on.Load() || info.Cleared {
 		return decision.Pass

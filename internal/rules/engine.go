@@ -420,6 +420,9 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 		}
 		info.Country = q.country
 	}
+	if e.asnDB != nil {
+		info.ASN = q.asnOf()
+	}
 	if e.countryHeader != "" {
 		r.Header.Del(e.countryHeader)
 		if q.country != "" {
@@ -514,4 +517,26 @@ func (rl *rule) matches(q *request) bool {
 		return false
 	}
 	return true
+}
+
+// AllowListedBy returns the id of the first enforced allow rule that
+// lets ip through by address (its ips, ip_files or feeds contain it),
+// whatever else the rule is scoped to: an allow rule stops the chain
+// before the bans stage, so a ban of ip would not apply where the rule
+// does. It is what the admin API asks before banning.
+func (e *Engine) AllowListedBy(ip netip.Addr) (string, bool) {
+	for _, rl := range e.rules {
+		if rl.action != decision.Allow || rl.mode != decision.Enforce {
+			continue
+		}
+		if rl.ips != nil && rl.ips.Contains(ip) {
+			return rl.id, true
+		}
+		for _, f := range rl.feeds {
+			if f.Set().Contains(ip) {
+				return rl.id, true
+			}
+		}
+	}
+	return "", false
 }

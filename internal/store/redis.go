@@ -306,3 +306,32 @@ func (r *Redis) Bans(ctx context.Context) ([]Ban, error) {
 	sortBans(out)
 	return out, nil
 }
+
+// Heartbeat records that the instance id is alive now; Instances lists
+// those seen within their ttl.
+func (r *Redis) Heartbeat(ctx context.Context, id string, now time.Time) error {
+	ctx, cancel := bound(ctx, r.timeout)
+	defer cancel()
+	return wrap(r.c.ZAdd(ctx, r.prefix+"instances", redis.Z{Score: float64(now.UnixMilli()), Member: id}).Err())
+}
+
+// Instances lists the instances whose last heartbeat is after since,
+// with that heartbeat; older ones are forgotten.
+func (r *Redis) Instances(ctx context.Context, since time.Time) (map[string]time.Time, error) {
+	ctx, cancel := bound(ctx, r.timeout)
+	defer cancel()
+	key := r.prefix + "instances"
+	min := strconv.FormatInt(since.UnixMilli(), 10)
+	_ = r.c.ZRemRangeByScore(ctx, key, "-inf", "("+min).Err()
+	zs, err := r.c.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: min, Max: "+inf"}).Result()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := make(map[string]time.Time, len(zs))
+	for _, z := range zs {
+		if id, ok := z.Member.(string); ok {
+			out[id] = time.UnixMilli(int64(z.Score))
+		}
+	}
+	return out, nil
+}

@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +51,11 @@ type Chain struct {
 	redactor    *events.Redactor
 	reqIDHeader string
 	flood       *flood           // bans, under-attack, rate limits, upstream cap (flood.go)
-	routes      []Route          // what Parapet serves itself (routes.go)
-	routeStages []decision.Stage // the stages guarding them
+	routes      []Route          // what the chain's stages serve (routes.go)
+	routeStages []decision.Stage // the stages guarding what Parapet serves
+	// ownRouteStages guard routes with OwnLimitsOnly: routeStages
+	// without the visitors' rate_limits.
+	ownRouteStages []decision.Stage
 }
 
 // Deps are the long-lived parts chains share across reloads: running
@@ -164,11 +167,16 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 		flood:       fl,
 		// What Parapet serves itself passes the same blocks, bans and
 		// limits as the app's paths, never a challenge (routes.go).
-		routeStages: []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.limiter, fl.own},
+		routeStages:    []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.limiter, fl.own},
+		ownRouteStages: []decision.Stage{guards, access, chal.Stage(), fl.bans, fl.own},
 	}
 	c.routes = c.chainRoutes()
 	return c, nil
 }
+
+// AllowListedBy returns the enforced allow rule that lets ip through by
+// address, before any ban (see rules.Engine.AllowListedBy).
+func (c *Chain) AllowListedBy(ip netip.Addr) (string, bool) { return c.access.AllowListedBy(ip) }
 
 // Config is the config the chain was built from.
 func (c *Chain) Config() *config.Config { return c.cfg }
@@ -187,12 +195,24 @@ type Handler struct {
 // per request to sink.
 func NewHandler(chain *Chain, p *proxy.Proxy, sink events.Sink, log *slog.Logger) *Handler {
 	h := &Handler{proxy: p, sink: sink, log: log}
+	chain.activate()
 	h.chain.Store(chain)
 	return h
 }
 
-// Swap installs a new chain; requests already running keep the old one.
-func (h *Handler) Swap(c *Chain) { h.chain.Store(c) }
+// Swap installs a new chain and activates it; requests already running
+// keep the old one.
+func (h *Handler) Swap(c *Chain) {
+	c.activate()
+	h.chain.Store(c)
+}
+
+// activate starts what a chain runs while it serves and that its build
+// must not touch (a chain built for a reload that is then refused
+// changes nothing): under-attack mode takes the chain's settings.
+func (c *Chain) activate() {
+	c.flood.uaStage.Activate()
+}
 
 // RetainFeeds stops the feeds the chain no longer uses (after a reload).
 func (c *Chain) RetainFeeds(deps *Deps) {
@@ -386,21 +406,6 @@ func (h *Handler) ModifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// collectCSP answers a CSP violation report and records it on the event.
-func (c *Chain) collectCSP(w http.ResponseWriter, r *http.Request, info *decision.Info) {
-	vs := c.harden.CSPReports.Serve(w, r)
-	info.Final = decision.Decision{Action: decision.Respond, RuleID: "csp-report", Reason: "CSP report"}
-	if len(vs) == 0 {
-		return
-	}
-	info.AddTag("csp-violation")
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%s blocked %s on %s (seen %d times)", v.Directive, v.BlockedURI, v.DocumentURI, v.Count)
-	}
-	info.Final.Reason = "CSP violation: " + strings.Join(parts, "; ")
-}
-
 // CSPViolations lists the CSP violations reported so far (nil without a
 // report endpoint).
 func (c *Chain) CSPViolations() []harden.Violation {
@@ -514,6 +519,8 @@ func (h *Handler) emit(ctx context.Context, c *Chain, r *http.Request, rec *resp
 		RuleID:    d.RuleID,
 		Reason:    d.Reason,
 		Country:   info.Country,
+		ASN:       info.ASN,
+		UserAgent: c.redactor.UserAgent(r.UserAgent()),
 		Tags:      info.Tags,
 		Error:     rec.upstreamErr,
 		Critical:  d.Critical,

@@ -56,6 +56,14 @@ func (d *Deps) OpenStore(cfg *config.Config) (store.Store, *store.Guard, error) 
 	return f.st, f.guard, nil
 }
 
+// UnderAttack is the under-attack controller (nil before the store is
+// opened by the first Build or OpenStore).
+func (d *Deps) UnderAttack() *loadshed.Controller {
+	d.flood.mu.Lock()
+	defer d.flood.mu.Unlock()
+	return d.flood.ua
+}
+
 // OpenStore opens the store a config section describes (its ban_file
 // resolved, see BanFile).
 func OpenStore(ctx context.Context, cfg config.Store, log *slog.Logger) (store.Store, error) {
@@ -94,6 +102,7 @@ type flood struct {
 	meter   *loadshed.Meter
 	gate    *loadshed.Gate
 	guard   *store.Guard
+	uaStage *loadshed.Stage
 }
 
 // buildFlood provisions the bans, under-attack and rate-limit stages, in
@@ -118,7 +127,8 @@ func buildFlood(cfg *config.Config, deps *Deps) (*flood, []decision.Stage, error
 	}
 	f.autoBan = ratelimit.NewAutoBan(cfg.AutoBan, rd, f.bans)
 	f.gate = loadshed.NewGate(cfg.UpstreamLimit.MaxConcurrent, cfg.UpstreamLimit.Queue, cfg.UpstreamLimit.QueueTimeout)
-	return f, []decision.Stage{f.bans, loadshed.NewStage(f.ua, cfg.UnderAttack), f.limiter}, nil
+	f.uaStage = loadshed.NewStage(f.ua, cfg.UnderAttack)
+	return f, []decision.Stage{f.bans, f.uaStage, f.limiter}, nil
 }
 
 // upstream sends the request to the app through the concurrency cap,

@@ -14,8 +14,9 @@ import (
 	"github.com/parapet-waf/parapet/internal/ratelimit"
 )
 
-// Route is a path Parapet answers itself instead of the app: the challenge
-// endpoints, the CSP report collector, metrics on the public listener.
+// Route is a path Parapet answers itself instead of the app
+// (decision.Route): the challenge endpoints, the CSP report collector,
+// metrics, the admin API, the dashboard.
 //
 // Before Serve runs, the request passes the stages that guard everything
 // Parapet serves (Chain.routeStages): edge guards, the access rules (their
@@ -23,18 +24,7 @@ import (
 // routes' own limits (CAPTCHA attempts and media). It is never challenged:
 // challenges are answered here, and a scraper or a report sender cannot
 // run one. So a banned client gets its 403 before any answer is checked.
-type Route struct {
-	// Path is the exact path served, or with Prefix every path under it.
-	Path   string
-	Prefix bool
-	// Stages, when set, replace the chain's route stages for this route
-	// (the CSP report collector: without rate_limits, with its own limit).
-	Stages []decision.Stage
-	// Serve answers. It sets info.Final to what happened: the event's
-	// decision and rule id (a refusal it makes counts towards auto-bans
-	// like any block).
-	Serve func(w http.ResponseWriter, r *http.Request, info *decision.Info)
-}
+type Route = decision.Route
 
 // Handle adds a route the handler serves whatever chain is installed
 // (metrics on the public listener). Call it before serving.
@@ -58,20 +48,15 @@ func findRoute(routes []Route, path string) *Route {
 	return nil
 }
 
-// chainRoutes are the routes of a chain's own stages: the challenge
-// endpoints and, with a CSP report path, the report collector.
+// chainRoutes are the routes the chain's stages register
+// (decision.Router): the challenge endpoints and, with a CSP report
+// path, the report collector.
 func (c *Chain) chainRoutes() []Route {
-	routes := []Route{{Path: challenge.PathPrefix, Prefix: true, Serve: func(w http.ResponseWriter, r *http.Request, _ *decision.Info) {
-		c.challenge.ServeHTTP(w, r)
-	}}}
-	if c.harden != nil && c.harden.ReportPath() != "" {
-		// A browser posts one report per violation, a hundred for one
-		// page that breaks the policy: they must not count against the
-		// visitor's rate_limits (rl-writes would throttle the site's own
-		// forms, and the throttles would ban the visitor). The report
-		// path has its own limit instead (harden.csp.report_limit).
-		routes = append(routes, Route{Path: c.harden.ReportPath(), Serve: c.collectCSP,
-			Stages: []decision.Stage{c.guards, c.access, c.challenge.Stage(), c.flood.bans, c.flood.own}})
+	var routes []Route
+	for _, s := range c.stages {
+		if r, ok := s.(decision.Router); ok {
+			routes = append(routes, r.Routes()...)
+		}
 	}
 	return routes
 }
@@ -83,8 +68,8 @@ func (c *Chain) serveRoute(ctx context.Context, w http.ResponseWriter, r *http.R
 	// the request counts as cleared. Blocks, bans and limits still apply.
 	info.Cleared = true
 	stages := c.routeStages
-	if rt.Stages != nil {
-		stages = rt.Stages
+	if rt.OwnLimitsOnly {
+		stages = c.ownRouteStages
 	}
 	if d := c.runStages(ctx, r, info, stages); d.Decided() {
 		info.Final = d

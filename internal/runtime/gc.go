@@ -1,4 +1,4 @@
-package main
+package runtime
 
 import (
 	"log/slog"
@@ -8,10 +8,10 @@ import (
 	"github.com/parapet-waf/parapet/internal/config"
 )
 
-// applyRuntime sets the garbage collector from the config's runtime
+// ApplyGC sets the garbage collector from the config's runtime
 // section; the standard GOGC and GOMEMLIMIT variables, when set, win. It
 // runs at start and on every reload.
-func applyRuntime(r config.Runtime, getenv func(string) string, log *slog.Logger) {
+func ApplyGC(r config.Runtime, getenv func(string) string, log *slog.Logger) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(r.GCPercent)
 	} else {

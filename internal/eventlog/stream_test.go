@@ -1,0 +1,114 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/testenv"
+)
+
+// Two instances on one real Redis each see the other's events in their
+// ring and stats; the stream stays capped; a third instance started later
+// is filled from the stream.
+func TestStreamTwoInstancesSeeEachOther(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	open := func(name string) *Log {
+		l, err := New(context.Background(), Options{Instance: name, RingSize: 500,
+			Stream: &StreamOptions{URL: rd.URL(), Key: "test:events", MaxLen: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	a, b := open("a"), open("b")
+	now := time.Now()
+	for i := 0; i < 50; i++ {
+		a.Emit(context.Background(), &events.Event{Time: now, RequestID: fmt.Sprint("a", i), ClientIP: "203.0.113.1", Decision: "block", RuleID: "from-a"})
+		b.Emit(context.Background(), &events.Event{Time: now, RequestID: fmt.Sprint("b", i), ClientIP: "203.0.113.2", Decision: "allow"})
+	}
+	b.Emit(context.Background(), &events.Event{Kind: events.KindAdmin, Time: now, Message: "ban 203.0.113.1", Actor: "ops"})
+	waitFor(t, func() bool {
+		return len(a.Ring().Query(Filter{IP: mustPrefix("203.0.113.2").IP, Limit: 100}).Events) == 50 &&
+			len(b.Ring().Query(Filter{Rule: "from-a", Limit: 100}).Events) == 50 &&
+			len(a.Ring().Query(Filter{Kind: "admin"}).Events) == 1
+	})
+	p := b.Ring().Query(Filter{Rule: "from-a", Limit: 1})
+	if p.Events[0].Instance != "a" || p.Events[0].RequestID != "a49" {
+		t.Fatalf("b's view of a's newest block: %+v", p.Events[0])
+	}
+	// Each instance's own events are in its ring once (not read back).
+	if n := len(a.Ring().Query(Filter{Rule: "from-a", Limit: 1000}).Events); n != 50 {
+		t.Fatalf("a holds its own blocks %d times over 50", n)
+	}
+	st, _ := b.Stats(context.Background(), time.Hour, 5)
+	if st.ByRule["from-a"] != 50 || st.Top.IPs[0].Key != "203.0.113.1" {
+		t.Fatalf("b's stats miss a's blocks: %+v", st)
+	}
+	// A late instance starts with the history.
+	c := open("c")
+	if n := len(c.Ring().Query(Filter{Limit: 1000}).Events); n != 101 {
+		t.Fatalf("late instance backfilled %d events, want 101", n)
+	}
+	// The stream is capped (MAXLEN ~ trims whole nodes: well under 2x).
+	for i := 0; i < 3000; i++ {
+		a.Emit(context.Background(), &events.Event{Time: now, Decision: "allow"})
+	}
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	defer rc.Close()
+	waitFor(t, func() bool {
+		return len(b.Ring().Query(Filter{Decision: "allow", Limit: 1000}).Events) >= 500
+	})
+	if n, err := rc.XLen(context.Background(), "test:events").Result(); err != nil || n > 1500 || n < 1000 {
+		t.Fatalf("stream length %d (%v), want about 1000", n, err)
+	}
+}
+
+// Redis going away does not block Emit, and events flow again once it is back.
+func TestStreamSurvivesRedisRestart(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	open := func(name string) *Log {
+		l, err := New(context.Background(), Options{Instance: name, RingSize: 500,
+			Stream: &StreamOptions{URL: rd.URL(), Key: "test:events", MaxLen: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	a, b := open("a"), open("b")
+	rd.Kill()
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 10000; i++ {
+			a.Emit(context.Background(), &events.Event{Time: time.Now(), Decision: "allow"})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Emit blocked while Redis was down")
+	}
+	rd.Start()
+	waitFor(t, func() bool {
+		a.Emit(context.Background(), &events.Event{Time: time.Now(), Decision: "block", RuleID: "after"})
+		return len(b.Ring().Query(Filter{Rule: "after"}).Events) > 0
+	})
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

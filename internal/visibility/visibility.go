@@ -1,0 +1,94 @@
+// Package visibility wires what lets operators see and steer a running
+// Parapet into its runtime: the event log (internal/eventlog) as a sink,
+// the admin API (internal/admin) with the event log's query and stats
+// endpoints, and the dashboard (internal/dashboard) at /_parapet/ui/.
+package visibility
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/parapet-waf/parapet/internal/admin"
+	"github.com/parapet-waf/parapet/internal/dashboard"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/eventlog"
+	"github.com/parapet-waf/parapet/internal/events"
+	"github.com/parapet-waf/parapet/internal/runtime"
+	"github.com/parapet-waf/parapet/internal/waf"
+)
+
+// RuleUI is the rule id of the dashboard's own pages in events.
+const RuleUI = "admin-ui"
+
+// Setup returns a runtime.Options.Setup that opens the event log from the
+// config's events section, adds it as a sink, serves the admin API with
+// its events and stats endpoints, and the dashboard on the public port
+// (when the admin API is there too, not on admin.listen; 404 while no
+// admin token is set).
+func Setup() func(rt *runtime.Runtime) error {
+	return func(rt *runtime.Runtime) error {
+		cfg := rt.FileConfig()
+		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, instanceID()))
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		go func() {
+			<-rt.Context().Done()
+			_ = log.Close()
+		}()
+		rt.AddSink(operatorEvents{log})
+		if err := admin.Setup(admin.Options{Events: eventlog.EventsHandler(log), Stats: eventlog.StatsHandler(log)})(rt); err != nil {
+			_ = log.Close()
+			return err
+		}
+		if cfg.Admin.Listen == "" {
+			ui := dashboard.Handler()
+			rt.Handle(waf.Route{Path: dashboard.Prefix, Prefix: true, Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+				if len(rt.Config().AdminTokens()) == 0 {
+					info.Final = decision.Decision{Action: decision.Respond, Status: http.StatusNotFound, RuleID: RuleUI, Reason: "dashboard off (no admin.token)"}
+					http.NotFound(w, r)
+					return
+				}
+				info.Final = decision.Decision{Action: decision.Respond, RuleID: RuleUI}
+				ui.ServeHTTP(w, r)
+			}})
+			rt.Handle(waf.Route{Path: "/_parapet/ui", Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
+				info.Final = decision.Decision{Action: decision.Respond, Status: http.StatusMovedPermanently, RuleID: RuleUI}
+				http.Redirect(w, r, dashboard.Prefix, http.StatusMovedPermanently)
+			}})
+		}
+		return nil
+	}
+}
+
+// operatorEvents is the event log's sink without the operators' own
+// reading: the dashboard's pages and the admin API's successful reads
+// (the dashboard polls them every few seconds) would otherwise fill the
+// events it shows. Changes, logins and refusals are kept (changes are
+// also admin events). The JSON log line still has every request.
+type operatorEvents struct{ log *eventlog.Log }
+
+func (o operatorEvents) Emit(ctx context.Context, e *events.Event) {
+	if e.Kind == "" || e.Kind == events.KindRequest {
+		if e.RuleID == RuleUI || e.RuleID == admin.RuleAdminAPI && (e.Method == http.MethodGet || e.Method == http.MethodHead) && e.Status < 400 {
+			return
+		}
+	}
+	o.log.Emit(ctx, e)
+}
+
+// instanceID names this process in events: the Heroku dyno or the host,
+// the pid, and a random suffix (a restarted dyno is another instance).
+func instanceID() string {
+	host, _ := os.Hostname()
+	if d := os.Getenv("DYNO"); d != "" {
+		host = d
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
