@@ -175,7 +175,7 @@ func TestCSPReportsKeepNoTokens(t *testing.T) {
 	const reset = "dj3nl4-61d4994c280badc8e9e7c91f2735c3ee"
 	const signed = "eyJ1IjoxfQ:1xZitk:S4eW7TctBIwyR_vLHLhzbUB5GU2zAX14nz_0Bb9LNbk"
 	cases := map[[2]string][2]string{
-		{"https://cdn.example.net/a.js?token=s3cret", "https://shop.example.com/reset/MQ/" + reset + "/"}:              {"https://cdn.example.net/a.js", "https://shop.example.com/reset/MQ/REDACTED/"},
+		{"https://cdn.example.net/a.js?token=s3cret", "https://shop.example.com/reset/MQ/" + reset + "/"}:             {"https://cdn.example.net/a.js", "https://shop.example.com/reset/MQ/REDACTED/"},
 		{"inline", "https://shop.example.com/accounts/confirm-email/" + signed + "/?x=1"}:                             {"inline", "https://shop.example.com/accounts/confirm-email/REDACTED/"},
 		{"https://cdn.example.net/lib/2025-03-01/app.js", "https://shop.example.com/blog/2025/03/union-station/#top"}: {"https://cdn.example.net/lib/2025-03-01/app.js", "https://shop.example.com/blog/2025/03/union-station/"},
 	}
