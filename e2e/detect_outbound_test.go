@@ -54,8 +54,11 @@ func TestOutboundDatabaseErrorLeak(t *testing.T) {
 		if resp.StatusCode != 500 || !bytes.Contains(body, []byte(id)) || (&corpus.Response{Header: resp.Header, Body: body}).BlockReason() != "detect-outbound-disclosure" {
 			t.Fatalf("Accept %s: %d %s", accept, resp.StatusCode, body)
 		}
+		// The page carries the request id, random hex that may hold any
+		// digits: it is left out of the search.
+		page := bytes.ReplaceAll(body, []byte(id), nil)
 		for _, leak := range []string{"SQL syntax", "MySQL", "1064", "951", "ORDER BY"} {
-			if bytes.Contains(body, []byte(leak)) {
+			if bytes.Contains(page, []byte(leak)) {
 				t.Fatalf("Accept %s: %q in the page: %s", accept, leak, body)
 			}
 		}
