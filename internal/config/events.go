@@ -6,7 +6,9 @@ package config
 // file. The JSON log line on stdout is written whatever this says.
 type Events struct {
 	// RingSize is how many of the newest events are kept in memory for
-	// the events API and the dashboard (about 1 KB each).
+	// the events API and the dashboard (about 1 KB each: with
+	// runtime.gc_percent 400, each 1,000 costs about 5 MB of resident
+	// memory; 10,000 took peak RSS under load from 73 to 121 MB).
 	RingSize int `yaml:"ring_size"`
 	// RedisStream shares events through a Redis stream (store.url), so the
 	// events API and the dashboard of any instance show every instance's
@@ -27,7 +29,7 @@ type Events struct {
 }
 
 func defaultEvents() Events {
-	return Events{RingSize: 10000, RedisStream: Auto, StreamMaxLen: 100000, FileMaxBytes: 100 << 20, FileRetentionDays: 90}
+	return Events{RingSize: 2000, RedisStream: Auto, StreamMaxLen: 100000, FileMaxBytes: 100 << 20, FileRetentionDays: 90}
 }
 
 // EventsStream reports whether events go through a Redis stream.

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultRingSize is how many events the ring keeps by default.
-const DefaultRingSize = 10000
+const DefaultRingSize = 2000
 
 // Ring keeps the newest events in memory, up to its size; older ones are
 // dropped. It is safe for concurrent use.
