@@ -353,13 +353,14 @@ func (s *Stage) hardenCookie(line string, https bool, info *decision.Info) strin
 // written "\vHttpOnly" is unknown to browsers, so it must not count.
 func trimWSP(s string) string { return strings.Trim(s, " \t") }
 
-// hasAttr reports whether a lower-cased Set-Cookie line carries the
-// attribute (after the name=value pair).
+// hasAttr reports whether a lower-cased Set-Cookie line carries the flag
+// attribute bare (after the name=value pair). A flag written with a value
+// ("Secure=\"") is read by some parsers (browsers) and dropped by others
+// (Go's): it does not count, and a clean one is added.
 func hasAttr(lower, attr string) bool {
 	parts := strings.Split(lower, ";")
 	for _, p := range parts[1:] {
-		k, _, _ := strings.Cut(trimWSP(p), "=")
-		if k == attr {
+		if trimWSP(p) == attr {
 			return true
 		}
 	}
