@@ -16,6 +16,7 @@ import (
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/djangoproj"
+	"github.com/parapet-waf/parapet/internal/findings"
 )
 
 const initUsage = `Usage:
@@ -387,45 +388,10 @@ func writeFileAtomic(path string, data []byte) error {
 // writeDiff prints a line diff of a and b (every line, marked ' ', '-' or
 // '+'): the files init writes are short.
 func writeDiff(w io.Writer, nameA, nameB, a, b string) {
-	la, lb := splitLines(a), splitLines(b)
-	// Longest common subsequence table.
-	n, m := len(la), len(lb)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if la[i] == lb[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && la[i] == lb[j]:
-			fmt.Fprintf(&out, " %s\n", la[i])
-			i++
-			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			fmt.Fprintf(&out, "-%s\n", la[i])
-			i++
-		default:
-			fmt.Fprintf(&out, "+%s\n", lb[j])
-			j++
-		}
+	for _, l := range findings.Diff(a, b) {
+		fmt.Fprintf(&out, "%c%s\n", l.Kind, l.Text)
 	}
 	_, _ = w.Write(out.Bytes())
-}
-
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }

@@ -20,110 +20,106 @@ const (
 	gCode    = "Code"
 )
 
-func rule(id, group, title string, sev findings.Severity, doc, fix string) *findings.Rule {
-	return &findings.Rule{ID: id, Group: group, Title: title, Severity: sev, Doc: doc, Fix: fix}
-}
-
 // The audit's rules, in checklist order.
 var (
-	rDebug = rule("debug-off", gCore, "DEBUG is off in production", findings.High,
+	rDebug = findings.NewRule("debug-off", gCore, "DEBUG is off in production", findings.High,
 		"DEBUG = True shows tracebacks, settings and the URLconf to anyone who triggers an error, and keeps every SQL query in memory. Read it from the environment with a False default.",
 		`DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1" (False unless set)`)
-	rSecretKey = rule("secret-key", gCore, "SECRET_KEY comes from the environment and is strong", findings.High,
+	rSecretKey = findings.NewRule("secret-key", gCore, "SECRET_KEY comes from the environment and is strong", findings.High,
 		"A SECRET_KEY in the source is in every clone and in git history: anyone with it can forge sessions, password reset links and signed cookies. It must be long (50+ random characters) and come from the environment without a fallback.",
 		`SECRET_KEY = os.environ["DJANGO_SECRET_KEY"] (no default); generate one with django.core.management.utils.get_random_secret_key() and rotate the old one`)
-	rAllowedHosts = rule("allowed-hosts", gCore, "ALLOWED_HOSTS names the site's hosts", findings.Medium,
+	rAllowedHosts = findings.NewRule("allowed-hosts", gCore, "ALLOWED_HOSTS names the site's hosts", findings.Medium,
 		"ALLOWED_HOSTS = ['*'] accepts any Host header: password reset mails and absolute URLs can be pointed at an attacker's domain (host header poisoning).",
 		`ALLOWED_HOSTS = ["www.example.com", ".herokuapp.com"] (or from the environment, without "*")`)
-	rCSRF = rule("csrf-middleware", gMW, "CsrfViewMiddleware is on", findings.High,
+	rCSRF = findings.NewRule("csrf-middleware", gMW, "CsrfViewMiddleware is on", findings.High,
 		"Without django.middleware.csrf.CsrfViewMiddleware every form and session-authenticated POST can be forged from another site.",
 		`keep "django.middleware.csrf.CsrfViewMiddleware" in MIDDLEWARE`)
-	rSecurityMW = rule("security-middleware", gMW, "SecurityMiddleware is first", findings.Medium,
+	rSecurityMW = findings.NewRule("security-middleware", gMW, "SecurityMiddleware is first", findings.Medium,
 		"django.middleware.security.SecurityMiddleware applies SECURE_* (HTTPS redirect, HSTS, nosniff, referrer policy); first in MIDDLEWARE so its redirect happens before any other work.",
 		`put "django.middleware.security.SecurityMiddleware" first in MIDDLEWARE`)
-	rXFrameMW = rule("xframe-middleware", gMW, "XFrameOptionsMiddleware is on", findings.Medium,
+	rXFrameMW = findings.NewRule("xframe-middleware", gMW, "XFrameOptionsMiddleware is on", findings.Medium,
 		"Without django.middleware.clickjacking.XFrameOptionsMiddleware pages can be framed by other sites (clickjacking).",
 		`add "django.middleware.clickjacking.XFrameOptionsMiddleware" to MIDDLEWARE`)
-	rWhiteNoise = rule("whitenoise", gMW, "WhiteNoise serves static files", findings.Low,
+	rWhiteNoise = findings.NewRule("whitenoise", gMW, "WhiteNoise serves static files", findings.Low,
 		"On Heroku static files are served by the app: whitenoise.middleware.WhiteNoiseMiddleware, right after SecurityMiddleware, serves them with far-future caching and compression instead of DEBUG-only views.",
 		`pip install whitenoise; add "whitenoise.middleware.WhiteNoiseMiddleware" after SecurityMiddleware`)
-	rSessionSecure = rule("session-cookie-secure", gCookies, "SESSION_COOKIE_SECURE is True", findings.High,
+	rSessionSecure = findings.NewRule("session-cookie-secure", gCookies, "SESSION_COOKIE_SECURE is True", findings.High,
 		"Without Secure the session cookie is sent over plain HTTP, where anyone on the network can read it and take over the session.",
 		"SESSION_COOKIE_SECURE = True")
-	rCSRFSecure = rule("csrf-cookie-secure", gCookies, "CSRF_COOKIE_SECURE is True", findings.Medium,
+	rCSRFSecure = findings.NewRule("csrf-cookie-secure", gCookies, "CSRF_COOKIE_SECURE is True", findings.Medium,
 		"Without Secure the CSRF cookie is sent over plain HTTP.", "CSRF_COOKIE_SECURE = True")
-	rSessionHTTPOnly = rule("session-cookie-httponly", gCookies, "SESSION_COOKIE_HTTPONLY is not turned off", findings.Medium,
+	rSessionHTTPOnly = findings.NewRule("session-cookie-httponly", gCookies, "SESSION_COOKIE_HTTPONLY is not turned off", findings.Medium,
 		"With HttpOnly off, JavaScript (and any XSS) can read the session cookie.", "remove SESSION_COOKIE_HTTPONLY = False (the default is True)")
-	rSameSite = rule("cookie-samesite", gCookies, "cookies keep SameSite", findings.Low,
+	rSameSite = findings.NewRule("cookie-samesite", gCookies, "cookies keep SameSite", findings.Low,
 		"SESSION_COOKIE_SAMESITE/CSRF_COOKIE_SAMESITE = None sends the cookies on cross-site requests, which SameSite=Lax (the default) stops.",
 		`leave SESSION_COOKIE_SAMESITE and CSRF_COOKIE_SAMESITE at "Lax"`)
-	rSSLRedirect = rule("ssl-redirect", gHTTPS, "plain HTTP is redirected to HTTPS", findings.High,
+	rSSLRedirect = findings.NewRule("ssl-redirect", gHTTPS, "plain HTTP is redirected to HTTPS", findings.High,
 		"SECURE_SSL_REDIRECT = True answers every plain-HTTP request with a redirect to HTTPS, so no page, form or cookie travels unencrypted.",
 		"SECURE_SSL_REDIRECT = True (with SECURE_PROXY_SSL_HEADER on Heroku)")
-	rProxySSL = rule("proxy-ssl-header", gHTTPS, "SECURE_PROXY_SSL_HEADER trusts Heroku's X-Forwarded-Proto", findings.Medium,
+	rProxySSL = findings.NewRule("proxy-ssl-header", gHTTPS, "SECURE_PROXY_SSL_HEADER trusts Heroku's X-Forwarded-Proto", findings.Medium,
 		"Behind Heroku's router Django sees plain HTTP: without SECURE_PROXY_SSL_HEADER, request.is_secure() is False, SECURE_SSL_REDIRECT loops and absolute URLs say http://.",
 		`SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")`)
-	rHSTS = rule("hsts", gHTTPS, "HSTS for at least a year", findings.High,
+	rHSTS = findings.NewRule("hsts", gHTTPS, "HSTS for at least a year", findings.High,
 		"SECURE_HSTS_SECONDS makes browsers use HTTPS only for the site, so a first plain-HTTP request cannot be intercepted (SSL stripping). A year (31536000) is what preload lists ask.",
 		"SECURE_HSTS_SECONDS = 31536000")
-	rHSTSSub = rule("hsts-subdomains", gHTTPS, "HSTS covers subdomains", findings.Low,
+	rHSTSSub = findings.NewRule("hsts-subdomains", gHTTPS, "HSTS covers subdomains", findings.Low,
 		"SECURE_HSTS_INCLUDE_SUBDOMAINS = True extends HSTS to every subdomain, which cookies set for the parent domain need.",
 		"SECURE_HSTS_INCLUDE_SUBDOMAINS = True")
-	rHSTSPreload = rule("hsts-preload", gHTTPS, "HSTS preload", findings.Low,
+	rHSTSPreload = findings.NewRule("hsts-preload", gHTTPS, "HSTS preload", findings.Low,
 		"SECURE_HSTS_PRELOAD = True (and submitting the domain to hstspreload.org) protects even the very first visit.",
 		"SECURE_HSTS_PRELOAD = True, once every subdomain serves HTTPS")
-	rNosniff = rule("nosniff", gHTTPS, "X-Content-Type-Options: nosniff", findings.Medium,
+	rNosniff = findings.NewRule("nosniff", gHTTPS, "X-Content-Type-Options: nosniff", findings.Medium,
 		"SECURE_CONTENT_TYPE_NOSNIFF (True by default) stops browsers guessing a content type, which turns uploaded files into scripts.",
 		"remove SECURE_CONTENT_TYPE_NOSNIFF = False")
-	rXFO = rule("x-frame-options", gHTTPS, "X_FRAME_OPTIONS is DENY or SAMEORIGIN", findings.Medium,
+	rXFO = findings.NewRule("x-frame-options", gHTTPS, "X_FRAME_OPTIONS is DENY or SAMEORIGIN", findings.Medium,
 		"X_FRAME_OPTIONS is the X-Frame-Options value XFrameOptionsMiddleware sends; anything but DENY or SAMEORIGIN lets other sites frame the pages.",
 		`X_FRAME_OPTIONS = "DENY"`)
-	rCSP = rule("csp", gHTTPS, "a Content Security Policy is configured", findings.Medium,
+	rCSP = findings.NewRule("csp", gHTTPS, "a Content Security Policy is configured", findings.Medium,
 		"A Content-Security-Policy (django-csp: csp.middleware.CSPMiddleware with CSP_* or CONTENT_SECURITY_POLICY settings) limits what an injected script can do.",
 		`pip install django-csp; add "csp.middleware.CSPMiddleware" to MIDDLEWARE and set CSP_DEFAULT_SRC = ("'self'",)`)
-	rPasswords = rule("password-validators", gAuth, "password validators require 12+ characters", findings.Medium,
+	rPasswords = findings.NewRule("password-validators", gAuth, "password validators require 12+ characters", findings.Medium,
 		"AUTH_PASSWORD_VALIDATORS decides which passwords users may choose; MinimumLengthValidator defaults to 8 characters, NIST and OWASP ask for more.",
 		`AUTH_PASSWORD_VALIDATORS with {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}} and the common-password, similarity and numeric validators`)
-	rResetTimeout = rule("password-reset-timeout", gAuth, "password reset links expire within a day", findings.Low,
+	rResetTimeout = findings.NewRule("password-reset-timeout", gAuth, "password reset links expire within a day", findings.Low,
 		"PASSWORD_RESET_TIMEOUT (seconds; 3 days by default) is how long a reset link in a mailbox can take over the account.",
 		"PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 (or less)")
-	rDRFAuth = rule("drf-authentication", gAuth, "REST framework authentication classes are chosen", findings.Medium,
+	rDRFAuth = findings.NewRule("drf-authentication", gAuth, "REST framework authentication classes are chosen", findings.Medium,
 		"Without DEFAULT_AUTHENTICATION_CLASSES Django REST framework accepts session and HTTP Basic authentication; Basic sends the password with every request and invites brute force.",
 		`REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication", ...]} without BasicAuthentication`)
-	rDRFThrottle = rule("drf-throttling", gAuth, "REST framework throttles requests", findings.Medium,
+	rDRFThrottle = findings.NewRule("drf-throttling", gAuth, "REST framework throttles requests", findings.Medium,
 		"Without DEFAULT_THROTTLE_CLASSES and DEFAULT_THROTTLE_RATES an API can be scraped or brute-forced at any rate.",
 		`REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle", "rest_framework.throttling.UserRateThrottle"] with DEFAULT_THROTTLE_RATES {"anon": "100/hour", "user": "1000/hour"}`)
-	rCORS = rule("cors-allow-all", gAuth, "CORS does not allow every origin", findings.High,
+	rCORS = findings.NewRule("cors-allow-all", gAuth, "CORS does not allow every origin", findings.High,
 		"CORS_ALLOW_ALL_ORIGINS (CORS_ORIGIN_ALLOW_ALL) = True lets any website read the API's answers in its visitors' browsers; with CORS_ALLOW_CREDENTIALS it reads them as the logged-in user.",
 		"CORS_ALLOWED_ORIGINS = [\"https://app.example.com\"] instead of allowing all")
-	rDBSSL = rule("database-ssl", gData, "the database connection uses TLS", findings.Medium,
+	rDBSSL = findings.NewRule("database-ssl", gData, "the database connection uses TLS", findings.Medium,
 		"Heroku Postgres takes TLS connections; without sslmode=require (dj_database_url's ssl_require=True) the driver may talk to the database in the clear.",
 		`DATABASES = {"default": dj_database_url.config(conn_max_age=600, ssl_require=True)}`)
-	rDBConn = rule("database-conn-max-age", gData, "database connections are reused", findings.Low,
+	rDBConn = findings.NewRule("database-conn-max-age", gData, "database connections are reused", findings.Low,
 		"CONN_MAX_AGE = 0 (the default) opens a database connection for every request, which exhausts Heroku Postgres connection limits under load.",
 		"conn_max_age=600 in dj_database_url.config(), or CONN_MAX_AGE = 600")
-	rLogging = rule("logging-level", gData, "logging is configured, not at DEBUG", findings.Low,
+	rLogging = findings.NewRule("logging-level", gData, "logging is configured, not at DEBUG", findings.Low,
 		"Without LOGGING errors go to ADMINS by mail only; at DEBUG level django.db.backends logs every SQL query with its parameters (passwords, tokens) to the Heroku log.",
 		`LOGGING = {..., "root": {"handlers": ["console"], "level": "INFO"}}`)
-	rRuntime = rule("python-runtime", gDeploy, "the Python version is pinned", findings.Low,
+	rRuntime = findings.NewRule("python-runtime", gDeploy, "the Python version is pinned", findings.Low,
 		"runtime.txt or .python-version pins the Python Heroku builds with, so a deploy never changes interpreter (and its security fixes) unannounced.",
 		`echo "3.12" > .python-version`)
-	rProcfile = rule("procfile-server", gDeploy, "Procfile runs a production server", findings.High,
+	rProcfile = findings.NewRule("procfile-server", gDeploy, "Procfile runs a production server", findings.High,
 		"manage.py runserver is a development server (it serves static files, has DEBUG-style behaviour and no worker model); production needs gunicorn, uvicorn, daphne or waitress.",
 		"web: gunicorn mysite.wsgi (behind Parapet: web: parapet -- gunicorn mysite.wsgi)")
-	rRequirements = rule("requirements-pinned", gDeploy, "requirements are pinned to exact versions", findings.Medium,
+	rRequirements = findings.NewRule("requirements-pinned", gDeploy, "requirements are pinned to exact versions", findings.Medium,
 		"An unpinned requirement installs whatever is newest at build time: builds stop being reproducible and a compromised release goes straight to production.",
 		"pin every line with == (pip freeze, pip-compile) or deploy from a lock file")
-	rEnvIgnored = rule("env-gitignored", gDeploy, ".env is ignored by git", findings.High,
+	rEnvIgnored = findings.NewRule("env-gitignored", gDeploy, ".env is ignored by git", findings.High,
 		"A .env file holds the app's secrets for local use; unless .gitignore names it, one git add . publishes them.",
 		`add ".env" to .gitignore (and rotate anything already committed)`)
-	rSecretsTree = rule("secrets-in-tree", gSecrets, "no secrets in the source", findings.High,
+	rSecretsTree = findings.NewRule("secrets-in-tree", gSecrets, "no secrets in the source", findings.High,
 		"Keys, tokens and passwords in files are in every clone, backup and CI log. Patterns for AWS, GitHub, Stripe, Slack, Google and private keys, database URLs with passwords, and high-entropy strings assigned to KEY/SECRET/TOKEN/PASSWORD names in settings.",
 		"move the value to an environment variable (heroku config:set) and rotate it: it is compromised")
-	rSecretsHistory = rule("secrets-in-history", gSecrets, "no secrets in git history", findings.High,
+	rSecretsHistory = findings.NewRule("secrets-in-history", gSecrets, "no secrets in git history", findings.High,
 		"A secret removed from the files is still in every commit that had it; anyone who clones the repository has it.",
 		"rotate the secret; rewriting history (git filter-repo) does not reach existing clones")
-	rRawSQL = rule("raw-sql", gCode, "raw SQL is not built from strings", findings.High,
+	rRawSQL = findings.NewRule("raw-sql", gCode, "raw SQL is not built from strings", findings.High,
 		".raw(), .extra(), RawSQL() and cursor.execute() with a query built by f-string, + or % formatting or .format() are SQL injection when any piece comes from a request.",
 		`pass values as parameters: cursor.execute("... WHERE id = %s", [user_id]), Model.objects.raw("... %s", [x])`)
 )

@@ -64,6 +64,11 @@ type Rule struct {
 	Fix string `json:"fix"`
 }
 
+// NewRule returns a rule.
+func NewRule(id, group, title string, sev Severity, doc, fix string) *Rule {
+	return &Rule{ID: id, Group: group, Title: title, Severity: sev, Doc: doc, Fix: fix}
+}
+
 // Enforce is the Parapet config that covers a finding at the edge.
 type Enforce struct {
 	// Summary says what Parapet does, in words.

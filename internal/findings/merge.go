@@ -134,12 +134,18 @@ func sameNode(a, b *yaml.Node) bool {
 	return true
 }
 
-// UnifiedDiff returns a unified diff (3 lines of context) of a and b, or
-// "" when they are equal.
-func UnifiedDiff(nameA, nameB, a, b string) string {
-	if a == b {
-		return ""
-	}
+// DiffLine is one line of a line diff: Kind ' ' (in both), '-' (only in
+// a) or '+' (only in b), and the line's index in a (A) and in b (B) where
+// it stands.
+type DiffLine struct {
+	Kind byte
+	Text string
+	A, B int
+}
+
+// Diff is the line diff of a and b (every line of both, in order), from
+// their longest common subsequence.
+func Diff(a, b string) []DiffLine {
 	la, lb := lines(a), lines(b)
 	n, m := len(la), len(lb)
 	lcs := make([][]int32, n+1)
@@ -155,45 +161,49 @@ func UnifiedDiff(nameA, nameB, a, b string) string {
 			}
 		}
 	}
-	type op struct {
-		kind byte
-		text string
-		ai   int
-		bi   int
-	}
-	var ops []op
+	var ops []DiffLine
 	i, j := 0, 0
 	for i < n || j < m {
 		switch {
 		case i < n && j < m && la[i] == lb[j]:
-			ops = append(ops, op{' ', la[i], i, j})
+			ops = append(ops, DiffLine{' ', la[i], i, j})
 			i++
 			j++
 		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, op{'-', la[i], i, j})
+			ops = append(ops, DiffLine{'-', la[i], i, j})
 			i++
 		default:
-			ops = append(ops, op{'+', lb[j], i, j})
+			ops = append(ops, DiffLine{'+', lb[j], i, j})
 			j++
 		}
 	}
+	return ops
+}
+
+// UnifiedDiff returns a unified diff (3 lines of context) of a and b, or
+// "" when they are equal.
+func UnifiedDiff(nameA, nameB, a, b string) string {
+	if a == b {
+		return ""
+	}
+	ops := Diff(a, b)
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
 	const ctx = 3
 	for k := 0; k < len(ops); {
-		if ops[k].kind == ' ' {
+		if ops[k].Kind == ' ' {
 			k++
 			continue
 		}
 		start := max(0, k-ctx)
 		end := k
 		for end < len(ops) {
-			if ops[end].kind != ' ' {
+			if ops[end].Kind != ' ' {
 				end++
 				continue
 			}
 			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
+			for run < len(ops) && ops[run].Kind == ' ' {
 				run++
 			}
 			if run == len(ops) || run-end > 2*ctx {
@@ -204,14 +214,14 @@ func UnifiedDiff(nameA, nameB, a, b string) string {
 		}
 		aCount, bCount := 0, 0
 		for _, o := range ops[start:end] {
-			if o.kind != '+' {
+			if o.Kind != '+' {
 				aCount++
 			}
-			if o.kind != '-' {
+			if o.Kind != '-' {
 				bCount++
 			}
 		}
-		aStart, bStart := ops[start].ai+1, ops[start].bi+1
+		aStart, bStart := ops[start].A+1, ops[start].B+1
 		if aCount == 0 {
 			aStart--
 		}
@@ -220,7 +230,7 @@ func UnifiedDiff(nameA, nameB, a, b string) string {
 		}
 		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", aStart, aCount, bStart, bCount)
 		for _, o := range ops[start:end] {
-			fmt.Fprintf(&out, "%c%s\n", o.kind, o.text)
+			fmt.Fprintf(&out, "%c%s\n", o.Kind, o.Text)
 		}
 		k = end
 	}

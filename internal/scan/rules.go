@@ -8,46 +8,42 @@ const (
 	gLeaks     = "Leaks and exposure"
 )
 
-func rule(id, group, title string, sev findings.Severity, doc, fix string) *findings.Rule {
-	return &findings.Rule{ID: id, Group: group, Title: title, Severity: sev, Doc: doc, Fix: fix}
-}
-
 // The scan's rules, in report order.
 var (
-	rRedirect = rule("https-redirect", gTransport, "plain HTTP redirects to HTTPS", findings.High,
+	rRedirect = findings.NewRule("https-redirect", gTransport, "plain HTTP redirects to HTTPS", findings.High,
 		"A plain-HTTP request must get a permanent redirect to https://, so no page, form or cookie travels unencrypted.",
 		"SECURE_SSL_REDIRECT = True with SECURE_PROXY_SSL_HEADER on Heroku")
-	rHSTS = rule("hsts", gTransport, "Strict-Transport-Security for a year", findings.High,
+	rHSTS = findings.NewRule("hsts", gTransport, "Strict-Transport-Security for a year", findings.High,
 		"HSTS makes browsers use HTTPS only, so a first plain-HTTP request cannot be intercepted.",
 		"SECURE_HSTS_SECONDS = 31536000")
-	rCookies = rule("cookie-flags", gTransport, "cookies carry Secure, HttpOnly and SameSite", findings.High,
+	rCookies = findings.NewRule("cookie-flags", gTransport, "cookies carry Secure, HttpOnly and SameSite", findings.High,
 		"Every Set-Cookie seen: Secure on an HTTPS site, HttpOnly on session and auth cookies, a SameSite attribute.",
 		"SESSION_COOKIE_SECURE = True, CSRF_COOKIE_SECURE = True, SESSION_COOKIE_HTTPONLY = True")
-	rCSP = rule("csp", gHeaders, "a Content-Security-Policy is enforced", findings.Medium,
+	rCSP = findings.NewRule("csp", gHeaders, "a Content-Security-Policy is enforced", findings.Medium,
 		"A Content-Security-Policy limits what an injected script can do; a report-only policy only reports.",
 		"django-csp's CSPMiddleware with CSP_* settings")
-	rXFO = rule("x-frame-options", gHeaders, "pages cannot be framed by other sites", findings.Medium,
+	rXFO = findings.NewRule("x-frame-options", gHeaders, "pages cannot be framed by other sites", findings.Medium,
 		"X-Frame-Options: DENY (or SAMEORIGIN, or CSP frame-ancestors) stops clickjacking.",
 		"django.middleware.clickjacking.XFrameOptionsMiddleware, X_FRAME_OPTIONS = \"DENY\"")
-	rNosniff = rule("nosniff", gHeaders, "X-Content-Type-Options: nosniff", findings.Medium,
+	rNosniff = findings.NewRule("nosniff", gHeaders, "X-Content-Type-Options: nosniff", findings.Medium,
 		"nosniff stops browsers guessing a content type, which turns uploads into scripts.",
 		"SecurityMiddleware with SECURE_CONTENT_TYPE_NOSNIFF = True")
-	rReferrer = rule("referrer-policy", gHeaders, "a Referrer-Policy is sent", findings.Low,
+	rReferrer = findings.NewRule("referrer-policy", gHeaders, "a Referrer-Policy is sent", findings.Low,
 		"Referrer-Policy keeps full URLs (with tokens in query strings) from other sites.",
 		`SECURE_REFERRER_POLICY = "same-origin"`)
-	rServer = rule("server-header", gHeaders, "the server software is not named", findings.Low,
+	rServer = findings.NewRule("server-header", gHeaders, "the server software is not named", findings.Low,
 		"Server and X-Powered-By tell an attacker which software (and version) to look up.",
 		"remove the header in the web server's config (gunicorn: --no-sendfile does not; a proxy must strip it)")
-	rDebug = rule("debug-page", gLeaks, "no DEBUG page on an unknown path", findings.High,
+	rDebug = findings.NewRule("debug-page", gLeaks, "no DEBUG page on an unknown path", findings.High,
 		"A random path must get an ordinary 404, not Django's DEBUG page with the URLconf and settings.",
 		"DEBUG = False in production")
-	rAdmin = rule("admin-exposed", gLeaks, "the Django admin is not open at /admin/", findings.Medium,
+	rAdmin = findings.NewRule("admin-exposed", gLeaks, "the Django admin is not open at /admin/", findings.Medium,
 		"The admin login at its well-known path is the first thing credential-stuffing bots try.",
 		"move the admin to a path of your own, and limit who can reach it")
-	rCORS = rule("cors-reflect", gLeaks, "CORS does not reflect arbitrary origins", findings.High,
+	rCORS = findings.NewRule("cors-reflect", gLeaks, "CORS does not reflect arbitrary origins", findings.High,
 		"A site that answers any Origin with Access-Control-Allow-Origin lets every website read its pages in its visitors' browsers.",
 		"CORS_ALLOWED_ORIGINS with your front-ends only")
-	rTrace = rule("trace-method", gLeaks, "TRACE is refused", findings.Low,
+	rTrace = findings.NewRule("trace-method", gLeaks, "TRACE is refused", findings.Low,
 		"TRACE echoes the request, headers included: cross-site tracing and a sign nothing filters methods.",
 		"refuse TRACE at the proxy")
 )
