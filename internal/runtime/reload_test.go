@@ -17,8 +17,9 @@ func TestPinRestartKeys(t *testing.T) {
 	next.Admin.Listen = "127.0.0.1:9180"
 	next.Timeouts.Drain = time.Second
 	next.Log.Level = "debug"
+	next.Limits.ResponseBufferPerClient = 1 << 20
 	changed := PinRestartKeys(running, next)
-	if want := []string{"listen", "timeouts", "store", "admin.listen"}; !reflect.DeepEqual(changed, want) {
+	if want := []string{"listen", "timeouts", "limits.response_buffer_per_client", "store", "admin.listen"}; !reflect.DeepEqual(changed, want) {
 		t.Fatalf("changed %v, want %v", changed, want)
 	}
 	if next.Listen != ":8080" || next.Store.Type != running.Store.Type || next.Admin.Listen != "" || next.Timeouts.Drain != running.Timeouts.Drain {
