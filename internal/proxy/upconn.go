@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -317,10 +318,13 @@ func (f *framing) status(l []byte) bool {
 		return false
 	}
 	code, _, _ := bytes.Cut(bytes.TrimLeft(rest, " "), []byte(" "))
-	if len(code) != 3 || !isDigit(code[0]) || !isDigit(code[1]) || !isDigit(code[2]) {
+	// As Go's ReadResponse reads it: three characters strconv.Atoi takes
+	// ("+00" too), not negative.
+	n, err := strconv.Atoi(string(code))
+	if len(code) != 3 || err != nil || n < 0 {
 		return false
 	}
-	f.code = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+	f.code = n
 	f.http11 = proto[5] > '1' || proto[5] == '1' && proto[7] >= '1'
 	f.cl, f.chunked, f.field = -1, false, 0
 	f.st = fHeader
@@ -332,7 +336,8 @@ func (f *framing) status(l []byte) bool {
 func (f *framing) header(l []byte, cut bool) bool {
 	switch l[0] {
 	case ' ', '\t': // continues the field before (obs-fold)
-		return f.field == 0
+		// Blank, it leaves the value as it was (Go trims it away).
+		return f.field == 0 || len(trimOWS(l)) == 0
 	case 'c', 'C', 't', 'T':
 	default:
 		f.field = 0
@@ -397,17 +402,17 @@ end:
 }
 
 func decimal(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
+	if len(v) == 0 {
 		return 0, false
 	}
-	var n int64
 	for _, c := range v {
 		if !isDigit(c) {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
 	}
-	return n, true
+	// As Go reads a Content-Length: any leading zeros, up to 63 bits.
+	n, err := strconv.ParseUint(string(v), 10, 63)
+	return int64(n), err == nil
 }
 
 // trimOWS trims spaces, tabs and a line's "\r" from both ends.
