@@ -399,8 +399,7 @@ func (q *request) asnOf() uint32 {
 
 func (q *request) uaHit(i int) bool {
 	if q.uaHits == nil {
-		q.uaHits = make([]bool, q.e.uaRules)
-		q.e.ua.Match(q.r.Header.Get("User-Agent"), q.uaHits)
+		q.uaHits = q.e.ua.Hits(q.r.Header.Get("User-Agent"))
 	}
 	return q.uaHits[i]
 }

@@ -141,3 +141,69 @@ func BenchmarkUserAgent(b *testing.B) {
 		})
 	}
 }
+
+// The matcher remembers answers for recent User-Agents in a small table
+// that many User-Agents share: whatever lands in a slot, from however many
+// goroutines, every answer is the one matching gives, and a caller's
+// own hit slice is never cleared or shared.
+func TestRememberedAnswersAgreeWithMatching(t *testing.T) {
+	rules, _ := defaultRules()
+	rules = append(rules, Rule{Exact: []string{"curl/8.5.0"}}, Rule{Regex: []string{`(?i)^python-requests/`}})
+	m, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uas []string
+	for i := range 3 * memoSlots {
+		switch i % 4 {
+		case 0:
+			uas = append(uas, fmt.Sprintf("Mozilla/5.0 (X11; Linux x86_64) Chrome/%d.0 Safari/537.36", i))
+		case 1:
+			uas = append(uas, fmt.Sprintf("sqlmap/1.%d#stable", i))
+		case 2:
+			uas = append(uas, fmt.Sprintf("python-requests/2.%d", i))
+		default:
+			uas = append(uas, "curl/8.5.0")
+		}
+	}
+	uas = append(uas, "Mozilla/5.0 "+string(make([]byte, memoMaxUA))+" sqlmap") // longer than the memo keeps
+	want := make([][]bool, len(uas))
+	wantAny := make([]bool, len(uas))
+	for i, ua := range uas {
+		want[i] = make([]bool, m.Rules())
+		wantAny[i] = m.match(ua, want[i])
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 20000 {
+				i := r.IntN(len(uas))
+				hit := make([]bool, m.Rules())
+				hit[0] = true // Match adds to what the caller has
+				anyHit := m.Match(uas[i], hit)
+				if anyHit != wantAny[i] {
+					errs <- fmt.Errorf("%q: Match says %v, matching says %v", uas[i], anyHit, wantAny[i])
+					return
+				}
+				for j := range hit {
+					if hit[j] != (want[i][j] || j == 0) || m.Hits(uas[i])[j] != want[i][j] {
+						errs <- fmt.Errorf("%q rule %d: remembered answer differs from matching", uas[i], j)
+						return
+					}
+				}
+				first, ok := m.First(uas[i])
+				if ok != wantAny[i] || ok && !want[i][first] {
+					errs <- fmt.Errorf("%q: First says %d, %v", uas[i], first, ok)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
