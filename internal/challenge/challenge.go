@@ -192,6 +192,18 @@ func New(cfg *config.Config, opt Options) (*Challenger, error) {
 	return c, nil
 }
 
+// mayCarryCookie reports whether a Cookie header of r contains name at
+// all: when none does, r.Cookie(name) cannot find it, and the headers need
+// not be parsed.
+func mayCarryCookie(r *http.Request, name string) bool {
+	for _, line := range r.Header["Cookie"] {
+		if strings.Contains(line, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // client is the binding of r's values: IP prefix and User-Agent.
 func clientOf(r *http.Request, info *decision.Info) Client {
 	return Client{IP: info.ClientIP, UserAgent: r.Header.Get("User-Agent")}
@@ -215,6 +227,9 @@ func (c *Challenger) Cleared(r *http.Request, info *decision.Info) bool {
 		if c.cfg.Crawlers.LiarAction == "block" {
 			return false
 		}
+	}
+	if !mayCarryCookie(r, c.cfg.CookieName) {
+		return false // most requests: no cookie parsing
 	}
 	ck, err := r.Cookie(c.cfg.CookieName)
 	if err != nil {
