@@ -131,30 +131,38 @@ func (r *Redactor) Path(path, rawQuery string) string {
 	if rawQuery == "" {
 		return maskJWTs(path)
 	}
+	// The query is copied as it is, up to each value to redact: most
+	// queries have none, and cost one concatenation.
 	var b strings.Builder
-	b.Grow(len(path) + 1 + len(rawQuery))
-	b.WriteString(path)
-	b.WriteByte('?')
-	for i, pair := range strings.Split(rawQuery, "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
+	started := false
+	done := 0 // rawQuery[:done] is in b
+	for pos := 0; pos <= len(rawQuery); {
+		pair, _, _ := strings.Cut(rawQuery[pos:], "&")
 		name, value, hasValue := strings.Cut(pair, "=")
-		decoded, err := url.QueryUnescape(name)
-		if err != nil {
-			decoded = name
+		if hasValue {
+			decoded, err := url.QueryUnescape(name)
+			if err != nil {
+				decoded = name
+			}
+			if r.secret(decoded) || err != nil || hidesBearer(value) {
+				if !started {
+					started = true
+					b.Grow(len(path) + 1 + len(rawQuery))
+					b.WriteString(path)
+					b.WriteByte('?')
+				}
+				valueAt := pos + len(name) + 1
+				b.WriteString(rawQuery[done:valueAt])
+				b.WriteString("REDACTED")
+				done = valueAt + len(value)
+			}
 		}
-		b.WriteString(name)
-		if !hasValue {
-			continue
-		}
-		b.WriteByte('=')
-		if r.secret(decoded) || err != nil || hidesBearer(value) {
-			b.WriteString("REDACTED")
-		} else {
-			b.WriteString(value)
-		}
+		pos += len(pair) + 1
 	}
+	if !started {
+		return maskJWTs(path + "?" + rawQuery)
+	}
+	b.WriteString(rawQuery[done:])
 	return maskJWTs(b.String())
 }
 
