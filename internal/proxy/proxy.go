@@ -148,7 +148,7 @@ func New(up *config.Upstream, opt Options) *Proxy {
 		}
 		return &upConn{Conn: c, idle: p.idle}, nil
 	}
-	reqIDHeader := opt.RequestIDHeader
+	reqIDHeader := http.CanonicalHeaderKey(opt.RequestIDHeader)
 	p.rp = &httputil.ReverseProxy{
 		Transport:  tr,
 		BufferPool: &bufferPool{},
@@ -167,23 +167,25 @@ func New(up *config.Upstream, opt Options) *Proxy {
 			if upgrade.Requested(h) && upgrade.WebSocket(pr.In) != nil {
 				upgrade.Strip(h)
 			}
-			h.Del("Forwarded")
-			h.Del("X-Real-Ip")
+			// Header keys below are written in canonical form: the map is
+			// used directly (Set and Del canonicalise on every call).
+			delete(h, "Forwarded")
+			delete(h, "X-Real-Ip")
 			// X-Forwarded-Proto is the one word on the scheme: the aliases
 			// gunicorn (secure_scheme_headers) and some apps read instead
 			// (SECURE_PROXY_SSL_HEADER = HTTP_X_FORWARDED_SSL) never come
 			// from the client.
 			for _, alias := range schemeAliases {
-				h.Del(alias)
+				delete(h, alias)
 			}
 			// The body has been received (or streams) and the client was
 			// answered 100 Continue by Parapet's server: the upstream is
 			// not asked to wait for a go-ahead (CRS 920450 and a second
 			// round trip, up to ExpectContinueTimeout, otherwise).
-			h.Del("Expect")
+			delete(h, "Expect")
 			if info := decision.FromContext(pr.In.Context()); info != nil {
 				if !info.ViaTrustedProxy {
-					h.Del("X-Forwarded-Port")
+					delete(h, "X-Forwarded-Port")
 				}
 				if !info.ViaTrustedProxy || !info.ReportedByTrustedRange {
 					// The client's own say on its address: what IP
@@ -197,12 +199,16 @@ func New(up *config.Upstream, opt Options) *Proxy {
 						delete(h, name)
 					}
 				}
-				h.Set("X-Forwarded-For", info.ClientIP.String())
-				h.Set("X-Real-IP", info.ClientIP.String())
-				h.Set("X-Forwarded-Proto", info.Scheme)
-				h.Set(reqIDHeader, info.ID)
+				ip := info.ClientIP.String()
+				vals := [...]string{ip, ip, info.Scheme, info.ID, pr.In.Host} // one allocation for the five
+				h["X-Forwarded-For"] = vals[0:1:1]
+				h["X-Real-Ip"] = vals[1:2:2]
+				h["X-Forwarded-Proto"] = vals[2:3:3]
+				h[reqIDHeader] = vals[3:4:4]
+				h["X-Forwarded-Host"] = vals[4:5:5]
+				return
 			}
-			h.Set("X-Forwarded-Host", pr.In.Host)
+			h["X-Forwarded-Host"] = []string{pr.In.Host}
 		},
 		// A 101 answering anything but the upgrade sent (none, after
 		// Rewrite, but a WebSocket handshake) is refused by ReverseProxy
