@@ -41,27 +41,72 @@ func TestRedactorPath(t *testing.T) {
 }
 
 // A line reaches the underlying writer at once when the writer is idle,
-// without waiting for a timer, Flush or Close (the interval given is an hour).
+// without waiting for a timer, Flush or Close. A line that follows a write
+// closer than the linger interval (an hour here) waits for it, or for Flush.
 func TestBufferedWriterWritesLinesAsTheyCome(t *testing.T) {
 	var mu sync.Mutex
 	var out bytes.Buffer
 	w := NewBufferedWriter(lockedWriter{&mu, &out}, 1024, time.Hour)
 	defer w.Close()
-	for i, line := range []string{"line one\n", "line two\n"} {
-		fmt.Fprint(w, line)
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			mu.Lock()
-			got := out.String()
-			mu.Unlock()
-			if strings.Count(got, "\n") == i+1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("line %d not written while the writer was idle: %q", i+1, got)
-			}
-			time.Sleep(time.Millisecond)
+	lines := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(out.String(), "\n")
+	}
+	fmt.Fprint(w, "line one\n")
+	for deadline := time.Now().Add(5 * time.Second); lines() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("line one not written while the writer was idle: %d lines", lines())
 		}
+	}
+	fmt.Fprint(w, "line two\n")
+	time.Sleep(50 * time.Millisecond)
+	if n := lines(); n != 1 {
+		t.Fatalf("line two was written within the linger interval (%d lines)", n)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := lines(); n != 2 {
+		t.Fatalf("Flush did not write line two (%d lines)", n)
+	}
+}
+
+// countingWriter counts the writes it gets.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes int
+	out    bytes.Buffer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	return c.out.Write(p)
+}
+
+// Under a steady stream of lines, the writer writes about once per linger
+// interval (not once per line or per wake-up), and loses nothing.
+func TestBufferedWriterLingersUnderLoad(t *testing.T) {
+	c := &countingWriter{}
+	w := NewBufferedWriter(c, 1<<20, 50*time.Millisecond)
+	n := 0
+	for start := time.Now(); time.Since(start) < 300*time.Millisecond; n++ {
+		fmt.Fprintf(w, "line %d\n", n)
+		time.Sleep(100 * time.Microsecond)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if got := strings.Count(c.out.String(), "\n"); got != n {
+		t.Fatalf("%d lines written, want %d", got, n)
+	}
+	// 300 ms at one write per 50 ms: 7 or 8; every line alone would be n.
+	if c.writes > 12 {
+		t.Fatalf("%d writes for %d lines over 300 ms with a 50 ms linger", c.writes, n)
 	}
 }
 

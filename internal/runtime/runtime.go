@@ -154,7 +154,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 	stderr := opts.Stderr
 	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx}
 	rt.level.Set(parseLevel(cfg.Log.Level))
-	rt.logOut = events.NewBufferedWriter(opts.Stdout, 64<<10, 100*time.Millisecond)
+	rt.logOut = events.NewBufferedWriter(opts.Stdout, 64<<10, 10*time.Millisecond)
 	defer rt.logOut.Close()
 	rt.log = slog.New(slog.NewJSONHandler(rt.logOut, &slog.HandlerOptions{Level: rt.level}))
 	log := rt.log
