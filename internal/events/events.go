@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parapet-waf/parapet/internal/memo"
 )
 
 // Kinds of events. A request event (Kind "" or KindRequest) is one decided
@@ -96,6 +98,9 @@ var alwaysSecret = []string{"pass", "pwd", "secret", "token", "key", "auth", "se
 // Redactor hides the values of secret query parameters in logged paths.
 type Redactor struct {
 	names map[string]bool
+	// secrets remembers secret's answer for recent parameter names: every
+	// logged request asks it for each of its parameters.
+	secrets *memo.Table[bool]
 }
 
 // NewRedactor redacts the always-secret names plus extra (case-insensitive).
@@ -104,10 +109,14 @@ func NewRedactor(extra []string) *Redactor {
 	for _, n := range extra {
 		r.names[strings.ToLower(n)] = true
 	}
+	r.secrets = memo.New(256, 64, r.isSecret)
 	return r
 }
 
-func (r *Redactor) secret(name string) bool {
+// secret reports whether a parameter of this (decoded) name is redacted.
+func (r *Redactor) secret(name string) bool { return r.secrets.Get(name) }
+
+func (r *Redactor) isSecret(name string) bool {
 	n := strings.ToLower(name)
 	if r.names[n] {
 		return true

@@ -23,16 +23,16 @@ type BufferedWriter struct {
 	w      io.Writer
 	max    int
 	linger time.Duration
-	mu   sync.Mutex
-	cond *sync.Cond // signalled when the queue gains lines, drains or closes
-	buf  []byte     // queued lines
-	busy bool       // the goroutine is writing a batch
-	shut bool
+	mu     sync.Mutex
+	cond   *sync.Cond // signalled when the queue gains lines, drains or closes
+	buf    []byte     // queued lines
+	busy   bool       // the goroutine is writing a batch
+	shut   bool
 	// hurry ends a linger early: the queue is half full, or Flush or
 	// Close wants the lines out.
 	hurry chan struct{}
-	err  error // the underlying writer's last error
-	done chan struct{}
+	err   error // the underlying writer's last error
+	done  chan struct{}
 }
 
 // NewBufferedWriter writes to w from a goroutine, queuing at most size

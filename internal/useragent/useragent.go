@@ -5,12 +5,12 @@ package useragent
 
 import (
 	"fmt"
-	"hash/maphash"
 	"regexp"
 	"strings"
-	"sync/atomic"
 
 	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+
+	"github.com/parapet-waf/parapet/internal/memo"
 )
 
 // Rule is one group of patterns; a User-Agent matches the rule when any of
@@ -45,37 +45,31 @@ type Matcher struct {
 	exact    map[string][]int
 	regexes  []*regexp.Regexp
 	regexFor []int // regex index -> rule
-	memo     *memo
+	memo     *memo.Table[answer]
 }
 
 // A site's traffic comes from a few hundred User-Agents at most, and every
 // request is matched more than once (access rules, the crawler check), so
-// the matcher remembers its answers for recent User-Agents: a fixed table
-// of memoSlots entries, each slot chosen by a hash of the User-Agent with a
-// seed of the matcher's own and overwritten by the next User-Agent that
-// lands on it. A miss costs what matching cost before; the table's memory
-// is bounded (memoSlots entries of at most memoMaxUA bytes each), whatever
-// User-Agents clients send.
+// the matcher remembers its answers for recent User-Agents (memoSlots of
+// them, each of at most memoMaxUA bytes).
 const (
 	memoSlots = 512
 	memoMaxUA = 512
 )
 
-type memo struct {
-	seed  maphash.Seed
-	slots [memoSlots]atomic.Pointer[memoEntry]
-}
-
-// memoEntry is one remembered answer; never modified once stored.
-type memoEntry struct {
-	ua  string
+// answer is what a User-Agent matches; shared, never modified.
+type answer struct {
 	hit []bool
 	any bool
 }
 
 // Compile builds a matcher over rules (rule i is reported as index i).
 func Compile(rules []Rule) (*Matcher, error) {
-	m := &Matcher{rules: len(rules), exact: map[string][]int{}, memo: &memo{seed: maphash.MakeSeed()}}
+	m := &Matcher{rules: len(rules), exact: map[string][]int{}}
+	m.memo = memo.New(memoSlots, memoMaxUA, func(ua string) answer {
+		hit := make([]bool, m.rules)
+		return answer{hit: hit, any: m.match(ua, hit)}
+	})
 	var patterns []string
 	for i, r := range rules {
 		for j, s := range r.Contains {
@@ -112,7 +106,7 @@ func (m *Matcher) Rules() int { return m.rules }
 // Match sets hit[i] for every rule i the User-Agent matches; hit must have
 // Rules() elements and is not cleared first. It reports whether any matched.
 func (m *Matcher) Match(ua string, hit []bool) bool {
-	e := m.lookup(ua)
+	e := m.memo.Get(ua)
 	for i, h := range e.hit {
 		if h {
 			hit[i] = true
@@ -123,24 +117,7 @@ func (m *Matcher) Match(ua string, hit []bool) bool {
 
 // Hits returns, for every rule i, whether the User-Agent matches it. The
 // slice is shared: the caller must not modify it.
-func (m *Matcher) Hits(ua string) []bool { return m.lookup(ua).hit }
-
-// lookup returns the remembered answer for ua, matching it first when it
-// is not remembered.
-func (m *Matcher) lookup(ua string) *memoEntry {
-	if len(ua) > memoMaxUA {
-		hit := make([]bool, m.rules)
-		return &memoEntry{ua: ua, hit: hit, any: m.match(ua, hit)}
-	}
-	slot := &m.memo.slots[maphash.String(m.memo.seed, ua)%memoSlots]
-	if e := slot.Load(); e != nil && e.ua == ua {
-		return e
-	}
-	hit := make([]bool, m.rules)
-	e := &memoEntry{ua: strings.Clone(ua), hit: hit, any: m.match(ua, hit)}
-	slot.Store(e)
-	return e
-}
+func (m *Matcher) Hits(ua string) []bool { return m.memo.Get(ua).hit }
 
 // match is Match without the memo.
 func (m *Matcher) match(ua string, hit []bool) bool {
@@ -171,7 +148,7 @@ func (m *Matcher) match(ua string, hit []bool) bool {
 
 // First returns the lowest-numbered rule the User-Agent matches.
 func (m *Matcher) First(ua string) (int, bool) {
-	e := m.lookup(ua)
+	e := m.memo.Get(ua)
 	if !e.any {
 		return -1, false
 	}
