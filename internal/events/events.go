@@ -84,8 +84,9 @@ type Sink interface {
 // Multi fans an event out to several sinks.
 type Multi []Sink
 
-// Emit sends e to every sink in order.
+// Emit bounds e (Event.Bound) and sends it to every sink in order.
 func (m Multi) Emit(ctx context.Context, e *Event) {
+	e.Bound()
 	for _, s := range m {
 		s.Emit(ctx, e)
 	}
@@ -201,14 +202,64 @@ func (r *Redactor) UserAgent(ua string) string {
 		}
 		ua = string(b)
 	}
-	if len(ua) > MaxUserAgent {
-		cut := MaxUserAgent
-		for cut > 0 && !utf8.RuneStart(ua[cut]) {
-			cut--
-		}
-		ua = ua[:cut] + "..."
+	return cut(ua, MaxUserAgent)
+}
+
+// The most of each field an event keeps, in bytes (see Event.Bound).
+const (
+	MaxPath   = 2048
+	MaxHost   = 255
+	MaxMethod = 32
+	MaxText   = 1024 // Reason, Message, Error
+	MaxID     = 128  // RequestID, RuleID, Actor, Mode, Decision, Country, ClientIP
+	MaxList   = 64   // entries of Tags, Monitored and Matched
+)
+
+// Bound cuts every field a client can make long to its maximum, so that
+// an event's size is bounded whatever the request: a 30 KB request line
+// is answered 414, and its event must not keep the 30 KB (each sink holds
+// events: the ring, the Redis stream shared with the rate limits, the
+// file, the stats' top lists). Multi.Emit calls it.
+func (e *Event) Bound() {
+	e.Path = cut(e.Path, MaxPath)
+	e.Host = cut(e.Host, MaxHost)
+	e.Method = cut(e.Method, MaxMethod)
+	e.Reason = cut(e.Reason, MaxText)
+	e.Message = cut(e.Message, MaxText)
+	e.Error = cut(e.Error, MaxText)
+	e.UserAgent = cut(e.UserAgent, MaxUserAgent)
+	for _, f := range []*string{&e.RequestID, &e.RuleID, &e.Actor, &e.Mode, &e.Decision, &e.Country, &e.ClientIP, &e.Kind} {
+		*f = cut(*f, MaxID)
 	}
-	return ua
+	for _, l := range []*[]string{&e.Tags, &e.Monitored, &e.Matched} {
+		if len(*l) > MaxList {
+			*l = (*l)[:MaxList:MaxList]
+		}
+		for i, v := range *l {
+			if len(v) > MaxID {
+				c := append([]string(nil), (*l)...) // the list may be shared with the request's state
+				c[i] = cut(v, MaxID)
+				for j := i + 1; j < len(c); j++ {
+					c[j] = cut(c[j], MaxID)
+				}
+				*l = c
+				break
+			}
+		}
+	}
+}
+
+// cut returns s cut to at most max bytes on a character boundary, marked
+// with "..." (which the max does not count).
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	c := max
+	for c > 0 && !utf8.RuneStart(s[c]) {
+		c--
+	}
+	return s[:c] + "..."
 }
 
 // hidesBearer reports whether a raw query value, once decoded as Django

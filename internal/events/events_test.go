@@ -320,3 +320,27 @@ func TestReview4RedactorHidesEncodedJWTsAndDjangoLinks(t *testing.T) {
 		}
 	}
 }
+
+// A request can make an event's fields as long as its request line and
+// headers allow (a 30 KB path gets 414 but is still logged): every sink
+// gets the event bounded, whatever the client sent.
+func TestEventsAreBoundedWhateverTheRequest(t *testing.T) {
+	long := strings.Repeat("é", 20000) // 40 KB, two bytes per character
+	tags := make([]string, 500)
+	for i := range tags {
+		tags[i] = long
+	}
+	e := &Event{Kind: KindRequest, Path: "/" + long, Host: long, Method: long, Reason: long, Message: long, Error: long,
+		UserAgent: long, RequestID: long, RuleID: long, Actor: long, Tags: tags, Matched: tags, Monitored: tags}
+	var out bytes.Buffer
+	Multi{LineSink{W: &out}}.Emit(context.Background(), e)
+	if n := out.Len(); n > 64<<10 {
+		t.Fatalf("one event made a %d-byte log line", n)
+	}
+	if len(e.Path) > MaxPath+3 || len(e.Host) > MaxHost+3 || len(e.Tags) > MaxList || len(e.Tags[0]) > MaxID+3 {
+		t.Fatalf("fields not bounded: path %d, host %d, %d tags", len(e.Path), len(e.Host), len(e.Tags))
+	}
+	if !strings.HasSuffix(e.Path, "é...") || tags[0] != long {
+		t.Fatalf("path not cut on a character boundary (%q), or the caller's list was modified", e.Path[len(e.Path)-8:])
+	}
+}
