@@ -45,6 +45,9 @@ type Stage struct {
 type addedHeader struct {
 	name, value, tag string
 	reported         *atomic.Bool
+	// values is []string{value}, made once and shared by every response
+	// (its capacity is 1: an Add to the header copies it).
+	values []string
 }
 
 type cookieRule struct {
@@ -156,6 +159,10 @@ func New(cfg *config.Config) (*Stage, error) {
 		}
 		s.leak = lg
 	}
+	for i := range s.headers {
+		s.headers[i].values = []string{s.headers[i].value}
+	}
+	s.hstsMissing.values = []string{s.hstsMissing.value}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -305,9 +312,9 @@ func (a *addedHeader) apply(h http.Header, override bool, info *decision.Info) {
 		if !a.reported.Swap(true) {
 			info.AddTag(a.tag)
 		}
-		h[a.name] = []string{a.value}
+		h[a.name] = a.values
 	} else if override {
-		h[a.name] = []string{a.value}
+		h[a.name] = a.values
 	}
 }
 
