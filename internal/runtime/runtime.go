@@ -8,6 +8,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -61,6 +62,7 @@ type Runtime struct {
 	sinks   events.Multi
 	started time.Time
 	ctx     context.Context
+	id      string // this instance (InstanceID)
 
 	listeners []*listener // private listeners Setup asked for
 	routes    []waf.Route // routes Setup added
@@ -93,6 +95,13 @@ func (rt *Runtime) Version() string { return rt.opts.Version }
 // Context ends when the runtime stops serving: the lifetime of what a
 // Setup starts.
 func (rt *Runtime) Context() context.Context { return rt.ctx }
+
+// InstanceID names this running process, the same everywhere it is
+// named: the admin API's status ("instances seen", the heartbeat in the
+// shared store), the events' instance field and the Redis event stream.
+// It is the Heroku dyno (or the host name), the pid and a random suffix:
+// a restarted dyno is another instance.
+func (rt *Runtime) InstanceID() string { return rt.id }
 
 // Started is when the runtime started.
 func (rt *Runtime) Started() time.Time { return rt.started }
@@ -152,7 +161,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		opts.Stderr = os.Stderr
 	}
 	stderr := opts.Stderr
-	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx}
+	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx, id: instanceID(os.Getenv)}
 	rt.level.Set(parseLevel(cfg.Log.Level))
 	rt.logOut = events.NewBufferedWriter(opts.Stdout, 64<<10, 100*time.Millisecond)
 	defer rt.logOut.Close()
@@ -362,6 +371,17 @@ func (rt *Runtime) Listen(name, addr string, h http.Handler) {
 
 // Sidecar reports whether Parapet started the app itself.
 func (rt *Runtime) Sidecar() bool { return rt.opts.App != nil }
+
+// instanceID makes a runtime's InstanceID.
+func instanceID(getenv func(string) string) string {
+	host, _ := os.Hostname()
+	if d := getenv("DYNO"); d != "" {
+		host = d
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
 
 func configSource(cfg *config.Config) string {
 	if cfg.File() == "" {

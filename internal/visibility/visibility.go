@@ -6,11 +6,8 @@ package visibility
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/parapet-waf/parapet/internal/admin"
 	"github.com/parapet-waf/parapet/internal/dashboard"
@@ -32,7 +29,7 @@ const RuleUI = "admin-ui"
 func Setup() func(rt *runtime.Runtime) error {
 	return func(rt *runtime.Runtime) error {
 		cfg := rt.FileConfig()
-		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, instanceID()))
+		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, rt.InstanceID()))
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
@@ -79,16 +76,4 @@ func (o operatorEvents) Emit(ctx context.Context, e *events.Event) {
 		}
 	}
 	o.log.Emit(ctx, e)
-}
-
-// instanceID names this process in events: the Heroku dyno or the host,
-// the pid, and a random suffix (a restarted dyno is another instance).
-func instanceID() string {
-	host, _ := os.Hostname()
-	if d := os.Getenv("DYNO"); d != "" {
-		host = d
-	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
