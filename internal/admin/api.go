@@ -299,8 +299,8 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request, q request, tok
 		q.final(decision.Decision{Action: decision.Respond, Status: http.StatusNoContent, RuleID: RuleAdminAPI, Reason: "admin logout"})
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header().Set("Allow", "GET, POST, DELETE")
-		writeError(w, http.StatusMethodNotAllowed, "GET, POST or DELETE")
+		q.final(decision.Decision{Action: decision.Respond, Status: http.StatusMethodNotAllowed, RuleID: RuleAdminAPI, Reason: "admin session: method not allowed"})
+		methodNotAllowed(w, r, []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPost})
 	}
 }
 
@@ -334,9 +334,45 @@ func (s *Service) routes() *http.ServeMux {
 	mux.Handle("GET "+p+"events", orTODO(s.opts.Events, "events"))
 	mux.Handle("GET "+p+"stats", orTODO(s.opts.Stats, "stats"))
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r, p); len(allow) > 0 {
+			methodNotAllowed(w, r, allow)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such admin API endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return mux
+}
+
+// methods are the methods an endpoint may take, in the order an Allow
+// header lists them.
+var methods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut}
+
+// allowed lists the methods mux has an endpoint for at r's path (its
+// catch-all pattern fallback aside): empty when the path is no endpoint.
+func allowed(mux *http.ServeMux, r *http.Request, fallback string) []string {
+	var out []string
+	for _, m := range methods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != fallback && pattern != "" && !redirected(pattern, r.URL.Path) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// redirected reports whether the mux answers path with a redirect to
+// pattern's subtree (".../bans" to ".../bans/{ip...}"), not the endpoint.
+func redirected(pattern, path string) bool {
+	_, p, _ := strings.Cut(pattern, " ")
+	literal, _, _ := strings.Cut(p, "{")
+	return !strings.HasSuffix(path, "/") && literal == path+"/"
+}
+
+// methodNotAllowed answers 405 in the API's JSON with the Allow header.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	list := strings.Join(allow, ", ")
+	w.Header().Set("Allow", list)
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+" (allowed: "+list+")")
 }
 
 // orTODO is h, or a 501 when the setup gave none (internal/visibility
