@@ -81,6 +81,16 @@ func (s *Service) privateHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		ip, _ := netip.ParseAddr(host)
+		for prefix, h := range s.opts.Private {
+			if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == strings.TrimSuffix(prefix, "/") {
+				if len(s.rt.Config().AdminTokens()) == 0 {
+					writeError(w, http.StatusNotFound, "not found")
+					return
+				}
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
 		if !strings.HasPrefix(r.URL.Path, PathPrefix) {
 			writeError(w, http.StatusNotFound, "not found: the admin API is under "+PathPrefix)
 			return

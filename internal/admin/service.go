@@ -39,6 +39,11 @@ type Options struct {
 	// /_parapet/api/stats (package eventlog), behind the API's auth. Nil:
 	// 501 until they are wired.
 	Events, Stats http.Handler
+	// Private are handlers served beside the API on admin.listen, by path
+	// prefix ending in "/" (the prefix without its slash too), while an
+	// admin token is set: the dashboard. Without admin.listen the caller
+	// registers them on the public port itself.
+	Private map[string]http.Handler
 }
 
 // Service is the admin API of one runtime.

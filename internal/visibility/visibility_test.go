@@ -198,3 +198,75 @@ func TestVisOneInstanceIDEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// With admin.listen the dashboard is served there, beside the API it
+// calls on its own origin: the page and its assets load, a login with the
+// token gives the session cookie, and a change made with the cookie and
+// its CSRF value (a ban) is enforced on the public port. The public port
+// serves neither (the paths are the app's), and with a wrong token the
+// login is refused.
+func TestVisDashboardOnAdminListen(t *testing.T) {
+	private := testenv.FreeAddr(t)
+	s := start(t, "admin: {token: "+token+", listen: '"+private+"'}\n")
+	priv := "http://" + private
+	waitFor(t, "the admin listener", func() bool {
+		resp, err := http.Get(priv + "/_parapet/ui/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+
+	code, h, page := call(t, priv, "GET", "/_parapet/ui/", "", "")
+	if code != 200 || !strings.Contains(string(page), `<script src="app.js"`) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("dashboard on admin.listen: %d %q (CSP %q)", code, page, h.Get("Content-Security-Policy"))
+	}
+	for _, asset := range []string{"app.js", "app.css", "favicon.svg"} {
+		if code, _, _ := call(t, priv, "GET", "/_parapet/ui/"+asset, "", ""); code != 200 {
+			t.Errorf("%s on admin.listen: %d", asset, code)
+		}
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(priv + "/_parapet/ui")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/_parapet/ui/" {
+		t.Errorf("/_parapet/ui on admin.listen: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, _, body := call(t, s.base, "GET", "/_parapet/ui/", "", ""); code != 200 || string(body) != "app" {
+		t.Errorf("public port /_parapet/ui/ with admin.listen: %d %q, want the app's answer", code, body)
+	}
+
+	if code, _, _ := call(t, priv, "POST", "/_parapet/api/session", "", `{"token":"not-the-token-0000000"}`); code != 401 {
+		t.Fatalf("login with a wrong token: %d", code)
+	}
+	code, h, raw := call(t, priv, "POST", "/_parapet/api/session", "", `{"token":"`+token+`"}`)
+	if code != 200 {
+		t.Fatalf("login on admin.listen: %d %s", code, raw)
+	}
+	var sess struct{ CSRF, Actor string }
+	decode(t, raw, &sess)
+	var cookie *http.Cookie
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == "parapet_admin" {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || !cookie.Secure || cookie.SameSite != http.SameSiteStrictMode || sess.CSRF == "" {
+		t.Fatalf("session cookie %+v, body %s", cookie, raw)
+	}
+	jar := "parapet_admin=" + cookie.Value
+	if code, _, raw := call(t, priv, "GET", "/_parapet/api/session", "", "", "Cookie", jar); code != 200 || !strings.Contains(string(raw), `"actor":"admin"`) {
+		t.Fatalf("session read with the cookie: %d %s", code, raw)
+	}
+	if code, _, raw := call(t, priv, "POST", "/_parapet/api/bans", "", `{"ip":"198.51.100.77"}`, "Cookie", jar); code != 403 {
+		t.Fatalf("a change with the cookie but no CSRF value: %d %s", code, raw)
+	}
+	if code, _, raw := call(t, priv, "POST", "/_parapet/api/bans", "", `{"ip":"198.51.100.77"}`, "Cookie", jar, "X-CSRF-Token", sess.CSRF); code != 201 {
+		t.Fatalf("a ban from the dashboard's session: %d %s", code, raw)
+	}
+	if code, _, _ := call(t, s.base, "GET", "/", "", "", "X-Forwarded-For", "198.51.100.77"); code != 403 {
+		t.Fatalf("the ban made on admin.listen is not enforced on the public port: %d", code)
+	}
+}
