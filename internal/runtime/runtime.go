@@ -42,6 +42,11 @@ type Options struct {
 	App *sidecar.Plan
 	// Environ is the environment config reloads read (nil: os.Environ).
 	Environ func() []string
+	// FeedClient is the HTTP client the feeds (access-rule feeds, the
+	// crawler ranges) fetch with; nil: one with a 60 s timeout that
+	// honours HTTPS_PROXY and HTTP_PROXY. Tests give one that only dials
+	// loopback.
+	FeedClient *http.Client
 	// Setup, when set, runs once the runtime is built and before it
 	// serves: the place to add sinks and routes (the admin API, the
 	// dashboard). An error stops Serve.
@@ -169,7 +174,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 	log := rt.log
 
 	ApplyGC(cfg.Runtime, os.Getenv, log)
-	rt.deps = waf.NewDeps(ctx, cfg.FeedCacheDir, log)
+	rt.deps = waf.NewDepsClient(ctx, cfg.FeedCacheDir, opts.FeedClient, log)
 	defer rt.deps.Close() // the memory store writes its last bans to the ban file
 	rt.metrics = events.NewMetrics(opts.Version)
 	rt.sinks = events.Multi{events.LineSink{W: rt.logOut, Level: rt.level}, rt.metrics}

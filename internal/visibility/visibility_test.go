@@ -59,7 +59,7 @@ rules:
 	done := make(chan int, 1)
 	go func() {
 		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
-			Environ: func() []string { return nil }, Setup: visibility.Setup()})
+			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(), Setup: visibility.Setup()})
 	}()
 	t.Cleanup(func() {
 		cancel()
