@@ -408,7 +408,39 @@ type Status struct {
 	Instances     []Instance      `json:"instances"`
 	UnderAttack   UnderAttackView `json:"under_attack"`
 	Store         StoreView       `json:"store"`
+	Feeds         []FeedView      `json:"feeds"`
 	Mode          string          `json:"mode"`
+}
+
+// FeedView is one running feed's health (the access rules' feeds, the
+// crawler ranges), by name.
+type FeedView struct {
+	Name string `json:"name"`
+	// OK: the last load worked (false while never loaded, too).
+	OK bool `json:"ok"`
+	// Entries are the addresses and prefixes in the list in use.
+	Entries int `json:"entries"`
+	// Source of the list in use: network, cache, file or none.
+	Source string `json:"source"`
+	// Updated is when a good list was last loaded.
+	Updated *time.Time `json:"updated,omitempty"`
+	// Error is why the last refresh failed (the previous list stays).
+	Error string `json:"error,omitempty"`
+}
+
+// feedViews reports the running feeds, sorted by name.
+func (s *Service) feedViews() []FeedView {
+	out := []FeedView{}
+	for _, f := range s.rt.Deps().Feeds.Statuses() {
+		v := FeedView{Name: f.Name, OK: f.LastError == "" && !f.LastSuccess.IsZero(), Entries: f.Entries, Source: f.Source, Error: f.LastError}
+		if !f.LastSuccess.IsZero() {
+			t := f.LastSuccess.UTC()
+			v.Updated = &t
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Instance is one Parapet instance seen through the shared store.
@@ -439,6 +471,7 @@ func (s *Service) getStatus(w http.ResponseWriter, r *http.Request) {
 		UptimeSeconds: int64(time.Since(s.rt.Started()).Seconds()),
 		Instances:     []Instance{{ID: s.id, LastSeen: time.Now().UTC()}},
 		Store:         StoreView{Type: cfg.Store.Type, Healthy: !s.guard.Down()},
+		Feeds:         s.feedViews(),
 		Mode:          "edge",
 	}
 	if st.Store.Type == "" {
