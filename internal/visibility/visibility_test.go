@@ -270,3 +270,51 @@ func TestVisDashboardOnAdminListen(t *testing.T) {
 		t.Fatalf("the ban made on admin.listen is not enforced on the public port: %d", code)
 	}
 }
+
+// The events and stats endpoints as wired (behind the API's auth):
+// refused without a token, bad parameters are 400 naming the field, and
+// Accept: application/x-ndjson exports the events one per line.
+func TestVisEventsAndStatsThroughTheAPI(t *testing.T) {
+	s := start(t, "admin: {token: "+token+"}\n")
+	for _, path := range []string{"/_parapet/api/events", "/_parapet/api/stats"} {
+		if code, _, _ := call(t, s.base, "GET", path, "", ""); code != 401 {
+			t.Errorf("%s without a token: %d", path, code)
+		}
+		if code, _, _ := call(t, s.base, "GET", path, "wrong-token-0000000000", ""); code != 401 {
+			t.Errorf("%s with a wrong token: %d", path, code)
+		}
+	}
+	for path, field := range map[string]string{
+		"/_parapet/api/events?limit=0":        "limit",
+		"/_parapet/api/events?ip=not-an-ip":   "ip",
+		"/_parapet/api/events?since=tomorrow": "since",
+		"/_parapet/api/stats?window=forever":  "window",
+	} {
+		code, _, raw := call(t, s.base, "GET", path, token, "")
+		if code != 400 || !strings.Contains(string(raw), `"field":"`+field+`"`) {
+			t.Errorf("%s: %d %s, want 400 naming %s", path, code, raw, field)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		call(t, s.base, "GET", "/scanner/"+string(rune('a'+i)), "", "", "X-Forwarded-For", "198.51.100.20")
+	}
+	var lines []string
+	waitFor(t, "three blocks exported", func() bool {
+		code, h, raw := call(t, s.base, "GET", "/_parapet/api/events?ip=198.51.100.20", token, "", "Accept", "application/x-ndjson")
+		if code != 200 || h.Get("Content-Type") != "application/x-ndjson" {
+			t.Fatalf("export: %d %q", code, h.Get("Content-Type"))
+		}
+		lines = strings.Split(strings.TrimSpace(string(raw)), "\n")
+		return len(lines) == 3
+	})
+	for _, l := range lines {
+		var r struct{ Rule, ClientIP string }
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Rule != "block-scanner" {
+			t.Errorf("export line %q (%v)", l, err)
+		}
+	}
+	code, _, raw := call(t, s.base, "GET", "/_parapet/api/stats?window=1h", token, "")
+	if code != 200 || !strings.Contains(string(raw), `"block-scanner":3`) {
+		t.Errorf("stats: %d %s", code, raw)
+	}
+}
