@@ -439,8 +439,8 @@ rules:
 	d := startDjangoWithConfig(t, yaml)
 	googlebot := "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 	real := &visitor{ip: "66.249.64.5", ua: googlebot}
-	// The ranges are fetched when a crawler first shows up; until then
-	// nobody is judged by them.
+	// The ranges are fetched in the background once the config is active;
+	// until they are in, nobody is judged by them.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := real.do(t, d, "GET", "/whoami/", nil, nil)

@@ -16,8 +16,9 @@ import (
 const dashboardToken = "e2e-dashboard-token-0123456789abcdef"
 
 // artifactsDir is where a test leaves files for people to look at:
-// $PARAPET_TEST_ARTIFACTS/<test name> when set, else the test's temporary
-// directory.
+// $PARAPET_TEST_ARTIFACTS/<test name> when set, else the test's artifact
+// directory (t.ArtifactDir: kept under the test's output directory with
+// go test -artifacts [-outputdir DIR], a temporary one otherwise).
 func artifactsDir(t *testing.T) string {
 	if dir := os.Getenv("PARAPET_TEST_ARTIFACTS"); dir != "" {
 		dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
@@ -26,7 +27,7 @@ func artifactsDir(t *testing.T) string {
 		}
 		return dir
 	}
-	return t.TempDir()
+	return t.ArtifactDir()
 }
 
 // The dashboard in Debian's Chromium, against a real Parapet in front of

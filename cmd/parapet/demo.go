@@ -48,6 +48,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Upstream = "http://" + appLn.Addr().String()
 	cfg.Edge.AllowedHosts = []string{"localhost", "127.0.0.1", "[::1]"}
 	cfg.Rules = demoRules()
+	// Local only: no crawler visits the demo, and it fetches nothing
+	// (the crawler ranges start with the chain otherwise).
+	cfg.Challenge.Crawlers.Enabled = false
 
 	base := "http://" + strings.Replace(*listen, "127.0.0.1", "localhost", 1)
 	fmt.Fprintf(stderr, "Parapet demo: a demo app (%s) is running behind Parapet at %s\nTry, in another terminal:\n", cfg.Upstream, base)

@@ -85,7 +85,7 @@ func start(t *testing.T, file string) *server {
 	done := make(chan int)
 	go func() {
 		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out, Environ: func() []string { return nil },
-			Setup: admin.Setup(admin.Options{})})
+			FeedClient: testenv.LoopbackClient(), Setup: admin.Setup(admin.Options{})})
 	}()
 	s := &server{base: "http://" + cfg.Listen, file: file, out: out}
 	stopped := false

@@ -81,6 +81,16 @@ func (s *Service) privateHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		ip, _ := netip.ParseAddr(host)
+		for prefix, h := range s.opts.Private {
+			if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == strings.TrimSuffix(prefix, "/") {
+				if len(s.rt.Config().AdminTokens()) == 0 {
+					writeError(w, http.StatusNotFound, "not found")
+					return
+				}
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
 		if !strings.HasPrefix(r.URL.Path, PathPrefix) {
 			writeError(w, http.StatusNotFound, "not found: the admin API is under "+PathPrefix)
 			return
@@ -299,8 +309,8 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request, q request, tok
 		q.final(decision.Decision{Action: decision.Respond, Status: http.StatusNoContent, RuleID: RuleAdminAPI, Reason: "admin logout"})
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header().Set("Allow", "GET, POST, DELETE")
-		writeError(w, http.StatusMethodNotAllowed, "GET, POST or DELETE")
+		q.final(decision.Decision{Action: decision.Respond, Status: http.StatusMethodNotAllowed, RuleID: RuleAdminAPI, Reason: "admin session: method not allowed"})
+		methodNotAllowed(w, r, []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPost})
 	}
 }
 
@@ -334,9 +344,45 @@ func (s *Service) routes() *http.ServeMux {
 	mux.Handle("GET "+p+"events", orTODO(s.opts.Events, "events"))
 	mux.Handle("GET "+p+"stats", orTODO(s.opts.Stats, "stats"))
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r, p); len(allow) > 0 {
+			methodNotAllowed(w, r, allow)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such admin API endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return mux
+}
+
+// methods are the methods an endpoint may take, in the order an Allow
+// header lists them.
+var methods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut}
+
+// allowed lists the methods mux has an endpoint for at r's path (its
+// catch-all pattern fallback aside): empty when the path is no endpoint.
+func allowed(mux *http.ServeMux, r *http.Request, fallback string) []string {
+	var out []string
+	for _, m := range methods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != fallback && pattern != "" && !redirected(pattern, r.URL.Path) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// redirected reports whether the mux answers path with a redirect to
+// pattern's subtree (".../bans" to ".../bans/{ip...}"), not the endpoint.
+func redirected(pattern, path string) bool {
+	_, p, _ := strings.Cut(pattern, " ")
+	literal, _, _ := strings.Cut(p, "{")
+	return !strings.HasSuffix(path, "/") && literal == path+"/"
+}
+
+// methodNotAllowed answers 405 in the API's JSON with the Allow header.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	list := strings.Join(allow, ", ")
+	w.Header().Set("Allow", list)
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+" (allowed: "+list+")")
 }
 
 // orTODO is h, or a 501 when the setup gave none (internal/visibility
@@ -362,7 +408,39 @@ type Status struct {
 	Instances     []Instance      `json:"instances"`
 	UnderAttack   UnderAttackView `json:"under_attack"`
 	Store         StoreView       `json:"store"`
+	Feeds         []FeedView      `json:"feeds"`
 	Mode          string          `json:"mode"`
+}
+
+// FeedView is one running feed's health (the access rules' feeds, the
+// crawler ranges), by name.
+type FeedView struct {
+	Name string `json:"name"`
+	// OK: the last load worked (false while never loaded, too).
+	OK bool `json:"ok"`
+	// Entries are the addresses and prefixes in the list in use.
+	Entries int `json:"entries"`
+	// Source of the list in use: network, cache, file or none.
+	Source string `json:"source"`
+	// Updated is when a good list was last loaded.
+	Updated *time.Time `json:"updated,omitempty"`
+	// Error is why the last refresh failed (the previous list stays).
+	Error string `json:"error,omitempty"`
+}
+
+// feedViews reports the running feeds, sorted by name.
+func (s *Service) feedViews() []FeedView {
+	out := []FeedView{}
+	for _, f := range s.rt.Deps().Feeds.Statuses() {
+		v := FeedView{Name: f.Name, OK: f.LastError == "" && !f.LastSuccess.IsZero(), Entries: f.Entries, Source: f.Source, Error: f.LastError}
+		if !f.LastSuccess.IsZero() {
+			t := f.LastSuccess.UTC()
+			v.Updated = &t
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Instance is one Parapet instance seen through the shared store.
@@ -393,6 +471,7 @@ func (s *Service) getStatus(w http.ResponseWriter, r *http.Request) {
 		UptimeSeconds: int64(time.Since(s.rt.Started()).Seconds()),
 		Instances:     []Instance{{ID: s.id, LastSeen: time.Now().UTC()}},
 		Store:         StoreView{Type: cfg.Store.Type, Healthy: !s.guard.Down()},
+		Feeds:         s.feedViews(),
 		Mode:          "edge",
 	}
 	if st.Store.Type == "" {

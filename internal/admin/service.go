@@ -10,8 +10,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +39,11 @@ type Options struct {
 	// /_parapet/api/stats (package eventlog), behind the API's auth. Nil:
 	// 501 until they are wired.
 	Events, Stats http.Handler
+	// Private are handlers served beside the API on admin.listen, by path
+	// prefix ending in "/" (the prefix without its slash too), while an
+	// admin token is set: the dashboard. Without admin.listen the caller
+	// registers them on the public port itself.
+	Private map[string]http.Handler
 }
 
 // Service is the admin API of one runtime.
@@ -77,7 +80,7 @@ func New(rt *runtime.Runtime, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	s := &Service{rt: rt, log: rt.Logger(), st: st, guard: guard, opts: opts, id: instanceID()}
+	s := &Service{rt: rt, log: rt.Logger(), st: st, guard: guard, opts: opts, id: rt.InstanceID()}
 	if cfg.Store.Type == "redis" {
 		s.persist = redisBackend{st: st}
 	} else {
@@ -160,16 +163,6 @@ func StateFile(cfg *config.Config) string {
 		dir = filepath.Join(os.TempDir(), "parapet-feeds")
 	}
 	return filepath.Join(dir, "parapet-state.json")
-}
-
-func instanceID() string {
-	host, _ := os.Hostname()
-	if d := os.Getenv("DYNO"); d != "" {
-		host = d
-	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // change applies edit to a copy of the state, builds and swaps in the

@@ -287,6 +287,21 @@ func (s clearanceStage) Check(_ context.Context, r *http.Request, info *decision
 	return decision.Pass
 }
 
+// Activate starts the crawler range feeds (a feed already running with
+// the same settings is taken over, not fetched again). The chain calls it
+// when it is installed; a failure is logged and the crawler stays
+// unrecognised (nobody is called a liar on an empty list).
+func (c *Challenger) Activate() {
+	if c.crawlers == nil {
+		return
+	}
+	for _, cr := range c.crawlers.crawlers {
+		if err := cr.start(); err != nil {
+			c.log.Warn("crawler ranges cannot start", "crawler", cr.name, "error", err.Error())
+		}
+	}
+}
+
 // FeedNames lists the crawler feeds in use (so a reload keeps them running).
 func (c *Challenger) FeedNames() []string {
 	if c.crawlers == nil {

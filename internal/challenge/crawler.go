@@ -3,7 +3,6 @@ package challenge
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
@@ -13,25 +12,30 @@ import (
 )
 
 // crawler is one good crawler: the User-Agent substrings that claim it
-// and the feed of its published ranges. The feed starts the
-// first time a client claims the crawler, so nothing is fetched for sites
-// no crawler visits (and tests stay off the network).
+// and the feed of its published ranges. The feed is started when the
+// chain is activated (Challenger.Activate), never while it is built: a
+// build that is refused starts nothing, and the runtime retires the feeds
+// a new chain no longer names.
 type crawler struct {
 	name string
 	fc   netlist.FeedConfig
 	reg  *netlist.Registry
-	once sync.Once
 	feed atomic.Pointer[netlist.Feed]
 }
 
-// set returns the crawler's ranges, starting its feed on first use; nil
-// until they are known.
+// start starts (or, after a reload with the same settings, takes back)
+// the crawler's feed.
+func (cr *crawler) start() error {
+	f, err := cr.reg.Feed(cr.fc)
+	if err != nil {
+		return err
+	}
+	cr.feed.Store(f)
+	return nil
+}
+
+// set returns the crawler's ranges; nil until they are known.
 func (cr *crawler) set() *netlist.Set {
-	cr.once.Do(func() {
-		if f, err := cr.reg.Feed(cr.fc); err == nil {
-			cr.feed.Store(f)
-		}
-	})
 	if f := cr.feed.Load(); f != nil {
 		if s := f.Set(); s.Len() > 0 {
 			return s

@@ -18,9 +18,10 @@ type Admin struct {
 	// Tokens are further named tokens ({name, token}); a change made with
 	// one is recorded with its name as the actor.
 	Tokens []AdminToken `yaml:"tokens"`
-	// Listen serves the admin API on its own private address (e.g.
-	// 127.0.0.1:9180) instead of the public port. Empty: the public port,
-	// under /_parapet/api/, behind the bans and limits like any request.
+	// Listen serves the admin API and the dashboard (/_parapet/ui/) on
+	// their own private address (e.g. 127.0.0.1:9180) instead of the public
+	// port. Empty: the public port, under /_parapet/api/ and /_parapet/ui/,
+	// behind the bans and limits like any request.
 	Listen string `yaml:"listen"`
 	// SessionTTL is how long a dashboard login lasts.
 	SessionTTL time.Duration `yaml:"session_ttl"`

@@ -8,6 +8,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -41,6 +42,11 @@ type Options struct {
 	App *sidecar.Plan
 	// Environ is the environment config reloads read (nil: os.Environ).
 	Environ func() []string
+	// FeedClient is the HTTP client the feeds (access-rule feeds, the
+	// crawler ranges) fetch with; nil: one with a 60 s timeout that
+	// honours HTTPS_PROXY and HTTP_PROXY. Tests give one that only dials
+	// loopback.
+	FeedClient *http.Client
 	// Setup, when set, runs once the runtime is built and before it
 	// serves: the place to add sinks and routes (the admin API, the
 	// dashboard). An error stops Serve.
@@ -61,6 +67,7 @@ type Runtime struct {
 	sinks   events.Multi
 	started time.Time
 	ctx     context.Context
+	id      string // this instance (InstanceID)
 
 	listeners []*listener // private listeners Setup asked for
 	routes    []waf.Route // routes Setup added
@@ -93,6 +100,13 @@ func (rt *Runtime) Version() string { return rt.opts.Version }
 // Context ends when the runtime stops serving: the lifetime of what a
 // Setup starts.
 func (rt *Runtime) Context() context.Context { return rt.ctx }
+
+// InstanceID names this running process, the same everywhere it is
+// named: the admin API's status ("instances seen", the heartbeat in the
+// shared store), the events' instance field and the Redis event stream.
+// It is the Heroku dyno (or the host name), the pid and a random suffix:
+// a restarted dyno is another instance.
+func (rt *Runtime) InstanceID() string { return rt.id }
 
 // Started is when the runtime started.
 func (rt *Runtime) Started() time.Time { return rt.started }
@@ -152,7 +166,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		opts.Stderr = os.Stderr
 	}
 	stderr := opts.Stderr
-	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx}
+	rt := &Runtime{opts: opts, level: new(slog.LevelVar), started: time.Now(), fileCfg: cfg, ctx: ctx, id: instanceID(os.Getenv)}
 	rt.level.Set(parseLevel(cfg.Log.Level))
 	rt.logOut = events.NewBufferedWriter(opts.Stdout, 64<<10, 10*time.Millisecond)
 	defer rt.logOut.Close()
@@ -160,7 +174,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 	log := rt.log
 
 	ApplyGC(cfg.Runtime, os.Getenv, log)
-	rt.deps = waf.NewDeps(ctx, cfg.FeedCacheDir, log)
+	rt.deps = waf.NewDepsClient(ctx, cfg.FeedCacheDir, opts.FeedClient, log)
 	defer rt.deps.Close() // the memory store writes its last bans to the ban file
 	rt.metrics = events.NewMetrics(opts.Version)
 	rt.sinks = events.Multi{events.LineSink{W: rt.logOut, Level: rt.level}, rt.metrics}
@@ -362,6 +376,17 @@ func (rt *Runtime) Listen(name, addr string, h http.Handler) {
 
 // Sidecar reports whether Parapet started the app itself.
 func (rt *Runtime) Sidecar() bool { return rt.opts.App != nil }
+
+// instanceID makes a runtime's InstanceID.
+func instanceID(getenv func(string) string) string {
+	host, _ := os.Hostname()
+	if d := getenv("DYNO"); d != "" {
+		host = d
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
 
 func configSource(cfg *config.Config) string {
 	if cfg.File() == "" {

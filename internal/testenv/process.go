@@ -56,14 +56,17 @@ func StartProcess(t testing.TB, bin string, env []string, args ...string) *Proce
 }
 
 // CleanEnv is this process's environment without the developer's PARAPET_
-// and PORT settings, the base every started parapet adds its own to.
+// and PORT settings, the base every started parapet adds its own to. Its
+// HTTP and HTTPS proxy is DeadProxy, so whatever a started parapet would
+// fetch from the internet (the crawler ranges of the default config,
+// a public feed) fails on loopback instead (see OfflineEnv).
 func CleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") {
+		if strings.HasPrefix(kv, "PARAPET_") || strings.HasPrefix(kv, "PORT=") || isProxyVar(kv) {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return env
+	return append(env, OfflineEnv()...)
 }

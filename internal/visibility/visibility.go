@@ -6,11 +6,8 @@ package visibility
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/parapet-waf/parapet/internal/admin"
 	"github.com/parapet-waf/parapet/internal/dashboard"
@@ -26,13 +23,13 @@ const RuleUI = "admin-ui"
 
 // Setup returns a runtime.Options.Setup that opens the event log from the
 // config's events section, adds it as a sink, serves the admin API with
-// its events and stats endpoints, and the dashboard on the public port
-// (when the admin API is there too, not on admin.listen; 404 while no
-// admin token is set).
+// its events and stats endpoints, and the dashboard where the API is: on
+// admin.listen when it is set (then neither is on the public port), else
+// on the public port (404 while no admin token is set).
 func Setup() func(rt *runtime.Runtime) error {
 	return func(rt *runtime.Runtime) error {
 		cfg := rt.FileConfig()
-		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, instanceID()))
+		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, rt.InstanceID()))
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
@@ -41,12 +38,18 @@ func Setup() func(rt *runtime.Runtime) error {
 			_ = log.Close()
 		}()
 		rt.AddSink(operatorEvents{log})
-		if err := admin.Setup(admin.Options{Events: eventlog.EventsHandler(log), Stats: eventlog.StatsHandler(log)})(rt); err != nil {
+		ui := dashboard.Handler()
+		opts := admin.Options{Events: eventlog.EventsHandler(log), Stats: eventlog.StatsHandler(log)}
+		if cfg.Admin.Listen != "" {
+			// The dashboard beside the API on the private listener: it
+			// calls the API on its own origin.
+			opts.Private = map[string]http.Handler{dashboard.Prefix: ui}
+		}
+		if err := admin.Setup(opts)(rt); err != nil {
 			_ = log.Close()
 			return err
 		}
 		if cfg.Admin.Listen == "" {
-			ui := dashboard.Handler()
 			rt.Handle(waf.Route{Path: dashboard.Prefix, Prefix: true, Serve: func(w http.ResponseWriter, r *http.Request, info *decision.Info) {
 				if len(rt.Config().AdminTokens()) == 0 {
 					info.Final = decision.Decision{Action: decision.Respond, Status: http.StatusNotFound, RuleID: RuleUI, Reason: "dashboard off (no admin.token)"}
@@ -79,16 +82,4 @@ func (o operatorEvents) Emit(ctx context.Context, e *events.Event) {
 		}
 	}
 	o.log.Emit(ctx, e)
-}
-
-// instanceID names this process in events: the Heroku dyno or the host,
-// the pid, and a random suffix (a restarted dyno is another instance).
-func instanceID() string {
-	host, _ := os.Hostname()
-	if d := os.Getenv("DYNO"); d != "" {
-		host = d
-	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }

@@ -72,10 +72,18 @@ type Deps struct {
 // NewDeps returns Deps whose feeds run until ctx ends and cache their
 // last good copies in cacheDir ("" = $TMPDIR/parapet-feeds).
 func NewDeps(ctx context.Context, cacheDir string, log *slog.Logger) *Deps {
+	return NewDepsClient(ctx, cacheDir, nil, log)
+}
+
+// NewDepsClient is NewDeps with the HTTP client the feeds fetch with
+// (nil: one with a 60 s timeout that honours HTTPS_PROXY and HTTP_PROXY).
+func NewDepsClient(ctx context.Context, cacheDir string, client *http.Client, log *slog.Logger) *Deps {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(os.TempDir(), "parapet-feeds")
 	}
-	client := &http.Client{Timeout: 60 * time.Second}
+	if client == nil {
+		client = &http.Client{Timeout: 60 * time.Second}
+	}
 	return &Deps{Feeds: netlist.NewRegistry(ctx, cacheDir, client, log), geoDB: map[string]*geo.DB{}, log: log, flood: floodDeps{ctx: ctx, log: log, dir: cacheDir}}
 }
 
@@ -209,9 +217,11 @@ func (h *Handler) Swap(c *Chain) {
 
 // activate starts what a chain runs while it serves and that its build
 // must not touch (a chain built for a reload that is then refused
-// changes nothing): under-attack mode takes the chain's settings.
+// changes nothing): under-attack mode takes the chain's settings, the
+// crawler range feeds start. RetainFeeds retires what it no longer uses.
 func (c *Chain) activate() {
 	c.flood.uaStage.Activate()
+	c.challenge.Activate()
 }
 
 // RetainFeeds stops the feeds the chain no longer uses (after a reload).

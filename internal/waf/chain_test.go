@@ -144,7 +144,7 @@ func testDeps(tb testing.TB) *Deps { return testDepsLogging(tb, nil) }
 func testDepsLogging(tb testing.TB, log *slog.Logger) *Deps {
 	dir := tb.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	deps := NewDeps(ctx, dir, log)
+	deps := NewDepsClient(ctx, dir, testenv.LoopbackClient(), log)
 	tb.Cleanup(func() {
 		cancel()
 		_ = deps.Close()

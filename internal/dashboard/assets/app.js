@@ -175,7 +175,7 @@
       chips.append(el('span', { class: 'chip ' + (s.store.healthy ? 'ok' : 'bad'), text: 'store ' + s.store.type + (s.store.healthy ? '' : ' down') }));
     }
     for (const f of s.feeds || []) {
-      if (f.ok === false || f.error) chips.append(el('span', { class: 'chip bad', text: 'feed ' + f.name + ' failing' }));
+      if (f.error) chips.append(el('span', { class: 'chip bad', text: 'feed ' + f.name + ' failing' }));
     }
     if (s.mode) chips.append(el('span', { class: 'chip', text: s.mode }));
     const ua = s.under_attack || {};
@@ -222,7 +222,8 @@
     if (Array.isArray(s.feeds)) {
       const fl = el('ul');
       for (const f of s.feeds) {
-        fl.append(el('li', {}, f.name + ': ' + (f.error ? 'failing (' + f.error + ')' : 'ok') + (f.updated ? ', updated ' + fmtTime(f.updated) : '') + (f.size !== undefined ? ', ' + f.size + ' entries' : '')));
+        const state = f.error ? 'failing (' + f.error + ')' : f.ok ? 'ok' : 'loading';
+        fl.append(el('li', {}, f.name + ': ' + state + (f.updated ? ', updated ' + fmtTime(f.updated) : '') + ', ' + (f.entries || 0) + ' entries (' + (f.source || 'none') + ')'));
       }
       row('Feeds', fl);
     }

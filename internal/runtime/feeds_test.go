@@ -1,0 +1,200 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/runtime"
+	"github.com/parapet-waf/parapet/internal/testenv"
+)
+
+const googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+// rangesServer publishes crawler ranges (Google's JSON format) on
+// loopback and counts the fetches of each path.
+type rangesServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+func newRangesServer(t *testing.T) *rangesServer {
+	rs := &rangesServer{hits: map[string]int{}}
+	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs.mu.Lock()
+		rs.hits[r.URL.Path]++
+		rs.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"prefixes":[{"ipv4Prefix":"66.249.64.0/27"}]}`)
+	}))
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+func (rs *rangesServer) count(path string) int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.hits[path]
+}
+
+// crawlerConfig is a config whose one crawler's ranges are at url
+// (refreshed every second), with a challenged path.
+func crawlerConfig(upstream, listen, cache, crawlers string) string {
+	return "upstream: " + upstream + `
+listen: ` + listen + `
+trusted_proxies: [loopback]
+feed_cache_dir: ` + cache + `
+detection: {enabled: false}
+reload: {watch: false}
+rules:
+  - id: check-humans
+    action: challenge
+    paths: [/members/]
+challenge:
+  crawlers:
+` + crawlers
+}
+
+func crawlerList(url string) string {
+	return `    list:
+      - name: google
+        user_agents: [Googlebot]
+        url: ` + url + `
+        refresh: 1s
+`
+}
+
+// The crawler range feeds are the chain's: started when a config is
+// activated (so the first fake Googlebot is already refused), not when a
+// crawler first shows up; a reload that is refused starts nothing; a
+// reload whose config no longer names them retires them (no more fetches,
+// no longer listed among the running feeds).
+func TestVisCrawlerFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
+	rs := newRangesServer(t)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") }))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "parapet.yaml")
+	listen := testenv.FreeAddr(t)
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(crawlerConfig(app.URL, listen, filepath.Join(dir, "feeds"), crawlerList(rs.URL+"/google.json")))
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testenv.Buffer{}
+	done := make(chan int, 1)
+	rtc := make(chan *runtime.Runtime, 1)
+	go func() {
+		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
+			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(),
+			Setup: func(rt *runtime.Runtime) error { rtc <- rt; return nil }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("parapet output:\n%s", out.String())
+		}
+	})
+	rt := <-rtc
+
+	// Fetched at start, before any request.
+	waitFor(t, "the ranges fetched at activation", func() bool { return rs.count("/google.json") > 0 })
+	get := func(ip, ua, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+listen+path, nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "parapet serves", func() bool {
+		resp, err := http.Get("http://" + listen + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	// The very first request claiming Googlebot from elsewhere is refused,
+	// and the real one from its range is let through a challenged path.
+	if code := get("203.0.113.66", googlebot, "/"); code != 403 {
+		t.Fatalf("the first fake Googlebot: %d, want 403", code)
+	}
+	if code := get("66.249.64.5", googlebot, "/members/"); code != 200 {
+		t.Fatalf("Googlebot from its range on a challenged path: %d, want 200", code)
+	}
+	if !hasFeed(rt, "crawler-google") {
+		t.Fatal("crawler-google is not among the running feeds")
+	}
+
+	// A refused reload (a bad rule) names new ranges: nothing is fetched.
+	write(crawlerConfig(app.URL, listen, filepath.Join(dir, "feeds"), crawlerList(rs.URL+"/other.json")) +
+		"  - id: bad\n    ips: [not-an-address]\n")
+	if err := rt.Reload(ctx, "test"); err == nil {
+		t.Fatal("a config with a bad rule was not refused")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := rs.count("/other.json"); n != 0 {
+		t.Fatalf("a refused reload fetched the ranges it named %d times", n)
+	}
+
+	// A reload turning crawler recognition off retires the feed.
+	write(crawlerConfig(app.URL, listen, filepath.Join(dir, "feeds"), "    enabled: false\n"))
+	if err := rt.Reload(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if hasFeed(rt, "crawler-google") {
+		t.Fatal("crawler-google still running after a reload that turned crawlers off")
+	}
+	before := rs.count("/google.json")
+	time.Sleep(2500 * time.Millisecond) // over two refresh periods
+	if after := rs.count("/google.json"); after != before {
+		t.Fatalf("the retired feed was fetched %d more times", after-before)
+	}
+	if code := get("203.0.113.66", googlebot, "/"); code != 200 {
+		t.Fatalf("with crawler recognition off a Googlebot User-Agent got %d", code)
+	}
+}
+
+func hasFeed(rt *runtime.Runtime, name string) bool {
+	for _, s := range rt.Deps().Feeds.Statuses() {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
