@@ -10,6 +10,11 @@
 #                          (its header as the message), to edit with git
 #   series.sh export DIR   rewrite the patch files from DIR's commits after
 #                          "pristine" (the reverse of "git")
+#   series.sh tree         rewrite third_party/coraza (all but PARAPET.md and
+#                          patches/) as pristine + patches (after an export)
+#   series.sh base DIR     DIR becomes a git repository holding the release
+#                          minus removed.txt, tagged "pristine" (for a rebase
+#                          onto the next release)
 #   series.sh new NAME "Subject"
 #                          write the difference between the tree and
 #                          pristine + patches as the next patch, NNNN-NAME.patch
@@ -206,6 +211,16 @@ cmd_export() {
   echo "coraza-patches: wrote $n patches to ${here#"$root"/}"
 }
 
+cmd_tree() {
+  [ $# -eq 0 ] || die "usage: series.sh tree"
+  local f
+  series "$tmp/s" >/dev/null
+  tree_files "$copy" | while IFS= read -r f; do rm -f -- "$copy/$f"; done
+  find "$copy" -mindepth 1 -type d -empty -delete
+  (cd "$tmp/s" && g ls-files -z | xargs -0 -r cp --parents -t "$copy")
+  echo "coraza-patches: third_party/coraza is now $module@$(version) plus $(patches | wc -l) patches"
+}
+
 cmd_new() {
   [ $# -eq 2 ] || die 'usage: series.sh new NAME "Subject"'
   local name=$1 subject=$2 n f
@@ -249,7 +264,7 @@ cmd_check_alone() {
   done
 }
 
-[ $# -ge 1 ] || die "usage: series.sh apply DIR | verify | git DIR | export DIR | new NAME SUBJECT | check-alone N..."
+[ $# -ge 1 ] || die "usage: series.sh apply DIR | verify | git DIR | export DIR | tree | base DIR | new NAME SUBJECT | check-alone N..."
 sub=$1
 shift
 case $sub in
@@ -258,6 +273,8 @@ case $sub in
   git) cmd_git "$@" ;;
   export) cmd_export "$@" ;;
   new) cmd_new "$@" ;;
+  tree) cmd_tree "$@" ;;
+  base) [ $# -eq 1 ] || die "usage: series.sh base DIR"; base "$1" ;;
   check-alone) cmd_check_alone "$@" ;;
   *) die "unknown command $sub" ;;
 esac
