@@ -26,7 +26,8 @@
 # repository's go.mod requires (the replace directive points it here). It
 # comes from the Go module cache, or the module proxy through
 # `go mod download`. removed.txt lists what is deleted from the release
-# before the patches apply (development files: CI, docs, mage).
+# before the patches apply (development files: CI, docs, mage); pristine.sum
+# pins the release's module hash.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,12 +61,19 @@ version() {
 }
 
 # pristine prints the directory of the released module (read-only, in the
-# module cache), downloading it through the proxy when it is not cached.
+# module cache), downloading it through the proxy when it is not cached. Its
+# hash must be the one pristine.sum pins for that version (go.sum does not
+# list a replaced module).
 pristine() {
-  local v dir
+  local v json dir sum want
   v=$(version)
-  dir=$(cd "$root" && $GO mod download -json "$module@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  json=$(cd "$root" && $GO mod download -json "$module@$v") || die "go mod download $module@$v failed"
+  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  sum=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",*$/\1/p')
   [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $module@$v gave no directory"
+  want=$(awk -v m="$module" -v v="$v" '$1 == m && $2 == v { print $3 }' "$here/pristine.sum")
+  [ -n "$want" ] || die "pristine.sum pins no hash for $module $v; after checking the release, add the line: $module $v $sum"
+  [ "$sum" = "$want" ] || die "$module@$v has hash $sum, pristine.sum pins $want"
   echo "$dir"
 }
 
