@@ -3,7 +3,7 @@ GO ?= go
 
 BIN ?= bin/parapet
 
-.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-coraza demo bench fuzz docs
+.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-coraza coraza-verify demo bench fuzz docs
 
 all: build
 
@@ -48,20 +48,34 @@ dist-check:
 	rm -rf dist.again
 
 ## test: everything CI checks: formatting, vet, staticcheck, all tests with the race detector,
-## and the tests of Parapet's copy of Coraza (third_party/coraza).
-test: lint test-race test-coraza
+## and Parapet's copy of Coraza (third_party/coraza): that it is the release plus
+## its patch series, and its own tests.
+test: lint coraza-verify test-race test-coraza
 
+## lint: gofmt, vet and staticcheck over Parapet and its copy of Coraza (a
+## module of its own, so ./... at the root does not reach it).
 lint: fmt-check vet staticcheck
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' ':!third_party' 2>/dev/null || find . -path ./third_party -prune -o -name '*.go' -print)); \
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
+	cd third_party/coraza && $(GO) vet ./...
 
+# staticcheck is the root module's tool (go.mod); the copy of Coraza is
+# another module, so the same binary runs there.
 staticcheck:
 	$(GO) tool staticcheck ./...
+	$(GO) build -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	cd third_party/coraza && ../../bin/staticcheck ./...
+
+## coraza-verify: third_party/coraza must be pristine Coraza (the version in
+## go.mod, from the module cache or proxy) plus third_party/coraza/patches, file
+## for file and byte for byte; fails with the difference. See its PARAPET.md.
+coraza-verify:
+	bash third_party/coraza/patches/series.sh verify
 
 test-race:
 	$(GO) test -race -count=1 -timeout 15m ./...
