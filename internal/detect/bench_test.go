@@ -321,10 +321,13 @@ func json10KB() string {
 //	go test -run '^$' -bench DetectJSON -benchmem ./internal/detect/
 func BenchmarkDetectJSON10KB(b *testing.B) {
 	body := json10KB()
-	for _, name := range []string{"off", "on"} {
+	for _, name := range []string{"off", "on", "on-nofilter"} {
 		var s *Stage
-		if name == "on" {
+		switch name {
+		case "on":
 			s = stageFromYAML(b, "")
+		case "on-nofilter":
+			s = stageWithoutFilter(b, "")
 		}
 		b.Run("detect-"+name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -108,7 +108,11 @@ func New(cfg *config.Config) (*Stage, error) {
 }
 
 // build compiles the stage with whichever @rx operator is registered.
-func build(cfg *config.Config) (*Stage, error) {
+func build(cfg *config.Config) (*Stage, error) { return buildWith(cfg, true) }
+
+// buildWith is build, with the value filter (valuefilter.go) or without
+// it (tests compare the two).
+func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 	d := cfg.Detection
 	mode, _ := decision.ParseMode(d.Mode)
 	s := &Stage{
@@ -169,6 +173,9 @@ func build(cfg *config.Config) (*Stage, error) {
 	waf, err := coraza.NewWAF(wcfg)
 	if err != nil {
 		return nil, config.Errors{directiveError(cfg, pre.String(), post.String(), err)}
+	}
+	if filter {
+		useValueFilter(waf)
 	}
 	s.waf = waf
 	return s, nil

@@ -45,6 +45,27 @@ func buildFromYAML(t testing.TB, yaml string) (*Stage, error) {
 	return New(cfg)
 }
 
+// stageWithoutFilter is stageFromYAML without the value filter
+// (valuefilter.go): the engine runs every rule on every value.
+func stageWithoutFilter(t testing.TB, yaml string) *Stage {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(path, []byte("upstream: http://127.0.0.1:1\n"+yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	useRE2()
+	memoizeOperators()
+	s, err := buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func info() *decision.Info {
 	return &decision.Info{ID: "test", ClientIP: netip.MustParseAddr("192.0.2.1")}
 }

@@ -176,3 +176,6 @@ func (w wafWrapper) RulesCount() int {
 func (w wafWrapper) Close() error {
 	return w.waf.Close()
 }
+
+// SetValueFilter implements experimental.WAFWithValueFilter.
+func (w wafWrapper) SetValueFilter(f *corazawaf.ValueFilter) { w.waf.SetValueFilter(f) }

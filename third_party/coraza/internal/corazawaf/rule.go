@@ -160,6 +160,10 @@ type Rule struct {
 	withPhaseUnknownVariable bool
 
 	memoizer plugintypes.Memoizer
+
+	// filterSlot is the rule's slot in the WAF's value filter plus one
+	// (0: none; valuefilter.go).
+	filterSlot int32
 }
 
 func (r *Rule) ParentID() int {
@@ -281,8 +285,14 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			args := make([]string, 1)
 			var errs []error
 			var argsLen int
+			filtered := r.filterSlot != 0 && tx.WAF.valueFilter != nil
 			for _, arg := range values {
 				if skipExcepted && v.exceptsWith(arg.Key(), removed) {
+					continue
+				}
+				// A value the rule cannot match is not transformed or
+				// matched (valuefilter.go).
+				if filtered && !tx.valueMayMatch(arg.Value(), r.filterSlot) {
 					continue
 				}
 				if r.MultiMatch {

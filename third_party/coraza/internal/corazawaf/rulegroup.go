@@ -161,6 +161,7 @@ func (rg *RuleGroup) Eval(phase types.RulePhase, tx *Transaction) bool {
 	ts := time.Now().UnixNano()
 	transformationCache := tx.transformationCache
 	transformationCache.reset()
+	tx.valueFilter.reset()
 RulesLoop:
 	for i := range rg.rules {
 		r := &rg.rules[i]

@@ -148,6 +148,9 @@ type Transaction struct {
 	variables TransactionVariables
 
 	transformationCache *transformationCache
+
+	// valueFilter holds the value filter's answers (valuefilter.go).
+	valueFilter valueFilterCache
 }
 
 func (tx *Transaction) ID() string {
@@ -1785,6 +1788,7 @@ func (tx *Transaction) Close() error {
 	}
 
 	tx.variables.reset()
+	tx.valueFilter.reset() // drops the references to this request's values
 	if err := tx.requestBodyBuffer.Reset(); err != nil {
 		errs = append(errs, fmt.Errorf("reseting request body buffer: %v", err))
 	}

@@ -58,6 +58,10 @@ type WAF struct {
 	// ruleGroup object, contains all rules and helpers
 	Rules RuleGroup
 
+	// valueFilter skips rules that cannot match a value (valuefilter.go).
+	valueFilter      *ValueFilter
+	valueFilterSlots int
+
 	// If true, transactions will have access to the request body
 	RequestBodyAccess bool
 

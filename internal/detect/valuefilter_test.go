@@ -1,0 +1,288 @@
+package detect
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/corazawaf/coraza/v3"
+	corazaexp "github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/types"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/detect/corpus"
+)
+
+// outcome is what a request got from a stage: the decision and every
+// rule that matched, in order.
+type outcome struct {
+	action  decision.Action
+	ruleID  string
+	status  int
+	rules   []string
+	matched []int
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("%v %s %d rules=%v matched=%v", o.action, o.ruleID, o.status, o.rules, o.matched)
+}
+
+// observed runs r through s and returns its outcome.
+func observed(s *Stage, r *http.Request) outcome {
+	var o outcome
+	s.observe = func(tx types.Transaction) {
+		for _, m := range tx.MatchedRules() {
+			o.matched = append(o.matched, m.Rule().ID())
+		}
+	}
+	d := s.Check(r.Context(), r, &decision.Info{ID: nextRequestID()})
+	o.action, o.ruleID, o.status, o.rules = d.Action, d.RuleID, d.Status, d.Rules
+	return o
+}
+
+// corpusRequest builds a corpus entry as the corpus client sends it
+// (without the Django session: the stage sees one request alone).
+func corpusRequest(t *testing.T, dir string, c corpus.Request) *http.Request {
+	t.Helper()
+	var body []byte
+	var ct string
+	token := "AjEaJJ93bgoc81ykQv8tD3HLWFXdrpkRxPsMKiU5QKZJMioC2blLhkzcPOfkIcuY"
+	switch {
+	case c.Form != nil:
+		v := url.Values{}
+		var parts []string
+		if c.CSRF {
+			parts = append(parts, "csrfmiddlewaretoken="+token)
+		}
+		for _, kv := range c.Form {
+			parts = append(parts, url.QueryEscape(kv[0])+"="+url.QueryEscape(kv[1]))
+		}
+		_ = v
+		body, ct = []byte(strings.Join(parts, "&")), "application/x-www-form-urlencoded"
+	case c.JSON != "":
+		body, ct = []byte(c.JSON), "application/json"
+	case c.Multipart != nil:
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		if c.CSRF {
+			_ = mw.WriteField("csrfmiddlewaretoken", token)
+		}
+		for _, kv := range c.Multipart.Fields {
+			_ = mw.WriteField(kv[0], kv[1])
+		}
+		for _, f := range c.Multipart.Files {
+			content := []byte(f.Content)
+			if f.Path != "" {
+				var err error
+				if content, err = os.ReadFile(filepath.Join(dir, f.Path)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := textproto.MIMEHeader{}
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, f.Field, strings.ReplaceAll(f.Name, `"`, `\"`)))
+			if f.Type != "" {
+				h.Set("Content-Type", f.Type)
+			}
+			w, _ := mw.CreatePart(h)
+			_, _ = w.Write(content)
+		}
+		_ = mw.Close()
+		body, ct = b.Bytes(), mw.FormDataContentType()
+	case c.Body != "":
+		body, ct = []byte(c.Body), c.ContentType
+	}
+	method := c.Method
+	if method == "" {
+		method = "GET"
+		if body != nil {
+			method = "POST"
+		}
+	}
+	r := browserRequest(method, c.Path, bytes.NewReader(body))
+	if body == nil {
+		r.Body, r.ContentLength = http.NoBody, 0
+	}
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	if c.CSRF && c.Form == nil && c.Multipart == nil {
+		r.Header.Set("X-CSRFToken", token)
+	}
+	for k, v := range c.Headers {
+		r.Header.Set(k, v)
+	}
+	return r
+}
+
+// TestValueFilterChangesNoAnswer runs every request of the attack and
+// legitimate corpora, the held-out cases, the benchmark requests and the
+// CRS regression tests through the stage with the value filter and
+// without it, and requires the same decision and the same matched rules,
+// in the same order: the filter only skips evaluations that cannot match.
+// Two configurations: the default (blocking at the threshold, the Django
+// profile), and every rule of paranoia level 4 evaluated in monitor mode.
+func TestValueFilterChangesNoAnswer(t *testing.T) {
+	type namedReq struct {
+		name string
+		make func() *http.Request
+	}
+	var reqs []namedReq
+	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
+		path := filepath.Join("..", "..", "testdata", "detect", file)
+		c, err := corpus.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cr := range c.Requests {
+			reqs = append(reqs, namedReq{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
+		}
+	}
+	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
+		reqs = append(reqs, namedReq{"held-out: " + rc.name, rc.make})
+	}
+	reqs = append(reqs,
+		namedReq{"bench GET", typicalGET},
+		namedReq{"bench form", func() *http.Request { return formPOST(form2KB()) }},
+		namedReq{"bench JSON", func() *http.Request {
+			r := formPOST(json10KB())
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}},
+	)
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 10
+	}
+	n := 0
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		for _, tc := range f.Tests {
+			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
+				continue
+			}
+			in := tc.Stages[0].Input
+			reqs = append(reqs, namedReq{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
+				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+			}})
+		}
+	})
+
+	pl4 := config.Default()
+	pl4.Detection.ParanoiaLevel = 4
+	pl4.Detection.InboundThreshold = 1 << 20
+	pl4.Detection.Mode = "monitor"
+	pl4.Detection.BodyLimit = 8 << 20
+	for _, cfg := range []struct {
+		name string
+		cfg  *config.Config
+	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
+		t.Run(cfg.name, func(t *testing.T) {
+			useRE2()
+			memoizeOperators()
+			with, err := buildWith(cfg.cfg, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			without, err := buildWith(cfg.cfg, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			differ, named := 0, 0
+			for _, rq := range reqs {
+				a, b := observed(with, rq.make()), observed(without, rq.make())
+				if len(b.rules) > 0 {
+					named++
+				}
+				if a.String() != b.String() {
+					differ++
+					t.Errorf("%s:\n with the filter:    %s\n without the filter: %s", rq.name, a, b)
+				}
+			}
+			t.Logf("%d requests, %d with rules named in the decision, %d answered differently", len(reqs), named, differ)
+			if len(reqs) < 500 && every == 1 {
+				t.Errorf("only %d requests", len(reqs))
+			}
+		})
+	}
+}
+
+// TestPlainValuesUnderSafeTransformations checks the premise of the
+// filter: every transformation chain the filter reasons about (each of
+// safeTransformations alone, and the chain of every rule it plans)
+// turns a plain value into a string that, lower-cased, is part of the
+// value lower-cased, with or without its spaces.
+func TestPlainValuesUnderSafeTransformations(t *testing.T) {
+	var rules strings.Builder
+	id := 1
+	for name := range safeTransformations {
+		fmt.Fprintf(&rules, "SecRule ARGS \"@rx x\" \"id:%d,phase:2,pass,t:%s\"\n", id, name)
+		id++
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(rules.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chains []corazaexp.ValueFilterRule
+	collect := func(w coraza.WAF) {
+		f := newValueFilter()
+		ef := f.engineFilter()
+		plan := ef.Plan
+		ef.Plan = func(r corazaexp.ValueFilterRule) int {
+			slot := plan(r)
+			if slot >= 0 {
+				chains = append(chains, r)
+			}
+			return slot
+		}
+		w.(corazaexp.WAFWithValueFilter).SetValueFilter(ef)
+	}
+	collect(waf)
+	if len(chains) != len(safeTransformations) {
+		t.Fatalf("%d single-transformation rules planned, want %d", len(chains), len(safeTransformations))
+	}
+	useRE2()
+	memoizeOperators()
+	crs, err := buildWith(config.Default(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(crs.waf)
+
+	rng := rand.New(rand.NewSource(1))
+	alphabet := "aZz09 ._@:-.."
+	values := []string{".", "..", "...", "a.", ".a", "A B", "x:1", "a-b", "0x41", "abc.def@ghi", "Select", "UNION Select", "..a", "a..", "@"}
+	for range 3000 {
+		b := make([]byte, 1+rng.Intn(12))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		values = append(values, string(b))
+	}
+	checked := 0
+	for _, v := range values {
+		if !plainValue(v) {
+			continue
+		}
+		checked++
+		lower := strings.ToLower(v)
+		nospace := strings.ReplaceAll(lower, " ", "")
+		for _, r := range chains {
+			out := strings.ToLower(r.Transform(v))
+			if !strings.Contains(lower, out) && !strings.Contains(nospace, out) {
+				t.Fatalf("rule %d (%v) turns plain %q into %q", max(r.ID, r.ParentID), r.Transformations, v, out)
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d plain values checked", checked)
+	}
+	t.Logf("%d plain values through %d planned chains", checked, len(chains))
+}
