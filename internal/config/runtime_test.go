@@ -10,8 +10,15 @@ func TestRuntimeDefaultsEnvironmentAndBadValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := cfg.Runtime; r.GCPercent != 400 || r.MemoryLimit != 256<<20 {
-		t.Fatalf("defaults: %+v", r)
+	if r := cfg.Runtime; r.GCPercent != 0 || cfg.GCPercent() != 400 || r.MemoryLimit != 256<<20 {
+		t.Fatalf("defaults: %+v, collector at %d", r, cfg.GCPercent())
+	}
+	cfg, err = Load("", []string{"PARAPET_DETECTION_ENABLED=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.GCPercent(); got != 100 {
+		t.Fatalf("without detection the default collector setting is %d, want Go's 100 (a request leaves a few KB)", got)
 	}
 	cfg, err = Load("", []string{"PARAPET_RUNTIME_GC_PERCENT=-1", "PARAPET_RUNTIME_MEMORY_LIMIT=1GB"})
 	if err != nil {

@@ -9,11 +9,12 @@ import (
 )
 
 // ApplyGC sets the garbage collector from the config's runtime
-// section; the standard GOGC and GOMEMLIMIT variables, when set, win. It
-// runs at start and on every reload.
-func ApplyGC(r config.Runtime, getenv func(string) string, log *slog.Logger) {
+// section (Config.GCPercent); the standard GOGC and GOMEMLIMIT variables,
+// when set, win. It runs at start and on every reload.
+func ApplyGC(cfg *config.Config, getenv func(string) string, log *slog.Logger) {
+	r := cfg.Runtime
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(r.GCPercent)
+		debug.SetGCPercent(cfg.GCPercent())
 	} else {
 		log.Debug("GOGC is set: runtime.gc_percent not applied")
 	}

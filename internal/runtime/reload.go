@@ -124,7 +124,7 @@ func (rt *Runtime) applyLocked(file *config.Config) error {
 	rt.handler.Swap(chain)
 	chain.RetainFeeds(rt.deps)
 	rt.level.Set(parseLevel(cfg.Log.Level))
-	ApplyGC(cfg.Runtime, os.Getenv, rt.log)
+	ApplyGC(cfg, os.Getenv, rt.log)
 	return nil
 }
 

@@ -173,7 +173,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 	rt.log = slog.New(slog.NewJSONHandler(rt.logOut, &slog.HandlerOptions{Level: rt.level}))
 	log := rt.log
 
-	ApplyGC(cfg.Runtime, os.Getenv, log)
+	ApplyGC(cfg, os.Getenv, log)
 	rt.deps = waf.NewDepsClient(ctx, cfg.FeedCacheDir, opts.FeedClient, log)
 	defer rt.deps.Close() // the memory store writes its last bans to the ban file
 	rt.metrics = events.NewMetrics(opts.Version)
