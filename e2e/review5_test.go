@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parapet-waf/parapet/internal/testenv"
@@ -169,5 +170,68 @@ func TestReview5EventStreamOfOrdinaryRequestsFillsRedis(t *testing.T) {
 		t.Fatalf("after 12,000 short refused requests the events stream (%d events) filled the store's Redis (used %d of %d bytes; %d store OOM warnings); "+
 			"Django then saw %d of 12 login attempts (limit 5/minute through Redis, statuses %v)",
 			n, nowUsed, limit, oom, after-before, codes)
+	}
+}
+
+// Review 5: the dashboard and its session cookie live on the app's own
+// origin (/_parapet/ui/ and /_parapet/api/ on the public port). A cookie's
+// Path is no boundary between pages of one origin, and GET
+// /_parapet/api/session hands the CSRF token to any script of that origin:
+// so a script running on any page of the Django app (a stored XSS the
+// CRS missed, an HTML file a user uploaded and the app serves) while an
+// operator is logged in to the dashboard (12 hours by default) can read
+// the token and switch the WAF's rules to monitor, add allow rules or
+// turn under-attack mode off, for everyone and for good (live changes
+// persist). Here a script run on the app's home page (standing in for
+// the XSS) switches the block rule e2e-block to monitor, and the path it
+// blocked reaches Django. The dashboard must be on an origin of its own
+// (admin.listen, or a host name of its own with a host-only cookie), or
+// cookie sessions must not be honoured on the app's origin.
+func TestReview5ScriptOnAnAppPageTakesOverTheDashboardSession(t *testing.T) {
+	chromium := requireChromium(t)
+	d := startDjangoWithConfig(t, `
+admin:
+  token: `+dashboardToken+`
+rules:
+  - id: e2e-block
+    action: block
+    paths: [/e2e-forbidden/]
+`)
+	if code, _ := d.as(t, "GET", "/e2e-forbidden/", "203.0.113.60", "Mozilla/5.0 (e2e)"); code != 403 {
+		t.Fatalf("premise: the e2e-block rule answered %d, want 403", code)
+	}
+	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()))...)
+	defer cancel()
+	ctx, cancel = chromedp.NewContext(ctx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// The operator logs in to the dashboard, then visits the site.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(d.base+"/_parapet/ui/"),
+		chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#token", dashboardToken),
+		chromedp.Click("#login-form button[type=submit]"),
+		chromedp.WaitVisible("#app"),
+		chromedp.Navigate(d.base+"/"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// A script on the app's page (the XSS).
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const s = await fetch('/_parapet/api/session');
+		if (!s.ok) return 'session ' + s.status;
+		const {csrf} = await s.json();
+		const r = await fetch('/_parapet/api/rules/e2e-block', {method: 'PATCH',
+			headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf}, body: JSON.stringify({mode: 'monitor'})});
+		return 'patch ' + r.status;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := d.as(t, "GET", "/e2e-forbidden/", "203.0.113.61", "Mozilla/5.0 (e2e)")
+	if got == "patch 200" || code != 403 {
+		t.Fatalf("a script on the app's home page used the operator's dashboard session (%s): the block rule is now in monitor and /e2e-forbidden/ answers %d", got, code)
 	}
 }
