@@ -174,8 +174,16 @@ func (s *Stream) backfill(ctx context.Context) string {
 	return msgs[0].ID
 }
 
+// maxStreamRecord is the largest stream entry decoded: an event bounded
+// by events.Event.Bound is a few KB of JSON; a larger entry was not
+// written by a Parapet instance and is skipped.
+const maxStreamRecord = 64 << 10
+
 func decode(m redis.XMessage) *Record {
 	data, _ := m.Values["e"].(string)
+	if len(data) > maxStreamRecord {
+		return nil
+	}
 	var r Record
 	if json.Unmarshal([]byte(data), &r) != nil {
 		return nil
