@@ -29,8 +29,25 @@ const RuleUI = "admin-ui"
 func Setup() func(rt *runtime.Runtime) error {
 	return func(rt *runtime.Runtime) error {
 		cfg := rt.FileConfig()
-		log, err := eventlog.New(rt.Context(), eventlog.OptionsFromConfig(cfg, rt.InstanceID()))
+		o := eventlog.OptionsFromConfig(cfg, rt.InstanceID())
+		if o.Stream != nil {
+			o.Stream.Logger = rt.Logger()
+			o.Stream.OnPause = func(paused bool, used, max int64) {
+				msg := fmt.Sprintf("events stream resumed: Redis uses %d of %d bytes", used, max)
+				if paused {
+					msg = fmt.Sprintf("events stream paused: Redis uses %d of %d bytes, above events.stream_memory_percent (%d%%); "+
+						"the rate limits and bans keep the room, other instances do not see this one's events until it resumes",
+						used, max, cfg.Events.StreamMemoryPercent)
+				}
+				rt.Emit(rt.Context(), &events.Event{Kind: events.KindStore, Message: msg})
+			}
+		}
+		log, err := eventlog.New(rt.Context(), o)
 		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		if err := rt.Metrics().Register(log.Collectors()...); err != nil {
+			_ = log.Close()
 			return fmt.Errorf("events: %w", err)
 		}
 		go func() {
