@@ -345,7 +345,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if rt := h.route(c, r.URL.Path); rt != nil {
+	if rt := h.route(c, r); rt != nil {
 		c.serveRoute(ctx, rec, r, info, rt)
 	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
 		info.Final = d
