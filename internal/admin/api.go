@@ -612,15 +612,17 @@ func (s *Service) postBan(w http.ResponseWriter, r *http.Request) {
 	if body.Reason == "" {
 		body.Reason = "banned by " + Actor(r.Context())
 	}
+	// An allow rule runs before the bans: refused if it lets any address
+	// of the ban through (an IPv6 ban is of the address's /64).
 	if p, err := netip.ParsePrefix(key); err == nil {
 		key = p.String()
-		if rule, ok := s.rt.Handler().Chain().AllowListedBy(p.Addr()); ok {
-			s.allowListed(w, body.IP, rule)
+		if rule, ok := s.rt.Handler().Chain().AllowOverlapping(p); ok {
+			s.allowListed(w, body.IP, key, rule)
 			return
 		}
 	} else if ip, err := netip.ParseAddr(key); err == nil {
 		if rule, ok := s.rt.Handler().Chain().AllowListedBy(ip); ok {
-			s.allowListed(w, body.IP, rule)
+			s.allowListed(w, body.IP, key, rule)
 			return
 		}
 	}
@@ -634,7 +636,16 @@ func (s *Service) postBan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, banView(ban))
 }
 
-func (s *Service) allowListed(w http.ResponseWriter, ip, rule string) {
+func (s *Service) allowListed(w http.ResponseWriter, ip, key, rule string) {
+	if strings.Contains(key, "/") {
+		what := key
+		if key != ip {
+			what = ip + " (banned as its " + key + ")"
+		}
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s holds addresses allow-listed by rule %s: allow rules run before bans, so the ban would never apply to them; remove them from the rule first", what, rule),
+			Problem{Field: "ip", Reason: key + " holds addresses allow-listed by rule " + rule})
+		return
+	}
 	writeError(w, http.StatusConflict, fmt.Sprintf("%s is allow-listed by rule %s: allow rules run before bans, so a ban would never apply; remove the address from the rule first", ip, rule),
 		Problem{Field: "ip", Reason: "allow-listed by rule " + rule})
 }

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -235,6 +236,32 @@ func TestSessionsOnlyOnTheAdminHost(t *testing.T) {
 	}
 	if code, _, _ := s2.call(t, "GET", "/_parapet/api/status", rootToken, ""); code != 200 {
 		t.Fatalf("bearer without admin.host: %d", code)
+	}
+}
+
+// Review 5: an IPv6 ban is of a /64, and an allow rule runs before the
+// bans; a ban of 2001:db8::/64 while 2001:db8::5 is allow-listed was
+// answered 201 but never applied to that address (only the prefix's first
+// address was checked). A ban whose range holds any allow-listed address
+// is refused with 409 naming the rule, whichever of its addresses is
+// given; a /64 beside it is banned.
+func TestBanRangeOverlappingAnAllowRuleIsRefused(t *testing.T) {
+	s := start(t, writeConfig(t, t.TempDir(), app(t), `  - id: office6
+    action: allow
+    ips: ['2001:db8::5']
+`+tokens))
+	for _, ip := range []string{"2001:db8::/64", "2001:db8::7", "2001:db8::5"} {
+		code, body, _ := s.call(t, "POST", "/_parapet/api/bans", rootToken, `{"ip":"`+ip+`"}`)
+		msg, _ := body["error"].(string)
+		if code != 409 || !strings.Contains(msg, "allow-listed by rule office6") || errorFields(body)["ip"] == "" {
+			t.Errorf("ban of %s beside allow-listed 2001:db8::5: %d %v, want 409 naming office6", ip, code, body)
+		}
+	}
+	if code, body, _ := s.call(t, "GET", "/_parapet/api/bans", rootToken, ""); code != 200 || strings.Contains(fmt.Sprint(body), "2001:db8::") {
+		t.Fatalf("a refused ban was kept: %d %v", code, body)
+	}
+	if code, body, _ := s.call(t, "POST", "/_parapet/api/bans", rootToken, `{"ip":"2001:db8:0:1::7"}`); code != 201 || body["ip"] != "2001:db8:0:1::/64" {
+		t.Fatalf("ban of the next /64: %d %v", code, body)
 	}
 }
 

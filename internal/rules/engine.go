@@ -522,17 +522,28 @@ func (rl *rule) matches(q *request) bool {
 // lets ip through by address (its ips, ip_files or feeds contain it),
 // whatever else the rule is scoped to: an allow rule stops the chain
 // before the bans stage, so a ban of ip would not apply where the rule
-// does. It is what the admin API asks before banning.
+// does.
 func (e *Engine) AllowListedBy(ip netip.Addr) (string, bool) {
+	return e.AllowOverlapping(netip.PrefixFrom(ip, ip.BitLen()))
+}
+
+// AllowOverlapping returns the id of the first enforced allow rule that
+// lets any address of p through by address: a ban of p (an IPv6 ban is
+// of a /64) would not apply to those addresses. It is what the admin API
+// asks before banning.
+func (e *Engine) AllowOverlapping(p netip.Prefix) (string, bool) {
+	if !p.IsValid() {
+		return "", false
+	}
 	for _, rl := range e.rules {
 		if rl.action != decision.Allow || rl.mode != decision.Enforce {
 			continue
 		}
-		if rl.ips != nil && rl.ips.Contains(ip) {
+		if rl.ips.Overlaps(p) {
 			return rl.id, true
 		}
 		for _, f := range rl.feeds {
-			if f.Set().Contains(ip) {
+			if f.Set().Overlaps(p) {
 				return rl.id, true
 			}
 		}

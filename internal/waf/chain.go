@@ -186,6 +186,10 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 // address, before any ban (see rules.Engine.AllowListedBy).
 func (c *Chain) AllowListedBy(ip netip.Addr) (string, bool) { return c.access.AllowListedBy(ip) }
 
+// AllowOverlapping names the enforced allow rule that lets any address
+// of p through by address (rules.Engine.AllowOverlapping).
+func (c *Chain) AllowOverlapping(p netip.Prefix) (string, bool) { return c.access.AllowOverlapping(p) }
+
 // Config is the config the chain was built from.
 func (c *Chain) Config() *config.Config { return c.cfg }
 
