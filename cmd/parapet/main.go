@@ -73,6 +73,8 @@ Configuration:
   Parapet serves only /_parapet/ there), never on the app's own hosts. The
   commands ban, rules, status, events, under-attack and reload talk to it:
     PARAPET_SERVER=https://app.example.com PARAPET_ADMIN_TOKEN=... parapet ban add 198.51.100.7
+  (the token goes only over https://, or http:// to this machine; --insecure
+  allows plain HTTP to another one)
   Live changes (rules added or switched to monitor, under-attack by hand) are kept
   in Redis (store.type redis) or in a state file beside the config, across restarts.
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
