@@ -131,7 +131,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo, Cleared: chal.Cleared})
+	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo, Cleared: chal.Cleared, Log: deps.log})
 	if err != nil {
 		return nil, err
 	}
@@ -222,9 +222,11 @@ func (h *Handler) Swap(c *Chain) {
 // activate starts what a chain runs while it serves and that its build
 // must not touch (a chain built for a reload that is then refused
 // changes nothing): under-attack mode takes the chain's settings, the
-// crawler range feeds start. RetainFeeds retires what it no longer uses.
+// access rules' feeds and the crawler range feeds start. RetainFeeds
+// retires what it no longer uses.
 func (c *Chain) activate() {
 	c.flood.uaStage.Activate()
+	c.access.Activate()
 	c.challenge.Activate()
 }
 
