@@ -366,8 +366,9 @@ func TestVisDashboardOnlyOnTheAdminHost(t *testing.T) {
 	// how to get one.
 	s2 := start(t, "admin: {token: "+token+"}\n")
 	code, h, page = call(t, s2.base, "GET", "/_parapet/ui/", "", "")
-	if code != 403 || !strings.Contains(string(page), "admin.host") || !strings.Contains(string(page), "admin.listen") || strings.Contains(string(page), "<script") {
-		t.Errorf("dashboard on the app's origin without admin.host: %d %q", code, page)
+	if code != 403 || !strings.Contains(string(page), "admin.host") || !strings.Contains(string(page), "admin.listen") || strings.Contains(string(page), "<script") ||
+		!strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("dashboard on the app's origin without admin.host: %d %q (CSP %q)", code, page, h.Get("Content-Security-Policy"))
 	}
 	code, _, raw := call(t, s2.base, "POST", "/_parapet/api/session", "", `{"token":"`+token+`"}`)
 	if code != 403 || !strings.Contains(string(raw), "PARAPET_ADMIN_HOST") {
