@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,23 @@ import (
 )
 
 const dashboardToken = "e2e-dashboard-token-0123456789abcdef"
+
+// dashboardHost is admin.host in the dashboard tests: a host name of the
+// dashboard's own, which Chromium resolves to loopback by itself and
+// treats as a secure context (so the Secure session cookie works over
+// http), and whose host-only cookie the app's origin (127.0.0.1) never
+// gets.
+const dashboardHost = "parapet.localhost"
+
+// adminOrigin is the dashboard's origin on d's port: admin.host.
+func adminOrigin(t *testing.T, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + net.JoinHostPort(dashboardHost, u.Port())
+}
 
 // artifactsDir is where a test leaves files for people to look at:
 // $PARAPET_TEST_ARTIFACTS/<test name> when set, else the test's artifact
@@ -31,7 +50,8 @@ func artifactsDir(t *testing.T) string {
 }
 
 // The dashboard in Debian's Chromium, against a real Parapet in front of
-// Django: log in with the admin token, see a block the test just caused
+// Django, on its own host name (admin.host; the app's origin gets no
+// dashboard): log in with the admin token, see a block the test just caused
 // (and its detail), ban a client through the UI and see that client get
 // 403, flip a rule to monitor and see its path let through, and leave a
 // screenshot of the overview. The page must run without a CSP violation
@@ -42,6 +62,8 @@ func TestDashboardInChromium(t *testing.T) {
 	d := startDjangoWithConfig(t, `
 admin:
   token: `+dashboardToken+`
+  host: `+dashboardHost+`
+challenge: {crawlers: {enabled: false}}
 rules:
   - id: e2e-block
     action: block
@@ -117,7 +139,7 @@ rules:
 		}
 		return s
 	}
-	ui := d.base + "/_parapet/ui/"
+	ui := adminOrigin(t, d.base) + "/_parapet/ui/"
 
 	// A wrong token is refused; the right one logs in.
 	run("log in with a wrong token",

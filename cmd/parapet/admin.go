@@ -22,7 +22,8 @@ const rulesUsage = `Usage:
   parapet rules remove ID [--server URL]
 
 Talks to the running Parapet's admin API (--server or PARAPET_SERVER, the
-token in PARAPET_ADMIN_TOKEN). RULE is the rule as in the config file, in
+token in PARAPET_ADMIN_TOKEN; https://, or http:// to this machine unless
+--insecure). RULE is the rule as in the config file, in
 JSON (or a file holding it, or - for stdin):
   parapet rules add '{"id": "block-net", "ips": ["198.51.100.0/24"]}'
   parapet rules add --kind rate_limit '{"id": "rl-api", "limit": "10/s", "paths": ["/api/"]}'
@@ -63,7 +64,7 @@ serving.
 
 // adminFlags parses a subcommand's flags with positional arguments
 // anywhere, and returns the API client.
-func adminFlags(fs *flag.FlagSet, server *string, cmdUsage string, args []string, stdout, stderr io.Writer) (pos []string, c *apiClient, code int) {
+func adminFlags(fs *flag.FlagSet, server *serverOpts, cmdUsage string, args []string, stdout, stderr io.Writer) (pos []string, c *apiClient, code int) {
 	for {
 		if code := parseFlags(fs, cmdUsage, args, stdout, stderr); code >= 0 {
 			return nil, nil, code

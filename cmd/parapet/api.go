@@ -27,13 +27,26 @@ type apiClient struct {
 	http  *http.Client
 }
 
-// serverFlag adds --server to fs.
-func serverFlag(fs *flag.FlagSet) *string {
-	return fs.String("server", os.Getenv(EnvServer), "`URL` of the running Parapet (env "+EnvServer+"); the token is PARAPET_ADMIN_TOKEN")
+// serverOpts are the flags naming the running Parapet.
+type serverOpts struct {
+	URL string
+	// Insecure allows http:// to another machine: the token then crosses
+	// the network in the clear.
+	Insecure bool
 }
 
-// newAPIClient checks the server URL and the token.
-func newAPIClient(server string) (*apiClient, error) {
+// serverFlag adds --server and --insecure to fs.
+func serverFlag(fs *flag.FlagSet) *serverOpts {
+	o := &serverOpts{}
+	fs.StringVar(&o.URL, "server", os.Getenv(EnvServer), "`URL` of the running Parapet (env "+EnvServer+"); the token is PARAPET_ADMIN_TOKEN")
+	fs.BoolVar(&o.Insecure, "insecure", false, "allow an http:// --server on another machine (the admin token is then sent in the clear)")
+	return o
+}
+
+// newAPIClient checks the server URL and the token. The token is only
+// sent over HTTPS, or plain HTTP to this machine, unless o.Insecure.
+func newAPIClient(o serverOpts) (*apiClient, error) {
+	server := o.URL
 	if server == "" {
 		return nil, errors.New("needs --server URL (or " + EnvServer + "), the address of the running Parapet")
 	}
@@ -41,11 +54,18 @@ func newAPIClient(server string) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--server %q must be an http:// or https:// URL", server)
 	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) && !o.Insecure {
+		return nil, fmt.Errorf("--server %s: refusing to send the admin token over plain HTTP to another machine (anyone on the way could read it and take over the WAF); "+
+			"use https://, or --insecure if the network is private", u.Redacted())
+	}
 	token := os.Getenv("PARAPET_ADMIN_TOKEN")
 	if token == "" {
 		return nil, errors.New("PARAPET_ADMIN_TOKEN must hold an admin token (admin.token or one of admin.tokens)")
 	}
-	return &apiClient{base: strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	client := &http.Client{Timeout: 30 * time.Second,
+		// A redirect must not carry the token elsewhere (nor to plain HTTP).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &apiClient{base: strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), token: token, http: client}, nil
 }
 
 // apiError is an error answer of the API.
@@ -113,6 +133,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return fmt.Errorf("%s redirected to %q (not followed: it would carry the admin token); give that address as --server", c.base, resp.Header.Get("Location"))
 	}
 	if resp.StatusCode >= 400 {
 		e := &apiError{Status: resp.StatusCode}

@@ -26,6 +26,8 @@ const banUsage = `Usage:
 With --server (or PARAPET_SERVER) it asks the running Parapet's admin API,
 with the token in PARAPET_ADMIN_TOKEN: what it prints is what the server
 did (an address an allow rule lets through is refused, with the rule's id).
+The token goes only over https://, or http:// to this machine (--insecure
+allows plain HTTP to another one, on a private network).
 Without, it works on the store the server with the same config uses: Redis
 (store.type redis), or the memory store's ban file, which a running server
 re-reads within a second. IPv6 clients are banned by their /64.
@@ -95,7 +97,7 @@ func cmdBan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parapet ban: --for must be positive")
 		return 2
 	}
-	if *server != "" {
+	if server.URL != "" {
 		return banViaAPI(ctx, *server, sub, pos, *dur, *reason, *action, stdout, stderr)
 	}
 	cfg, err := config.Load(*file, os.Environ())
@@ -253,7 +255,7 @@ func allowListedIn(cfg *config.Config, key string) (string, bool) {
 }
 
 // banViaAPI runs a ban subcommand against the server's admin API.
-func banViaAPI(ctx context.Context, server, sub string, pos []string, dur time.Duration, reason, action string, stdout, stderr io.Writer) int {
+func banViaAPI(ctx context.Context, server serverOpts, sub string, pos []string, dur time.Duration, reason, action string, stdout, stderr io.Writer) int {
 	c, err := newAPIClient(server)
 	if err != nil {
 		return fail(stderr, "ban", err)

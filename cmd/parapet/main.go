@@ -68,8 +68,13 @@ Configuration:
   JSON API under /_parapet/api/ on the public port ("Authorization: Bearer <token>";
   bans and rate limits apply there; failed attempts are logged, counted and limited
   by admin.fail_limit), or on its own PARAPET_ADMIN_LISTEN=127.0.0.1:9180. The
+  dashboard (/_parapet/ui/) and its logins are only on admin.listen or on a host
+  name of its own, PARAPET_ADMIN_HOST=parapet.example.com (routed to this app;
+  Parapet serves only /_parapet/ there), never on the app's own hosts. The
   commands ban, rules, status, events, under-attack and reload talk to it:
     PARAPET_SERVER=https://app.example.com PARAPET_ADMIN_TOKEN=... parapet ban add 198.51.100.7
+  (the token goes only over https://, or http:// to this machine; --insecure
+  allows plain HTTP to another one)
   Live changes (rules added or switched to monitor, under-attack by hand) are kept
   in Redis (store.type redis) or in a state file beside the config, across restarts.
   Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's

@@ -66,8 +66,13 @@ rules:
 	return file
 }
 
+// adminHost is the dashboard's own host name in the test configs
+// (admin.host): dashboard sessions are only made and honoured there.
+const adminHost = "parapet.test"
+
 const tokens = `admin:
   token: ` + rootToken + `
+  host: ` + adminHost + `
   fail_limit: 3/minute
   tokens:
     - {name: alice, token: ` + aliceToken + `}
@@ -139,6 +144,10 @@ func (s *server) call(t *testing.T, method, path, token, body string, header ...
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -32,6 +32,7 @@ const (
 	RuleAdminToken     = "admin-token"      // refused: no or a wrong token or session
 	RuleAdminCSRF      = "admin-csrf"       // refused: a cookie change without X-CSRF-Token
 	RuleAdminFailLimit = "admin-fail-limit" // refused: too many failed attempts
+	RuleAdminOrigin    = "admin-origin"     // refused: a dashboard session on the app's own origin
 )
 
 // maxBody bounds an admin request's body.
@@ -123,11 +124,16 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	sessions := SessionsAllowed(cfg, r, q.info == nil)
 	if r.URL.Path == PathPrefix+"session" {
+		if !sessions {
+			s.noSessionsHere(w, q, cfg)
+			return
+		}
 		s.session(w, r, q, tokens)
 		return
 	}
-	actor, viaCookie, ok := s.authenticate(w, r, q, tokens)
+	actor, viaCookie, ok := s.authenticate(w, r, q, tokens, sessions)
 	if !ok {
 		return
 	}
@@ -156,7 +162,7 @@ func clientOf(ctx context.Context) string {
 
 // authenticate finds the actor of a bearer token or a session cookie, or
 // answers 401 (a wrong credential is logged, counted and limited).
-func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, q request, tokens []config.AdminToken) (actor string, viaCookie, ok bool) {
+func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, q request, tokens []config.AdminToken, sessions bool) (actor string, viaCookie, ok bool) {
 	if tok, has := bearer(r); has {
 		if actor, ok := tokenActor(tokens, tok); ok {
 			return actor, false, true
@@ -165,6 +171,10 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, q request
 		return "", false, false
 	}
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
+		if !sessions {
+			s.noSessionsHere(w, q, s.rt.Config())
+			return "", false, false
+		}
 		sess, err := s.cookieSession(r, tokens)
 		if err == nil {
 			return sess.Actor, true, true
@@ -190,6 +200,34 @@ func (s *Service) cookieSession(r *http.Request, tokens []config.AdminToken) (se
 		return session{}, errBadSession
 	}
 	return sess, nil
+}
+
+// SessionsAllowed reports whether dashboard sessions (the cookie) are made
+// and honoured for r: on the private listener (admin.listen), or on
+// admin.host, where Parapet serves nothing of the app; never on the app's
+// own origin, where a script on any of its pages could use them.
+func SessionsAllowed(cfg *config.Config, r *http.Request, private bool) bool {
+	return private || config.SameHost(r.Host, cfg.Admin.Host)
+}
+
+// NoSessionsMessage tells an operator on the app's own origin why there
+// is no dashboard login there and how to get one.
+func NoSessionsMessage(cfg *config.Config) string {
+	if cfg.Admin.Host != "" {
+		return "dashboard logins are made on admin.host only: open /_parapet/ui/ on " + cfg.Admin.Host +
+			" (a script on any page of the app could use a session made on the app's own origin); the API answers bearer tokens here"
+	}
+	return "dashboard logins are refused on the app's own origin, where a script on any page of the app could use the session: " +
+		"set admin.host (PARAPET_ADMIN_HOST: a host name of the dashboard's own, e.g. parapet.example.com, routed to this app) " +
+		"or admin.listen (PARAPET_ADMIN_LISTEN: a private address) and open /_parapet/ui/ there; the API answers bearer tokens here"
+}
+
+// noSessionsHere refuses a login, a session read or a session cookie on
+// the app's own origin (403, not counted as a failure).
+func (s *Service) noSessionsHere(w http.ResponseWriter, q request, cfg *config.Config) {
+	q.final(decision.Decision{Action: decision.Respond, Status: http.StatusForbidden, RuleID: RuleAdminOrigin,
+		Reason: "admin API: dashboard session on the app's own origin"})
+	writeError(w, http.StatusForbidden, NoSessionsMessage(cfg))
 }
 
 // refuse answers 401 without counting a failure (no credentials, or an
@@ -574,15 +612,17 @@ func (s *Service) postBan(w http.ResponseWriter, r *http.Request) {
 	if body.Reason == "" {
 		body.Reason = "banned by " + Actor(r.Context())
 	}
+	// An allow rule runs before the bans: refused if it lets any address
+	// of the ban through (an IPv6 ban is of the address's /64).
 	if p, err := netip.ParsePrefix(key); err == nil {
 		key = p.String()
-		if rule, ok := s.rt.Handler().Chain().AllowListedBy(p.Addr()); ok {
-			s.allowListed(w, body.IP, rule)
+		if rule, ok := s.rt.Handler().Chain().AllowOverlapping(p); ok {
+			s.allowListed(w, body.IP, key, rule)
 			return
 		}
 	} else if ip, err := netip.ParseAddr(key); err == nil {
 		if rule, ok := s.rt.Handler().Chain().AllowListedBy(ip); ok {
-			s.allowListed(w, body.IP, rule)
+			s.allowListed(w, body.IP, key, rule)
 			return
 		}
 	}
@@ -596,7 +636,16 @@ func (s *Service) postBan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, banView(ban))
 }
 
-func (s *Service) allowListed(w http.ResponseWriter, ip, rule string) {
+func (s *Service) allowListed(w http.ResponseWriter, ip, key, rule string) {
+	if strings.Contains(key, "/") {
+		what := key
+		if key != ip {
+			what = ip + " (banned as its " + key + ")"
+		}
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s holds addresses allow-listed by rule %s: allow rules run before bans, so the ban would never apply to them; remove them from the rule first", what, rule),
+			Problem{Field: "ip", Reason: key + " holds addresses allow-listed by rule " + rule})
+		return
+	}
 	writeError(w, http.StatusConflict, fmt.Sprintf("%s is allow-listed by rule %s: allow rules run before bans, so a ban would never apply; remove the address from the rule first", ip, rule),
 		Problem{Field: "ip", Reason: "allow-listed by rule " + rule})
 }

@@ -24,7 +24,7 @@ func TestVisWrongMethodIsJSON405WithAllow(t *testing.T) {
 		{"POST", "/_parapet/api/stats", "GET, HEAD"},
 		{"PUT", "/_parapet/api/session", "DELETE, GET, HEAD, POST"},
 	} {
-		code, body, h := s.call(t, c.method, c.path, rootToken, "")
+		code, body, h := s.call(t, c.method, c.path, rootToken, "", "Host", adminHost)
 		if code != http.StatusMethodNotAllowed {
 			t.Errorf("%s %s: %d %v, want 405", c.method, c.path, code, body)
 			continue

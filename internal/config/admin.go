@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,20 @@ type Admin struct {
 	// port. Empty: the public port, under /_parapet/api/ and /_parapet/ui/,
 	// behind the bans and limits like any request.
 	Listen string `yaml:"listen"`
+	// Host is a host name of the dashboard's own (e.g.
+	// parapet.example.com, pointed at the same app), for the dashboard on
+	// the public port. Dashboard logins (a session cookie) are only made
+	// and honoured where no page of the app can run script in the same
+	// origin: on admin.listen, or on this host, where Parapet serves only
+	// /_parapet/ and refuses everything else (404), and whose cookie is
+	// host-only. On the app's own hosts a script on any of its pages
+	// (a stored XSS, an uploaded HTML file) could otherwise use an
+	// operator's session, so there the dashboard is not served and logins
+	// are refused; the API keeps answering bearer tokens everywhere (a
+	// script cannot read the token). Without admin.host or admin.listen
+	// there is no dashboard, only the API and the CLI. Must be in
+	// edge.allowed_hosts when that is set. Restart to change.
+	Host string `yaml:"host"`
 	// SessionTTL is how long a dashboard login lasts.
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	// StateFile keeps live changes (rules added or toggled through the
@@ -46,6 +61,38 @@ type AdminToken struct {
 
 func defaultAdmin() Admin {
 	return Admin{SessionTTL: 12 * time.Hour, FailLimit: "10/minute"}
+}
+
+var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$`)
+
+// hostListed reports whether host is allowed by an edge.allowed_hosts
+// list (Django's ALLOWED_HOSTS syntax: "*", exact names, ".example.com"
+// for a domain and its subdomains).
+func hostListed(list []string, host string) bool {
+	for _, h := range list {
+		h = strings.ToLower(h)
+		switch {
+		case h == "*" || h == host:
+			return true
+		case strings.HasPrefix(h, ".") && (host == h[1:] || strings.HasSuffix(host, h)):
+			return true
+		}
+	}
+	return false
+}
+
+// SameHost reports whether a request's Host header names host: compared
+// without the header's port, case-insensitively, a trailing dot ignored.
+func SameHost(header, host string) bool {
+	if host == "" {
+		return false
+	}
+	h := header
+	if hh, _, err := net.SplitHostPort(header); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(h, ".")
+	return strings.EqualFold(h, strings.TrimSuffix(host, "."))
 }
 
 var adminName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
@@ -85,6 +132,16 @@ func (c *Config) validateAdmin(bad func(path, format string, args ...any)) {
 	if a.Listen != "" {
 		if _, _, err := net.SplitHostPort(a.Listen); err != nil {
 			bad("admin.listen", "%q is not host:port (e.g. 127.0.0.1:9180)", a.Listen)
+		}
+	}
+	if a.Host != "" {
+		h := strings.ToLower(strings.TrimSuffix(a.Host, "."))
+		if !hostName.MatchString(h) {
+			bad("admin.host", "%q must be a host name alone (e.g. parapet.example.com: no scheme, port or path)", a.Host)
+		} else if a.Listen != "" {
+			bad("admin.host", "is for the dashboard on the public port; with admin.listen the dashboard is there (set one of them)")
+		} else if len(c.Edge.AllowedHosts) > 0 && !hostListed(c.Edge.AllowedHosts, h) {
+			bad("admin.host", "%q must also be in edge.allowed_hosts (the edge refuses other hosts before the dashboard sees them)", a.Host)
 		}
 	}
 	if a.SessionTTL <= 0 {

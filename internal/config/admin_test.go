@@ -49,3 +49,38 @@ func TestAdminSection(t *testing.T) {
 		t.Fatal("admin API on by default")
 	}
 }
+
+// admin.host is a host name alone, for the public port (not beside
+// admin.listen), and must pass edge.allowed_hosts; PARAPET_ADMIN_HOST
+// sets it; SameHost compares a Host header with it.
+func TestAdminHost(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"admin: {host: 'https://parapet.example.com'}\n", "admin.host: \"https://parapet.example.com\" must be a host name alone"},
+		{"admin: {host: 'parapet.example.com:8443'}\n", "must be a host name alone"},
+		{"admin: {host: parapet.example.com, listen: '127.0.0.1:9180'}\n", "admin.host: is for the dashboard on the public port"},
+		{"edge: {allowed_hosts: [app.example.com]}\nadmin: {host: parapet.example.com}\n", "admin.host: \"parapet.example.com\" must also be in edge.allowed_hosts"},
+	} {
+		p := writeFile(t, c.yaml)
+		if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.yaml, err, c.want)
+		}
+	}
+	if _, err := Load(writeFile(t, "edge: {allowed_hosts: [.example.com]}\nadmin: {host: parapet.example.com}\n"), nil); err != nil {
+		t.Errorf("admin.host under an allowed domain: %v", err)
+	}
+	cfg, err := Load("", []string{"PARAPET_ADMIN_HOST=Parapet.Example.com"})
+	if err != nil || cfg.Admin.Host != "Parapet.Example.com" {
+		t.Fatalf("PARAPET_ADMIN_HOST: %v %q", err, cfg.Admin.Host)
+	}
+	for header, want := range map[string]bool{
+		"parapet.example.com": true, "PARAPET.example.com:443": true, "parapet.example.com.": true,
+		"app.example.com": false, "parapet.example.com.evil.test": false, "": false, "[::1]:80": false,
+	} {
+		if got := SameHost(header, cfg.Admin.Host); got != want {
+			t.Errorf("SameHost(%q) = %v", header, got)
+		}
+	}
+	if SameHost("anything", "") {
+		t.Error("SameHost with no admin.host")
+	}
+}

@@ -13,10 +13,29 @@ type Events struct {
 	// RedisStream shares events through a Redis stream (store.url), so the
 	// events API and the dashboard of any instance show every instance's
 	// events: auto (the default) when store.type is redis; true requires
-	// store.type redis; false keeps each instance's own.
+	// store.type redis; false keeps each instance's own. The stream lives
+	// in the Redis that holds the rate limits and bans, so it is bounded
+	// so as never to take their room: by length (stream_max_len), by
+	// memory (stream_memory_percent) and by time (the key expires a day
+	// after the last event written to it).
 	RedisStream Toggle `yaml:"redis_stream"`
-	// StreamMaxLen caps the Redis stream (XADD MAXLEN ~, about 1 KB an event).
+	// StreamMaxLen caps the Redis stream (XADD MAXLEN ~; an event takes
+	// about 500 bytes of Redis memory, so 10,000 are about 5 MB). Each
+	// instance keeps the newest ring_size events as they arrive; the
+	// stream only has to hold what a newly started instance backfills.
 	StreamMaxLen int `yaml:"stream_max_len"`
+	// StreamMemoryPercent pauses the stream while Redis's used_memory is
+	// above this percent of its maxmemory (checked at most once a second,
+	// or after each hundredth of maxmemory written), and trims it by half
+	// at each check until memory is back under the mark; it resumes below
+	// four fifths of the mark. Heroku's Redis plans refuse every write when
+	// full (noeviction): the rate limits would then fail (store.on_error).
+	// Pausing and resuming are logged, sent as store events and counted
+	// (parapet_events_stream_paused, parapet_events_stream_skipped_total).
+	// While paused, each instance's events still reach its own ring,
+	// stats, log line and file, but not the other instances. A Redis
+	// without maxmemory is bounded by stream_max_len only.
+	StreamMemoryPercent int `yaml:"stream_memory_percent"`
 	// File, when set, also appends every event to this NDJSON file (one
 	// JSON object a line, the events API's fields).
 	File string `yaml:"file"`
@@ -29,7 +48,7 @@ type Events struct {
 }
 
 func defaultEvents() Events {
-	return Events{RingSize: 2000, RedisStream: Auto, StreamMaxLen: 100000, FileMaxBytes: 100 << 20, FileRetentionDays: 90}
+	return Events{RingSize: 2000, RedisStream: Auto, StreamMaxLen: 10000, StreamMemoryPercent: 50, FileMaxBytes: 100 << 20, FileRetentionDays: 90}
 }
 
 // EventsStream reports whether events go through a Redis stream.
@@ -53,6 +72,9 @@ func (c *Config) validateEvents(bad func(path, format string, args ...any)) {
 	}
 	if e.StreamMaxLen < 1000 {
 		bad("events.stream_max_len", "%d must be at least 1000", e.StreamMaxLen)
+	}
+	if e.StreamMemoryPercent < 5 || e.StreamMemoryPercent > 90 {
+		bad("events.stream_memory_percent", "%d must be between 5 and 90", e.StreamMemoryPercent)
 	}
 	if e.File != "" && e.FileMaxBytes < 1<<20 {
 		bad("events.file_max_bytes", "must be at least 1MB")

@@ -236,6 +236,11 @@ type Route struct {
 	// Path is the exact path served, or with Prefix every path under it.
 	Path   string
 	Prefix bool
+	// Host, when set, limits the route to requests for that host (the
+	// Host header without its port, compared by config.SameHost): admin.host's
+	// catch-all, so that nothing of the app is served on the dashboard's
+	// origin. Routes without Host serve every host.
+	Host string
 	// OwnLimitsOnly skips the visitors' rate_limits (Parapet's own limits
 	// still apply): a browser posts a CSP report per violation, which must
 	// not count against the visitor's limits.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/events"
 )
@@ -105,6 +107,32 @@ func (l *Log) Stats(_ context.Context, window time.Duration, n int) (Stats, erro
 	return l.counter.Stats(window, n), nil
 }
 
+// Collectors are the Prometheus metrics of the stream (none without
+// one): whether it is paused for Redis memory, and the events it did not
+// publish (queue full or Redis failed; skipped while paused).
+func (l *Log) Collectors() []prometheus.Collector {
+	s := l.stream
+	if s == nil {
+		return nil
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parapet_events_stream_paused",
+			Help: "1 while the events stream is paused because Redis's used_memory is above events.stream_memory_percent of its maxmemory."},
+			func() float64 {
+				if s.Paused() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parapet_events_stream_skipped_total",
+			Help: "Events not published to the events stream while it was paused for Redis memory."},
+			func() float64 { return float64(s.Skipped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parapet_events_stream_dropped_total",
+			Help: "Events not published to the events stream because its queue was full or Redis failed."},
+			func() float64 { return float64(s.Dropped()) }),
+	}
+}
+
 // Close stops the stream (after publishing what is queued) and closes the file.
 func (l *Log) Close() error {
 	var errs []error
@@ -123,7 +151,8 @@ func OptionsFromConfig(cfg *config.Config, instance string) Options {
 	o := Options{Instance: instance, RingSize: cfg.Events.RingSize}
 	if cfg.EventsStream() {
 		o.Stream = &StreamOptions{URL: cfg.Store.URL, TLSSkipVerify: cfg.Store.TLSSkipVerify,
-			Key: cfg.Store.KeyPrefix + "events", MaxLen: int64(cfg.Events.StreamMaxLen)}
+			Key: cfg.Store.KeyPrefix + "events", MaxLen: int64(cfg.Events.StreamMaxLen),
+			MaxMemoryPercent: cfg.Events.StreamMemoryPercent}
 	}
 	if cfg.Events.File != "" {
 		o.File = &FileOptions{Path: cfg.Events.File, MaxBytes: int64(cfg.Events.FileMaxBytes),

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Stats resolution and reach.
@@ -22,7 +24,27 @@ const (
 	topCap = 256
 	// DefaultTop is how many entries each top list returns.
 	DefaultTop = 10
+	// MaxKey is the most of a key (a path, a User-Agent, a rule id) the
+	// counter keeps, in bytes; a longer one is cut on a character
+	// boundary and marked with "...". With topCap keys in 84 slots (60
+	// minutes, 24 hours), the top paths hold at most about 12 MB however
+	// long the paths clients send, and a path cut short still names the
+	// heavy hitter.
+	MaxKey = 512
 )
+
+// boundKey returns k cut to MaxKey bytes, as a string of its own: a map
+// key that is a slice of a longer string would keep all of it alive.
+func boundKey(k string) string {
+	if len(k) <= MaxKey {
+		return k
+	}
+	c := MaxKey
+	for c > 0 && !utf8.RuneStart(k[c]) {
+		c--
+	}
+	return strings.Clone(k[:c]) + "..."
+}
 
 // The dimensions of the top lists.
 const (
@@ -121,11 +143,16 @@ func (c *Counter) Add(r *Record) {
 		if s.rules == nil {
 			s.rules = map[string]int64{}
 		}
-		if _, ok := s.rules[r.Rule]; ok || len(s.rules) < topCap {
-			s.rules[r.Rule]++
+		rule := boundKey(r.Rule)
+		if _, ok := s.rules[rule]; ok || len(s.rules) < topCap {
+			s.rules[rule]++
 		}
 	}
-	keys := [dims]string{r.ClientIP, r.Country, "", r.pathOnly(), r.UserAgent}
+	// Every key is bounded here, whatever the record's origin: this
+	// instance's events are bounded when emitted, but records read from
+	// the Redis stream were written by other instances (or anyone with
+	// access to that Redis).
+	keys := [dims]string{boundKey(r.ClientIP), boundKey(r.Country), "", boundKey(r.pathOnly()), boundKey(r.UserAgent)}
 	if r.ASN != 0 {
 		keys[dimASN] = "AS" + strconv.FormatUint(uint64(r.ASN), 10)
 	}

@@ -3,6 +3,9 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,5 +113,98 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// usedMemory reads Redis's used_memory.
+func usedMemory(t *testing.T, rc *redis.Client) int64 {
+	t.Helper()
+	info, err := rc.InfoMap(context.Background(), "memory").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+	return n
+}
+
+// The stream shares its Redis with the rate limits and bans: above
+// MaxMemoryPercent of maxmemory it stops publishing (reported through
+// OnPause and counted), trims itself so the store keeps its room (the
+// store's own writes keep working under noeviction), and resumes once
+// there is room again; other instances then see events again.
+func TestStreamPausesAboveRedisMemoryMark(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	defer rc.Close()
+	ctx := context.Background()
+	base := usedMemory(t, rc)
+	max := base + 4<<20
+	if err := rc.ConfigSet(ctx, "maxmemory", fmt.Sprint(max)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var pauses []bool
+	open := func(name string, onPause func(bool, int64, int64)) *Log {
+		l, err := New(ctx, Options{Instance: name, RingSize: 500,
+			Stream: &StreamOptions{URL: rd.URL(), Key: "test:events", MaxLen: 1_000_000, MaxMemoryPercent: 50, OnPause: onPause}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	a := open("a", func(p bool, used, max int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		pauses = append(pauses, p)
+	})
+	b := open("b", nil)
+	paused := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(pauses) > 0 && pauses[len(pauses)-1]
+	}
+	// Events of about 1.5 KB each, far more than the Redis holds.
+	msg := strings.Repeat("x", 1000)
+	for i := 0; i < 20000 && !paused(); i++ {
+		a.Emit(ctx, &events.Event{Time: time.Now(), Decision: "block", RuleID: "fill", Reason: msg, RequestID: fmt.Sprint(i)})
+		if i%500 == 0 {
+			time.Sleep(20 * time.Millisecond) // let the publisher keep up, as real traffic would
+		}
+	}
+	waitFor(t, paused)
+	if !a.Stream().Paused() {
+		t.Fatal("OnPause reported a pause the stream does not")
+	}
+	for i := 0; i < 2000; i++ {
+		a.Emit(ctx, &events.Event{Time: time.Now(), Decision: "block", RuleID: "while-paused"})
+	}
+	waitFor(t, func() bool { return a.Stream().Skipped() > 0 })
+	// The store's writes still succeed: the stream left the room.
+	for i := 0; i < 1000; i++ {
+		if err := rc.Set(ctx, fmt.Sprint("ratelimit:", i), strings.Repeat("r", 100), time.Minute).Err(); err != nil {
+			t.Fatalf("a store write failed after the stream paused (used %d of %d): %v", usedMemory(t, rc), max, err)
+		}
+	}
+	if used := usedMemory(t, rc); used > base+(4<<20)*3/4 {
+		t.Fatalf("the stream paused but Redis uses %d of %d bytes", used, max)
+	}
+	// Room again: publishing resumes (at the next check, a second on)
+	// and the other instance sees events again.
+	if err := rc.ConfigSet(ctx, "maxmemory", fmt.Sprint(base+64<<20)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		a.Emit(ctx, &events.Event{Time: time.Now(), Decision: "block", RuleID: "after"})
+		return !paused() && len(b.Ring().Query(Filter{Rule: "after"}).Events) > 0
+	})
+	if n := len(b.Ring().Query(Filter{Rule: "while-paused", Limit: 1000}).Events); n != 0 {
+		t.Fatalf("b saw %d events published while paused", n)
+	}
+	if n := len(a.Ring().Query(Filter{Rule: "while-paused", Limit: 1000}).Events); n == 0 {
+		t.Fatal("a's own ring lost its events from while the stream was paused")
 	}
 }

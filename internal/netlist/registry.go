@@ -56,6 +56,15 @@ func (r *Registry) Feed(cfg FeedConfig) (*Feed, error) {
 	return f, nil
 }
 
+// Running reports whether a feed with cfg's name and settings runs (Feed
+// would return it without fetching).
+func (r *Registry) Running(cfg FeedConfig) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rf, ok := r.feeds[cfg.Name]
+	return ok && sameFeed(rf.feed.cfg, cfg)
+}
+
 // Retain stops every feed whose name is not in keep.
 func (r *Registry) Retain(keep map[string]bool) {
 	r.mu.Lock()

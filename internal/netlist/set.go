@@ -68,6 +68,31 @@ func (s *Set) Contains(ip netip.Addr) bool {
 	return s.v6.contains(addr6(ip))
 }
 
+// Overlaps reports whether any address of the prefix p is in the set
+// (p's address need not be: a ban of 2001:db8::/64 overlaps an allow list
+// holding 2001:db8::5).
+func (s *Set) Overlaps(p netip.Prefix) bool {
+	if s == nil || !p.IsValid() {
+		return false
+	}
+	p = normalize(p)
+	if p.Addr().Is4() {
+		lo := addr4(p.Addr())
+		hi := lo | uint32(uint64(1)<<(32-p.Bits())-1)
+		// The first range ending at or after lo (ranges are sorted and
+		// disjoint, so their ends are sorted too) overlaps if it starts
+		// by hi.
+		r := &s.v4
+		i, _ := slices.BinarySearch(r.hi, lo)
+		return i < len(r.lo) && r.lo[i] <= hi
+	}
+	lo := addr6(p.Addr())
+	hi := last6(lo, uint8(p.Bits()))
+	r := &s.v6
+	i, _ := slices.BinarySearchFunc(r.hi, lo, func(h, x u128) int { return h.cmp(x) })
+	return i < len(r.lo) && r.lo[i].cmp(hi) <= 0
+}
+
 func (r *ranges4) contains(x uint32) bool {
 	if len(r.lo) == 0 {
 		return false

@@ -124,3 +124,57 @@ func TestSetLenCountsDistinctPrefixes(t *testing.T) {
 		t.Errorf("empty set: Len %d", s.Len())
 	}
 }
+
+// Overlaps agrees with the reference (any prefix of the set overlaps p:
+// one holds the other) on random sets and prefixes of both families, and
+// finds an allow-listed address inside a banned /64.
+func TestSetOverlaps(t *testing.T) {
+	var b Builder
+	allow := netip.MustParsePrefix("2001:db8::5/128")
+	b.Add(allow)
+	b.Add(netip.MustParsePrefix("192.0.2.128/25"))
+	s := b.Build()
+	for p, want := range map[string]bool{
+		"2001:db8::/64": true, "2001:db8::5/128": true, "2001:db8::/32": true, "2001:db8:0:1::/64": false, "2001:db8::6/127": false,
+		"192.0.2.0/24": true, "192.0.2.0/25": false, "192.0.2.200/32": true, "0.0.0.0/0": true, "::ffff:192.0.2.0/120": true,
+	} {
+		if got := s.Overlaps(netip.MustParsePrefix(p)); got != want {
+			t.Errorf("Overlaps(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if (*Set)(nil).Overlaps(netip.MustParsePrefix("::/0")) {
+		t.Error("nil set overlaps")
+	}
+	rng := rand.New(rand.NewPCG(7, 9))
+	randPrefix := func() netip.Prefix {
+		if rng.IntN(2) == 0 {
+			a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+			return netip.PrefixFrom(a, 14+rng.IntN(19)).Masked()
+		}
+		var b16 [16]byte
+		b16[0], b16[1], b16[7], b16[15] = 0x20, 0x01, byte(rng.IntN(4)), byte(rng.IntN(256))
+		return netip.PrefixFrom(netip.AddrFrom16(b16), 56+rng.IntN(73)).Masked()
+	}
+	for round := 0; round < 200; round++ {
+		var b Builder
+		var ps []netip.Prefix
+		for i := rng.IntN(20); i > 0; i-- {
+			p := randPrefix()
+			ps = append(ps, p)
+			b.Add(p)
+		}
+		s := b.Build()
+		for i := 0; i < 50; i++ {
+			q := randPrefix()
+			want := false
+			for _, p := range ps {
+				if p.Overlaps(q) {
+					want = true
+				}
+			}
+			if got := s.Overlaps(q); got != want {
+				t.Fatalf("set %v: Overlaps(%s) = %v, want %v", ps, q, got, want)
+			}
+		}
+	}
+}

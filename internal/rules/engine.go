@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -40,6 +42,28 @@ type Deps struct {
 	// cookie, listed crawler); rules with action challenge ask it when they
 	// match. Nil: nobody is cleared.
 	Cleared func(r *http.Request, info *decision.Info) bool
+	// Log reports feeds that cannot start at activation (nil: discarded).
+	Log *slog.Logger
+}
+
+// ruleFeed is a feed a rule names. It is checked when the rules are built
+// and started (or, with the same settings, taken over from the running
+// config) only when the engine is activated (Engine.Activate, when its
+// chain is installed): a build for a reload that is refused, or for
+// `parapet check`, starts nothing. The runtime retires the feeds a new
+// chain no longer names.
+type ruleFeed struct {
+	fc   netlist.FeedConfig
+	reg  *netlist.Registry
+	feed atomic.Pointer[netlist.Feed]
+}
+
+// Set is the feed's list: nil (empty) until it is started.
+func (f *ruleFeed) Set() *netlist.Set {
+	if x := f.feed.Load(); x != nil {
+		return x.Set()
+	}
+	return nil
 }
 
 // Engine is the compiled rule list. Safe for concurrent use.
@@ -51,6 +75,7 @@ type Engine struct {
 	ua            *useragent.Matcher
 	uaRules       int
 	cleared       func(*http.Request, *decision.Info) bool
+	log           *slog.Logger
 }
 
 type rule struct {
@@ -61,7 +86,7 @@ type rule struct {
 	bypass bool
 
 	ips             *netlist.Set
-	feeds           []*netlist.Feed
+	feeds           []*ruleFeed
 	countries       map[string]bool
 	countriesExcept map[string]bool
 	asns            map[uint32]bool
@@ -83,7 +108,10 @@ type headerMatch struct {
 // enabled defaults), loading IP files, attaching feeds and opening geo
 // databases. Errors point at the config line that caused them.
 func New(cfg *config.Config, deps Deps) (*Engine, error) {
-	e := &Engine{countryHeader: http.CanonicalHeaderKey(cfg.Geo.CountryHeader), cleared: deps.Cleared}
+	e := &Engine{countryHeader: http.CanonicalHeaderKey(cfg.Geo.CountryHeader), cleared: deps.Cleared, log: deps.Log}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
 	var errs config.Errors
 	fail := func(path, format string, args ...any) { errs = append(errs, cfg.Errorf(path, format, args...)) }
 
@@ -204,12 +232,18 @@ func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[stri
 		case reg == nil:
 			fail(fmt.Sprintf("%s.feeds[%d]", p, j), "feeds are not available here")
 		default:
-			f, err := reg.Feed(fc)
+			// Checked, not started: its settings, and a file feed's file
+			// unless that feed already runs (read here, as activation
+			// would; a URL is never fetched while building).
+			f, err := netlist.NewFeed(fc, "", nil, nil)
+			if err == nil && fc.File != "" && !reg.Running(fc) {
+				err = f.Refresh(context.Background())
+			}
 			if err != nil {
 				fail(fmt.Sprintf("%s.feeds[%d]", p, j), "%v", err)
 				continue
 			}
-			r.feeds = append(r.feeds, f)
+			r.feeds = append(r.feeds, &ruleFeed{fc: fc, reg: reg})
 		}
 	}
 	countrySet := func(field string, codes []string) map[string]bool {
@@ -366,10 +400,31 @@ func (e *Engine) FeedNames() map[string]bool {
 	names := map[string]bool{}
 	for _, r := range e.rules {
 		for _, f := range r.feeds {
-			names[f.Config().Name] = true
+			names[f.fc.Name] = true
 		}
 	}
 	return names
+}
+
+// Activate starts the feeds the rules name (a feed already running with
+// the same settings is taken over, not fetched again: a URL feed serves
+// its cached copy at once, a file feed is read before Activate returns).
+// The chain calls it when it is installed; a feed that cannot start is
+// logged, and its rules match no address until a later config starts it.
+func (e *Engine) Activate() {
+	for _, r := range e.rules {
+		for _, f := range r.feeds {
+			if f.feed.Load() != nil {
+				continue
+			}
+			x, err := f.reg.Feed(f.fc)
+			if err != nil {
+				e.log.Warn("feed cannot start", "feed", f.fc.Name, "rule", r.id, "error", err.Error())
+				continue
+			}
+			f.feed.Store(x)
+		}
+	}
 }
 
 // request is the per-request view the matchers share; lookups are done
@@ -433,7 +488,7 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			continue
 		}
 		for _, f := range rl.feeds {
-			if c := f.Config().Category; c != "" && f.Set().Contains(q.ip) {
+			if c := f.fc.Category; c != "" && f.Set().Contains(q.ip) {
 				info.AddTag(c)
 			}
 		}
@@ -522,17 +577,28 @@ func (rl *rule) matches(q *request) bool {
 // lets ip through by address (its ips, ip_files or feeds contain it),
 // whatever else the rule is scoped to: an allow rule stops the chain
 // before the bans stage, so a ban of ip would not apply where the rule
-// does. It is what the admin API asks before banning.
+// does.
 func (e *Engine) AllowListedBy(ip netip.Addr) (string, bool) {
+	return e.AllowOverlapping(netip.PrefixFrom(ip, ip.BitLen()))
+}
+
+// AllowOverlapping returns the id of the first enforced allow rule that
+// lets any address of p through by address: a ban of p (an IPv6 ban is
+// of a /64) would not apply to those addresses. It is what the admin API
+// asks before banning.
+func (e *Engine) AllowOverlapping(p netip.Prefix) (string, bool) {
+	if !p.IsValid() {
+		return "", false
+	}
 	for _, rl := range e.rules {
 		if rl.action != decision.Allow || rl.mode != decision.Enforce {
 			continue
 		}
-		if rl.ips != nil && rl.ips.Contains(ip) {
+		if rl.ips.Overlaps(p) {
 			return rl.id, true
 		}
 		for _, f := range rl.feeds {
-			if f.Set().Contains(ip) {
+			if f.Set().Overlaps(p) {
 				return rl.id, true
 			}
 		}

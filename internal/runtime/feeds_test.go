@@ -198,3 +198,160 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// accessConfig is a config whose access rule blocks the addresses of a
+// feed at url (refreshed every second).
+func accessConfig(upstream, listen, cache, name, url string) string {
+	return "upstream: " + upstream + `
+listen: ` + listen + `
+trusted_proxies: [loopback]
+feed_cache_dir: ` + cache + `
+detection: {enabled: false}
+reload: {watch: false}
+challenge: {crawlers: {enabled: false}}
+feeds:
+  - {name: ` + name + `, url: "` + url + `", refresh: 1s}
+rules:
+  - id: vendor-block
+    action: block
+    feeds: [` + name + `]
+`
+}
+
+// Issue 18: access-rule feeds started while the config was being built,
+// so a reload that was then refused (or `parapet check`) started a feed
+// that ran, fetching every refresh, until the next good reload. They are
+// the chain's, as the crawler feeds are: started when a config is
+// activated (the first request from a listed address is refused), never
+// by a refused reload or a check, and retired with the config that named
+// them.
+func TestVisAccessRuleFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
+	list := newListServer(t)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") }))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "parapet.yaml")
+	listen := testenv.FreeAddr(t)
+	cache := filepath.Join(dir, "feeds")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// parapet check builds everything and fetches nothing.
+	write(accessConfig(app.URL, listen, cache, "vendor", list.URL+"/check.txt"))
+	if _, err := runtime.Check(file, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := list.count("/check.txt"); n != 0 {
+		t.Fatalf("parapet check fetched the feed %d times", n)
+	}
+
+	write(accessConfig(app.URL, listen, cache, "vendor", list.URL+"/vendor.txt"))
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testenv.Buffer{}
+	done := make(chan int, 1)
+	rtc := make(chan *runtime.Runtime, 1)
+	go func() {
+		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
+			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(),
+			Setup: func(rt *runtime.Runtime) error { rtc <- rt; return nil }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("parapet output:\n%s", out.String())
+		}
+	})
+	rt := <-rtc
+	get := func(ip string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+listen+"/", nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "parapet serves", func() bool {
+		resp, err := http.Get("http://" + listen + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	waitFor(t, "the feed fetched at activation and its address refused", func() bool {
+		return list.count("/vendor.txt") > 0 && get("198.51.100.9") == 403
+	})
+	if code := get("192.0.2.1"); code != 200 {
+		t.Fatalf("an address off the list: %d", code)
+	}
+	if !hasFeed(rt, "vendor") {
+		t.Fatal("vendor is not among the running feeds")
+	}
+
+	// A refused reload (a bad rule) names a new feed: nothing is fetched.
+	write(accessConfig(app.URL, listen, cache, "other", list.URL+"/other.txt") + "  - id: bad\n    ips: [not-an-address]\n")
+	if err := rt.Reload(ctx, "test"); err == nil {
+		t.Fatal("a config with a bad rule was not refused")
+	}
+	time.Sleep(1500 * time.Millisecond) // over a refresh period
+	if n := list.count("/other.txt"); n != 0 {
+		t.Fatalf("a refused reload fetched the feed it named %d times", n)
+	}
+	if hasFeed(rt, "other") {
+		t.Fatal("a refused reload left its feed running")
+	}
+
+	// A good reload naming another feed starts it and retires the old one.
+	write(accessConfig(app.URL, listen, cache, "other", list.URL+"/other.txt"))
+	if err := rt.Reload(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new feed fetched", func() bool { return list.count("/other.txt") > 0 })
+	if hasFeed(rt, "vendor") {
+		t.Fatal("vendor still running after a reload that no longer names it")
+	}
+	before := list.count("/vendor.txt")
+	time.Sleep(2500 * time.Millisecond) // over two refresh periods
+	if after := list.count("/vendor.txt"); after != before {
+		t.Fatalf("the retired feed was fetched %d more times", after-before)
+	}
+}
+
+// listServer publishes a plain IP list (198.51.100.0/24) on loopback and
+// counts the fetches of each path.
+type listServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+func newListServer(t *testing.T) *listServer {
+	ls := &listServer{hits: map[string]int{}}
+	ls.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ls.mu.Lock()
+		ls.hits[r.URL.Path]++
+		ls.mu.Unlock()
+		fmt.Fprint(w, "198.51.100.0/24\n")
+	}))
+	t.Cleanup(ls.Close)
+	return ls
+}
+
+func (ls *listServer) count(path string) int {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.hits[path]
+}

@@ -160,6 +160,7 @@ func PinRestartKeys(running, next *config.Config) []string {
 	pin("metrics", running.Metrics != next.Metrics, func() { next.Metrics = running.Metrics })
 	pin("store", running.Store != next.Store, func() { next.Store = running.Store })
 	pin("admin.listen", running.Admin.Listen != next.Admin.Listen, func() { next.Admin.Listen = running.Admin.Listen })
+	pin("admin.host", running.Admin.Host != next.Admin.Host, func() { next.Admin.Host = running.Admin.Host })
 	pin("admin.state_file", running.Admin.StateFile != next.Admin.StateFile, func() { next.Admin.StateFile = running.Admin.StateFile })
 	return changed
 }

@@ -101,9 +101,13 @@ func call(t *testing.T, base, method, path, bearer, body string, header ...strin
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +115,8 @@ func call(t *testing.T, base, method, path, bearer, body string, header ...strin
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, raw
 }
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func decode(t *testing.T, raw []byte, v any) {
 	t.Helper()
@@ -316,5 +322,56 @@ func TestVisEventsAndStatsThroughTheAPI(t *testing.T) {
 	code, _, raw := call(t, s.base, "GET", "/_parapet/api/stats?window=1h", token, "")
 	if code != 200 || !strings.Contains(string(raw), `"block-scanner":3`) {
 		t.Errorf("stats: %d %s", code, raw)
+	}
+}
+
+// Review 5 (the dashboard's session on the app's origin): on the public
+// port the dashboard lives on admin.host only. That host serves nothing
+// of the app (404 for every path outside /_parapet/, which the app never
+// sees); the app's hosts get no dashboard: with admin.host they are sent
+// there, without it they are told how to turn it on, and a login is
+// refused with the same advice; bearer tokens work on every host.
+func TestVisDashboardOnlyOnTheAdminHost(t *testing.T) {
+	s := start(t, "admin: {token: "+token+", host: parapet.example.com}\n")
+	const host = "parapet.example.com"
+	code, h, page := call(t, s.base, "GET", "/_parapet/ui/", "", "", "Host", host)
+	if code != 200 || !strings.Contains(string(page), `<script src="app.js"`) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("dashboard on admin.host: %d %q", code, page)
+	}
+	for _, path := range []string{"/", "/accounts/login/", "/_parapet/nothing", "/static/app.js"} {
+		if code, _, body := call(t, s.base, "GET", path, "", "", "Host", host+":443"); code != 404 || !strings.Contains(string(body), "admin.host") {
+			t.Errorf("GET %s on admin.host: %d %q, want Parapet's 404", path, code, body)
+		}
+	}
+	if code, _, body := call(t, s.base, "GET", "/_parapet/api/status", token, "", "Host", host); code != 200 {
+		t.Errorf("the API on admin.host: %d %s", code, body)
+	}
+	// The app's host: sent to admin.host, on the same port.
+	code, h, _ = call(t, s.base, "GET", "/_parapet/ui/#events", "", "")
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.base, "http://"), ":")
+	if want := "http://" + host + ":" + port + "/_parapet/ui/"; code != http.StatusFound || h.Get("Location") != want {
+		t.Errorf("dashboard on the app's host: %d to %q, want 302 to %s", code, h.Get("Location"), want)
+	}
+	if code, _, body := call(t, s.base, "GET", "/", "", ""); code != 200 || string(body) != "app" {
+		t.Errorf("the app on its own host: %d %q", code, body)
+	}
+	if code, _, body := call(t, s.base, "GET", "/_parapet/api/status", token, ""); code != 200 {
+		t.Errorf("bearer API on the app's host: %d %s", code, body)
+	}
+	if !strings.Contains(s.out.String(), `"rule":"admin-host"`) {
+		t.Error("the refusals on admin.host are not in the events")
+	}
+
+	// Without admin.host: no dashboard on the public port, and it says
+	// how to get one.
+	s2 := start(t, "admin: {token: "+token+"}\n")
+	code, h, page = call(t, s2.base, "GET", "/_parapet/ui/", "", "")
+	if code != 403 || !strings.Contains(string(page), "admin.host") || !strings.Contains(string(page), "admin.listen") || strings.Contains(string(page), "<script") ||
+		!strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("dashboard on the app's origin without admin.host: %d %q (CSP %q)", code, page, h.Get("Content-Security-Policy"))
+	}
+	code, _, raw := call(t, s2.base, "POST", "/_parapet/api/session", "", `{"token":"`+token+`"}`)
+	if code != 403 || !strings.Contains(string(raw), "PARAPET_ADMIN_HOST") {
+		t.Errorf("login without admin.host: %d %s", code, raw)
 	}
 }

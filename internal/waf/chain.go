@@ -131,7 +131,7 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo, Cleared: chal.Cleared})
+	access, err := rules.New(cfg, rules.Deps{Feeds: deps.Feeds, OpenGeo: deps.OpenGeo, Cleared: chal.Cleared, Log: deps.log})
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +186,10 @@ func Build(cfg *config.Config, deps *Deps) (*Chain, error) {
 // address, before any ban (see rules.Engine.AllowListedBy).
 func (c *Chain) AllowListedBy(ip netip.Addr) (string, bool) { return c.access.AllowListedBy(ip) }
 
+// AllowOverlapping names the enforced allow rule that lets any address
+// of p through by address (rules.Engine.AllowOverlapping).
+func (c *Chain) AllowOverlapping(p netip.Prefix) (string, bool) { return c.access.AllowOverlapping(p) }
+
 // Config is the config the chain was built from.
 func (c *Chain) Config() *config.Config { return c.cfg }
 
@@ -218,9 +222,11 @@ func (h *Handler) Swap(c *Chain) {
 // activate starts what a chain runs while it serves and that its build
 // must not touch (a chain built for a reload that is then refused
 // changes nothing): under-attack mode takes the chain's settings, the
-// crawler range feeds start. RetainFeeds retires what it no longer uses.
+// access rules' feeds and the crawler range feeds start. RetainFeeds
+// retires what it no longer uses.
 func (c *Chain) activate() {
 	c.flood.uaStage.Activate()
+	c.access.Activate()
 	c.challenge.Activate()
 }
 
@@ -345,7 +351,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if rt := h.route(c, r.URL.Path); rt != nil {
+	if rt := h.route(c, r); rt != nil {
 		c.serveRoute(ctx, rec, r, info, rt)
 	} else if d := c.runStages(ctx, r, info, c.stages); d.Decided() {
 		info.Final = d

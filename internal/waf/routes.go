@@ -30,18 +30,18 @@ type Route = decision.Route
 // (metrics on the public listener). Call it before serving.
 func (h *Handler) Handle(rt Route) { h.routes = append(h.routes, rt) }
 
-// route returns the route serving path, or nil when the path is the app's.
-func (h *Handler) route(c *Chain, path string) *Route {
-	if rt := findRoute(c.routes, path); rt != nil {
+// route returns the route serving r, or nil when r is the app's.
+func (h *Handler) route(c *Chain, r *http.Request) *Route {
+	if rt := findRoute(c.routes, r.Host, r.URL.Path); rt != nil {
 		return rt
 	}
-	return findRoute(h.routes, path)
+	return findRoute(h.routes, r.Host, r.URL.Path)
 }
 
-func findRoute(routes []Route, path string) *Route {
+func findRoute(routes []Route, host, path string) *Route {
 	for i := range routes {
 		rt := &routes[i]
-		if path == rt.Path || rt.Prefix && strings.HasPrefix(path, rt.Path) {
+		if (path == rt.Path || rt.Prefix && strings.HasPrefix(path, rt.Path)) && (rt.Host == "" || config.SameHost(host, rt.Host)) {
 			return rt
 		}
 	}
