@@ -3,7 +3,11 @@
 
 package corazawaf
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+)
 
 // A value filter (Parapet patch) lets the embedder skip operator
 // evaluations it can prove would not match. When the WAF is built the
@@ -37,6 +41,10 @@ type ValueFilterRule struct {
 	MultiMatch      bool
 	// Transform runs the rule's transformation chain (for tests).
 	Transform func(string) string
+	// Op is the rule's operator. An operator that can say what it
+	// matches (@pm and @pmFromFile: see experimental.PhraseOperator) lets
+	// the filter reason about it as it does about a pattern.
+	Op plugintypes.Operator
 }
 
 // ValueFilter is what an embedder provides.
@@ -112,6 +120,7 @@ func (r *Rule) valueFilterRule() ValueFilterRule {
 			out, _ := r.executeTransformations(v)
 			return out
 		},
+		Op: r.operator.Operator,
 	}
 }
 
