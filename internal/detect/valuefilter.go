@@ -154,7 +154,7 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	}
 	pattern := "(?s)" + r.Argument
 	if matchesArbitraryBytes(pattern) {
-		return -1 // matched as bytes (Latin-1): not the pre-filter's reasoning
+		return f.planLatin1(r.Argument)
 	}
 	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
 	if !ok {
@@ -204,6 +204,24 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 		c = rxCondition{minLen: -1} // never met
 	} else if len(c.all) == 0 && !c.hasAny && minLen < 2 && c.reach == nil {
 		return -1 // nothing to check: the rule runs on every value
+	}
+	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// planLatin1 plans a pattern matched as bytes (Latin-1, without flags:
+// rx_re2.go). Coraza's literal analysis reasons in runes, so it is not
+// used; the reach analysis is: a plain value and its transformed forms
+// are ASCII, and an ASCII byte is the rune of the same number in both
+// readings of the pattern.
+func (f *valueFilter) planLatin1(pattern string) int {
+	reach := newAlphabetReach(pattern)
+	if reach == nil {
+		return -1
+	}
+	c := rxCondition{reach: reach}
+	if !reach.canMatch(allGroups) {
+		c = rxCondition{minLen: -1}
 	}
 	f.conds = append(f.conds, c)
 	return len(f.conds) - 1
