@@ -138,7 +138,7 @@ func (f *valueFilter) needle(s string) int32 {
 // safe and whose pattern needs something of a value (a length, a
 // literal); -1 otherwise.
 func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
-	if r.Operator != "rx" || r.Negated || strings.Contains(r.Argument, "%{") {
+	if r.Negated {
 		return -1
 	}
 	for _, t := range r.Transformations {
@@ -146,9 +146,15 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 			return -1
 		}
 	}
+	if r.Operator != "rx" {
+		return f.planPhrases(r)
+	}
+	if strings.Contains(r.Argument, "%{") {
+		return -1
+	}
 	pattern := "(?s)" + r.Argument
 	if matchesArbitraryBytes(pattern) {
-		return -1 // matched as bytes (Latin-1): not the pre-filter's reasoning
+		return f.planLatin1(r.Argument)
 	}
 	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
 	if !ok {
@@ -198,6 +204,61 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 		c = rxCondition{minLen: -1} // never met
 	} else if len(c.all) == 0 && !c.hasAny && minLen < 2 && c.reach == nil {
 		return -1 // nothing to check: the rule runs on every value
+	}
+	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// planLatin1 plans a pattern matched as bytes (Latin-1, without flags:
+// rx_re2.go). Coraza's literal analysis reasons in runes, so it is not
+// used; the reach analysis is: a plain value and its transformed forms
+// are ASCII, and an ASCII byte is the rune of the same number in both
+// readings of the pattern.
+func (f *valueFilter) planLatin1(pattern string) int {
+	reach := newAlphabetReach(pattern)
+	if reach == nil {
+		return -1
+	}
+	c := rxCondition{reach: reach}
+	if !reach.canMatch(allGroups) {
+		c = rxCondition{minLen: -1}
+	}
+	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// planPhrases gives a slot to a rule whose operator matches when one of
+// its phrases occurs in the value (@pm, @pmFromFile: Coraza's own list,
+// the file read as the operator read it). A plain value's transformed
+// forms, lower-cased, are parts of the value lower-cased with or without
+// its spaces; a phrase (lower-cased, compared without case) can only
+// occur in them if it occurs in one of those two strings, so the rule
+// may match exactly when the pass finds one of its phrases there.
+// Phrases with a byte no lower-cased plain value has cannot occur.
+func (f *valueFilter) planPhrases(r corazaexp.ValueFilterRule) int {
+	op := r.Op
+	if m, ok := op.(*memoOp); ok {
+		op = m.inner // memo_op.go: the same answers, remembered
+	}
+	p, ok := op.(corazaexp.PhraseOperator)
+	if !ok {
+		return -1
+	}
+	phrases := p.Phrases()
+	if len(phrases) == 0 {
+		return -1 // no phrase: leave the rule to the operator
+	}
+	c := rxCondition{hasAny: true}
+	for _, ph := range phrases {
+		if ph == "" {
+			return -1 // an empty phrase is in every value
+		}
+		if allPlain(ph) {
+			c.anyOf = append(c.anyOf, f.needle(ph))
+		}
+	}
+	if len(c.anyOf) == 0 {
+		c = rxCondition{minLen: -1} // no plain value holds a phrase
 	}
 	f.conds = append(f.conds, c)
 	return len(f.conds) - 1

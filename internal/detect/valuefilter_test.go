@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -285,4 +286,143 @@ func TestPlainValuesUnderSafeTransformations(t *testing.T) {
 		t.Fatalf("only %d plain values checked", checked)
 	}
 	t.Logf("%d plain values through %d planned chains", checked, len(chains))
+}
+
+// plannedCRS builds the CRS at paranoia 4 (every rule) without a filter,
+// then plans it with a new one, and returns the filter and the rules it
+// gave a slot, by slot.
+func plannedCRS(t *testing.T) (*valueFilter, map[int]corazaexp.ValueFilterRule) {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	cfg := config.Default()
+	cfg.Detection.ParanoiaLevel = 4
+	crs, err := buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newValueFilter()
+	ef := f.engineFilter()
+	planned := map[int]corazaexp.ValueFilterRule{}
+	ef.Plan = func(r corazaexp.ValueFilterRule) int {
+		slot := f.plan(r)
+		if slot >= 0 {
+			planned[slot] = r
+		}
+		return slot
+	}
+	crs.waf.(corazaexp.WAFWithValueFilter).SetValueFilter(ef)
+	return f, planned
+}
+
+// TestValueFilterNeverSkipsAMatch asks the filter about plain values
+// made to hold what the rules look for (each literal and phrase it knows,
+// alone, inside words, upper-cased, split by a space) and random ones,
+// and checks every planned rule directly: when the rule's transformations
+// and operator (@rx as Go's regexp, @pm as its phrases) match the value,
+// the filter must have given the rule's slot.
+func TestValueFilterNeverSkipsAMatch(t *testing.T) {
+	f, planned := plannedCRS(t)
+	type check struct {
+		rule    corazaexp.ValueFilterRule
+		re      *regexp.Regexp
+		phrases []string
+	}
+	checks := map[int]check{}
+	kinds := map[string]int{}
+	for slot, r := range planned {
+		c := check{rule: r}
+		if r.Operator == "rx" {
+			re, err := regexp.Compile("(?s)" + r.Argument)
+			if err != nil {
+				continue // RE2-only syntax: covered by the differential test
+			}
+			c.re = re
+		} else {
+			op := r.Op
+			if m, ok := op.(*memoOp); ok {
+				op = m.inner
+			}
+			c.phrases = op.(corazaexp.PhraseOperator).Phrases()
+		}
+		kinds[r.Operator]++
+		checks[slot] = c
+	}
+	if kinds["pmFromFile"] < 10 || kinds["pm"] < 2 || kinds["rx"] < 200 {
+		t.Fatalf("planned rules by operator: %v", kinds)
+	}
+	// Seeds: what the filter looks for, and what each rule's own data
+	// says it looks for (so that a phrase or literal the filter dropped
+	// is tried too).
+	seeds := append([]string{"a", "1", "x y", "select from", "etc passwd"}, f.words...)
+	for _, c := range checks {
+		if c.re != nil {
+			_, all, anyOf, _, _ := corazaexp.RxLiterals("(?s)" + c.rule.Argument)
+			if len(all) > 0 {
+				seeds = append(seeds, strings.Join(all, " "), strings.Join(all, ""))
+			}
+			for _, a := range anyOf {
+				seeds = append(seeds, strings.Join(append(all[:len(all):len(all)], a), " "))
+			}
+		}
+		seeds = append(seeds, c.phrases...)
+	}
+	rng := rand.New(rand.NewSource(2))
+	var values []string
+	every := 4
+	if testing.Short() || raceEnabled {
+		every = 16
+	}
+	for i, w := range seeds {
+		if i%every != 0 {
+			continue
+		}
+		values = append(values, w, "x"+w+"y", strings.ToUpper(w), "a "+w+" b", "1"+w+"-2")
+		if len(w) > 2 {
+			k := 1 + rng.Intn(len(w)-1)
+			values = append(values, w[:k]+" "+w[k:])
+		}
+	}
+	alphabet := "abcdefghijklmnopqrstuvwxyzEST0189 ._@:-"
+	for range 2000 {
+		b := make([]byte, 1+rng.Intn(24))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		values = append(values, string(b))
+	}
+	mayMatch := make([]uint64, (f.slots+63)/64)
+	tested, matched := 0, 0
+	for _, v := range values {
+		if !plainValue(v) {
+			continue
+		}
+		tested++
+		clear(mayMatch)
+		f.classify(v, mayMatch)
+		for slot, c := range checks {
+			out := c.rule.Transform(v)
+			hit := false
+			if c.re != nil {
+				hit = c.re.MatchString(out)
+			} else {
+				lower := strings.ToLower(out)
+				for _, p := range c.phrases {
+					if strings.Contains(lower, p) {
+						hit = true
+						break
+					}
+				}
+			}
+			if !hit {
+				continue
+			}
+			matched++
+			if mayMatch[slot>>6]&(1<<(slot&63)) == 0 {
+				t.Errorf("rule %d (@%s %.60q, %v) matches plain %q (transformed %q) but the filter skips it",
+					max(c.rule.ID, c.rule.ParentID), c.rule.Operator, c.rule.Argument, c.rule.Transformations, v, out)
+			}
+		}
+	}
+	t.Logf("%d plain values, %d planned rules checked (%v), %d (rule, value) matches all kept", tested, len(checks), kinds, matched)
 }

@@ -32,3 +32,14 @@ type WAFWithValueFilter interface {
 func RxLiterals(pattern string) (minLen int, all, anyOf []string, caseInsensitive, ok bool) {
 	return operators.RxLiterals(pattern)
 }
+
+// PhraseOperator is an operator that matches a value when one of its
+// phrases occurs in it, ASCII letters compared without case: @pm,
+// @pmFromFile and @pmf implement it. Phrases returns them lower-cased,
+// exactly as the operator's automaton was built from them (the file read
+// as the operator reads it); the caller must not modify the slice. A
+// value filter can skip such a rule for a value that holds none of them.
+// (Parapet patch.)
+type PhraseOperator interface {
+	Phrases() []string
+}

@@ -286,13 +286,20 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			var errs []error
 			var argsLen int
 			filtered := r.filterSlot != 0 && tx.WAF.valueFilter != nil
-			for _, arg := range values {
+			var answers *vfList
+			if filtered {
+				answers = tx.valueFilterList(values)
+				if answers != nil && !tx.anyMayMatch(answers, values, r.filterSlot) {
+					continue // no value of the variable (valuefilter.go)
+				}
+			}
+			for i, arg := range values {
 				if skipExcepted && v.exceptsWith(arg.Key(), removed) {
 					continue
 				}
 				// A value the rule cannot match is not transformed or
 				// matched (valuefilter.go).
-				if filtered && !tx.valueMayMatch(arg.Value(), r.filterSlot) {
+				if filtered && !tx.valueMayMatchAt(answers, i, arg.Value(), r.filterSlot) {
 					continue
 				}
 				if r.MultiMatch {

@@ -3,7 +3,12 @@
 
 package corazawaf
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+)
 
 // A value filter (Parapet patch) lets the embedder skip operator
 // evaluations it can prove would not match. When the WAF is built the
@@ -37,6 +42,10 @@ type ValueFilterRule struct {
 	MultiMatch      bool
 	// Transform runs the rule's transformation chain (for tests).
 	Transform func(string) string
+	// Op is the rule's operator. An operator that can say what it
+	// matches (@pm and @pmFromFile: see experimental.PhraseOperator) lets
+	// the filter reason about it as it does about a pattern.
+	Op plugintypes.Operator
 }
 
 // ValueFilter is what an embedder provides.
@@ -112,18 +121,25 @@ func (r *Rule) valueFilterRule() ValueFilterRule {
 			out, _ := r.executeTransformations(v)
 			return out
 		},
+		Op: r.operator.Operator,
 	}
 }
 
 // valueFilterCache holds, per phase, each distinct value's answer from
 // the filter: an open-addressing table keyed by the value's address and
 // length (as the transformation cache is; the key keeps the string
-// alive), its answers side by side in one slice.
+// alive), its answers side by side in one slice. lists align answers with
+// the slices of values rules read: the engine hands every rule that reads
+// a collection the same slice while the collection does not change, so
+// after the first rule each (rule, value) pair is an index, not a look-up
+// in the table.
 type valueFilterCache struct {
 	keys  []vfKey // a power of two long
 	used  int
 	words int
 	bits  []uint64
+	lists [8]vfList // the slices read most recently
+	next  int       // the entry of lists to reuse next
 }
 
 type vfKey struct {
@@ -132,9 +148,103 @@ type vfKey struct {
 	off int32 // the value's first word in bits, plus one (0: empty slot)
 }
 
-// mayMatch reports whether the rule with slot (as stored: slot+1) may
+// A vfList holds the answers' offsets of one slice of values, by index.
+// Each entry names the value it was found for (address and length, as the
+// table's keys do): an entry for another value (the slice's memory reused
+// for other values) is found again in the table, so the list is only ever
+// a shortcut.
+type vfList struct {
+	first *types.MatchData
+	n     int
+	at    []vfKey
+	// any is the union of every value's answers, once all are known
+	// (nil before): a rule whose slot it lacks matches none of the values
+	// and skips the slice without looking at them.
+	any []uint64
+}
+
+// valueFilterList returns the list aligned with values, made empty when
+// values was not read since the phase began; nil for a slice too short to
+// gain from one.
+func (tx *Transaction) valueFilterList(values []types.MatchData) *vfList {
+	if len(values) < 2 {
+		return nil
+	}
+	c := &tx.valueFilter
+	first := &values[0]
+	for i := range c.lists {
+		if l := &c.lists[i]; l.first == first && l.n == len(values) {
+			return l
+		}
+	}
+	l := &c.lists[c.next]
+	c.next = (c.next + 1) % len(c.lists)
+	l.first, l.n, l.any = first, len(values), l.any[:0]
+	if cap(l.at) < len(values) {
+		l.at = make([]vfKey, len(values))
+	} else {
+		l.at = l.at[:len(values)]
+		clear(l.at)
+	}
+	return l
+}
+
+// anyMayMatch reports whether the rule with slot (as stored) may match
+// one of values, the slice l is aligned with. The first call asks for
+// every value's answers. Exact because the slice is not written to once
+// read (collect: callers must not; the engine makes a new slice when a
+// collection changes) and l keeps it alive (no other slice takes its
+// place in memory during the phase).
+func (tx *Transaction) anyMayMatch(l *vfList, values []types.MatchData, slot int32) bool {
+	c := &tx.valueFilter
+	if len(l.any) == 0 {
+		for i, v := range values {
+			value := v.Value()
+			a := &l.at[i]
+			p, n := unsafe.StringData(value), len(value)
+			if a.off == 0 || a.p != p || a.n != n {
+				*a = vfKey{p: p, n: n, off: tx.valueFilterOffset(value) + 1}
+			}
+		}
+		if cap(l.any) < c.words {
+			l.any = make([]uint64, c.words)
+		}
+		l.any = l.any[:c.words]
+		clear(l.any)
+		for i := range l.at {
+			off := l.at[i].off - 1
+			for w := range l.any {
+				l.any[w] |= c.bits[off+int32(w)]
+			}
+		}
+	}
+	s := slot - 1
+	return l.any[s>>6]&(1<<(uint(s)&63)) != 0
+}
+
+// valueMayMatchAt is valueMayMatch for values[i] of the slice l is
+// aligned with (l nil: no list).
+func (tx *Transaction) valueMayMatchAt(l *vfList, i int, value string, slot int32) bool {
+	if l == nil {
+		return tx.valueMayMatch(value, slot)
+	}
+	a := &l.at[i]
+	p, n := unsafe.StringData(value), len(value)
+	if a.off == 0 || a.p != p || a.n != n {
+		*a = vfKey{p: p, n: n, off: tx.valueFilterOffset(value) + 1}
+	}
+	return tx.valueFilter.bit(a.off-1, slot-1)
+}
+
+// valueMayMatch reports whether the rule with slot (as stored: slot+1) may
 // match value.
 func (tx *Transaction) valueMayMatch(value string, slot int32) bool {
+	return tx.valueFilter.bit(tx.valueFilterOffset(value), slot-1)
+}
+
+// valueFilterOffset returns where value's answers are in bits, asking the
+// filter the first time in the phase.
+func (tx *Transaction) valueFilterOffset(value string) int32 {
 	f := tx.WAF.valueFilter
 	c := &tx.valueFilter
 	if c.words == 0 {
@@ -148,7 +258,7 @@ func (tx *Transaction) valueMayMatch(value string, slot int32) bool {
 	i := h & mask
 	for ; c.keys[i].off != 0; i = (i + 1) & mask {
 		if k := &c.keys[i]; k.p == p && k.n == n {
-			return c.bit(k.off-1, slot-1)
+			return k.off - 1
 		}
 	}
 	// Not seen this phase: classify it.
@@ -162,7 +272,7 @@ func (tx *Transaction) valueMayMatch(value string, slot int32) bool {
 	if 4*c.used > 3*len(c.keys) {
 		c.grow()
 	}
-	return c.bit(off, slot-1)
+	return off
 }
 
 func (c *valueFilterCache) bit(off, slot int32) bool {
@@ -190,11 +300,26 @@ func (c *valueFilterCache) grow() {
 // reset empties the cache (each phase, and for a reused transaction);
 // a table grown past 4096 values by a large body is dropped.
 func (c *valueFilterCache) reset() {
+	for i := range c.lists {
+		l := &c.lists[i]
+		if l.first == nil {
+			continue
+		}
+		l.first, l.n, l.any = nil, 0, l.any[:0]
+		if cap(l.at) > 4096 {
+			l.at = nil
+		} else {
+			clear(l.at[:cap(l.at)])
+			l.at = l.at[:0]
+		}
+	}
+	c.next = 0
 	if c.used == 0 {
 		return
 	}
 	if len(c.keys) > 4096 {
-		*c = valueFilterCache{}
+		lists := c.lists
+		*c = valueFilterCache{lists: lists}
 		return
 	}
 	clear(c.keys)

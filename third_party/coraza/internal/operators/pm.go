@@ -37,6 +37,9 @@ type pm struct {
 	// minLen is the length of the shortest pattern. If the input is shorter
 	// than this, no pattern can match and we skip the Aho-Corasick automaton.
 	minLen int
+	// phrases are the patterns the automaton was built from (Parapet: a
+	// value filter reads them, see Phrases).
+	phrases []string
 }
 
 var _ plugintypes.Operator = (*pm)(nil)
@@ -55,7 +58,7 @@ func newPM(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
 
 	m, _ := memoizeDo(options.Memoizer, data, func() (any, error) { return builder.Build(dict), nil })
 	// TODO this operator is supposed to support snort data syntax: "@pm A|42|C|44|F"
-	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(dict)}, nil
+	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(dict), phrases: dict}, nil
 }
 
 func (o *pm) Evaluate(tx plugintypes.TransactionState, value string) bool {
@@ -69,6 +72,12 @@ func (o *pm) Evaluate(tx plugintypes.TransactionState, value string) bool {
 // If any pattern is empty it returns 0 immediately, disabling short-circuiting:
 // an empty pattern matches every input, so no input can be safely skipped.
 // If there are no patterns, it returns 0.
+// Phrases returns the patterns the operator looks for, lower-cased, as
+// its automaton was built from them: it matches a value when one of them
+// occurs in it, ASCII letters compared without case (Parapet patch, for
+// value filters; the caller must not modify the slice).
+func (o *pm) Phrases() []string { return o.phrases }
+
 func minPatternLen(patterns []string) int {
 	min := 0
 	for _, p := range patterns {
