@@ -1,7 +1,6 @@
 package waf
 
 import (
-	"bytes"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -102,7 +101,7 @@ rules:
 // changed challenge policy invalidates them.
 func TestRandomSecretSurvivesReloadPolicyChangeDoesNot(t *testing.T) {
 	up := newUpstream(t, nil)
-	var logs bytes.Buffer
+	var logs testenv.Buffer
 	deps := testDepsLogging(t, slog.New(slog.NewTextHandler(&logs, nil)))
 	build := func(difficulty string) *Chain {
 		return mustBuild(t, deps, "upstream: "+up.URL+"\nchallenge:\n  difficulty: "+difficulty+"\nrules:\n  - id: humans\n    action: challenge\n    paths: [/]\n")
