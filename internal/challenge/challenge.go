@@ -296,7 +296,7 @@ func (c *Challenger) Activate() {
 		return
 	}
 	for _, cr := range c.crawlers.crawlers {
-		if err := cr.start(); err != nil {
+		if err := cr.feed.Start(); err != nil {
 			c.log.Warn("crawler ranges cannot start", "crawler", cr.name, "error", err.Error())
 		}
 	}
@@ -309,7 +309,7 @@ func (c *Challenger) FeedNames() []string {
 	}
 	var out []string
 	for _, cr := range c.crawlers.crawlers {
-		out = append(out, cr.fc.Name)
+		out = append(out, cr.feed.Config().Name)
 	}
 	return out
 }

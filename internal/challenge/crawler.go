@@ -3,7 +3,6 @@ package challenge
 import (
 	"fmt"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -18,28 +17,13 @@ import (
 // a new chain no longer names.
 type crawler struct {
 	name string
-	fc   netlist.FeedConfig
-	reg  *netlist.Registry
-	feed atomic.Pointer[netlist.Feed]
-}
-
-// start starts (or, after a reload with the same settings, takes back)
-// the crawler's feed.
-func (cr *crawler) start() error {
-	f, err := cr.reg.Feed(cr.fc)
-	if err != nil {
-		return err
-	}
-	cr.feed.Store(f)
-	return nil
+	feed *netlist.Pending
 }
 
 // set returns the crawler's ranges; nil until they are known.
 func (cr *crawler) set() *netlist.Set {
-	if f := cr.feed.Load(); f != nil {
-		if s := f.Set(); s.Len() > 0 {
-			return s
-		}
+	if s := cr.feed.Set(); s.Len() > 0 {
+		return s
 	}
 	return nil
 }
@@ -70,7 +54,7 @@ func newCrawlers(cfg *config.Config, feeds *netlist.Registry) (*crawlerClaims, e
 			errs = append(errs, cfg.Errorf(fmt.Sprintf("%s[%d]", base, i), "%v", err))
 			continue
 		}
-		out = append(out, &crawler{name: cc.Name, fc: fc, reg: feeds})
+		out = append(out, &crawler{name: cc.Name, feed: feeds.Pending(fc)})
 		rules = append(rules, useragent.Rule{Contains: cc.UserAgents})
 	}
 	if len(errs) > 0 {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Registry owns the running feeds across config reloads: a reload that
@@ -97,4 +98,42 @@ func sameFeed(a, b FeedConfig) bool {
 		return f.cfg
 	}
 	return withDefaults(a) == withDefaults(b)
+}
+
+// Pending is a feed a config names but does not start while it is built:
+// a build that is refused (a bad reload, `parapet check`) must fetch
+// nothing. The config's user starts it when the config is activated, and
+// the runtime retires the feeds a new config no longer names.
+type Pending struct {
+	cfg  FeedConfig
+	reg  *Registry
+	feed atomic.Pointer[Feed]
+}
+
+// Pending returns cfg's feed, not started.
+func (r *Registry) Pending(cfg FeedConfig) *Pending { return &Pending{cfg: cfg, reg: r} }
+
+// Config is the feed's configuration.
+func (p *Pending) Config() FeedConfig { return p.cfg }
+
+// Start starts the feed, or takes over the running one with the same
+// settings (Registry.Feed); a started Pending is left as it is.
+func (p *Pending) Start() error {
+	if p.feed.Load() != nil {
+		return nil
+	}
+	f, err := p.reg.Feed(p.cfg)
+	if err != nil {
+		return err
+	}
+	p.feed.Store(f)
+	return nil
+}
+
+// Set is the feed's list: nil (empty) until it is started and loaded.
+func (p *Pending) Set() *Set {
+	if f := p.feed.Load(); f != nil {
+		return f.Set()
+	}
+	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -46,26 +45,6 @@ type Deps struct {
 	Log *slog.Logger
 }
 
-// ruleFeed is a feed a rule names. It is checked when the rules are built
-// and started (or, with the same settings, taken over from the running
-// config) only when the engine is activated (Engine.Activate, when its
-// chain is installed): a build for a reload that is refused, or for
-// `parapet check`, starts nothing. The runtime retires the feeds a new
-// chain no longer names.
-type ruleFeed struct {
-	fc   netlist.FeedConfig
-	reg  *netlist.Registry
-	feed atomic.Pointer[netlist.Feed]
-}
-
-// Set is the feed's list: nil (empty) until it is started.
-func (f *ruleFeed) Set() *netlist.Set {
-	if x := f.feed.Load(); x != nil {
-		return x.Set()
-	}
-	return nil
-}
-
 // Engine is the compiled rule list. Safe for concurrent use.
 type Engine struct {
 	rules         []*rule
@@ -86,7 +65,7 @@ type rule struct {
 	bypass bool
 
 	ips             *netlist.Set
-	feeds           []*ruleFeed
+	feeds           []*netlist.Pending // started by Activate
 	countries       map[string]bool
 	countriesExcept map[string]bool
 	asns            map[uint32]bool
@@ -243,7 +222,7 @@ func compileRule(cfg *config.Config, p string, rc config.Rule, declared map[stri
 				fail(fmt.Sprintf("%s.feeds[%d]", p, j), "%v", err)
 				continue
 			}
-			r.feeds = append(r.feeds, &ruleFeed{fc: fc, reg: reg})
+			r.feeds = append(r.feeds, reg.Pending(fc))
 		}
 	}
 	countrySet := func(field string, codes []string) map[string]bool {
@@ -400,7 +379,7 @@ func (e *Engine) FeedNames() map[string]bool {
 	names := map[string]bool{}
 	for _, r := range e.rules {
 		for _, f := range r.feeds {
-			names[f.fc.Name] = true
+			names[f.Config().Name] = true
 		}
 	}
 	return names
@@ -414,15 +393,9 @@ func (e *Engine) FeedNames() map[string]bool {
 func (e *Engine) Activate() {
 	for _, r := range e.rules {
 		for _, f := range r.feeds {
-			if f.feed.Load() != nil {
-				continue
+			if err := f.Start(); err != nil {
+				e.log.Warn("feed cannot start", "feed", f.Config().Name, "rule", r.id, "error", err.Error())
 			}
-			x, err := f.reg.Feed(f.fc)
-			if err != nil {
-				e.log.Warn("feed cannot start", "feed", f.fc.Name, "rule", r.id, "error", err.Error())
-				continue
-			}
-			f.feed.Store(x)
 		}
 	}
 }
@@ -488,7 +461,7 @@ func (e *Engine) Check(_ context.Context, r *http.Request, info *decision.Info) 
 			continue
 		}
 		for _, f := range rl.feeds {
-			if c := f.fc.Category; c != "" && f.Set().Contains(q.ip) {
+			if c := f.Config().Category; c != "" && f.Set().Contains(q.ip) {
 				info.AddTag(c)
 			}
 		}
