@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/parapet-waf/parapet/internal/events"
 )
 
 // Stats resolution and reach.
@@ -33,18 +33,9 @@ const (
 	MaxKey = 512
 )
 
-// boundKey returns k cut to MaxKey bytes, as a string of its own: a map
-// key that is a slice of a longer string would keep all of it alive.
-func boundKey(k string) string {
-	if len(k) <= MaxKey {
-		return k
-	}
-	c := MaxKey
-	for c > 0 && !utf8.RuneStart(k[c]) {
-		c--
-	}
-	return strings.Clone(k[:c]) + "..."
-}
+// boundKey returns k cut to MaxKey bytes (events.Cut: a new string, so a
+// map key does not keep a longer original alive).
+func boundKey(k string) string { return events.Cut(k, MaxKey) }
 
 // The dimensions of the top lists.
 const (

@@ -202,7 +202,7 @@ func (r *Redactor) UserAgent(ua string) string {
 		}
 		ua = string(b)
 	}
-	return cut(ua, MaxUserAgent)
+	return Cut(ua, MaxUserAgent)
 }
 
 // The most of each field an event keeps, in bytes (see Event.Bound).
@@ -221,37 +221,43 @@ const (
 // events: the ring, the Redis stream shared with the rate limits, the
 // file, the stats' top lists). Multi.Emit calls it.
 func (e *Event) Bound() {
-	e.Path = cut(e.Path, MaxPath)
-	e.Host = cut(e.Host, MaxHost)
-	e.Method = cut(e.Method, MaxMethod)
-	e.Reason = cut(e.Reason, MaxText)
-	e.Message = cut(e.Message, MaxText)
-	e.Error = cut(e.Error, MaxText)
-	e.UserAgent = cut(e.UserAgent, MaxUserAgent)
+	e.Path = Cut(e.Path, MaxPath)
+	e.Host = Cut(e.Host, MaxHost)
+	e.Method = Cut(e.Method, MaxMethod)
+	e.Reason = Cut(e.Reason, MaxText)
+	e.Message = Cut(e.Message, MaxText)
+	e.Error = Cut(e.Error, MaxText)
+	e.UserAgent = Cut(e.UserAgent, MaxUserAgent)
 	for _, f := range []*string{&e.RequestID, &e.RuleID, &e.Actor, &e.Mode, &e.Decision, &e.Country, &e.ClientIP, &e.Kind} {
-		*f = cut(*f, MaxID)
+		*f = Cut(*f, MaxID)
 	}
 	for _, l := range []*[]string{&e.Tags, &e.Monitored, &e.Matched} {
-		if len(*l) > MaxList {
-			*l = (*l)[:MaxList:MaxList]
-		}
-		for i, v := range *l {
-			if len(v) > MaxID {
-				c := append([]string(nil), (*l)...) // the list may be shared with the request's state
-				c[i] = cut(v, MaxID)
-				for j := i + 1; j < len(c); j++ {
-					c[j] = cut(c[j], MaxID)
-				}
-				*l = c
-				break
-			}
-		}
+		*l = boundList(*l)
 	}
 }
 
-// cut returns s cut to at most max bytes on a character boundary, marked
-// with "..." (which the max does not count).
-func cut(s string, max int) string {
+// boundList returns l with at most MaxList entries of at most MaxID bytes
+// each: l itself when it is within both, else a copy (l may be the
+// request's own state).
+func boundList(l []string) []string {
+	fits := len(l) <= MaxList
+	for _, v := range l {
+		fits = fits && len(v) <= MaxID
+	}
+	if fits {
+		return l
+	}
+	c := make([]string, min(len(l), MaxList))
+	for i := range c {
+		c[i] = Cut(l[i], MaxID)
+	}
+	return c
+}
+
+// Cut returns s cut to at most max bytes on a character boundary, marked
+// with "..." (which the max does not count). A cut string is a new one: it
+// does not keep the long original alive.
+func Cut(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
