@@ -88,46 +88,11 @@ rules:
 		t.Fatalf("the client to be banned got %d before the ban", code)
 	}
 
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1100))...)
-	defer cancel()
-	ctx, cancel = chromedp.NewContext(ctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
 	// Script errors and console errors (a CSP refusal is one) are collected
 	// from the start; the 401 of the first session check (not logged in
 	// yet) and of the wrong token are expected.
-	var mu sync.Mutex
-	var problems []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError) && !expectedRefusal(m.Text) {
-				mu.Lock()
-				problems = append(problems, string(m.Type)+": "+m.Text)
-				mu.Unlock()
-			}
-		}
-	}()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot := filepath.Join(artifactsDir(t), "failed.png")
-			if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(shot, buf, 0o644)
-			}
-			t.Fatalf("%s: %v (screenshot %s)", what, err, shot)
-		}
-	}
-	poll := func(js string) chromedp.Action[chromedp.Void] {
-		return void(chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second)))
-	}
+	b := startBrowser(t, chromium, 1440, 1100, 90*time.Second)
+	ctx, run := b.ctx, b.run
 	setValue := func(sel, v string) chromedp.Action[chromedp.Void] {
 		return void(chromedp.Evaluate[bool](fmt.Sprintf(`(document.querySelector(%q).value = %q, true)`, sel, v)))
 	}
@@ -263,11 +228,72 @@ rules:
 		chromedp.Navigate(ui+"#events"),
 		chromedp.WaitVisible("#login-form"))
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Fatalf("the page had problems:\n%s", strings.Join(problems, "\n"))
+	b.checkProblems()
+}
+
+// chromiumSession is one Chromium for one test, with the console's script and
+// console errors (but expected refusals) collected from the start.
+type chromiumSession struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+// startBrowser starts Chromium with a window of width x height; every
+// action must be done within timeout. It is stopped when the test ends.
+func startBrowser(t *testing.T, chromium string, width, height int, timeout time.Duration) *chromiumSession {
+	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height))...)
+	t.Cleanup(cancel)
+	ctx, cancel = chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	b := &chromiumSession{t: t, ctx: ctx}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if (m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError) && !expectedRefusal(m.Text) {
+				b.mu.Lock()
+				b.problems = append(b.problems, string(m.Type)+": "+m.Text)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// run does the actions, failing the test (with a screenshot in its
+// artifacts) when one fails.
+func (b *chromiumSession) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		shot := filepath.Join(artifactsDir(b.t), "failed.png")
+		if buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(shot, buf, 0o644)
+		}
+		b.t.Fatalf("%s: %v (screenshot %s)", what, err, shot)
 	}
+}
+
+// checkProblems fails the test if the page had script or console errors.
+func (b *chromiumSession) checkProblems() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) > 0 {
+		b.t.Fatalf("the page had problems:\n%s", strings.Join(b.problems, "\n"))
+	}
+}
+
+// poll waits up to 20 s for the script js to be true.
+func poll(js string) chromedp.Action[chromedp.Void] {
+	return void(chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second)))
 }
 
 // void drops an action's value, to run it among others with chromedp.Do.

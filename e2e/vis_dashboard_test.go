@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,42 +55,8 @@ rules:
 		t.Fatalf("the public port's /_parapet/ui/ is not the app's with admin.listen: %d", resp.StatusCode)
 	}
 
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900))...)
-	defer cancel()
-	ctx, cancel = chromedp.NewContext(ctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var problems []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError) && !expectedRefusal(m.Text) {
-				mu.Lock()
-				problems = append(problems, string(m.Type)+": "+m.Text)
-				mu.Unlock()
-			}
-		}
-	}()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot := filepath.Join(artifactsDir(t), "failed.png")
-			if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(shot, buf, 0o644)
-			}
-			t.Fatalf("%s: %v (screenshot %s)", what, err, shot)
-		}
-	}
-	poll := func(js string) chromedp.Action[chromedp.Void] {
-		return void(chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second)))
-	}
+	b := startBrowser(t, chromium, 1280, 900, 60*time.Second)
+	ctx, run := b.ctx, b.run
 	ui := "http://" + private + "/_parapet/ui/"
 
 	run("a wrong token",
@@ -137,9 +100,5 @@ rules:
 			t.Logf("screenshot: %s", path)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Fatalf("the page had problems:\n%s", strings.Join(problems, "\n"))
-	}
+	b.checkProblems()
 }
