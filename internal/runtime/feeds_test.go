@@ -96,23 +96,7 @@ func TestVisCrawlerFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &testenv.Buffer{}
-	done := make(chan int, 1)
-	rtc := make(chan *runtime.Runtime, 1)
-	go func() {
-		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
-			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(),
-			Setup: func(rt *runtime.Runtime) error { rtc <- rt; return nil }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("parapet output:\n%s", out.String())
-		}
-	})
-	rt := <-rtc
+	rt := serveInProcess(t, cfg)
 
 	// Fetched at start, before any request.
 	waitFor(t, "the ranges fetched at activation", func() bool { return rs.count("/google.json") > 0 })
@@ -152,7 +136,7 @@ func TestVisCrawlerFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 	// A refused reload (a bad rule) names new ranges: nothing is fetched.
 	write(crawlerConfig(app.URL, listen, filepath.Join(dir, "feeds"), crawlerList(rs.URL+"/other.json")) +
 		"  - id: bad\n    ips: [not-an-address]\n")
-	if err := rt.Reload(ctx, "test"); err == nil {
+	if err := rt.Reload(t.Context(), "test"); err == nil {
 		t.Fatal("a config with a bad rule was not refused")
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -162,7 +146,7 @@ func TestVisCrawlerFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 
 	// A reload turning crawler recognition off retires the feed.
 	write(crawlerConfig(app.URL, listen, filepath.Join(dir, "feeds"), "    enabled: false\n"))
-	if err := rt.Reload(ctx, "test"); err != nil {
+	if err := rt.Reload(t.Context(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if hasFeed(rt, "crawler-google") {
@@ -255,23 +239,7 @@ func TestVisAccessRuleFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &testenv.Buffer{}
-	done := make(chan int, 1)
-	rtc := make(chan *runtime.Runtime, 1)
-	go func() {
-		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
-			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(),
-			Setup: func(rt *runtime.Runtime) error { rtc <- rt; return nil }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("parapet output:\n%s", out.String())
-		}
-	})
-	rt := <-rtc
+	rt := serveInProcess(t, cfg)
 	get := func(ip string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+listen+"/", nil)
@@ -303,7 +271,7 @@ func TestVisAccessRuleFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 
 	// A refused reload (a bad rule) names a new feed: nothing is fetched.
 	write(accessConfig(app.URL, listen, cache, "other", list.URL+"/other.txt") + "  - id: bad\n    ips: [not-an-address]\n")
-	if err := rt.Reload(ctx, "test"); err == nil {
+	if err := rt.Reload(t.Context(), "test"); err == nil {
 		t.Fatal("a config with a bad rule was not refused")
 	}
 	time.Sleep(1500 * time.Millisecond) // over a refresh period
@@ -316,7 +284,7 @@ func TestVisAccessRuleFeedsStartAtActivationAndStopAtRetire(t *testing.T) {
 
 	// A good reload naming another feed starts it and retires the old one.
 	write(accessConfig(app.URL, listen, cache, "other", list.URL+"/other.txt"))
-	if err := rt.Reload(ctx, "test"); err != nil {
+	if err := rt.Reload(t.Context(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the new feed fetched", func() bool { return list.count("/other.txt") > 0 })
@@ -354,4 +322,28 @@ func (ls *listServer) count(path string) int {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	return ls.hits[path]
+}
+
+// serveInProcess runs the server on cfg in this process until the test
+// ends (its feeds dial loopback only), returning its runtime; its output
+// is logged if the test fails.
+func serveInProcess(t *testing.T, cfg *config.Config) *runtime.Runtime {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testenv.Buffer{}
+	done := make(chan int, 1)
+	rtc := make(chan *runtime.Runtime, 1)
+	go func() {
+		done <- runtime.Serve(ctx, cfg, runtime.Options{Version: "test", Stdout: out, Stderr: out,
+			Environ: func() []string { return nil }, FeedClient: testenv.LoopbackClient(),
+			Setup: func(rt *runtime.Runtime) error { rtc <- rt; return nil }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("parapet output:\n%s", out.String())
+		}
+	})
+	return <-rtc
 }
