@@ -11,6 +11,9 @@
 #                                             # one client: the latency detection adds (bench/LATENCY.md)
 #   BASELINE=c854228 TARGETS="parapet parapet-baseline" SCENARIOS=get bash bench/run.sh
 #                                             # pass-through of this tree against a commit's, in one run
+#   EXTRA_CONFIG='runtime: {gc_percent: 400}' BASELINE=c854228 ...
+#                                             # YAML added to the parapet target's config only: hold a
+#                                             # setting that changed since BASELINE at its old value
 #   PIN=1 ...                                 # the server measured on CPU 0, wrk and the upstream on the
 #                                             # others (taskset): no load generator on the server's core
 #
@@ -247,7 +250,8 @@ Include /usr/share/modsecurity-crs/rules/*.conf
 MODSEC
       start_nginx nginx-modsec "load_module $mod;" "modsecurity on; modsecurity_rules_file $work/nginx-modsec/modsec.conf;" ;;
     parapet)
-      parapet_with parapet "$PASSTHROUGH_CONFIG" ;;
+      parapet_with parapet "$PASSTHROUGH_CONFIG${EXTRA_CONFIG:+
+$EXTRA_CONFIG}" ;;
     parapet-baseline)
       [ -x "$work/parapet-baseline" ] || { echo "bench: parapet-baseline needs BASELINE=<commit>" >&2; exit 2; }
       bin=parapet-baseline parapet_with parapet-baseline "$PASSTHROUGH_CONFIG" ;;
@@ -426,6 +430,8 @@ chart=results/$report.svg
 [ "$report" = RESULTS ] && chart=results/chart.svg
 [ "$report" != RESULTS ] && cmd="REPORT=$report $cmd"
 [ "$PIN" = 1 ] && cmd="PIN=1 $cmd"
+[ -n "${BASELINE:-}" ] && cmd="BASELINE=$BASELINE $cmd"
+[ -n "${EXTRA_CONFIG:-}" ] && cmd="EXTRA_CONFIG=$(printf %q "$EXTRA_CONFIG") $cmd"
 [[ " $TARGETS " == *" bareproxy-spin "* ]] && cmd="SPIN=$SPIN GARBAGE=$GARBAGE $cmd"
 python3 "$root/bench/report.py" --results "$results" --rss "$rss" \
   --header "$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $cpus, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, upstream: $UPSTREAM." \
