@@ -21,6 +21,8 @@ type responseRecorder struct {
 	send     time.Duration
 	writeBy  time.Time
 	deadline writeDeadliner
+	// armedAt is when the deadline was last set (zero: not yet).
+	armedAt time.Time
 }
 
 // writeDeadliner is the part of a server's ResponseWriter that sets the
@@ -48,16 +50,28 @@ func newRecorder(w http.ResponseWriter, send time.Duration, writeBy time.Time) *
 
 // arm gives the next write send to complete, like nginx's send_timeout:
 // a client that takes nothing for that long is cut off. The server
-// clears the deadline after the response (and on hijack).
+// clears the deadline after the response (and on hijack). A deadline set
+// less than send/rearmEvery ago is left as it is (setting one costs a
+// timer update on the connection): each write still has at least
+// 15/16 of send.
 func (r *responseRecorder) arm() {
 	if r.send > 0 {
-		d := time.Now().Add(r.send)
+		now := time.Now()
+		if !r.armedAt.IsZero() && now.Sub(r.armedAt) < r.send/rearmEvery {
+			return
+		}
+		r.armedAt = now
+		d := now.Add(r.send)
 		if !r.writeBy.IsZero() && r.writeBy.Before(d) {
 			d = r.writeBy // timeouts.write still bounds the whole response
 		}
 		_ = r.deadline.SetWriteDeadline(d)
 	}
 }
+
+// rearmEvery: arm moves the deadline only once send/rearmEvery has passed
+// since it last did.
+const rearmEvery = 16
 
 func (r *responseRecorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
