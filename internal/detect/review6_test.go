@@ -7,9 +7,9 @@ package detect
 import (
 	"fmt"
 	"math/rand"
-	"sort"
 	"regexp"
 	"regexp/syntax"
+	"sort"
 	"strings"
 	"testing"
 	"unicode"
