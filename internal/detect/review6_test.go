@@ -5,8 +5,14 @@ package detect
 // what the rule itself does.
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"sort"
@@ -110,7 +116,52 @@ func pickRune(rng *rand.Rand, ranges []rune) rune {
 // keeps the rule for each: a value the rule matches but the filter skips
 // is a detection bypass.
 func TestReview6GeneratedMatches(t *testing.T) {
-	f, planned := plannedCRS(t)
+	t.Run("paranoia-4", func(t *testing.T) {
+		f, planned := plannedCRS(t)
+		review6Generate(t, f, planned)
+	})
+	// Rules the other tests never plan: the Windows cmd.exe rules
+	// (detection.windows_host) and the response side.
+	t.Run("paranoia-4-windows-responses", func(t *testing.T) {
+		cfg := config.Default()
+		cfg.Detection.ParanoiaLevel = 4
+		cfg.Detection.WindowsHost = true
+		cfg.Detection.Responses.Enabled = true
+		f, planned := review6Planned(t, cfg)
+		review6Generate(t, f, planned)
+	})
+}
+
+// review6Planned builds the stage from cfg without a filter, then plans it
+// with a new one, and returns the filter and the rules it gave a slot.
+func review6Planned(t *testing.T, cfg *config.Config) (*valueFilter, map[int]corazaexp.ValueFilterRule) {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	s, err := buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newValueFilter()
+	ef := f.engineFilter()
+	planned := map[int]corazaexp.ValueFilterRule{}
+	ef.Plan = func(r corazaexp.ValueFilterRule) int {
+		slot := f.plan(r)
+		if slot >= 0 {
+			planned[slot] = r
+		}
+		return slot
+	}
+	s.waf.(corazaexp.WAFWithValueFilter).SetValueFilter(ef)
+	return f, planned
+}
+
+func review6Generate(t *testing.T, f *valueFilter, planned map[int]corazaexp.ValueFilterRule) {
+	ids := map[int]bool{}
+	for _, r := range planned {
+		ids[max(r.ID, r.ParentID)] = true
+	}
+	t.Logf("%d planned rules", len(ids))
 	rng := rand.New(rand.NewSource(6))
 	mayMatch := make([]uint64, (f.slots+63)/64)
 	perRule := 400
@@ -296,5 +347,95 @@ SecRule ARGS "@rx (?i)union\s*select" "id:1000002,phase:2,deny,status:403,log,ms
 		if a.String() != b.String() {
 			t.Errorf("BYPASS %s:\n with the filter:    %s\n without the filter: %s", c.body, a, b)
 		}
+	}
+}
+
+// TestReview6CraftedRequests puts values an attacker who read the filter
+// would try (hex, base64 and other encodings of attacks in plain bytes,
+// Unicode case-folding twins of ASCII letters, path tricks on dots and
+// colons, "- -") in every place a request carries values (query and form
+// arguments and their names, JSON keys and values, cookies and their
+// names, headers, multipart field names and file names), and requires
+// the same outcome with the filter and without, at paranoia 1 (default)
+// and 4 (monitor, every rule evaluated).
+func TestReview6CraftedRequests(t *testing.T) {
+	values := []string{
+		"0x756e696f6e2073656c656374", "0x73656c656374", "0x41", "0x2f6574632f706173737764",
+		"dW5pb24gc2VsZWN0IHBhc3N3b3JkIGZyb20gdXNlcnM", "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+		"cm0gLXJmIC8", "L2V0Yy9wYXNzd2Q", "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
+		"\u212Aill", "\u017Felect", "\u017Fleep 5", "\u0130nsert", "unıon select", "sel\u200bect",
+		"1 union select 1 2", "1 or 1 1", "select name from users", "union all select", "sleep 5",
+		"etc passwd", "etc:passwd", "C:boot.ini", "boot.ini", "web.config", ".htaccess", "..", "...", ".. ..",
+		"a.php:stream", "shell.php.", "shell.php", "x.phtml", "java.lang.Runtime", "java.lang.ProcessBuilder",
+		"system", "phpinfo", "eval", "base64_decode", "passthru", "cat etc passwd", "wget attacker.example",
+		"nikto", "sqlmap", "nmap", "masscan", "jndi:ldap:attacker.example:1389", "jndi:ldap", "ldap:", "http:evil",
+		"file:etc", "data:text", "php:filter", "expect:id", "javascript:alert", "vbscript:msgbox", "onerror", "onload",
+		"document.cookie", "window.location", "constructor", "__proto__", "prototype", "process.env", "require",
+		"a- -b", "dr- -op table users", "uni- -on sel- -ect", "1- -1", "x@y.z", "a_b-c.d:e@f", "@@version",
+		"benchmark", "waitfor delay", "pg_sleep", "information_schema.tables", "sys.user_objects",
+		"PHPSESSID", "jsessionid", "ASPSESSIONID", "0xdeadbeef", "0b1010", "1e309", "NaN", "Infinity",
+		"select", "SELECT", "Select", "union", "UNION",
+	}
+	var reqs []func() *http.Request
+	for _, v := range values {
+		v := v
+		q := url.QueryEscape(v)
+		reqs = append(reqs,
+			func() *http.Request { return browserRequest("GET", "/search/?q="+q, nil) },
+			func() *http.Request { return browserRequest("GET", "/search/?"+q+"=1", nil) },
+			func() *http.Request { return form("/search/", "q="+q+"&"+q+"=x") },
+			func() *http.Request {
+				b, _ := json.Marshal(map[string]any{v: v, "n": map[string]string{v: "x"}})
+				r := browserRequest("POST", "/api/", bytes.NewReader(b))
+				r.Header.Set("Content-Type", "application/json")
+				return r
+			},
+			func() *http.Request {
+				r := browserRequest("GET", "/", nil)
+				r.Header.Set("Cookie", "c="+q+"; "+q+"=1")
+				r.Header.Set("X-Custom", v)
+				r.Header.Set("User-Agent", v)
+				r.Header.Set("Referer", v)
+				return r
+			},
+			func() *http.Request {
+				var b bytes.Buffer
+				mw := multipart.NewWriter(&b)
+				_ = mw.WriteField(v, v)
+				h := textproto.MIMEHeader{}
+				h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, v, v))
+				w, _ := mw.CreatePart(h)
+				_, _ = w.Write([]byte("hello"))
+				_ = mw.Close()
+				r := browserRequest("POST", "/upload/", &b)
+				r.Header.Set("Content-Type", mw.FormDataContentType())
+				return r
+			},
+		)
+	}
+	pl4 := config.Default()
+	pl4.Detection.ParanoiaLevel = 4
+	pl4.Detection.InboundThreshold = 1 << 20
+	pl4.Detection.Mode = "monitor"
+	pl4.Detection.WindowsHost = true
+	for _, c := range []struct {
+		name string
+		cfg  *config.Config
+	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
+		t.Run(c.name, func(t *testing.T) {
+			with, without := review6Pair(t, c.cfg)
+			differ, matchedAny := 0, 0
+			for i, mk := range reqs {
+				a, b := observed(with, mk()), observed(without, mk())
+				if len(b.rules) > 0 {
+					matchedAny++
+				}
+				if a.String() != b.String() {
+					differ++
+					t.Errorf("value %q, place %d:\n with the filter:    %s\n without the filter: %s", values[i/6], i%6, a, b)
+				}
+			}
+			t.Logf("%d requests, %d named rules, %d differ", len(reqs), matchedAny, differ)
+		})
 	}
 }
