@@ -439,3 +439,64 @@ func TestReview6CraftedRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestReview6AnswerListsAcrossManySlices reads more collections in a
+// phase than the engine keeps answer lists for (8), changes TX between
+// reads (so TX's slice is rebuilt while the others stay), and comes back
+// to each: every rule that should match a plain value must, with the
+// filter as without it.
+func TestReview6AnswerListsAcrossManySlices(t *testing.T) {
+	cols := []string{"ARGS", "ARGS_NAMES", "ARGS_GET", "ARGS_GET_NAMES", "ARGS_POST", "ARGS_POST_NAMES",
+		"REQUEST_HEADERS", "REQUEST_HEADERS_NAMES", "REQUEST_COOKIES", "REQUEST_COOKIES_NAMES", "TX"}
+	var rules strings.Builder
+	rules.WriteString("SecRuleEngine DetectionOnly\n")
+	id := 100
+	for round := range 3 {
+		for _, c := range cols {
+			id++
+			fmt.Fprintf(&rules, "SecRule %s \"@rx (?i)zz%dzz\" \"id:%d,phase:2,pass,log,t:none,t:lowercase\"\n", c, round, id)
+			id++
+			fmt.Fprintf(&rules, "SecAction \"id:%d,phase:2,pass,nolog,setvar:tx.k%d=zz%dzz,setvar:tx.j%d=plain value\"\n", id, id, (round+1)%3, id)
+		}
+	}
+	build := func(filter bool) coraza.WAF {
+		useRE2()
+		w, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(rules.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filter {
+			useValueFilter(w)
+		}
+		return w
+	}
+	run := func(w coraza.WAF) []int {
+		tx := w.NewTransaction()
+		defer tx.Close()
+		tx.ProcessURI("/x?a=zz0zz&zz1zz=b&c=d", "GET", "HTTP/1.1")
+		tx.AddRequestHeader("X-A", "zz2zz")
+		tx.AddRequestHeader("zz0zz", "plain")
+		tx.AddRequestHeader("Cookie", "zz1zz=zz2zz; e=f")
+		tx.ProcessRequestHeaders()
+		tx.AddPostRequestArgument("zz2zz", "zz0zz")
+		tx.AddPostRequestArgument("g", "zz1zz")
+		if _, err := tx.ProcessRequestBody(); err != nil {
+			t.Fatal(err)
+		}
+		var ids []int
+		for _, m := range tx.MatchedRules() {
+			if m.Rule().ID() < 1000 && m.Rule().ID()%2 == 1 {
+				ids = append(ids, m.Rule().ID())
+			}
+		}
+		return ids
+	}
+	a, b := run(build(true)), run(build(false))
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("with the filter %v\nwithout        %v", a, b)
+	}
+	if len(b) < 12 {
+		t.Errorf("only %d rules matched: the probe does not exercise the lists", len(b))
+	}
+	t.Logf("%d matches: %v", len(b), b)
+}
