@@ -221,8 +221,9 @@ var _ = corazaexp.RxLiterals
 // one or two safe transformations, and random chains of three, over every
 // plain value of up to five bytes of a small alphabet: the result,
 // lower-cased, must be part of the value lower-cased with or without its
-// spaces. FINDING 1: fails for every chain with removeWhitespace before
-// removeCommentsChar ("a- -a" -> "aa").
+// spaces. It failed (finding 1) for every chain with removeWhitespace
+// before removeCommentsChar ("a- -a" -> "aa") until plainValue refused
+// "- -".
 func TestReview6ChainsOfSafeTransformations(t *testing.T) {
 	var names []string
 	for n := range safeTransformations {
@@ -239,7 +240,11 @@ func TestReview6ChainsOfSafeTransformations(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewSource(7))
-	for range 3000 {
+	triples := 3000
+	if raceEnabled || testing.Short() {
+		triples = 300
+	}
+	for range triples {
 		chains = append(chains, []string{names[rng.Intn(len(names))], names[rng.Intn(len(names))], names[rng.Intn(len(names))]})
 	}
 	var rules strings.Builder
@@ -264,14 +269,22 @@ func TestReview6ChainsOfSafeTransformations(t *testing.T) {
 	if len(planned) != len(chains) {
 		t.Fatalf("%d of %d chains planned", len(planned), len(chains))
 	}
-	alphabet := "a-. :_@1A"
+	// Every plain value of up to 5 bytes over alphabet (48,912). Under the
+	// race detector or -short, where that takes minutes, without '_' and
+	// '@' (which no transformation treats apart from letters) and with
+	// 300 of the random chains of three: the join it found, "a- -a",
+	// still shows.
+	alphabet, maxLen := "a-. :_@1A", 5
+	if raceEnabled || testing.Short() {
+		alphabet = "a-. :1A"
+	}
 	var values []string
 	var gen func(prefix string)
 	gen = func(prefix string) {
 		if plainValue(prefix) {
 			values = append(values, prefix)
 		}
-		if len(prefix) == 5 {
+		if len(prefix) == maxLen {
 			return
 		}
 		for i := 0; i < len(alphabet); i++ {
@@ -319,7 +332,7 @@ func review6Pair(t *testing.T, cfg *config.Config) (with, without *Stage) {
 	return with, without
 }
 
-// FINDING 1 (fails until fixed): plainValue admits "- -" (a hyphen, a
+// Finding 1 (fixed; this failed before): plainValue admitted "- -" (a hyphen, a
 // space, a hyphen: no "--"), but t:removeWhitespace makes it "--", which
 // t:removeCommentsChar then deletes, joining the two sides: "dr- -op"
 // becomes "drop", which is in neither the value lower-cased nor the value

@@ -43,7 +43,9 @@ var plainByte = func() (t [256]bool) {
 }()
 
 // plainValue reports whether v is plain: not empty, only plainByte, no
-// space at either end or next to another, no "--". For such a value
+// space at either end or next to another, no "--" in it or in it without
+// its spaces ("- -": removeWhitespace then removeCommentsChar would join
+// "dr- -op" into "drop", found by review 6). For such a value
 // each transformation of safeTransformations gives v, v lower-cased, v
 // without its spaces, or a part of one of those (normalizePath makes "."
 // empty, normalizePathWin drops trailing dots and a ":stream" suffix),
@@ -56,6 +58,9 @@ func plainValue(v string) bool {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !plainByte[c] || (c == prev && (c == ' ' || c == '-')) {
+			return false
+		}
+		if c == '-' && prev == ' ' && i >= 2 && v[i-2] == '-' {
 			return false
 		}
 		prev = c
