@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -116,6 +117,9 @@ type valueFilter struct {
 	byNeedle [][]int32
 	ac       *acMatcher
 	slots    int
+	// base64 are the slots of rules that decode base64 (base64filter.go),
+	// answered for every value by the length of its base64 runs.
+	base64 []base64Slot
 	scratch  sync.Pool // *classifyScratch
 }
 
@@ -146,6 +150,9 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	if r.Negated {
 		return -1
 	}
+	if slices.Contains(r.Transformations, "base64Decode") {
+		return f.planBase64(r)
+	}
 	for _, t := range r.Transformations {
 		if !safeTransformations[t] {
 			return -1
@@ -161,9 +168,21 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	if matchesArbitraryBytes(pattern) {
 		return f.planLatin1(r.Argument)
 	}
-	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
+	c, ok := f.rxCondition(pattern)
 	if !ok {
 		return -1
+	}
+	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// rxCondition is what a plain value needs for pattern (Go syntax, flags
+// included) to match it after safe transformations; false when nothing
+// can be said (the rule runs on every value).
+func (f *valueFilter) rxCondition(pattern string) (rxCondition, bool) {
+	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
+	if !ok {
+		return rxCondition{}, false
 	}
 	_ = ci // literals are looked for lower-cased in a lower-cased value either way
 	c := rxCondition{minLen: minLen}
@@ -208,10 +227,9 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	if impossible {
 		c = rxCondition{minLen: -1} // never met
 	} else if len(c.all) == 0 && !c.hasAny && minLen < 2 && c.reach == nil {
-		return -1 // nothing to check: the rule runs on every value
+		return rxCondition{}, false // nothing to check: the rule runs on every value
 	}
-	f.conds = append(f.conds, c)
-	return len(f.conds) - 1
+	return c, true
 }
 
 // planLatin1 plans a pattern matched as bytes (Latin-1, without flags:
@@ -338,6 +356,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for i := range mayMatch {
 			mayMatch[i] = ^uint64(0)
 		}
+		f.classifyBase64(v, false, mayMatch)
 		return
 	}
 	sig := groupsOf(v)
@@ -384,6 +403,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			}
 		}
 	}
+	f.classifyBase64(v, true, mayMatch)
 	// Leave the scratch clean for the next value.
 	for _, n := range sc.hits {
 		sc.hit[n>>6] = 0
