@@ -119,8 +119,8 @@ type valueFilter struct {
 	slots    int
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
-	base64 []base64Slot
-	scratch  sync.Pool // *classifyScratch
+	base64  []base64Slot
+	scratch sync.Pool // *classifyScratch
 }
 
 func newValueFilter() *valueFilter {
