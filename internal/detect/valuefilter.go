@@ -100,6 +100,9 @@ type rxCondition struct {
 	all    []int32 // needle ids
 	anyOf  []int32
 	hasAny bool
+	// sets are needle sets of which each must have a member in the
+	// value (restrict.go: the pattern restricted to plain bytes).
+	sets [][]int32
 	// reach answers, by the groups of plainGroup a value's bytes fall in,
 	// whether the pattern matches any string of those bytes at all.
 	reach *alphabetReach
@@ -219,6 +222,19 @@ func (f *valueFilter) rxCondition(pattern string) (rxCondition, bool) {
 		}
 	}
 	if !impossible {
+		possible, sets, ok := plainRequirements(pattern)
+		if ok && !possible {
+			impossible = true
+		}
+		for _, set := range sets {
+			ids := make([]int32, len(set))
+			for i, s := range set {
+				ids[i] = f.needle(s)
+			}
+			c.sets = append(c.sets, ids)
+		}
+	}
+	if !impossible {
 		c.reach = newAlphabetReach(pattern)
 		if c.reach != nil && !c.reach.canMatch(allGroups) {
 			impossible = true // needs a byte no plain value has
@@ -226,7 +242,7 @@ func (f *valueFilter) rxCondition(pattern string) (rxCondition, bool) {
 	}
 	if impossible {
 		c = rxCondition{minLen: -1} // never met
-	} else if len(c.all) == 0 && !c.hasAny && minLen < 2 && c.reach == nil {
+	} else if len(c.all) == 0 && !c.hasAny && len(c.sets) == 0 && minLen < 2 && c.reach == nil {
 		return rxCondition{}, false // nothing to check: the rule runs on every value
 	}
 	return c, true
@@ -314,11 +330,16 @@ func (f *valueFilter) planned() int {
 	for slot, c := range f.conds {
 		switch {
 		case c.minLen < 0:
-		case len(c.all) == 0 && !c.hasAny:
+		case len(c.all) == 0 && !c.hasAny && len(c.sets) == 0:
 			f.lenOnly = append(f.lenOnly, slot)
 		default:
 			for _, n := range c.all {
 				f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
+			}
+			for _, set := range c.sets {
+				for _, n := range set {
+					f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
+				}
 			}
 			for _, n := range c.anyOf {
 				f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
@@ -424,6 +445,18 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 	}
 	for _, id := range c.all {
 		if hit[id>>6]&(1<<(id&63)) == 0 {
+			return false
+		}
+	}
+	for _, set := range c.sets {
+		met := false
+		for _, id := range set {
+			if hit[id>>6]&(1<<(id&63)) != 0 {
+				met = true
+				break
+			}
+		}
+		if !met {
 			return false
 		}
 	}
