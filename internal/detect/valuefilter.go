@@ -122,8 +122,12 @@ type valueFilter struct {
 	slots    int
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
-	base64  []base64Slot
-	scratch sync.Pool // *classifyScratch
+	base64 []base64Slot
+	// groups are the analyzer's rules by group (analyzerfilter.go), and
+	// slotGroup their slots' groups.
+	groups    [][]analyzerSlot
+	slotGroup map[int]int
+	scratch   sync.Pool // *classifyScratch
 }
 
 func newValueFilter() *valueFilter {
@@ -132,7 +136,8 @@ func newValueFilter() *valueFilter {
 
 // engineFilter is f as Coraza takes it.
 func (f *valueFilter) engineFilter() *corazaexp.ValueFilter {
-	return &corazaexp.ValueFilter{Plan: f.plan, Planned: f.planned, Classify: f.classify}
+	return &corazaexp.ValueFilter{Plan: f.plan, Planned: f.planned, Classify: f.classify,
+		GroupOf: f.groupOf, ClassifyGroup: f.classifyGroup}
 }
 
 // needle is the id of the lower-case literal s.
@@ -150,6 +155,9 @@ func (f *valueFilter) needle(s string) int32 {
 // safe and whose pattern needs something of a value (a length, a
 // literal); -1 otherwise.
 func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
+	if r.Operator == analyzerOperator {
+		return f.planAnalyzer(r)
+	}
 	if r.Negated {
 		return -1
 	}

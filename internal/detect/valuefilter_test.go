@@ -335,6 +335,9 @@ func TestValueFilterNeverSkipsAMatch(t *testing.T) {
 	checks := map[int]check{}
 	kinds := map[string]int{}
 	for slot, r := range planned {
+		if r.Operator == analyzerOperator {
+			continue // answered by the analysis itself: TestAnalyzerFilterAnswersAsTheOperator
+		}
 		c := check{rule: r}
 		if r.Operator == "rx" {
 			re, err := regexp.Compile("(?s)" + r.Argument)
