@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -99,6 +100,9 @@ type rxCondition struct {
 	all    []int32 // needle ids
 	anyOf  []int32
 	hasAny bool
+	// sets are needle sets of which each must have a member in the
+	// value (restrict.go: the pattern restricted to plain bytes).
+	sets [][]int32
 	// reach answers, by the groups of plainGroup a value's bytes fall in,
 	// whether the pattern matches any string of those bytes at all.
 	reach *alphabetReach
@@ -116,7 +120,14 @@ type valueFilter struct {
 	byNeedle [][]int32
 	ac       *acMatcher
 	slots    int
-	scratch  sync.Pool // *classifyScratch
+	// base64 are the slots of rules that decode base64 (base64filter.go),
+	// answered for every value by the length of its base64 runs.
+	base64 []base64Slot
+	// groups are the analyzer's rules by group (analyzerfilter.go), and
+	// slotGroup their slots' groups.
+	groups    [][]analyzerSlot
+	slotGroup map[int]int
+	scratch   sync.Pool // *classifyScratch
 }
 
 func newValueFilter() *valueFilter {
@@ -125,7 +136,8 @@ func newValueFilter() *valueFilter {
 
 // engineFilter is f as Coraza takes it.
 func (f *valueFilter) engineFilter() *corazaexp.ValueFilter {
-	return &corazaexp.ValueFilter{Plan: f.plan, Planned: f.planned, Classify: f.classify}
+	return &corazaexp.ValueFilter{Plan: f.plan, Planned: f.planned, Classify: f.classify,
+		GroupOf: f.groupOf, ClassifyGroup: f.classifyGroup}
 }
 
 // needle is the id of the lower-case literal s.
@@ -143,8 +155,14 @@ func (f *valueFilter) needle(s string) int32 {
 // safe and whose pattern needs something of a value (a length, a
 // literal); -1 otherwise.
 func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
+	if r.Operator == analyzerOperator {
+		return f.planAnalyzer(r)
+	}
 	if r.Negated {
 		return -1
+	}
+	if slices.Contains(r.Transformations, "base64Decode") {
+		return f.planBase64(r)
 	}
 	for _, t := range r.Transformations {
 		if !safeTransformations[t] {
@@ -161,9 +179,21 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	if matchesArbitraryBytes(pattern) {
 		return f.planLatin1(r.Argument)
 	}
-	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
+	c, ok := f.rxCondition(pattern)
 	if !ok {
 		return -1
+	}
+	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// rxCondition is what a plain value needs for pattern (Go syntax, flags
+// included) to match it after safe transformations; false when nothing
+// can be said (the rule runs on every value).
+func (f *valueFilter) rxCondition(pattern string) (rxCondition, bool) {
+	minLen, all, anyOf, ci, ok := corazaexp.RxLiterals(pattern)
+	if !ok {
+		return rxCondition{}, false
 	}
 	_ = ci // literals are looked for lower-cased in a lower-cased value either way
 	c := rxCondition{minLen: minLen}
@@ -200,6 +230,19 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 		}
 	}
 	if !impossible {
+		possible, sets, ok := plainRequirements(pattern)
+		if ok && !possible {
+			impossible = true
+		}
+		for _, set := range sets {
+			ids := make([]int32, len(set))
+			for i, s := range set {
+				ids[i] = f.needle(s)
+			}
+			c.sets = append(c.sets, ids)
+		}
+	}
+	if !impossible {
 		c.reach = newAlphabetReach(pattern)
 		if c.reach != nil && !c.reach.canMatch(allGroups) {
 			impossible = true // needs a byte no plain value has
@@ -207,11 +250,10 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	}
 	if impossible {
 		c = rxCondition{minLen: -1} // never met
-	} else if len(c.all) == 0 && !c.hasAny && minLen < 2 && c.reach == nil {
-		return -1 // nothing to check: the rule runs on every value
+	} else if len(c.all) == 0 && !c.hasAny && len(c.sets) == 0 && minLen < 2 && c.reach == nil {
+		return rxCondition{}, false // nothing to check: the rule runs on every value
 	}
-	f.conds = append(f.conds, c)
-	return len(f.conds) - 1
+	return c, true
 }
 
 // planLatin1 plans a pattern matched as bytes (Latin-1, without flags:
@@ -296,11 +338,16 @@ func (f *valueFilter) planned() int {
 	for slot, c := range f.conds {
 		switch {
 		case c.minLen < 0:
-		case len(c.all) == 0 && !c.hasAny:
+		case len(c.all) == 0 && !c.hasAny && len(c.sets) == 0:
 			f.lenOnly = append(f.lenOnly, slot)
 		default:
 			for _, n := range c.all {
 				f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
+			}
+			for _, set := range c.sets {
+				for _, n := range set {
+					f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
+				}
 			}
 			for _, n := range c.anyOf {
 				f.byNeedle[n] = appendOnce(f.byNeedle[n], int32(slot))
@@ -338,6 +385,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for i := range mayMatch {
 			mayMatch[i] = ^uint64(0)
 		}
+		f.classifyBase64(v, false, mayMatch)
 		return
 	}
 	sig := groupsOf(v)
@@ -384,6 +432,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			}
 		}
 	}
+	f.classifyBase64(v, true, mayMatch)
 	// Leave the scratch clean for the next value.
 	for _, n := range sc.hits {
 		sc.hit[n>>6] = 0
@@ -404,6 +453,18 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 	}
 	for _, id := range c.all {
 		if hit[id>>6]&(1<<(id&63)) == 0 {
+			return false
+		}
+	}
+	for _, set := range c.sets {
+		met := false
+		for _, id := range set {
+			if hit[id>>6]&(1<<(id&63)) != 0 {
+				met = true
+				break
+			}
+		}
+		if !met {
 			return false
 		}
 	}

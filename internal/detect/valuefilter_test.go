@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,6 +277,9 @@ func TestPlainValuesUnderSafeTransformations(t *testing.T) {
 		lower := strings.ToLower(v)
 		nospace := strings.ReplaceAll(lower, " ", "")
 		for _, r := range chains {
+			if slices.Contains(r.Transformations, "base64Decode") {
+				continue // planned by its decoded length: TestBase64Bound
+			}
 			out := strings.ToLower(r.Transform(v))
 			if !strings.Contains(lower, out) && !strings.Contains(nospace, out) {
 				t.Fatalf("rule %d (%v) turns plain %q into %q", max(r.ID, r.ParentID), r.Transformations, v, out)
@@ -331,6 +335,9 @@ func TestValueFilterNeverSkipsAMatch(t *testing.T) {
 	checks := map[int]check{}
 	kinds := map[string]int{}
 	for slot, r := range planned {
+		if r.Operator == analyzerOperator {
+			continue // answered by the analysis itself: TestAnalyzerFilterAnswersAsTheOperator
+		}
 		c := check{rule: r}
 		if r.Operator == "rx" {
 			re, err := regexp.Compile("(?s)" + r.Argument)
@@ -363,6 +370,22 @@ func TestValueFilterNeverSkipsAMatch(t *testing.T) {
 			}
 			for _, a := range anyOf {
 				seeds = append(seeds, strings.Join(append(all[:len(all):len(all)], a), " "))
+			}
+			// A value holding a member of each set the pattern restricted
+			// to plain bytes requires (restrict.go), with and without
+			// spaces, by each member of each set in turn.
+			if _, sets, ok := plainRequirements("(?s)" + c.rule.Argument); ok && len(sets) > 0 {
+				pick := make([]string, len(sets))
+				for i, set := range sets {
+					pick[i] = set[0]
+				}
+				for i, set := range sets {
+					for _, m := range set {
+						p := slices.Clone(pick)
+						p[i] = m
+						seeds = append(seeds, strings.Join(p, " "), strings.Join(p, ""))
+					}
+				}
 			}
 		}
 		seeds = append(seeds, c.phrases...)

@@ -164,6 +164,8 @@ type Rule struct {
 	// filterSlot is the rule's slot in the WAF's value filter plus one
 	// (0: none; valuefilter.go).
 	filterSlot int32
+	// filterGroup is the slot's group (0: answered by Classify).
+	filterGroup uint8
 }
 
 func (r *Rule) ParentID() int {
@@ -289,7 +291,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			var answers *vfList
 			if filtered {
 				answers = tx.valueFilterList(values)
-				if answers != nil && !tx.anyMayMatch(answers, values, r.filterSlot) {
+				if answers != nil && !tx.anyMayMatch(answers, values, r.filterSlot, r.filterGroup) {
 					continue // no value of the variable (valuefilter.go)
 				}
 			}
@@ -299,7 +301,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 				}
 				// A value the rule cannot match is not transformed or
 				// matched (valuefilter.go).
-				if filtered && !tx.valueMayMatchAt(answers, i, arg.Value(), r.filterSlot) {
+				if filtered && !tx.valueMayMatchAt(answers, i, arg.Value(), r.filterSlot, r.filterGroup) {
 					continue
 				}
 				if r.MultiMatch {

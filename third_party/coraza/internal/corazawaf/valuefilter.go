@@ -60,12 +60,28 @@ type ValueFilter struct {
 	// slot of every rule that may match the value after its
 	// transformations. It is called concurrently.
 	Classify func(value string, mayMatch []uint64)
+	// GroupOf, when set, is called once per slot after Planned: 0 for a
+	// slot Classify answers, a group from 1 to 63 for a slot answered
+	// lazily by ClassifyGroup, the first time a rule of the group meets
+	// the value in the phase (an answer that costs more than a look-up,
+	// wanted only for the values that rules of its group read). Another
+	// group leaves the rule unfiltered.
+	GroupOf func(slot int) int
+	// ClassifyGroup sets or clears, in mayMatch (the value's answers,
+	// Classify's included), the slot of every rule of group that may
+	// match the value; it leaves the other slots as they are. It is
+	// called concurrently.
+	ClassifyGroup func(group int, value string, mayMatch []uint64)
 }
+
+// maxFilterGroups bounds ValueFilter.GroupOf's groups (one bit each in a
+// word per value).
+const maxFilterGroups = 63
 
 // SetValueFilter plans every rule of the WAF with f. It must be called
 // before the WAF's first transaction; a nil f removes the filter.
 func (w *WAF) SetValueFilter(f *ValueFilter) {
-	w.valueFilter, w.valueFilterSlots = nil, 0
+	w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped = nil, 0, false
 	for i := range w.Rules.rules {
 		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
 			r.filterSlot = 0
@@ -88,8 +104,24 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 			}
 		}
 	}
+	grouped := false
+	for i := range w.Rules.rules {
+		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
+			r.filterGroup = 0
+			if r.filterSlot == 0 || f.GroupOf == nil {
+				continue
+			}
+			switch g := f.GroupOf(int(r.filterSlot) - 1); {
+			case g == 0:
+			case g > 0 && g <= maxFilterGroups && f.ClassifyGroup != nil:
+				r.filterGroup, grouped = uint8(g), true
+			default:
+				r.filterSlot = 0 // no answer for it: always run
+			}
+		}
+	}
 	if slots > 0 {
-		w.valueFilter, w.valueFilterSlots = f, slots
+		w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped = f, slots, grouped
 	}
 }
 
@@ -137,9 +169,12 @@ type valueFilterCache struct {
 	keys  []vfKey // a power of two long
 	used  int
 	words int
-	bits  []uint64
-	lists [8]vfList // the slices read most recently
-	next  int       // the entry of lists to reuse next
+	// stride is the words per value in bits: words, and with groups one
+	// more, the groups answered so far (bit g for group g).
+	stride int
+	bits   []uint64
+	lists  [8]vfList // the slices read most recently
+	next   int       // the entry of lists to reuse next
 }
 
 type vfKey struct {
@@ -195,8 +230,26 @@ func (tx *Transaction) valueFilterList(values []types.MatchData) *vfList {
 // read (collect: callers must not; the engine makes a new slice when a
 // collection changes) and l keeps it alive (no other slice takes its
 // place in memory during the phase).
-func (tx *Transaction) anyMayMatch(l *vfList, values []types.MatchData, slot int32) bool {
+//
+// For a rule of a group (group > 0), whose answers are made on demand,
+// each value's answer for the group is made and the slice is walked.
+func (tx *Transaction) anyMayMatch(l *vfList, values []types.MatchData, slot int32, group uint8) bool {
 	c := &tx.valueFilter
+	if group != 0 {
+		for i, v := range values {
+			value := v.Value()
+			a := &l.at[i]
+			p, n := unsafe.StringData(value), len(value)
+			if a.off == 0 || a.p != p || a.n != n {
+				*a = vfKey{p: p, n: n, off: tx.valueFilterOffset(value) + 1}
+			}
+			tx.groupAnswered(a.off-1, value, group)
+			if c.bit(a.off-1, slot-1) {
+				return true
+			}
+		}
+		return false
+	}
 	if len(l.any) == 0 {
 		for i, v := range values {
 			value := v.Value()
@@ -224,22 +277,40 @@ func (tx *Transaction) anyMayMatch(l *vfList, values []types.MatchData, slot int
 
 // valueMayMatchAt is valueMayMatch for values[i] of the slice l is
 // aligned with (l nil: no list).
-func (tx *Transaction) valueMayMatchAt(l *vfList, i int, value string, slot int32) bool {
+func (tx *Transaction) valueMayMatchAt(l *vfList, i int, value string, slot int32, group uint8) bool {
 	if l == nil {
-		return tx.valueMayMatch(value, slot)
+		return tx.valueMayMatch(value, slot, group)
 	}
 	a := &l.at[i]
 	p, n := unsafe.StringData(value), len(value)
 	if a.off == 0 || a.p != p || a.n != n {
 		*a = vfKey{p: p, n: n, off: tx.valueFilterOffset(value) + 1}
 	}
+	tx.groupAnswered(a.off-1, value, group)
 	return tx.valueFilter.bit(a.off-1, slot-1)
 }
 
-// valueMayMatch reports whether the rule with slot (as stored: slot+1) may
-// match value.
-func (tx *Transaction) valueMayMatch(value string, slot int32) bool {
-	return tx.valueFilter.bit(tx.valueFilterOffset(value), slot-1)
+// valueMayMatch reports whether the rule with slot (as stored: slot+1) and
+// group may match value.
+func (tx *Transaction) valueMayMatch(value string, slot int32, group uint8) bool {
+	off := tx.valueFilterOffset(value)
+	tx.groupAnswered(off, value, group)
+	return tx.valueFilter.bit(off, slot-1)
+}
+
+// groupAnswered makes the answers of group (0: none, Classify's) for the
+// value whose answers are at off, once per phase.
+func (tx *Transaction) groupAnswered(off int32, value string, group uint8) {
+	if group == 0 {
+		return
+	}
+	c := &tx.valueFilter
+	done := &c.bits[off+int32(c.words)]
+	if *done&(1<<group) != 0 {
+		return
+	}
+	*done |= 1 << group
+	tx.WAF.valueFilter.ClassifyGroup(int(group), value, c.bits[off:off+int32(c.words)])
 }
 
 // valueFilterOffset returns where value's answers are in bits, asking the
@@ -249,6 +320,10 @@ func (tx *Transaction) valueFilterOffset(value string) int32 {
 	c := &tx.valueFilter
 	if c.words == 0 {
 		c.words = (tx.WAF.valueFilterSlots + 63) / 64
+		c.stride = c.words
+		if tx.WAF.valueFilterGrouped {
+			c.stride++
+		}
 		c.keys = make([]vfKey, 64)
 	}
 	p, n := unsafe.StringData(value), len(value)
@@ -263,7 +338,7 @@ func (tx *Transaction) valueFilterOffset(value string) int32 {
 	}
 	// Not seen this phase: classify it.
 	off := int32(len(c.bits))
-	for range c.words {
+	for range c.stride {
 		c.bits = append(c.bits, 0)
 	}
 	f.Classify(value, c.bits[off:off+int32(c.words)])

@@ -61,6 +61,8 @@ type WAF struct {
 	// valueFilter skips rules that cannot match a value (valuefilter.go).
 	valueFilter      *ValueFilter
 	valueFilterSlots int
+	// valueFilterGrouped: some slots are answered by group (valuefilter.go).
+	valueFilterGrouped bool
 
 	// If true, transactions will have access to the request body
 	RequestBodyAccess bool

@@ -1,0 +1,175 @@
+package detect
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math/rand"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/corazawaf/coraza/v3"
+	corazaexp "github.com/corazawaf/coraza/v3/experimental"
+)
+
+// TestBase64Bound checks the bound base64filter.go skips rules by, on the
+// CRS rules that decode base64 (at paranoia 4): for values of every kind
+// (base64 of attacks and of random bytes, cut, padded, split by spaces,
+// CR/LF, '+' and '/', random text), the rule's own chain never gives more
+// runes than 3/4 of the value's longest base64 run, and when the rule
+// (Go's regexp) matches, the filter kept it.
+func TestBase64Bound(t *testing.T) {
+	f, planned := plannedCRS(t)
+	ids := map[int]bool{}
+	for _, b := range f.base64 {
+		r := planned[b.slot]
+		ids[max(r.ID, r.ParentID)] = true
+	}
+	for _, id := range []int{934100, 934101, 934160} {
+		if !ids[id] {
+			t.Fatalf("rule %d not planned as a base64 rule (planned: %v)", id, ids)
+		}
+	}
+	attacks := []string{
+		"eval(", "new Function(", "require('child_process')", "while(true)", "while(!0){}",
+		"close(", "fork(", "readFile(", "this.constructor", "module.exports=",
+		"_$$ND_FUNC$$_function(){}", "String.fromCharCode(", "console.log(", "spawn(",
+		"x", "ab", "open(", "write(",
+	}
+	rng := rand.New(rand.NewSource(7))
+	var values []string
+	add := func(s string) {
+		values = append(values, s, s+"==", s[:len(s)*3/4], " "+s, s+" x", "a+b/"+s,
+			strings.ReplaceAll(s, "A", " A"), strings.ReplaceAll(s, "a", "\r\na"), "%20"+s, s+"\\x41")
+	}
+	for _, a := range attacks {
+		values = append(values, a, "x "+a, strings.ToUpper(a)) // matched before decoding (multiMatch)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding} {
+			add(enc.EncodeToString([]byte(a)))
+			add(enc.EncodeToString([]byte("xx" + a)))
+		}
+	}
+	alphabet := "abcXYZ019+/= \t\r\n.-_%\\(){}\"'\x80\xff"
+	for range 3000 {
+		b := make([]byte, 1+rng.Intn(40))
+		if rng.Intn(2) == 0 {
+			rng.Read(b)
+			add(base64.StdEncoding.EncodeToString(b))
+			continue
+		}
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		values = append(values, string(b))
+	}
+	skipped, kept, matched := 0, 0, 0
+	mayMatch := make([]uint64, (f.slots+63)/64)
+	for _, b := range f.base64 {
+		r := planned[b.slot]
+		re := regexp.MustCompile("(?s)" + r.Argument)
+		forms := chainForms(t, r.Transformations)
+		decodeAt := slices.Index(r.Transformations, "base64Decode")
+		for _, v := range values {
+			fs := forms(v)
+			run, known := base64Run(v, b.spaces)
+			for i, out := range fs[decodeAt+1:] {
+				if known && utf8.RuneCountInString(out) > run*3/4 {
+					t.Errorf("rule %d: %q gives %d runes after %v (%q), more than 3/4 of its base64 run of %d",
+						max(r.ID, r.ParentID), v, utf8.RuneCountInString(out), r.Transformations[:decodeAt+1+i], out, run)
+				}
+			}
+			for _, out := range fs[:decodeAt+1] {
+				if utf8.RuneCountInString(out) > len(v) {
+					t.Errorf("rule %d: %q has a form before decoding of more runes than its bytes: %q", max(r.ID, r.ParentID), v, out)
+				}
+			}
+			clear(mayMatch)
+			f.classify(v, mayMatch)
+			keep := mayMatch[b.slot>>6]&(1<<(b.slot&63)) != 0
+			if !keep {
+				skipped++
+			} else {
+				kept++
+			}
+			// What the rule matches: its final form, or any form under
+			// multiMatch.
+			check := fs[len(fs)-1:]
+			if r.MultiMatch {
+				check = fs
+			}
+			for _, out := range check {
+				if re.MatchString(out) {
+					matched++
+					if !keep {
+						t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
+					}
+					break
+				}
+			}
+		}
+	}
+	if skipped == 0 || kept == 0 {
+		t.Fatalf("skipped %d, kept %d (rule, value) pairs: the test does not exercise both", skipped, kept)
+	}
+	if matched == 0 {
+		t.Fatal("no value matched a base64 rule")
+	}
+	t.Logf("%d base64 rules, %d values: %d pairs skipped, %d kept, %d matched", len(f.base64), len(values), skipped, kept, matched)
+}
+
+// chainForms returns a function giving a value's form after each prefix of
+// the transformation chain (the value itself first), as Coraza runs them.
+func chainForms(t *testing.T, chain []string) func(string) []string {
+	t.Helper()
+	var rules strings.Builder
+	for k := 0; k <= len(chain); k++ {
+		ts := append([]string{"none"}, chain[:k]...)
+		fmt.Fprintf(&rules, "SecRule ARGS \"@rx x\" \"id:%d,phase:2,pass,t:%s\"\n", k+1, strings.Join(ts, ",t:"))
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(rules.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	transforms := make([]func(string) string, len(chain)+1)
+	f := newValueFilter()
+	ef := f.engineFilter()
+	ef.Plan = func(r corazaexp.ValueFilterRule) int {
+		transforms[r.ID-1] = r.Transform
+		return -1
+	}
+	waf.(corazaexp.WAFWithValueFilter).SetValueFilter(ef)
+	return func(v string) []string {
+		out := make([]string, len(transforms))
+		for i, tr := range transforms {
+			out[i] = tr(v)
+		}
+		return out
+	}
+}
+
+// TestBase64RunStopsAtEscapes: a value with an escape the decoders
+// before base64Decode would turn into a base64 byte has no bound.
+func TestBase64RunStopsAtEscapes(t *testing.T) {
+	for _, c := range []struct {
+		v      string
+		spaces bool
+		run    int
+		known  bool
+	}{
+		{"ab cd", false, 2, true},
+		{"ab cd", true, 4, true},
+		{"ab\r\ncd", false, 4, true},
+		{"ab=cd", true, 2, true},
+		{"a+b/c", false, 5, true},
+		{"ab%41cd", false, 0, false},
+		{"ab\\x41", false, 0, false},
+		{"ab\xc2\xa0cd", true, 0, false},
+	} {
+		run, known := base64Run(c.v, c.spaces)
+		if run != c.run || known != c.known {
+			t.Errorf("base64Run(%q, %v) = %d, %v; want %d, %v", c.v, c.spaces, run, known, c.run, c.known)
+		}
+	}
+}
