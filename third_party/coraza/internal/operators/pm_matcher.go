@@ -50,7 +50,7 @@ const pmMatchBit = 1 << 31
 // pmDenseBytes bounds the rows of one automaton: the first states, in
 // breadth-first order, get a row while their rows fit in it (at least
 // the start state's).
-const pmDenseBytes = 64 << 10
+const pmDenseBytes = 16 << 10
 
 // foldASCII lower-cases an ASCII upper-case letter.
 func foldASCII(b byte) byte {

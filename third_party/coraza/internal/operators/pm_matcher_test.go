@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -297,4 +298,107 @@ func TestPMMatcherLargeDictionary(t *testing.T) {
 			t.Fatalf("%q: got %v, want %v", v, got, want)
 		}
 	}
+}
+
+// BenchmarkPMMatcher searches every CRS phrase list for a typical
+// 100-byte value and a 10 KB JSON body (no phrase in either), with the
+// library's automaton ("old") and pmMatcher ("new"); "any" is @pm
+// without capture, "capture" lists the occurrences as with capture.
+func BenchmarkPMMatcher(b *testing.B) {
+	t := &testing.T{}
+	root := parapetCRS(t)
+	if root == nil {
+		root = coreruleset.FS
+	}
+	var phrases [][]string
+	for _, p := range pmDictionaries(t, root) {
+		phrases = append(phrases, p)
+	}
+	short := "first_name=Jane&last_name=Doe&email=jane.doe%40example.com&comment=Looking+forward+to+the+next+order"
+	var long strings.Builder
+	for i := 0; long.Len() < 10<<10; i++ {
+		fmt.Fprintf(&long, `{"id":%d,"name":"Customer number %d","email":"user%d@example.org","note":"Delivered on time, thanks a lot","tags":["new","priority"]},`, i, i, i)
+	}
+	values := map[string]string{"100B": short[:100], "10KB": long.String()}
+	olds := make([]ahocorasick.AhoCorasick, len(phrases))
+	news := make([]*pmMatcher, len(phrases))
+	for i, p := range phrases {
+		olds[i] = oldPMBuild(p, len(strings.Join(p, "")) <= 32<<10)
+		news[i] = newPMMatcher(p)
+	}
+	for _, size := range []string{"100B", "10KB"} {
+		v := values[size]
+		b.Run("old/"+size+"/any", func(b *testing.B) {
+			b.SetBytes(int64(len(v) * len(olds)))
+			for i := 0; i < b.N; i++ {
+				for _, m := range olds {
+					m.Iter(v).Next()
+				}
+			}
+		})
+		b.Run("new/"+size+"/any", func(b *testing.B) {
+			b.SetBytes(int64(len(v) * len(news)))
+			for i := 0; i < b.N; i++ {
+				for _, m := range news {
+					m.matchAny(v)
+				}
+			}
+		})
+		b.Run("old/"+size+"/capture", func(b *testing.B) {
+			b.SetBytes(int64(len(v) * len(olds)))
+			for i := 0; i < b.N; i++ {
+				for _, m := range olds {
+					oldPMMatches(m, v, 10)
+				}
+			}
+		})
+		b.Run("new/"+size+"/capture", func(b *testing.B) {
+			b.SetBytes(int64(len(v) * len(news)))
+			for i := 0; i < b.N; i++ {
+				for _, m := range news {
+					m.each(v, 10, func(int, int) {})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPMMatcherBuild builds the automata of every CRS phrase list,
+// with the library ("old") and as pmMatcher ("new"), and reports the heap
+// they keep (kept-MB) and what building them allocated (alloc-MB).
+func BenchmarkPMMatcherBuild(b *testing.B) {
+	t := &testing.T{}
+	root := parapetCRS(t)
+	if root == nil {
+		root = coreruleset.FS
+	}
+	var phrases [][]string
+	for _, p := range pmDictionaries(t, root) {
+		phrases = append(phrases, p)
+	}
+	measure := func(b *testing.B, build func([]string) any) {
+		var before, after runtime.MemStats
+		kept := make([]any, len(phrases))
+		for i := 0; i < b.N; i++ {
+			clear(kept)
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for j, p := range phrases {
+				kept[j] = build(p)
+			}
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "kept-MB")
+			b.ReportMetric(float64(alloc)/(1<<20), "alloc-MB")
+			runtime.KeepAlive(kept)
+		}
+	}
+	// The library's DFA up to 32 KB of phrases, its NFA past that, as
+	// @pmFromFile built them before.
+	b.Run("old", func(b *testing.B) {
+		measure(b, func(p []string) any { return oldPMBuild(p, len(strings.Join(p, "")) <= 32<<10) })
+	})
+	b.Run("new", func(b *testing.B) { measure(b, func(p []string) any { return newPMMatcher(p) }) })
 }
