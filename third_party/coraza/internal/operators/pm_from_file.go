@@ -8,6 +8,8 @@ package operators
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -58,7 +60,14 @@ func newPMFromFile(options plugintypes.OperatorOptions) (plugintypes.Operator, e
 	// Parapet: the compact automaton of pm_matcher.go, whatever the
 	// dictionary's size (its rows are bounded, the rest is some 20 bytes
 	// per keyword byte).
-	m, _ := memoizeDo(options.Memoizer, strings.Join(options.Path, ",")+filepath, func() (any, error) { return newPMMatcher(lines), nil })
+	// Parapet: the memoizer's cache is shared by every WAF of the process,
+	// so the key names the file's content (its hash), not only its path: a
+	// WAF built after the file changed (a reload) gets the new phrases. The
+	// prefix keeps it apart from other operators' keys (@pm's is its
+	// argument, which could be a path).
+	sum := sha256.Sum256(data)
+	key := "@pmFromFile " + strings.Join(options.Path, ",") + filepath + " " + hex.EncodeToString(sum[:])
+	m, _ := memoizeDo(options.Memoizer, key, func() (any, error) { return newPMMatcher(lines), nil })
 
 	return &pm{matcher: m.(*pmMatcher), minLen: minPatternLen(lines), phrases: lines}, nil
 }
