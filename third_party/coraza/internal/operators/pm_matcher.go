@@ -25,6 +25,9 @@ import (
 // A transition's target carries pmMatchBit when some phrase ends there.
 // A pmMatcher is never modified once built, so transactions share it.
 type pmMatcher struct {
+	// root is the start state's row by byte (the search's most common
+	// step: one load).
+	root     [256]uint32
 	classes  [256]uint8
 	nClasses uint32
 	nDense   uint32
@@ -201,6 +204,9 @@ func newPMMatcher(phrases []string) *pmMatcher {
 			m.edgeStart[s-m.nDense+1] = uint32(len(m.edgeTo))
 		}
 	}
+	for b := range m.root {
+		m.root[b] = m.dense[m.classes[b]]
+	}
 	return m
 }
 
@@ -219,6 +225,16 @@ func (m *pmMatcher) next(s uint32, c uint8) uint32 {
 	return m.dense[s*m.nClasses+uint32(c)]
 }
 
+// step is the state after state s reads byte b, with pmMatchBit when a
+// phrase ends there.
+func (m *pmMatcher) step(s uint32, b byte) uint32 {
+	c := m.classes[b]
+	if s < m.nDense {
+		return m.dense[s*m.nClasses+uint32(c)]
+	}
+	return m.next(s, c)
+}
+
 // matchAny reports whether a phrase occurs in value.
 func (m *pmMatcher) matchAny(value string) bool {
 	if m.outLen[0] >= 0 {
@@ -226,11 +242,10 @@ func (m *pmMatcher) matchAny(value string) bool {
 	}
 	s := uint32(0)
 	for i := 0; i < len(value); i++ {
-		c := uint32(m.classes[value[i]])
-		if s < m.nDense {
-			s = m.dense[s*m.nClasses+c]
+		if s == 0 {
+			s = m.root[value[i]]
 		} else {
-			s = m.next(s, uint8(c))
+			s = m.step(s, value[i])
 		}
 		if s&pmMatchBit != 0 {
 			return true
@@ -249,11 +264,10 @@ func (m *pmMatcher) find(value string, at int) (start, end int, ok bool) {
 	}
 	s := uint32(0)
 	for i := at; i < len(value); i++ {
-		c := uint32(m.classes[value[i]])
-		if s < m.nDense {
-			s = m.dense[s*m.nClasses+c]
+		if s == 0 {
+			s = m.root[value[i]]
 		} else {
-			s = m.next(s, uint8(c))
+			s = m.step(s, value[i])
 		}
 		matched := s&pmMatchBit != 0
 		s &^= pmMatchBit
