@@ -8,8 +8,6 @@ package operators
 import (
 	"strings"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
-
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 )
 
@@ -33,7 +31,7 @@ import (
 // SecRule ARGS "@pm <script> javascript: onerror=" "id:171,deny"
 // ```
 type pm struct {
-	matcher ahocorasick.AhoCorasick
+	matcher *pmMatcher
 	// minLen is the length of the shortest pattern. If the input is shorter
 	// than this, no pattern can match and we skip the Aho-Corasick automaton.
 	minLen int
@@ -49,16 +47,9 @@ func newPM(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
 
 	data = strings.ToLower(data)
 	dict := strings.Split(data, " ")
-	builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
-		AsciiCaseInsensitive: true,
-		MatchOnlyWholeWords:  false,
-		MatchKind:            ahocorasick.LeftMostLongestMatch,
-		DFA:                  true,
-	})
-
-	m, _ := memoizeDo(options.Memoizer, data, func() (any, error) { return builder.Build(dict), nil })
+	m, _ := memoizeDo(options.Memoizer, data, func() (any, error) { return newPMMatcher(dict), nil })
 	// TODO this operator is supposed to support snort data syntax: "@pm A|42|C|44|F"
-	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(dict), phrases: dict}, nil
+	return &pm{matcher: m.(*pmMatcher), minLen: minPatternLen(dict), phrases: dict}, nil
 }
 
 func (o *pm) Evaluate(tx plugintypes.TransactionState, value string) bool {
@@ -91,29 +82,17 @@ func minPatternLen(patterns []string) int {
 	return min
 }
 
-func pmEvaluate(matcher ahocorasick.AhoCorasick, tx plugintypes.TransactionState, value string) bool {
-	iter := matcher.Iter(value)
-
+func pmEvaluate(matcher *pmMatcher, tx plugintypes.TransactionState, value string) bool {
 	if !tx.Capturing() {
 		// Not capturing so just one match is enough.
-		return iter.Next() != nil
+		return matcher.matchAny(value)
 	}
 
-	var numMatches int
-	for {
-		m := iter.Next()
-		if m == nil {
-			break
-		}
-
-		tx.CaptureField(numMatches, value[m.Start():m.End()])
-
+	numMatches := 0
+	matcher.each(value, 10, func(start, end int) {
+		tx.CaptureField(numMatches, value[start:end])
 		numMatches++
-		if numMatches == 10 {
-			return true
-		}
-	}
-
+	})
 	return numMatches > 0
 }
 

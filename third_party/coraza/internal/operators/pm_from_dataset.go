@@ -8,8 +8,6 @@ package operators
 import (
 	"fmt"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
-
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 )
 
@@ -38,16 +36,9 @@ func newPMFromDataset(options plugintypes.OperatorOptions) (plugintypes.Operator
 	if !ok {
 		return nil, fmt.Errorf("dataset %q not found", data)
 	}
-	builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
-		AsciiCaseInsensitive: true,
-		MatchOnlyWholeWords:  false,
-		MatchKind:            ahocorasick.LeftMostLongestMatch,
-		DFA:                  true,
-	})
+	m, _ := memoizeDo(options.Memoizer, data, func() (any, error) { return newPMMatcher(dataset), nil })
 
-	m, _ := memoizeDo(options.Memoizer, data, func() (any, error) { return builder.Build(dataset), nil })
-
-	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(dataset)}, nil
+	return &pm{matcher: m.(*pmMatcher), minLen: minPatternLen(dataset)}, nil
 }
 
 func init() {

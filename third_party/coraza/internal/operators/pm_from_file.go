@@ -8,9 +8,9 @@ package operators
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 )
@@ -57,31 +57,20 @@ func newPMFromFile(options plugintypes.OperatorOptions) (plugintypes.Operator, e
 		lines = append(lines, strings.ToLower(l))
 	}
 
-	// Parapet: a DFA, as @pm builds, for dictionaries of up to
-	// pmDFAMaxBytes (every CRS one: 12 KB at most): an NFA's sparse
-	// transitions are a pointer chase per byte of input. A DFA keeps about
-	// 250 bytes per keyword byte and allocates some ten times that to
-	// build: a bigger dictionary (raw SecLang can name any file) stays an
-	// NFA.
-	size := 0
-	for _, l := range lines {
-		size += len(l)
-	}
-	builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
-		AsciiCaseInsensitive: true,
-		MatchOnlyWholeWords:  false,
-		MatchKind:            ahocorasick.LeftMostLongestMatch,
-		DFA:                  size <= pmDFAMaxBytes,
-	})
+	// Parapet: the compact automaton of pm_matcher.go, whatever the
+	// dictionary's size (its rows are bounded, the rest is some 20 bytes
+	// per keyword byte).
+	// Parapet: the memoizer's cache is shared by every WAF of the process,
+	// so the key names the file's content (its hash), not only its path: a
+	// WAF built after the file changed (a reload) gets the new phrases. The
+	// prefix keeps it apart from other operators' keys (@pm's is its
+	// argument, which could be a path).
+	sum := sha256.Sum256(data)
+	key := "@pmFromFile " + strings.Join(options.Path, ",") + filepath + " " + hex.EncodeToString(sum[:])
+	m, _ := memoizeDo(options.Memoizer, key, func() (any, error) { return newPMMatcher(lines), nil })
 
-	m, _ := memoizeDo(options.Memoizer, strings.Join(options.Path, ",")+filepath, func() (any, error) { return builder.Build(lines), nil })
-
-	return &pm{matcher: m.(ahocorasick.AhoCorasick), minLen: minPatternLen(lines), phrases: lines}, nil
+	return &pm{matcher: m.(*pmMatcher), minLen: minPatternLen(lines), phrases: lines}, nil
 }
-
-// pmDFAMaxBytes is the size of the biggest dictionary @pmFromFile builds
-// a DFA for (its keywords' bytes).
-const pmDFAMaxBytes = 32 << 10
 
 func init() {
 	Register("pmFromFile", newPMFromFile)

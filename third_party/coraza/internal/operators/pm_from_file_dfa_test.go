@@ -14,11 +14,12 @@ import (
 )
 
 // TestPMFromFileSmallAndLargeDictionaries checks @pmFromFile finds the
-// same keywords, in any case, in a dictionary small enough for a DFA and
-// in one past pmDFAMaxBytes (an NFA).
+// same keywords, in any case, in a small dictionary and in one past
+// largeDictionaryBytes (past the automaton's rows, see pmDenseBytes).
 func TestPMFromFileSmallAndLargeDictionaries(t *testing.T) {
+	const largeDictionaryBytes = 32 << 10
 	dir := t.TempDir()
-	for _, n := range []int{50, pmDFAMaxBytes/10 + 500} {
+	for _, n := range []int{50, largeDictionaryBytes/10 + 500} {
 		var b strings.Builder
 		size := 0
 		for i := 0; i < n; i++ {
@@ -26,8 +27,8 @@ func TestPMFromFileSmallAndLargeDictionaries(t *testing.T) {
 			size += len(w)
 			b.WriteString(w + "\n")
 		}
-		if n > 50 && size <= pmDFAMaxBytes {
-			t.Fatalf("the large dictionary is %d bytes, not past %d", size, pmDFAMaxBytes)
+		if n > 50 && size <= largeDictionaryBytes {
+			t.Fatalf("the large dictionary is %d bytes, not past %d", size, largeDictionaryBytes)
 		}
 		name := fmt.Sprintf("words%d.data", n)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("# a comment\n"+b.String()), 0o600); err != nil {
