@@ -77,8 +77,9 @@ Configuration:
   allows plain HTTP to another one)
   Live changes (rules added or switched to monitor, under-attack by hand) are kept
   in Redis (store.type redis) or in a state file beside the config, across restarts.
-  Memory: PARAPET_RUNTIME_MEMORY_LIMIT=256MB (default; a soft limit for Go's
-  collector) and PARAPET_RUNTIME_GC_PERCENT=400 (default; Go's own is 100).
+  Memory: PARAPET_RUNTIME_MEMORY_LIMIT=80MB (default, for a 512 MB dyno shared
+  with the app; a soft limit for Go's collector, raise it on a bigger machine)
+  and PARAPET_RUNTIME_GC_PERCENT=400 (default with detection; Go's own is 100).
   Slow clients: the app's response is read ahead of the client (1 MB in memory,
   then a temp file, up to PARAPET_LIMITS_RESPONSE_BUFFER_BYTES=1GB; 0: off; all
   temp files up to PARAPET_LIMITS_RESPONSE_BUFFER_TOTAL=4GB), so a slow reader

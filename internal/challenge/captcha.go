@@ -3,7 +3,9 @@ package challenge
 import (
 	"bytes"
 	"net/http"
+	_ "unsafe" // go:linkname, below
 
+	"github.com/golang/freetype/truetype"
 	"github.com/mojocn/base64Captcha"
 
 	"github.com/parapet-waf/parapet/internal/decision"
@@ -15,6 +17,27 @@ var (
 	imageDriver = base64Captcha.NewDriverDigit(80, 240, 6, 0.7, 80)
 	audioDriver = base64Captcha.NewDriverAudio(6, "en")
 )
+
+// base64Captcha parses all its embedded TrueType fonts when it is
+// imported, a CJK one among them: some 8 MB of live heap (and, at
+// gc_percent 400, up to four times that more before a collection) that
+// Parapet never uses: the digit driver draws its own bitmaps and the audio
+// driver plays recorded digits; only the string, math, Chinese and
+// language drivers read the fonts. The package keeps them in unexported
+// variables, filled before this package's init runs, which drops them.
+// (A link error names the variable if a new release renames it.)
+var (
+	//go:linkname captchaFontsSimple github.com/mojocn/base64Captcha.fontsSimple
+	captchaFontsSimple []*truetype.Font
+	//go:linkname captchaFontsAll github.com/mojocn/base64Captcha.fontsAll
+	captchaFontsAll []*truetype.Font
+	//go:linkname captchaFontChinese github.com/mojocn/base64Captcha.fontChinese
+	captchaFontChinese *truetype.Font
+)
+
+func init() {
+	captchaFontsSimple, captchaFontsAll, captchaFontChinese = nil, nil, nil
+}
 
 // serveCaptcha draws the CAPTCHA of the token in ?t= as "png" or "wav".
 // The token must be valid for this client, so media is only drawn for

@@ -17,8 +17,18 @@ type Runtime struct {
 	GCPercent int `yaml:"gc_percent"`
 	// MemoryLimit is a soft limit on the memory the Go runtime holds (Go's
 	// GOMEMLIMIT): near it the collector runs as often as it must; 0: none.
+	// The default, 80MB, fits a 512 MB dyno shared with the app; Parapet
+	// warns at start when it holds half of it once built.
 	MemoryLimit ByteSize `yaml:"memory_limit"`
 }
+
+// DefaultMemoryLimit is runtime.memory_limit's default, chosen for a
+// 512 MB Heroku dyno that Parapet shares with gunicorn's Django workers
+// (60-150 MB each): with detection on Parapet holds about 50 MB once
+// built, so 80 MB leaves requests' garbage some 30 MB before the
+// collector works harder, and keeps Parapet's RSS near 100 MB under load
+// (bench/MEMORY.md). Raise it on a bigger machine for fewer collections.
+const DefaultMemoryLimit = 80 << 20
 
 // The collector settings gc_percent 0 chooses.
 const (
@@ -27,7 +37,7 @@ const (
 )
 
 func defaultRuntime() Runtime {
-	return Runtime{GCPercent: 0, MemoryLimit: 256 << 20}
+	return Runtime{GCPercent: 0, MemoryLimit: DefaultMemoryLimit}
 }
 
 // GCPercent is the collector setting the config asks for: runtime.gc_percent,

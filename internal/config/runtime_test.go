@@ -10,7 +10,7 @@ func TestRuntimeDefaultsEnvironmentAndBadValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := cfg.Runtime; r.GCPercent != 0 || cfg.GCPercent() != 400 || r.MemoryLimit != 256<<20 {
+	if r := cfg.Runtime; r.GCPercent != 0 || cfg.GCPercent() != 400 || r.MemoryLimit != 80<<20 {
 		t.Fatalf("defaults: %+v, collector at %d", r, cfg.GCPercent())
 	}
 	cfg, err = Load("", []string{"PARAPET_DETECTION_ENABLED=false"})

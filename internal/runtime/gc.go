@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"github.com/parapet-waf/parapet/internal/config"
 )
@@ -27,4 +28,38 @@ func ApplyGC(cfg *config.Config, getenv func(string) string, log *slog.Logger) {
 	} else {
 		log.Debug("GOMEMLIMIT is set: runtime.memory_limit not applied")
 	}
+}
+
+// afterBuild runs once a config is built and swapped in (at start and on
+// every reload): a build allocates several times what it keeps (the rule
+// set's parse, the dictionaries' automata), so the garbage is collected
+// and handed back to the OS now rather than kept as RSS until the
+// scavenger gets to it; then it warns when what Go still holds leaves
+// little room under the soft memory limit.
+func afterBuild(log *slog.Logger) {
+	debug.FreeOSMemory()
+	warnMemoryHeadroom(log, debug.SetMemoryLimit(-1), goHeldBytes())
+}
+
+// goHeldBytes is the memory the Go runtime holds, as its soft memory
+// limit counts it: everything mapped, less what was returned to the OS.
+func goHeldBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	total, released := s[0].Value.Uint64(), s[1].Value.Uint64()
+	if released > total {
+		return 0
+	}
+	return total - released
+}
+
+// warnMemoryHeadroom logs a warning when held is at least half of the
+// soft memory limit: requests' garbage then has less room than what is
+// live, and the collector runs often (CPU) or the limit is overshot.
+func warnMemoryHeadroom(log *slog.Logger, limit int64, held uint64) {
+	if limit <= 0 || limit == math.MaxInt64 || held < uint64(limit)/2 {
+		return
+	}
+	log.Warn("Go holds at least half of the soft memory limit after building the config; the collector will run often under load: raise runtime.memory_limit (PARAPET_RUNTIME_MEMORY_LIMIT)",
+		"held_mb", held>>20, "memory_limit_mb", limit>>20)
 }

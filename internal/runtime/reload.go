@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/parapet-waf/parapet/internal/config"
@@ -130,8 +129,9 @@ func (rt *Runtime) applyLocked(file *config.Config) error {
 	// filter's tables) and the old chain once its last request ends; with
 	// gc_percent 400 the heap would otherwise grow past it before the next
 	// collection, and each reload would add to the RSS the process keeps.
-	// Reloads are rare: collect and hand the pages back now, as at start.
-	debug.FreeOSMemory()
+	// Reloads are rare: collect and hand the pages back now, as at start
+	// (and warn if little room is left under the memory limit).
+	afterBuild(rt.log)
 	return nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -189,11 +188,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		printConfigError(stderr, err)
 		return 1
 	}
-	// The first build of the detection rules allocates some 170 MB that
-	// it does not keep (the CRS dictionaries' Aho-Corasick DFAs; reloads
-	// reuse them): collected and given back to the OS now, the process
+	// The first build of the detection rules allocates several times what
+	// it keeps: collected and given back to the OS now, the process
 	// starts serving at its working size instead of holding that as RSS.
-	debug.FreeOSMemory()
+	afterBuild(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w)
 	}
