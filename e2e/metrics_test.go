@@ -149,7 +149,7 @@ func TestMetricsPathIsTheAppsWithoutToken(t *testing.T) {
 
 // The garbage collector follows runtime.gc_percent and
 // runtime.memory_limit (Parapet's defaults when unset: 400 with detection,
-// Go's 100 without), a reload applies
+// Go's 100 without; memory_limit 80MB), a reload applies
 // new values, and the standard GOGC variable wins over the config.
 func TestRuntimeSettingsReachTheGarbageCollector(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "app") }))
@@ -164,10 +164,10 @@ func TestRuntimeSettingsReachTheGarbageCollector(t *testing.T) {
 		env            []string
 		percent, limit string
 	}{
-		{"defaults", "", nil, "400", "2.68435456e+08"},
-		{"defaults without detection", "detection:\n  enabled: false\n", nil, "100", "2.68435456e+08"},
+		{"defaults", "", nil, "400", "8.388608e+07"},
+		{"defaults without detection", "detection:\n  enabled: false\n", nil, "100", "8.388608e+07"},
 		{"config", "runtime:\n  gc_percent: 250\n  memory_limit: 100MB\n", nil, "250", "1.048576e+08"},
-		{"GOGC wins", "runtime:\n  gc_percent: 250\n", []string{"GOGC=150"}, "150", "2.68435456e+08"},
+		{"GOGC wins", "runtime:\n  gc_percent: 250\n", []string{"GOGC=150"}, "150", "8.388608e+07"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr, maddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
