@@ -27,6 +27,7 @@ import (
 	"github.com/parapet-waf/parapet/internal/events"
 	"github.com/parapet-waf/parapet/internal/harden"
 	"github.com/parapet-waf/parapet/internal/proxy"
+	"github.com/parapet-waf/parapet/internal/sendtimeout"
 	"github.com/parapet-waf/parapet/internal/sidecar"
 	"github.com/parapet-waf/parapet/internal/waf"
 )
@@ -238,8 +239,12 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 		log.Error("cannot listen", "addr", addr, "error", err)
 		return 1
 	}
+	// timeouts.send on the connection: a client that takes nothing for
+	// that long is cut off; keep-alive responses share one deadline.
+	ln = sendtimeout.Listen(ln, cfg.Timeouts.Send)
 	srv := &http.Server{
 		Handler:           handler,
+		ConnState:         sendtimeout.ConnState,
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		ReadTimeout:       cfg.Timeouts.Read,
 		WriteTimeout:      cfg.Timeouts.Write,

@@ -338,11 +338,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(c.reqIDHeader, info.ID)
 	ctx := context.WithValue(decision.WithInfo(r.Context(), info), chainKey{}, c)
 	r = r.WithContext(ctx)
-	var writeBy time.Time
-	if c.cfg.Timeouts.Write > 0 {
-		writeBy = info.Start.Add(c.cfg.Timeouts.Write)
-	}
-	rec := newRecorder(w, c.cfg.Timeouts.Send, writeBy)
+	rec := newRecorder(w)
 	// A stage may have replaced the body with a spooled copy (an unlinked
 	// temporary file): closed here whether or not it went upstream.
 	defer func() {
