@@ -46,9 +46,9 @@ func pair(t *testing.T, limit time.Duration) (server, client net.Conn) {
 }
 
 // writeUntilError writes 64 KB chunks until a write fails and returns how
-// long the failing write took and its error to fail, counted from the
+// long the failing write took to fail, counted from the
 // moment the writes stopped making progress (the last write that returned
-// without error).
+// without error), and its error.
 func writeUntilError(c net.Conn, between func()) (time.Duration, error) {
 	chunk := make([]byte, 64<<10)
 	for {
