@@ -1,0 +1,158 @@
+package detect
+
+// Review 7: a hostile look at what decides not to run a rule or to skip a
+// value (the value filter and its groups, the base64 bound, the @rx
+// pre-filter and memory of misses, the memoized operators). Each test
+// compares Parapet's answer with the released library's semantics (Coraza
+// v3.8.1's @rx is Go's regexp) or with the filter off.
+
+import (
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/detect/corpus"
+)
+
+// releasedRx is the released Coraza's @rx (Go's regexp, "(?s)" and the
+// pattern; Parapet's no-multiline choice kept, so that only the engine
+// differs), capturing as Coraza does.
+type releasedRx struct{ re *regexp.Regexp }
+
+func (o *releasedRx) Evaluate(tx plugintypes.TransactionState, v string) bool {
+	if !tx.Capturing() {
+		return o.re.MatchString(v)
+	}
+	m := o.re.FindStringSubmatchIndex(v)
+	if m == nil {
+		return false
+	}
+	for i := 0; i < len(m)/2 && i < 9; i++ {
+		if m[2*i] >= 0 {
+			tx.CaptureField(i, v[m[2*i]:m[2*i+1]])
+		} else {
+			tx.CaptureField(i, "")
+		}
+	}
+	return true
+}
+
+// releasedRxStage builds the stage from cfg with @rx on Go's regexp (as
+// the released Coraza has it; patterns for non-UTF-8 bytes stay on
+// Parapet's operator, which matches bytes as Coraza does), without the
+// value filter, and puts Parapet's @rx back for the stages built after.
+func releasedRxStage(t *testing.T, cfg *config.Config) *Stage {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	plugins.RegisterOperator("rx", func(o plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+		if matchesArbitraryBytes("(?s)" + o.Arguments) {
+			return newRE2rx(o)
+		}
+		re, err := regexp.Compile("(?s)" + o.Arguments)
+		if err != nil {
+			return newRE2rx(o) // RE2-only syntax
+		}
+		return &releasedRx{re}, nil
+	})
+	defer plugins.RegisterOperator("rx", newRE2rx)
+	s, err := buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// invalidByteVariants are an attack value with a byte that is not UTF-8
+// (0xFF) put where the target tolerates it: in the middle, for spaces,
+// before the last byte, before '(' and '='. Django reads each such byte
+// as U+FFFD (errors="replace"); Go's regexp reads it as U+FFFD too, so
+// '.', '[^...]', '\W' and '[\s\S]' match it, but RE2 matches no byte that
+// is not UTF-8 with any of them.
+func invalidByteVariants(s string) []string {
+	out := []string{s[:len(s)/2] + "\xff" + s[len(s)/2:], strings.ReplaceAll(s, " ", "\xff")}
+	if len(s) > 1 {
+		out = append(out, s[:len(s)-1]+"\xff"+s[len(s)-1:])
+	}
+	return append(out, strings.ReplaceAll(s, "(", "\xff("), strings.ReplaceAll(s, "=", "\xff="))
+}
+
+// Finding 1: @rx on RE2 does not match a byte that is not UTF-8 with '.',
+// a negated class, '\W' or '[\s\S]'; the released Coraza (Go's regexp)
+// does, reading it as U+FFFD, as Django does. One 0xFF byte where the
+// target does not care (an attacker's own URL, a comment, a string
+// literal) breaks every CRS pattern that spans it: "?q=http://evil.example/
+// %FF/shell.txt?" passed (931120 did not match), and 19 of the attack
+// corpus's requests so mutated passed at paranoia 1 while the released
+// engine blocked them.
+func TestReview7InvalidUTF8AsReleasedCoraza(t *testing.T) {
+	released := releasedRxStage(t, config.Default())
+	useRE2()
+	parapet, err := buildWith(config.Default(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"http://evil.example/\xff/shell.txt?", "1 UNION SELECT '\xff',password FROM auth_user"} {
+		target := "/search/?q=" + url.QueryEscape(v)
+		a, b := observed(parapet, browserRequest("GET", target, nil)), observed(released, browserRequest("GET", target, nil))
+		if b.action != decision.Block {
+			t.Fatalf("%q: the released engine does not block it: %v", v, b)
+		}
+		if a.action != b.action || strings.Join(a.rules, " ") != strings.Join(b.rules, " ") {
+			t.Errorf("%q:\n Parapet:  %s %v\n released: %s %v", v, a.action, a.rules, b.action, b.rules)
+		}
+	}
+	c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", "attacks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 4
+	}
+	n, passed := 0, 0
+	for i, cr := range c.Requests {
+		if i%every != 0 {
+			continue
+		}
+		for k := range 5 {
+			cr2 := cr
+			switch q := strings.IndexByte(cr.Path, '?'); {
+			case cr.Form != nil:
+				cr2.Form = nil
+				for _, kv := range cr.Form {
+					if vs := invalidByteVariants(kv[1]); k < len(vs) {
+						kv[1] = vs[k]
+					}
+					cr2.Form = append(cr2.Form, kv)
+				}
+			case q >= 0:
+				vals, _ := url.ParseQuery(cr.Path[q+1:])
+				for _, vs := range vals {
+					for j := range vs {
+						if m := invalidByteVariants(vs[j]); k < len(m) {
+							vs[j] = m[k]
+						}
+					}
+				}
+				cr2.Path = cr.Path[:q+1] + vals.Encode()
+			default:
+				continue
+			}
+			n++
+			a, b := observed(parapet, corpusRequest(t, c.Dir, cr2)), observed(released, corpusRequest(t, c.Dir, cr2))
+			if b.action == decision.Block && a.action != decision.Block {
+				passed++
+				t.Errorf("%s (variant %d): Parapet %s %v, released engine %s %v", cr.Name, k, a.action, a.rules, b.action, b.rules)
+			}
+		}
+	}
+	t.Logf("%d mutated attacks, %d blocked by the released engine passed Parapet", n, passed)
+}
