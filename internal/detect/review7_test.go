@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -155,4 +156,44 @@ func TestReview7InvalidUTF8AsReleasedCoraza(t *testing.T) {
 		}
 	}
 	t.Logf("%d mutated attacks, %d blocked by the released engine passed Parapet", n, passed)
+}
+
+// TestReview7InvalidUTF8CapturesAsGo checks finding 1's fix at the
+// operator: for values that are not UTF-8, Parapet's @rx answers and
+// captures (the value's own bytes) as Go's regexp does.
+func TestReview7InvalidUTF8CapturesAsGo(t *testing.T) {
+	useRE2()
+	values := []string{"a\xffc", "xa\xc0\xafcy", "\xed\xa0\x80a.c\xff", "\xe2\x82", "é\xffé", "a\xef\xbf\xbdc", "\xff", ""}
+	for _, expr := range []string{`(a.c)`, `a[^b]{2}c`, `(\W+)`, `^(.*)$`, `([\s\S])c`, `(é.)`, `(?i)(A\W)`, "\uFFFD"} {
+		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := op.(*re2rx).rxPattern
+		re := regexp.MustCompile("(?s)" + expr)
+		for _, v := range values {
+			want := re.FindStringSubmatchIndex(v)
+			if got := p.match(v); got != (want != nil) {
+				t.Errorf("%q on %q: matched %v, Go's regexp %v", expr, v, got, want != nil)
+				continue
+			}
+			if want == nil || utf8.ValidString(v) {
+				continue
+			}
+			text, at := asRunes(v)
+			m := p.re.FindStringSubmatchIndex(text)
+			for i := 0; i < len(want)/2; i++ {
+				g, w := "", ""
+				if m[2*i] >= 0 {
+					g = v[at[m[2*i]]:at[m[2*i+1]]]
+				}
+				if want[2*i] >= 0 {
+					w = v[want[2*i]:want[2*i+1]]
+				}
+				if g != w {
+					t.Errorf("%q on %q: group %d %q, Go's regexp %q", expr, v, i, g, w)
+				}
+			}
+		}
+	}
 }
