@@ -7,6 +7,8 @@ package detect
 // v3.8.1's @rx is Go's regexp) or with the filter off.
 
 import (
+	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -195,5 +197,74 @@ func TestReview7InvalidUTF8CapturesAsGo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReview7SameAnswersAsReleasedRx runs the CRS regression tests, the
+// attack and legitimate corpora and the held-out cases through Parapet's
+// stage (RE2 with its pre-filter and memory of misses, the value filter)
+// and through one whose @rx is the released Coraza's (Go's regexp, no
+// filter), at paranoia 1 and at 4 in monitor mode (every rule evaluated),
+// and requires the same decision and matched rules.
+func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
+	type namedReq struct {
+		name string
+		make func() *http.Request
+	}
+	var reqs []namedReq
+	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
+		c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cr := range c.Requests {
+			reqs = append(reqs, namedReq{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
+		}
+	}
+	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
+		reqs = append(reqs, namedReq{"held-out: " + rc.name, rc.make})
+	}
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 10
+	}
+	n := 0
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		for _, tc := range f.Tests {
+			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
+				continue
+			}
+			in := tc.Stages[0].Input
+			reqs = append(reqs, namedReq{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
+				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+			}})
+		}
+	})
+	pl4 := config.Default()
+	pl4.Detection.ParanoiaLevel = 4
+	pl4.Detection.InboundThreshold = 1 << 20
+	pl4.Detection.Mode = "monitor"
+	pl4.Detection.BodyLimit = 8 << 20
+	for _, c := range []struct {
+		name string
+		cfg  *config.Config
+	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
+		t.Run(c.name, func(t *testing.T) {
+			released := releasedRxStage(t, c.cfg)
+			useRE2()
+			parapet, err := buildWith(c.cfg, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			differ := 0
+			for _, rq := range reqs {
+				a, b := observed(parapet, rq.make()), observed(released, rq.make())
+				if a.String() != b.String() {
+					differ++
+					t.Errorf("%s:\n Parapet:  %s\n released: %s", rq.name, a, b)
+				}
+			}
+			t.Logf("%d requests, %d answered differently", len(reqs), differ)
+		})
 	}
 }
