@@ -7,8 +7,11 @@ package detect
 // v3.8.1's @rx is Go's regexp) or with the filter off.
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -266,5 +269,53 @@ func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
 			}
 			t.Logf("%d requests, %d answered differently", len(reqs), differ)
 		})
+	}
+}
+
+// review7Upload is a multipart POST of one file.
+func review7Upload(name, ctype, content string) *http.Request {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, name))
+	h.Set("Content-Type", ctype)
+	w, _ := mw.CreatePart(h)
+	_, _ = w.Write([]byte(content))
+	_ = mw.Close()
+	r := browserRequest("POST", "/upload/", &b)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return r
+}
+
+// Finding 2: uploaded files are read for script (upload.go) when their
+// name, declared type or first bytes say markup; the first bytes had to
+// be one of a few tags (<?xml, <svg, <html, <script...). An XML document
+// that starts with any other element, holding XHTML-namespaced script,
+// under a name Python's mimetypes types as XML (.rdf, .wsdl and .xpdl are
+// application/xml in its own table; Debian's mime.types adds .xhtm as
+// application/xhtml+xml, .mml, .xul...) and declared as
+// application/octet-stream, was not read: Django's static.serve and
+// FileResponse serve it by that guess, and the browser runs the script
+// (stored XSS). The same file named .xml was blocked.
+func TestReview7MarkupUploadsUnderXMLNames(t *testing.T) {
+	useRE2()
+	s, err := buildWith(config.Default(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := []string{
+		`<x:script xmlns:x="http://www.w3.org/1999/xhtml">alert(document.domain)</x:script>`,
+		`<feed xmlns:h="http://www.w3.org/1999/xhtml"><h:img src="x" onerror="alert(document.domain)"/></feed>`,
+		"\n  <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><h:script xmlns:h=\"http://www.w3.org/1999/xhtml\">alert(1)</h:script></rdf:RDF>",
+	}
+	for _, c := range contents {
+		if o := observed(s, review7Upload("feed.xml", "application/octet-stream", c)); o.action != decision.Block {
+			t.Fatalf("%.40q as feed.xml: %v, want blocked", c, o)
+		}
+		for _, name := range []string{"feed.rdf", "feed.wsdl", "feed.xpdl", "feed.xhtm", "feed.mml", "feed.xul", "upload.bin"} {
+			if o := observed(s, review7Upload(name, "application/octet-stream", c)); o.action != decision.Block {
+				t.Errorf("%.40q as %s: %s %v, want blocked as feed.xml is", c, name, o.action, o.rules)
+			}
+		}
 	}
 }
