@@ -319,3 +319,33 @@ func TestReview7MarkupUploadsUnderXMLNames(t *testing.T) {
 		}
 	}
 }
+
+// TestReview7StartsAsMarkup: finding 2's fix reads a file as markup by
+// how it starts, any element, in UTF-8 or UTF-16, and not text that only
+// has a '<' in it.
+func TestReview7StartsAsMarkup(t *testing.T) {
+	utf16le := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for i := 0; i < len(s); i++ {
+			b = append(b, s[i], 0)
+		}
+		return string(b)
+	}
+	for v, want := range map[string]bool{
+		"<x:script xmlns:x='http://www.w3.org/1999/xhtml'/>": true,
+		"\xef\xbb\xbf\r\n <feed>":                            true,
+		"<?xml version='1.0'?><a/>":                          true,
+		"<!-- c --><a/>":                                     true,
+		utf16le("<feed xmlns:h='x'/>"):                       true,
+		"\x00<\x00a\x00>":                                    true,
+		"name,email\n<3,x":                                   false,
+		"<3 love":                                            false,
+		"hello <b>x</b>":                                     false,
+		"%PDF-1.4":                                           false,
+		"":                                                   false,
+	} {
+		if got := startsAsMarkup([]byte(v)); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
