@@ -357,7 +357,8 @@ func TestReview7StartsAsMarkup(t *testing.T) {
 // usual way a view reads a PUT or PATCH form, decodes such a body as
 // ISO-8859-1 and parses it (Django 3.2.25: "\xff=1&q=1'+UNION+SELECT..."
 // gives q = "1' UNION SELECT password FROM auth_user--"). One stray byte
-// anywhere in the body's head passes any payload to such a view. The same
+// anywhere in the body's head passes any payload to such a view; so does
+// a PNG signature in front of the form, sent as image/png. The same
 // body as text/plain or a form is blocked. Not fixed here: inspecting
 // those bodies as forms makes CRS 920270 (NUL in ARGS) block every raw
 // binary upload with a NUL (DRF's FileUploadParser), so the line between
@@ -375,8 +376,9 @@ func TestReview7OctetStreamFormWithAStrayByte(t *testing.T) {
 		"\xff=1&q=1%27+UNION+SELECT+password+FROM+auth_user--",
 		"%00=\x00&q=1%27+UNION+SELECT+password+FROM+auth_user--",
 		"q=1%27+UNION+SELECT+password+FROM+auth_user--&z=\x00",
+		"\x89PNG\r\n\x1a\n=&q=1%27+UNION+SELECT+password+FROM+auth_user--", // and a type's signature: image/png
 	} {
-		for _, ct := range []string{"text/plain", "application/octet-stream"} {
+		for _, ct := range []string{"text/plain", "application/octet-stream", "image/png"} {
 			r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
 			r.Header.Set("Content-Type", ct)
 			if o := observed(s, r); o.action != decision.Block {
