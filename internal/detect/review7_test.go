@@ -185,12 +185,11 @@ func TestReview7InvalidUTF8CapturesAsGo(t *testing.T) {
 			if want == nil || utf8.ValidString(v) {
 				continue
 			}
-			text, at := asRunes(v)
-			m := p.re.FindStringSubmatchIndex(text)
+			m := p.re.FindStringSubmatchIndex(asRunes(v))
 			for i := 0; i < len(want)/2; i++ {
 				g, w := "", ""
 				if m[2*i] >= 0 {
-					g = v[at[m[2*i]]:at[m[2*i+1]]]
+					g = v[valueOffset(v, m[2*i]):valueOffset(v, m[2*i+1])]
 				}
 				if want[2*i] >= 0 {
 					w = v[want[2*i]:want[2*i+1]]

@@ -219,9 +219,9 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 	if !tx.Capturing() {
 		return true
 	}
-	text, at := value, []int(nil)
+	text, runes := value, false
 	if !o.bytes && !utf8.ValidString(value) {
-		text, at = asRunes(value)
+		text, runes = asRunes(value), true
 	}
 	match := o.re.FindStringSubmatchIndex(text)
 	if match == nil {
@@ -231,8 +231,8 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 		switch {
 		case match[2*i] < 0:
 			tx.CaptureField(i, "")
-		case at != nil:
-			tx.CaptureField(i, value[at[match[2*i]]:at[match[2*i+1]]])
+		case runes:
+			tx.CaptureField(i, value[valueOffset(value, match[2*i]):valueOffset(value, match[2*i+1])])
 		default:
 			tx.CaptureField(i, value[match[2*i]:match[2*i+1]])
 		}
@@ -245,27 +245,40 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 // UTF-8 sequence is U+FFFD, which '.', a negated class or '\W' matches.
 // RE2 matches no such byte with any of them, so one 0xFF byte in an
 // attack (in a URL path, a comment, a string literal) kept every pattern
-// spanning it from matching (review 7, finding 1). at maps each byte
-// offset of text that starts a rune (and its length) to value's.
-func asRunes(value string) (text string, at []int) {
+// spanning it from matching (review 7, finding 1).
+func asRunes(value string) string {
 	var b strings.Builder
 	b.Grow(len(value) + 16)
-	at = make([]int, 0, len(value)+17)
 	for i := 0; i < len(value); {
 		r, n := utf8.DecodeRuneInString(value[i:])
-		w := n
 		if r == utf8.RuneError && n == 1 {
 			b.WriteString("\uFFFD")
-			w = 3
 		} else {
 			b.WriteString(value[i : i+n])
 		}
-		for range w {
-			at = append(at, i) // the offsets inside a rune are never a match's bound
+		i += n
+	}
+	return b.String()
+}
+
+// valueOffset is the offset in value of the rune that starts at off in
+// asRunes(value) (len(value) at its end): captures are the value's own
+// bytes. A walk from the start, for the few captures of a match.
+func valueOffset(value string, off int) int {
+	at := 0
+	for i := 0; i < len(value); {
+		if at >= off {
+			return i
+		}
+		r, n := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && n == 1 {
+			at += 3
+		} else {
+			at += n
 		}
 		i += n
 	}
-	return b.String(), append(at, len(value))
+	return len(value)
 }
 
 // matches reports whether the pattern matches value, from what is known
@@ -294,7 +307,7 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 // match runs RE2 on value read as Go's regexp reads it (asRunes).
 func (p *rxPattern) match(value string) bool {
 	if !p.bytes && !utf8.ValidString(value) {
-		value, _ = asRunes(value)
+		value = asRunes(value)
 	}
 	return p.re.MatchString(value)
 }
