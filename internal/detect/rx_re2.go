@@ -35,6 +35,9 @@ type rxPattern struct {
 	re *re2.Regexp
 	// emptyMatches is whether the empty value matches, decided once.
 	emptyMatches bool
+	// bytes is whether the pattern matches bytes (Latin-1, see
+	// matchesArbitraryBytes): its values are not read as runes (asRunes).
+	bytes bool
 	// matchesAll is whether the pattern matches every UTF-8 value whole,
 	// without groups ("^.*$" with (?s)): CRS 920450 runs it on every
 	// header name, capturing, to copy the name into TX. Evaluate answers
@@ -185,6 +188,8 @@ func newRE2rx(options plugintypes.OperatorOptions) (plugintypes.Operator, error)
 	}
 	if data != options.Arguments { // UTF-8 patterns: the pre-filter reasons in runes
 		p.mayMatch = corazaexp.RxPrefilter(data)
+	} else {
+		p.bytes = true
 	}
 	v, _ := re2Cache.LoadOrStore(data, p)
 	return &re2rx{v.(*rxPattern)}, nil
@@ -214,18 +219,66 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 	if !tx.Capturing() {
 		return true
 	}
-	match := o.re.FindStringSubmatchIndex(value)
+	text, runes := value, false
+	if !o.bytes && !utf8.ValidString(value) {
+		text, runes = asRunes(value), true
+	}
+	match := o.re.FindStringSubmatchIndex(text)
 	if match == nil {
 		return false
 	}
 	for i := 0; i < len(match)/2 && i < 9; i++ {
-		if match[2*i] >= 0 {
-			tx.CaptureField(i, value[match[2*i]:match[2*i+1]])
-		} else {
+		switch {
+		case match[2*i] < 0:
 			tx.CaptureField(i, "")
+		case runes:
+			tx.CaptureField(i, value[valueOffset(value, match[2*i]):valueOffset(value, match[2*i+1])])
+		default:
+			tx.CaptureField(i, value[match[2*i]:match[2*i+1]])
 		}
 	}
 	return true
+}
+
+// asRunes is value as Go's regexp (the released Coraza's @rx) and Django
+// (UTF-8, errors="replace") read it: each byte that is not part of a
+// UTF-8 sequence is U+FFFD, which '.', a negated class or '\W' matches.
+// RE2 matches no such byte with any of them, so one 0xFF byte in an
+// attack (in a URL path, a comment, a string literal) kept every pattern
+// spanning it from matching (review 7, finding 1).
+func asRunes(value string) string {
+	var b strings.Builder
+	b.Grow(len(value) + 16)
+	for i := 0; i < len(value); {
+		r, n := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(value[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// valueOffset is the offset in value of the rune that starts at off in
+// asRunes(value) (len(value) at its end): captures are the value's own
+// bytes. A walk from the start, for the few captures of a match.
+func valueOffset(value string, off int) int {
+	at := 0
+	for i := 0; i < len(value); {
+		if at >= off {
+			return i
+		}
+		r, n := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && n == 1 {
+			at += 3
+		} else {
+			at += n
+		}
+		i += n
+	}
+	return len(value)
 }
 
 // matches reports whether the pattern matches value, from what is known
@@ -238,17 +291,25 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	case p.mayMatch != nil && !p.mayMatch(value):
 		return false
 	case len(value) > noMatchMaxLen:
-		return p.re.MatchString(value)
+		return p.match(value)
 	}
 	known, h := p.noMatch.has(value)
 	if known {
 		return false
 	}
-	if p.re.MatchString(value) {
+	if p.match(value) {
 		return true
 	}
 	p.noMatch.add(value, h, tx.ID())
 	return false
+}
+
+// match runs RE2 on value read as Go's regexp reads it (asRunes).
+func (p *rxPattern) match(value string) bool {
+	if !p.bytes && !utf8.ValidString(value) {
+		value = asRunes(value)
+	}
+	return p.re.MatchString(value)
 }
 
 // matchesEveryValue reports whether a UTF-8 pattern is "^.*$" in

@@ -31,7 +31,12 @@ var uploadAnalyzer = analyze.New(analyze.Of(analyze.XSS, analyze.SSI, analyze.XX
 
 // markupExtensions are file names a browser or an XML parser reads as
 // markup.
-var markupExtensions = []string{".svg", ".html", ".htm", ".xhtml", ".xht", ".xml", ".xsl", ".xslt", ".shtml", ".rss", ".atom", ".mathml"}
+// Besides the usual ones: .rdf, .wsdl and .xpdl are application/xml in
+// Python's own mimetypes table (Django's static.serve and FileResponse
+// type a file by it), .xhtm, .mml and .xul are XML types in Debian's
+// mime.types, which Python reads too.
+var markupExtensions = []string{".svg", ".html", ".htm", ".xhtml", ".xht", ".xhtm", ".xml", ".xsl", ".xslt", ".shtml", ".rss", ".atom", ".mathml", ".mml",
+	".rdf", ".wsdl", ".xpdl", ".xul"}
 
 // readUpload reads an uploaded file's content to its end (as readForm
 // skips it) and returns its size and, for a file that holds markup, its
@@ -78,14 +83,30 @@ func isMarkupFile(name, contentType string, data []byte) bool {
 		strings.HasSuffix(mt, "+xml"):
 		return true
 	}
-	head := bytes.TrimLeft(data[:min(len(data), 512)], "\xef\xbb\xbf \t\r\n")
-	head = bytes.ToLower(head[:min(len(head), 16)])
-	for _, p := range []string{"<?xml", "<svg", "<!doctype", "<html", "<script", "<!--", "<body", "<iframe"} {
-		if bytes.HasPrefix(head, []byte(p)) {
-			return true
-		}
+	return startsAsMarkup(data[:min(len(data), 512)])
+}
+
+// startsAsMarkup reports whether a file's first bytes (after a byte order
+// mark and white space; UTF-16 read by its mark, or by the NUL beside a
+// '<') open a tag, a declaration, a comment or a processing instruction:
+// how every XML document starts, whatever its root element. Any element
+// counts, not a list of HTML ones: an XML document whose root is
+// <x:script xmlns:x="http://www.w3.org/1999/xhtml"> or <feed> holding
+// XHTML-namespaced script runs it when served under an XML type, which
+// many names get from mimetypes (review 7, finding 2).
+func startsAsMarkup(head []byte) bool {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		head = bytes.ReplaceAll(head[2:min(len(head), 130)], []byte{0}, nil)
+	case len(head) >= 2 && (head[0] == 0 && head[1] == '<' || head[0] == '<' && head[1] == 0):
+		head = bytes.ReplaceAll(head[:min(len(head), 128)], []byte{0}, nil)
 	}
-	return false
+	head = bytes.TrimLeft(head, "\xef\xbb\xbf \t\r\n")
+	if len(head) < 2 || head[0] != '<' {
+		return false
+	}
+	c := head[1] | 0x20
+	return 'a' <= c && c <= 'z' || head[1] == '?' || head[1] == '!' || head[1] == '_' || head[1] >= 0x80
 }
 
 // checkUploads judges the markup files of a multipart form (readForm

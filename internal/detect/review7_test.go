@@ -1,0 +1,388 @@
+package detect
+
+// Review 7: a hostile look at what decides not to run a rule or to skip a
+// value (the value filter and its groups, the base64 bound, the @rx
+// pre-filter and memory of misses, the memoized operators). Each test
+// compares Parapet's answer with the released library's semantics (Coraza
+// v3.8.1's @rx is Go's regexp) or with the filter off.
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+
+	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/detect/corpus"
+)
+
+// releasedRx is the released Coraza's @rx (Go's regexp, "(?s)" and the
+// pattern; Parapet's no-multiline choice kept, so that only the engine
+// differs), capturing as Coraza does.
+type releasedRx struct{ re *regexp.Regexp }
+
+func (o *releasedRx) Evaluate(tx plugintypes.TransactionState, v string) bool {
+	if !tx.Capturing() {
+		return o.re.MatchString(v)
+	}
+	m := o.re.FindStringSubmatchIndex(v)
+	if m == nil {
+		return false
+	}
+	for i := 0; i < len(m)/2 && i < 9; i++ {
+		if m[2*i] >= 0 {
+			tx.CaptureField(i, v[m[2*i]:m[2*i+1]])
+		} else {
+			tx.CaptureField(i, "")
+		}
+	}
+	return true
+}
+
+// releasedRxStage builds the stage from cfg with @rx on Go's regexp (as
+// the released Coraza has it; patterns for non-UTF-8 bytes stay on
+// Parapet's operator, which matches bytes as Coraza does), without the
+// value filter, and puts Parapet's @rx back for the stages built after.
+func releasedRxStage(t *testing.T, cfg *config.Config) *Stage {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	plugins.RegisterOperator("rx", func(o plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+		if matchesArbitraryBytes("(?s)" + o.Arguments) {
+			return newRE2rx(o)
+		}
+		re, err := regexp.Compile("(?s)" + o.Arguments)
+		if err != nil {
+			return newRE2rx(o) // RE2-only syntax
+		}
+		return &releasedRx{re}, nil
+	})
+	defer plugins.RegisterOperator("rx", newRE2rx)
+	s, err := buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// invalidByteVariants are an attack value with a byte that is not UTF-8
+// (0xFF) put where the target tolerates it: in the middle, for spaces,
+// before the last byte, before '(' and '='. Django reads each such byte
+// as U+FFFD (errors="replace"); Go's regexp reads it as U+FFFD too, so
+// '.', '[^...]', '\W' and '[\s\S]' match it, but RE2 matches no byte that
+// is not UTF-8 with any of them.
+func invalidByteVariants(s string) []string {
+	out := []string{s[:len(s)/2] + "\xff" + s[len(s)/2:], strings.ReplaceAll(s, " ", "\xff")}
+	if len(s) > 1 {
+		out = append(out, s[:len(s)-1]+"\xff"+s[len(s)-1:])
+	}
+	return append(out, strings.ReplaceAll(s, "(", "\xff("), strings.ReplaceAll(s, "=", "\xff="))
+}
+
+// Finding 1: @rx on RE2 does not match a byte that is not UTF-8 with '.',
+// a negated class, '\W' or '[\s\S]'; the released Coraza (Go's regexp)
+// does, reading it as U+FFFD, as Django does. One 0xFF byte where the
+// target does not care (an attacker's own URL, a comment, a string
+// literal) breaks every CRS pattern that spans it: "?q=http://evil.example/
+// %FF/shell.txt?" passed (931120 did not match), and 19 of the attack
+// corpus's requests so mutated passed at paranoia 1 while the released
+// engine blocked them.
+func TestReview7InvalidUTF8AsReleasedCoraza(t *testing.T) {
+	released := releasedRxStage(t, config.Default())
+	useRE2()
+	parapet, err := buildWith(config.Default(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"http://evil.example/\xff/shell.txt?", "1 UNION SELECT '\xff',password FROM auth_user"} {
+		target := "/search/?q=" + url.QueryEscape(v)
+		a, b := observed(parapet, browserRequest("GET", target, nil)), observed(released, browserRequest("GET", target, nil))
+		if b.action != decision.Block {
+			t.Fatalf("%q: the released engine does not block it: %v", v, b)
+		}
+		if a.action != b.action || strings.Join(a.rules, " ") != strings.Join(b.rules, " ") {
+			t.Errorf("%q:\n Parapet:  %s %v\n released: %s %v", v, a.action, a.rules, b.action, b.rules)
+		}
+	}
+	c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", "attacks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 4
+	}
+	n, passed := 0, 0
+	for i, cr := range c.Requests {
+		if i%every != 0 {
+			continue
+		}
+		for k := range 5 {
+			cr2 := cr
+			switch q := strings.IndexByte(cr.Path, '?'); {
+			case cr.Form != nil:
+				cr2.Form = nil
+				for _, kv := range cr.Form {
+					if vs := invalidByteVariants(kv[1]); k < len(vs) {
+						kv[1] = vs[k]
+					}
+					cr2.Form = append(cr2.Form, kv)
+				}
+			case q >= 0:
+				vals, _ := url.ParseQuery(cr.Path[q+1:])
+				for _, vs := range vals {
+					for j := range vs {
+						if m := invalidByteVariants(vs[j]); k < len(m) {
+							vs[j] = m[k]
+						}
+					}
+				}
+				cr2.Path = cr.Path[:q+1] + vals.Encode()
+			default:
+				continue
+			}
+			n++
+			a, b := observed(parapet, corpusRequest(t, c.Dir, cr2)), observed(released, corpusRequest(t, c.Dir, cr2))
+			if b.action == decision.Block && a.action != decision.Block {
+				passed++
+				t.Errorf("%s (variant %d): Parapet %s %v, released engine %s %v", cr.Name, k, a.action, a.rules, b.action, b.rules)
+			}
+		}
+	}
+	t.Logf("%d mutated attacks, %d blocked by the released engine passed Parapet", n, passed)
+}
+
+// TestReview7InvalidUTF8CapturesAsGo checks finding 1's fix at the
+// operator: for values that are not UTF-8, Parapet's @rx answers and
+// captures (the value's own bytes) as Go's regexp does.
+func TestReview7InvalidUTF8CapturesAsGo(t *testing.T) {
+	useRE2()
+	values := []string{"a\xffc", "xa\xc0\xafcy", "\xed\xa0\x80a.c\xff", "\xe2\x82", "é\xffé", "a\xef\xbf\xbdc", "\xff", ""}
+	for _, expr := range []string{`(a.c)`, `a[^b]{2}c`, `(\W+)`, `^(.*)$`, `([\s\S])c`, `(é.)`, `(?i)(A\W)`, "\uFFFD"} {
+		op, err := newRE2rx(plugintypes.OperatorOptions{Arguments: expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := op.(*re2rx).rxPattern
+		re := regexp.MustCompile("(?s)" + expr)
+		for _, v := range values {
+			want := re.FindStringSubmatchIndex(v)
+			if got := p.match(v); got != (want != nil) {
+				t.Errorf("%q on %q: matched %v, Go's regexp %v", expr, v, got, want != nil)
+				continue
+			}
+			if want == nil || utf8.ValidString(v) {
+				continue
+			}
+			m := p.re.FindStringSubmatchIndex(asRunes(v))
+			for i := 0; i < len(want)/2; i++ {
+				g, w := "", ""
+				if m[2*i] >= 0 {
+					g = v[valueOffset(v, m[2*i]):valueOffset(v, m[2*i+1])]
+				}
+				if want[2*i] >= 0 {
+					w = v[want[2*i]:want[2*i+1]]
+				}
+				if g != w {
+					t.Errorf("%q on %q: group %d %q, Go's regexp %q", expr, v, i, g, w)
+				}
+			}
+		}
+	}
+}
+
+// TestReview7SameAnswersAsReleasedRx runs the CRS regression tests, the
+// attack and legitimate corpora and the held-out cases through Parapet's
+// stage (RE2 with its pre-filter and memory of misses, the value filter)
+// and through one whose @rx is the released Coraza's (Go's regexp, no
+// filter), at paranoia 1 and at 4 in monitor mode (every rule evaluated),
+// and requires the same decision and matched rules.
+func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
+	type namedReq struct {
+		name string
+		make func() *http.Request
+	}
+	var reqs []namedReq
+	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
+		c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cr := range c.Requests {
+			reqs = append(reqs, namedReq{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
+		}
+	}
+	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
+		reqs = append(reqs, namedReq{"held-out: " + rc.name, rc.make})
+	}
+	every := 1
+	if testing.Short() || raceEnabled {
+		every = 10
+	}
+	n := 0
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		for _, tc := range f.Tests {
+			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
+				continue
+			}
+			in := tc.Stages[0].Input
+			reqs = append(reqs, namedReq{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
+				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+			}})
+		}
+	})
+	pl4 := config.Default()
+	pl4.Detection.ParanoiaLevel = 4
+	pl4.Detection.InboundThreshold = 1 << 20
+	pl4.Detection.Mode = "monitor"
+	pl4.Detection.BodyLimit = 8 << 20
+	for _, c := range []struct {
+		name string
+		cfg  *config.Config
+	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
+		t.Run(c.name, func(t *testing.T) {
+			released := releasedRxStage(t, c.cfg)
+			useRE2()
+			parapet, err := buildWith(c.cfg, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			differ := 0
+			for _, rq := range reqs {
+				a, b := observed(parapet, rq.make()), observed(released, rq.make())
+				if a.String() != b.String() {
+					differ++
+					t.Errorf("%s:\n Parapet:  %s\n released: %s", rq.name, a, b)
+				}
+			}
+			t.Logf("%d requests, %d answered differently", len(reqs), differ)
+		})
+	}
+}
+
+// review7Upload is a multipart POST of one file.
+func review7Upload(name, ctype, content string) *http.Request {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, name))
+	h.Set("Content-Type", ctype)
+	w, _ := mw.CreatePart(h)
+	_, _ = w.Write([]byte(content))
+	_ = mw.Close()
+	r := browserRequest("POST", "/upload/", &b)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return r
+}
+
+// Finding 2: uploaded files are read for script (upload.go) when their
+// name, declared type or first bytes say markup; the first bytes had to
+// be one of a few tags (<?xml, <svg, <html, <script...). An XML document
+// that starts with any other element, holding XHTML-namespaced script,
+// under a name Python's mimetypes types as XML (.rdf, .wsdl and .xpdl are
+// application/xml in its own table; Debian's mime.types adds .xhtm as
+// application/xhtml+xml, .mml, .xul...) and declared as
+// application/octet-stream, was not read: Django's static.serve and
+// FileResponse serve it by that guess, and the browser runs the script
+// (stored XSS). The same file named .xml was blocked.
+func TestReview7MarkupUploadsUnderXMLNames(t *testing.T) {
+	useRE2()
+	s, err := buildWith(config.Default(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := []string{
+		`<x:script xmlns:x="http://www.w3.org/1999/xhtml">alert(document.domain)</x:script>`,
+		`<feed xmlns:h="http://www.w3.org/1999/xhtml"><h:img src="x" onerror="alert(document.domain)"/></feed>`,
+		"\n  <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><h:script xmlns:h=\"http://www.w3.org/1999/xhtml\">alert(1)</h:script></rdf:RDF>",
+	}
+	for _, c := range contents {
+		if o := observed(s, review7Upload("feed.xml", "application/octet-stream", c)); o.action != decision.Block {
+			t.Fatalf("%.40q as feed.xml: %v, want blocked", c, o)
+		}
+		for _, name := range []string{"feed.rdf", "feed.wsdl", "feed.xpdl", "feed.xhtm", "feed.mml", "feed.xul", "upload.bin"} {
+			if o := observed(s, review7Upload(name, "application/octet-stream", c)); o.action != decision.Block {
+				t.Errorf("%.40q as %s: %s %v, want blocked as feed.xml is", c, name, o.action, o.rules)
+			}
+		}
+	}
+}
+
+// TestReview7StartsAsMarkup: finding 2's fix reads a file as markup by
+// how it starts, any element, in UTF-8 or UTF-16, and not text that only
+// has a '<' in it.
+func TestReview7StartsAsMarkup(t *testing.T) {
+	utf16le := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for i := 0; i < len(s); i++ {
+			b = append(b, s[i], 0)
+		}
+		return string(b)
+	}
+	for v, want := range map[string]bool{
+		"<x:script xmlns:x='http://www.w3.org/1999/xhtml'/>": true,
+		"\xef\xbb\xbf\r\n <feed>":                            true,
+		"<?xml version='1.0'?><a/>":                          true,
+		"<!-- c --><a/>":                                     true,
+		utf16le("<feed xmlns:h='x'/>"):                       true,
+		"\x00<\x00a\x00>":                                    true,
+		"name,email\n<3,x":                                   false,
+		"<3 love":                                            false,
+		"hello <b>x</b>":                                     false,
+		"%PDF-1.4":                                           false,
+		"":                                                   false,
+	} {
+		if got := startsAsMarkup([]byte(v)); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+// Finding 3 (not fixed): a body declared application/octet-stream whose
+// first 512 bytes hold a NUL or a byte that is not UTF-8 is taken for a
+// file (binary.go) and not inspected at all, on the premise that no view
+// can read it as JSON or a form. Django's own QueryDict(request.body), the
+// usual way a view reads a PUT or PATCH form, decodes such a body as
+// ISO-8859-1 and parses it (Django 3.2.25: "\xff=1&q=1'+UNION+SELECT..."
+// gives q = "1' UNION SELECT password FROM auth_user--"). One stray byte
+// anywhere in the body's head passes any payload to such a view; so does
+// a PNG signature in front of the form, sent as image/png. The same
+// body as text/plain or a form is blocked. Not fixed here: inspecting
+// those bodies as forms makes CRS 920270 (NUL in ARGS) block every raw
+// binary upload with a NUL (DRF's FileUploadParser), so the line between
+// a file and a form needs the lead's decision (for example: a body is a
+// file only when its bytes are mostly not text, or when its type's
+// signature is there, never for octet-stream alone).
+func TestReview7OctetStreamFormWithAStrayByte(t *testing.T) {
+	t.Skip("finding 3: an application/octet-stream body with a NUL or non-UTF-8 byte in its head is not inspected, though QueryDict(request.body) reads it as a form")
+	useRE2()
+	s, err := buildWith(config.Default(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		"\xff=1&q=1%27+UNION+SELECT+password+FROM+auth_user--",
+		"%00=\x00&q=1%27+UNION+SELECT+password+FROM+auth_user--",
+		"q=1%27+UNION+SELECT+password+FROM+auth_user--&z=\x00",
+		"\x89PNG\r\n\x1a\n=&q=1%27+UNION+SELECT+password+FROM+auth_user--", // and a type's signature: image/png
+	} {
+		for _, ct := range []string{"text/plain", "application/octet-stream", "image/png"} {
+			r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
+			r.Header.Set("Content-Type", ct)
+			if o := observed(s, r); o.action != decision.Block {
+				t.Errorf("%q as %s: %s %v, want blocked", body, ct, o.action, o.rules)
+			}
+		}
+	}
+}
