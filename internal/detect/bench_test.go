@@ -204,15 +204,22 @@ func TestBuildTimeAndMemory(t *testing.T) {
 
 		// Reloads do not pile up memory: twenty more builds, each replacing
 		// the last (in-flight requests aside, nothing keeps an old one).
+		// Measured from the heap after five warm-up reloads, so caches
+		// that fill once (bounded memos, shared automata) do not count;
+		// a kept rule set is ~10 MB, twenty of them ~200 MB.
+		reload := func(n int) {
+			for i := 0; i < n; i++ {
+				if s, err = build(config.Default()); err != nil {
+					t.Fatal(err)
+				}
+				r := typicalGET()
+				s.Check(r.Context(), r, &decision.Info{ID: "m"})
+			}
+		}
+		reload(5)
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		for i := 0; i < 20; i++ {
-			if s, err = build(config.Default()); err != nil {
-				t.Fatal(err)
-			}
-			r := typicalGET()
-			s.Check(r.Context(), r, &decision.Info{ID: "m"})
-		}
+		reload(20)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		grew := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
