@@ -119,6 +119,8 @@ func NewWAF(config WAFConfig) (WAF, error) {
 	if err := waf.Validate(); err != nil {
 		return nil, err
 	}
+	// The rule set is complete: Eval's phase plan (Parapet patch).
+	waf.Rules.Plan()
 
 	return wafWrapper{waf: waf}, nil
 }
