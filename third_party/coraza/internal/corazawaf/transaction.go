@@ -1895,13 +1895,13 @@ type TransactionVariables struct {
 	// gates, 920450 on each header name) lower-cased each name and filled
 	// a map that the next rule emptied. Every read of the collections
 	// adds them first (MatchedVars, MatchedVarsNames, All).
-	matchedVarsPending           []pendingMatchedVar
+	matchedVarsPending []pendingMatchedVar
 	// matchedNamePending: MATCHED_VAR_NAME is not yet set to the last
 	// match's name (matchedNameVar, matchedNameKey); matchedVarNameNow
 	// sets it when it is read.
-	matchedNamePending bool
-	matchedNameVar     variables.RuleVariable
-	matchedNameKey     string
+	matchedNamePending           bool
+	matchedNameVar               variables.RuleVariable
+	matchedNameKey               string
 	multipartDataAfter           *collections.Single
 	multipartFilename            *collections.Map
 	multipartFilenameCharset     *collections.Map
