@@ -207,13 +207,14 @@ func (c *Map) findString(key string) []types.MatchData {
 		return nil
 	}
 	if len(e) == 1 {
-		// One value, the common case: one allocation instead of two.
-		one := &struct {
-			match corazarules.MatchData
-			list  [1]types.MatchData
-		}{match: corazarules.MatchData{Variable_: c.variable, Key_: e[0].key, Value_: e[0].value}}
-		one.list[0] = &one.match
-		return one.list[:]
+		// One value, the common case: one allocation instead of two, kept
+		// with the value for the next read.
+		if e[0].one == nil {
+			one := &oneMatch{match: corazarules.MatchData{Variable_: c.variable, Key_: e[0].key, Value_: e[0].value}}
+			one.list[0] = &one.match
+			e[0].one = one
+		}
+		return e[0].one.list[:]
 	}
 	buf := make([]corazarules.MatchData, len(e))
 	result := make([]types.MatchData, len(e))
@@ -470,6 +471,19 @@ func (c *Map) TotalValues() int {
 type keyValue struct {
 	key   string
 	value string
+	// one, once built, is the key's match as findString returns it when
+	// the key holds this one value. Every write replaces the whole
+	// keyValue, so it never outlives the value it was built from (the TX
+	// collection changes between most reads of a key: the change-count
+	// cache of keyMatchesCache alone rebuilt the match for each).
+	one *oneMatch
+}
+
+// oneMatch is a one-value match and the list holding it, in one
+// allocation.
+type oneMatch struct {
+	match corazarules.MatchData
+	list  [1]types.MatchData
 }
 
 // keyMatches reports whether key matches re, whose literal prefix (see
