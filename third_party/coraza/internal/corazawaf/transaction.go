@@ -121,6 +121,11 @@ type Transaction struct {
 	// For example, if you want to remove REQUEST_HEADERS:User-Agent from rule 85:
 	// {85: {variables.RequestHeaders, "user-agent"}}
 	ruleRemoveTargetByID map[int][]ruleVariableParams
+	// removedTargetIDs has bit id%256 set for each id given a target
+	// removal in this transaction: every rule evaluation asks for its
+	// removals, and the map (kept across pooled transactions) is only
+	// looked up when the bit is set (removedTargets).
+	removedTargetIDs [4]uint64
 
 	// Will skip this number of rules, this value will be decreased on each skip
 	Skip int
@@ -768,6 +773,8 @@ func exceptionNames(keyStr string, keyRx *regexp.Regexp, lkey string) bool {
 // key for pattern-based matching (e.g. removing all ARGS matching
 // /^json\.\d+\.field$/ from a given rule).
 func (tx *Transaction) RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp) {
+	b := uint(id) % 256
+	tx.removedTargetIDs[b/64] |= 1 << (b % 64)
 	c := ruleVariableParams{
 		Variable: variable,
 		KeyStr:   strings.ToLower(key),
@@ -791,6 +798,16 @@ func (tx *Transaction) RemoveRuleTargetByID(id int, variable variables.RuleVaria
 		return
 	}
 	tx.ruleRemoveTargetByID[id] = append(tx.ruleRemoveTargetByID[id], c)
+}
+
+// removedTargets returns the targets removed from rule id in this
+// transaction (RemoveRuleTargetByID).
+func (tx *Transaction) removedTargets(id int) []ruleVariableParams {
+	b := uint(id) % 256
+	if tx.removedTargetIDs[b/64]&(1<<(b%64)) == 0 {
+		return nil
+	}
+	return tx.ruleRemoveTargetByID[id]
 }
 
 // RemoveRuleByID Removes a rule from the transaction

@@ -248,6 +248,7 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 		clear(removed)
 		tx.ruleRemoveTargetByID[id] = removed[:0]
 	}
+	tx.removedTargetIDs = [4]uint64{}
 	tx.Skip = 0
 	tx.AllowType = 0
 	tx.Capture = false
