@@ -377,15 +377,16 @@ func (c *Map) Name() string {
 // Reset removes all key/value pairs from the map.
 func (c *Map) Reset() {
 	c.changes++
-	for k, v := range c.data {
+	for _, v := range c.data {
 		// Nothing outside the map holds its slices (matches copy the
 		// strings; FirstValues looks its slots up again after a change).
 		if cap(v) > 0 && cap(v) <= spareCap && len(c.spare) < spareSlices {
 			clear(v)
 			c.spare = append(c.spare, v[:0])
 		}
-		delete(c.data, k)
 	}
+	// One clear rather than a delete (a hash and a probe) per key.
+	clear(c.data)
 	c.totalValues = 0
 }
 

@@ -252,7 +252,12 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 	tx.Skip = 0
 	tx.AllowType = 0
 	tx.Capture = false
-	tx.stopWatches = map[types.RulePhase]int64{}
+	// Emptied, not replaced: one map less per transaction.
+	if tx.stopWatches == nil {
+		tx.stopWatches = map[types.RulePhase]int64{}
+	} else {
+		clear(tx.stopWatches)
+	}
 	tx.WAF = w
 	tx.debugLogger = w.Logger.With(debuglog.Str("tx_id", tx.id))
 	tx.Timestamp = time.Now().UnixNano()
