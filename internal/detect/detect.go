@@ -306,7 +306,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	// one again for every rule that reads the headers.
 	tx.AddRequestHeader("host", r.Host)
 	for k, vs := range r.Header {
-		k = strings.ToLower(k)
+		k = lowerHeaderName(k)
 		for _, v := range vs {
 			tx.AddRequestHeader(k, v)
 		}
@@ -368,6 +368,49 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		return over
 	}
 	return decision.Pass
+}
+
+// lowerHeaderName is strings.ToLower(k) for a header name in Go's
+// canonical form, without an allocation for the names browsers send on
+// every request.
+func lowerHeaderName(k string) string {
+	switch k {
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept-encoding"
+	case "Accept-Language":
+		return "accept-language"
+	case "Cache-Control":
+		return "cache-control"
+	case "Connection":
+		return "connection"
+	case "Content-Length":
+		return "content-length"
+	case "Content-Type":
+		return "content-type"
+	case "Cookie":
+		return "cookie"
+	case "Origin":
+		return "origin"
+	case "Referer":
+		return "referer"
+	case "Sec-Fetch-Dest":
+		return "sec-fetch-dest"
+	case "Sec-Fetch-Mode":
+		return "sec-fetch-mode"
+	case "Sec-Fetch-Site":
+		return "sec-fetch-site"
+	case "Upgrade-Insecure-Requests":
+		return "upgrade-insecure-requests"
+	case "User-Agent":
+		return "user-agent"
+	case "X-Forwarded-For":
+		return "x-forwarded-for"
+	case "X-Requested-With":
+		return "x-requested-with"
+	}
+	return strings.ToLower(k)
 }
 
 // inspect takes an inspection slot, waiting for one unless ctx ends

@@ -549,3 +549,17 @@ func TestInspectionSlots(t *testing.T) {
 		t.Fatalf("%d transactions evaluated at once, want at most 1", m)
 	}
 }
+
+// TestLowerHeaderNameIsToLower checks that the header names written out
+// in lowerHeaderName are their lower-case forms, and that other names
+// are lower-cased.
+func TestLowerHeaderNameIsToLower(t *testing.T) {
+	for _, k := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Connection",
+		"Content-Length", "Content-Type", "Cookie", "Origin", "Referer", "Sec-Fetch-Dest", "Sec-Fetch-Mode",
+		"Sec-Fetch-Site", "Upgrade-Insecure-Requests", "User-Agent", "X-Forwarded-For", "X-Requested-With",
+		"X-Custom-Header", "DNT", "x-already-lower", ""} {
+		if got, want := lowerHeaderName(k), strings.ToLower(k); got != want {
+			t.Errorf("lowerHeaderName(%q) = %q, want %q", k, got, want)
+		}
+	}
+}

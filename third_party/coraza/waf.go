@@ -119,6 +119,8 @@ func NewWAF(config WAFConfig) (WAF, error) {
 	if err := waf.Validate(); err != nil {
 		return nil, err
 	}
+	// The rule set is complete: Eval's phase plan (Parapet patch).
+	waf.Rules.Plan()
 
 	return wafWrapper{waf: waf}, nil
 }
@@ -179,3 +181,14 @@ func (w wafWrapper) Close() error {
 
 // SetValueFilter implements experimental.WAFWithValueFilter.
 func (w wafWrapper) SetValueFilter(f *corazawaf.ValueFilter) { w.waf.SetValueFilter(f) }
+
+// SetPhasePlan builds (on) or drops the rule group's phase plan (Parapet
+// patch; see corazawaf.RuleGroup.Plan). Before the first transaction
+// only.
+func (w wafWrapper) SetPhasePlan(on bool) {
+	if on {
+		w.waf.Rules.Plan()
+	} else {
+		w.waf.Rules.DropPlan()
+	}
+}

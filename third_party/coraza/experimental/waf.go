@@ -33,3 +33,12 @@ type WAFWithRules interface {
 type WAFCloser interface {
 	io.Closer
 }
+
+// WAFWithPhasePlan is a WAF whose rule group walks each phase's rules
+// from a plan made when the WAF is built (Parapet patch). SetPhasePlan
+// drops the plan (false), so that every phase walks every rule as the
+// release does, or builds it again (true); it must be called before the
+// WAF's first transaction. For tests comparing the two walks.
+type WAFWithPhasePlan interface {
+	SetPhasePlan(on bool)
+}

@@ -27,6 +27,29 @@ type Map struct {
 	changes uint64
 	all     matchesCache
 	keys    keyMatchesCache
+	// spare holds the small value slices of the keys Reset removed, for
+	// new keys to reuse (newValues): a transaction's TX collection, its
+	// headers and arguments are filled with new keys on every request.
+	spare [][]keyValue
+}
+
+// Bounds of Map.spare: how many slices it keeps, and of what capacity at
+// most (a larger one is left to the garbage collector).
+const (
+	spareSlices = 256
+	spareCap    = 8
+)
+
+// newValues returns an empty slice for a new key's values, a spare one
+// when Reset left one.
+func (c *Map) newValues() []keyValue {
+	if n := len(c.spare); n > 0 {
+		v := c.spare[n-1]
+		c.spare[n-1] = nil
+		c.spare = c.spare[:n-1]
+		return v
+	}
+	return nil
 }
 
 // keyMatchesCacheSize is how many keys' matches a Map keeps.
@@ -184,13 +207,14 @@ func (c *Map) findString(key string) []types.MatchData {
 		return nil
 	}
 	if len(e) == 1 {
-		// One value, the common case: one allocation instead of two.
-		one := &struct {
-			match corazarules.MatchData
-			list  [1]types.MatchData
-		}{match: corazarules.MatchData{Variable_: c.variable, Key_: e[0].key, Value_: e[0].value}}
-		one.list[0] = &one.match
-		return one.list[:]
+		// One value, the common case: one allocation instead of two, kept
+		// with the value for the next read.
+		if e[0].one == nil {
+			one := &oneMatch{match: corazarules.MatchData{Variable_: c.variable, Key_: e[0].key, Value_: e[0].value}}
+			one.list[0] = &one.match
+			e[0].one = one
+		}
+		return e[0].one.list[:]
 	}
 	buf := make([]corazarules.MatchData, len(e))
 	result := make([]types.MatchData, len(e))
@@ -242,7 +266,11 @@ func (c *Map) Add(key string, value string) {
 	if !c.isCaseSensitive {
 		key = strings.ToLower(key)
 	}
-	c.data[key] = append(c.data[key], aVal)
+	values, ok := c.data[key]
+	if !ok {
+		values = c.newValues()
+	}
+	c.data[key] = append(values, aVal)
 	c.totalValues++
 }
 
@@ -255,7 +283,10 @@ func (c *Map) Set(key string, values []string) {
 	}
 	dataSlice, exists := c.data[key]
 	oldLen := len(dataSlice)
-	if !exists || cap(dataSlice) < len(values) {
+	if !exists {
+		dataSlice = c.newValues()
+	}
+	if cap(dataSlice) < len(values) {
 		dataSlice = make([]keyValue, len(values))
 	} else {
 		dataSlice = dataSlice[:len(values)] // Reuse existing slice with the same length
@@ -346,10 +377,53 @@ func (c *Map) Name() string {
 // Reset removes all key/value pairs from the map.
 func (c *Map) Reset() {
 	c.changes++
-	for k := range c.data {
-		delete(c.data, k)
+	for _, v := range c.data {
+		// Nothing outside the map holds its slices (matches copy the
+		// strings; FirstValues looks its slots up again after a change).
+		if cap(v) > 0 && cap(v) <= spareCap && len(c.spare) < spareSlices {
+			clear(v)
+			c.spare = append(c.spare, v[:0])
+		}
 	}
+	// One clear rather than a delete (a hash and a probe) per key.
+	clear(c.data)
 	c.totalValues = 0
+}
+
+// FirstValue returns the first value of key, as Get(key)[0] without
+// building Get's slice; ok is false when Get would return none.
+func (c *Map) FirstValue(key string) (value string, ok bool) {
+	if len(c.data) == 0 {
+		return "", false
+	}
+	if !c.isCaseSensitive {
+		key = strings.ToLower(key)
+	}
+	values := c.data[key]
+	if len(values) == 0 {
+		return "", false
+	}
+	return values[0].value, true
+}
+
+// SetOne does what Set(key, []string{value}) does, without the slice,
+// and writes a key holding one value in place.
+func (c *Map) SetOne(key, value string) {
+	c.changes++
+	originalKey := key
+	if !c.isCaseSensitive {
+		key = strings.ToLower(key)
+	}
+	values, exists := c.data[key]
+	if exists && len(values) == 1 {
+		values[0] = keyValue{key: originalKey, value: value}
+		return
+	}
+	if !exists {
+		values = c.newValues()
+	}
+	c.totalValues += 1 - len(values)
+	c.data[key] = append(values[:0], keyValue{key: originalKey, value: value})
 }
 
 // Format updates the passed strings.Builder with the formatted map key/values.
@@ -398,6 +472,19 @@ func (c *Map) TotalValues() int {
 type keyValue struct {
 	key   string
 	value string
+	// one, once built, is the key's match as findString returns it when
+	// the key holds this one value. Every write replaces the whole
+	// keyValue, so it never outlives the value it was built from (the TX
+	// collection changes between most reads of a key: the change-count
+	// cache of keyMatchesCache alone rebuilt the match for each).
+	one *oneMatch
+}
+
+// oneMatch is a one-value match and the list holding it, in one
+// allocation.
+type oneMatch struct {
+	match corazarules.MatchData
+	list  [1]types.MatchData
 }
 
 // keyMatches reports whether key matches re, whose literal prefix (see

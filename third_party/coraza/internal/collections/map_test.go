@@ -314,9 +314,30 @@ func TestFindStringSeesEveryChange(t *testing.T) {
 		want("absent", "first", "second")
 		m.Remove("absent")
 		want("absent")
+		// One value: its match is kept with it (keyValue.one) and must
+		// follow every write of the value, while a match read before
+		// keeps the old value.
+		m.SetOne("one", "a")
+		want("one", "a")
+		before := m.FindString("one")
+		m.SetOne("one", "b")
+		want("one", "b")
+		if before[0].Value() != "a" {
+			t.Errorf("a match read before SetOne changed to %q", before[0].Value())
+		}
+		m.SetFirst(NewFirstValues("one"), 0, "c")
+		want("one", "c")
+		m.SetIndex("one", 0, "d")
+		want("one", "d")
+		m.Set("one", []string{"e"})
+		want("one", "e")
+		m.Remove("one")
+		m.Add("one", "f")
+		want("one", "f")
 		want("k0", fmt.Sprintf("v0-%d", round))
 		m.Reset()
 		want("k0")
+		want("one")
 	}
 }
 

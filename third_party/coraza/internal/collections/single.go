@@ -36,12 +36,10 @@ func NewSingle(variable variables.RuleVariable) *Single {
 // slice or the match: both are shared until the value is set again.
 func (c *Single) FindAll() []types.MatchData {
 	if c.all == nil {
-		c.all = []types.MatchData{
-			&corazarules.MatchData{
-				Variable_: c.variable,
-				Value_:    c.data,
-			},
-		}
+		// The match and the list in one allocation.
+		one := &oneMatch{match: corazarules.MatchData{Variable_: c.variable, Value_: c.data}}
+		one.list[0] = &one.match
+		c.all = one.list[:]
 	}
 	return c.all
 }

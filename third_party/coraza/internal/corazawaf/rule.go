@@ -240,7 +240,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 		if rid == noID {
 			rid = r.ParentID_
 		}
-		ecol := tx.ruleRemoveTargetByID[rid]
+		ecol := tx.removedTargets(rid)
 		for _, v := range r.variables {
 			if multiphaseEvaluation && multiphaseSkipVariable(r, v.Variable, phase) {
 				continue

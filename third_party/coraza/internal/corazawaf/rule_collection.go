@@ -75,6 +75,15 @@ func (c *ruleCollection) write() {
 
 func (c *ruleCollection) Get(key string) []string { c.write(); return c.Map.Get(key) }
 
+// FirstValue and SetOne, which setvar and macro expansion use (Parapet
+// patch 43), write the pending fields first, as Get and Set do.
+func (c *ruleCollection) FirstValue(key string) (string, bool) {
+	c.write()
+	return c.Map.FirstValue(key)
+}
+
+func (c *ruleCollection) SetOne(key, value string) { c.write(); c.Map.SetOne(key, value) }
+
 func (c *ruleCollection) FindRegex(key *regexp.Regexp) []types.MatchData {
 	c.write()
 	return c.Map.FindRegex(key)

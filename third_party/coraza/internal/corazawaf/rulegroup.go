@@ -19,6 +19,10 @@ import (
 type RuleGroup struct {
 	rules    []Rule
 	observer func(rule types.RuleMetadata)
+	// gen counts the changes to rules; plan is Eval's phase plan
+	// (phaseplan.go), used while its gen is the group's.
+	gen  uint64
+	plan *phasePlan
 }
 
 // Add a rule to the collection
@@ -61,6 +65,7 @@ func (rg *RuleGroup) Add(rule *Rule) error {
 	}
 
 	rg.rules = append(rg.rules, *rule)
+	rg.gen++
 
 	if rg.observer != nil {
 		rg.observer(rule)
@@ -96,6 +101,7 @@ func (rg *RuleGroup) DiscardPendingChain() {
 	last := len(rg.rules) - 1
 	if last >= 0 && rg.rules[last].HasChain {
 		rg.rules = rg.rules[:last]
+		rg.gen++
 	}
 }
 
@@ -104,6 +110,7 @@ func (rg *RuleGroup) DeleteByID(id int) {
 	for i, r := range rg.rules {
 		if r.ID_ == id {
 			rg.rules = append(rg.rules[:i], rg.rules[i+1:]...)
+			rg.gen++
 			return
 		}
 	}
@@ -118,6 +125,7 @@ func (rg *RuleGroup) DeleteByRange(start, end int) {
 		}
 	}
 	rg.rules = kept
+	rg.gen++
 }
 
 // DeleteByMsg deletes rules with the given message.
@@ -129,6 +137,7 @@ func (rg *RuleGroup) DeleteByMsg(msg string) {
 		}
 	}
 	rg.rules = kept
+	rg.gen++
 }
 
 // DeleteByTag deletes rules with the given tag.
@@ -140,6 +149,7 @@ func (rg *RuleGroup) DeleteByTag(tag string) {
 		}
 	}
 	rg.rules = kept
+	rg.gen++
 }
 
 // Count returns the count of rules
@@ -162,8 +172,19 @@ func (rg *RuleGroup) Eval(phase types.RulePhase, tx *Transaction) bool {
 	transformationCache := tx.transformationCache
 	transformationCache.reset()
 	tx.valueFilter.reset()
+	// With a plan, the loop walks the phase's rules only, and jumps to a
+	// skipAfter's marker (phaseplan.go).
+	plan, order := rg.planFor(phase)
+	n := len(rg.rules)
+	if plan != nil {
+		n = len(order)
+	}
 RulesLoop:
-	for i := range rg.rules {
+	for k := 0; k < n; k++ {
+		i := k
+		if plan != nil {
+			i = int(order[k])
+		}
 		r := &rg.rules[i]
 		// if there is already an interruption and the phase isn't logging
 		// we break the loop
@@ -212,6 +233,10 @@ RulesLoop:
 					Str("skip_after", tx.SkipAfter).
 					Str("secmarker", r.SecMark_).
 					Msg("Skipping rule because of SkipAfter")
+				if plan != nil {
+					// The rules up to the marker would be passed over.
+					k = plan.nextMarker(phase, k, tx.SkipAfter) - 1
+				}
 			}
 			continue
 		}

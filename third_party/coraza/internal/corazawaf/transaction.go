@@ -121,6 +121,11 @@ type Transaction struct {
 	// For example, if you want to remove REQUEST_HEADERS:User-Agent from rule 85:
 	// {85: {variables.RequestHeaders, "user-agent"}}
 	ruleRemoveTargetByID map[int][]ruleVariableParams
+	// removedTargetIDs has bit id%256 set for each id given a target
+	// removal in this transaction: every rule evaluation asks for its
+	// removals, and the map (kept across pooled transactions) is only
+	// looked up when the bit is set (removedTargets).
+	removedTargetIDs [4]uint64
 
 	// Will skip this number of rules, this value will be decreased on each skip
 	Skip int
@@ -178,7 +183,7 @@ func (tx *Transaction) Collection(idx variables.RuleVariable) collection.Collect
 	case variables.MatchedVar:
 		return tx.variables.matchedVar
 	case variables.MatchedVarName:
-		return tx.variables.matchedVarName
+		return tx.variables.matchedVarNameNow()
 	case variables.MultipartDataAfter:
 		return tx.variables.multipartDataAfter
 	case variables.OutboundDataError:
@@ -566,22 +571,16 @@ func (tx *Transaction) ParseRequestReader(data io.Reader) (*types.Interruption, 
 
 // matchVariable creates MATCHED_* variables required by chains and macro expansions
 // MATCHED_VARS, MATCHED_VAR, MATCHED_VAR_NAME, MATCHED_VARS_NAMES
+//
+// The names ("VARIABLE:key") are built when MATCHED_VAR_NAME or
+// MATCHED_VARS are read, not for every match: the CRS's initialisation,
+// its paranoia-level gates and 920450 on each header name match on every
+// request, and nothing reads their names.
 func (tx *Transaction) matchVariable(match *corazarules.MatchData) {
-	var varName string
-	if match.Key_ != "" {
-		varName = match.Variable().Name() + ":" + match.Key_
-	} else {
-		varName = match.Variable().Name()
-	}
-	// Array of values
-	// Last key
-	matchedVarName := tx.variables.matchedVarName
-	matchedVarName.Reset()
-
-	tx.variables.matchedVarsPending = append(tx.variables.matchedVarsPending, pendingMatchedVar{name: varName, value: match.Value_})
-	tx.variables.matchedVar.Set(match.Value_)
-
-	matchedVarName.Set(varName)
+	v := &tx.variables
+	v.matchedVarsPending = append(v.matchedVarsPending, pendingMatchedVar{variable: match.Variable_, key: match.Key_, value: match.Value_})
+	v.matchedVar.Set(match.Value_)
+	v.matchedNamePending, v.matchedNameVar, v.matchedNameKey = true, match.Variable_, match.Key_
 }
 
 // MatchRule Matches a rule to be logged
@@ -774,6 +773,8 @@ func exceptionNames(keyStr string, keyRx *regexp.Regexp, lkey string) bool {
 // key for pattern-based matching (e.g. removing all ARGS matching
 // /^json\.\d+\.field$/ from a given rule).
 func (tx *Transaction) RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp) {
+	b := uint(id) % 256
+	tx.removedTargetIDs[b/64] |= 1 << (b % 64)
 	c := ruleVariableParams{
 		Variable: variable,
 		KeyStr:   strings.ToLower(key),
@@ -797,6 +798,16 @@ func (tx *Transaction) RemoveRuleTargetByID(id int, variable variables.RuleVaria
 		return
 	}
 	tx.ruleRemoveTargetByID[id] = append(tx.ruleRemoveTargetByID[id], c)
+}
+
+// removedTargets returns the targets removed from rule id in this
+// transaction (RemoveRuleTargetByID).
+func (tx *Transaction) removedTargets(id int) []ruleVariableParams {
+	b := uint(id) % 256
+	if tx.removedTargetIDs[b/64]&(1<<(b%64)) == 0 {
+		return nil
+	}
+	return tx.ruleRemoveTargetByID[id]
 }
 
 // RemoveRuleByID Removes a rule from the transaction
@@ -1901,7 +1912,13 @@ type TransactionVariables struct {
 	// gates, 920450 on each header name) lower-cased each name and filled
 	// a map that the next rule emptied. Every read of the collections
 	// adds them first (MatchedVars, MatchedVarsNames, All).
-	matchedVarsPending           []pendingMatchedVar
+	matchedVarsPending []pendingMatchedVar
+	// matchedNamePending: MATCHED_VAR_NAME is not yet set to the last
+	// match's name (matchedNameVar, matchedNameKey); matchedVarNameNow
+	// sets it when it is read.
+	matchedNamePending           bool
+	matchedNameVar               variables.RuleVariable
+	matchedNameKey               string
 	multipartDataAfter           *collections.Single
 	multipartFilename            *collections.Map
 	multipartFilenameCharset     *collections.Map
@@ -2130,7 +2147,26 @@ func (v *TransactionVariables) MatchedVar() collection.Single {
 }
 
 func (v *TransactionVariables) MatchedVarName() collection.Single {
+	return v.matchedVarNameNow()
+}
+
+// matchedVarNameNow writes MATCHED_VAR_NAME's pending value, if any, and
+// returns the collection.
+func (v *TransactionVariables) matchedVarNameNow() *collections.Single {
+	if v.matchedNamePending {
+		v.matchedNamePending = false
+		v.matchedVarName.Set(matchedName(v.matchedNameVar, v.matchedNameKey))
+	}
 	return v.matchedVarName
+}
+
+// matchedName is a match's name in MATCHED_VAR_NAME and MATCHED_VARS:
+// its variable's, with ":key" when it has a key.
+func matchedName(variable variables.RuleVariable, key string) string {
+	if key == "" {
+		return variable.Name()
+	}
+	return variable.Name() + ":" + key
 }
 
 func (v *TransactionVariables) MultipartDataAfter() collection.Single {
@@ -2336,9 +2372,10 @@ func (v *TransactionVariables) MatchedVars() collection.Map {
 }
 
 // pendingMatchedVar is a match not yet added to MATCHED_VARS: its
-// variable's name (with ":key") and value.
+// variable, key and value.
 type pendingMatchedVar struct {
-	name, value string
+	variable   variables.RuleVariable
+	key, value string
 }
 
 // addPendingMatchedVars adds the pending matches to MATCHED_VARS, in the
@@ -2348,7 +2385,7 @@ func (v *TransactionVariables) addPendingMatchedVars() {
 		return
 	}
 	for _, m := range v.matchedVarsPending {
-		v.matchedVars.Add(m.name, m.value)
+		v.matchedVars.Add(matchedName(m.variable, m.key), m.value)
 	}
 	v.dropPendingMatchedVars()
 }
@@ -2522,7 +2559,7 @@ func (v *TransactionVariables) All(f func(v variables.RuleVariable, col collecti
 	if !f(variables.MatchedVar, v.matchedVar) {
 		return
 	}
-	if !f(variables.MatchedVarName, v.matchedVarName) {
+	if !f(variables.MatchedVarName, v.matchedVarNameNow()) {
 		return
 	}
 	if !f(variables.MatchedVars, v.matchedVars) {
@@ -2742,6 +2779,7 @@ type resettable interface {
 }
 
 func (v *TransactionVariables) reset() {
+	v.matchedNamePending = false
 	v.resetMatchedVars()
 	v.All(func(_ variables.RuleVariable, col collection.Collection) bool {
 		if r, ok := col.(resettable); ok {

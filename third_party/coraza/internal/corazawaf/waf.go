@@ -248,10 +248,16 @@ func (w *WAF) newTransaction(opts Options) *Transaction {
 		clear(removed)
 		tx.ruleRemoveTargetByID[id] = removed[:0]
 	}
+	tx.removedTargetIDs = [4]uint64{}
 	tx.Skip = 0
 	tx.AllowType = 0
 	tx.Capture = false
-	tx.stopWatches = map[types.RulePhase]int64{}
+	// Emptied, not replaced: one map less per transaction.
+	if tx.stopWatches == nil {
+		tx.stopWatches = map[types.RulePhase]int64{}
+	} else {
+		clear(tx.stopWatches)
+	}
 	tx.WAF = w
 	tx.debugLogger = w.Logger.With(debuglog.Str("tx_id", tx.id))
 	tx.Timestamp = time.Now().UnixNano()

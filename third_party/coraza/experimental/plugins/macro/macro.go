@@ -58,11 +58,28 @@ func (m *macro) Expand(tx plugintypes.TransactionState) string {
 	if len(m.tokens) == 1 {
 		return expandToken(tx, m.tokens[0])
 	}
-	res := strings.Builder{}
+	// The parts are expanded first, so that the result is allocated once,
+	// at its size (most macros have two or three parts: "+%{tx.score}").
+	var small [4]string
+	parts := small[:0]
+	n := 0
 	for _, token := range m.tokens {
-		res.WriteString(expandToken(tx, token))
+		p := expandToken(tx, token)
+		parts = append(parts, p)
+		n += len(p)
+	}
+	res := strings.Builder{}
+	res.Grow(n)
+	for _, p := range parts {
+		res.WriteString(p)
 	}
 	return res.String()
+}
+
+// firstValuer is a keyed collection that gives a key's first value
+// without copying its values (the engine's collections.Map).
+type firstValuer interface {
+	FirstValue(key string) (string, bool)
 }
 
 func expandToken(tx plugintypes.TransactionState, token macroToken) string {
@@ -71,7 +88,11 @@ func expandToken(tx plugintypes.TransactionState, token macroToken) string {
 	}
 	switch col := tx.Collection(token.variable).(type) {
 	case collection.Keyed:
-		if c := col.Get(token.key); len(c) > 0 {
+		if f, ok := col.(firstValuer); ok {
+			if v, ok := f.FirstValue(token.key); ok {
+				return v
+			}
+		} else if c := col.Get(token.key); len(c) > 0 {
 			return c[0]
 		}
 	case collection.Single:
