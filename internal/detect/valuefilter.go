@@ -482,12 +482,21 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 // acMatcher is an Aho-Corasick automaton over the bytes of lower-cased
 // plain values, as a dense table: one look-up per byte of input, and
 // every needle ending at a position reported (overlapping ones too).
+//
+// The table is laid out for the cache: states are numbered breadth first
+// (the shallow states, where most bytes of a value leave the automaton,
+// are the first rows, together), and an entry is the next state's row
+// offset (state*cols), its top bit set when needles end at that state, so
+// a byte costs one load and no look-up of the outputs when none end there.
 type acMatcher struct {
 	class  [256]uint8 // byte -> column; 0: a byte no needle has (back to the root)
 	cols   int
-	next   []int32   // state*cols + column -> state
-	output [][]int32 // needles ending at the state (its own and its suffixes')
+	next   []uint32  // state*cols + column -> next state*cols | acOutput
+	output [][]int32 // by state: needles ending there (its own and its suffixes')
 }
+
+// acOutput marks an entry of acMatcher.next whose state has outputs.
+const acOutput = 1 << 31
 
 func newACMatcher(needles []string) *acMatcher {
 	m := &acMatcher{}
@@ -501,44 +510,62 @@ func newACMatcher(needles []string) *acMatcher {
 		}
 	}
 	// The trie.
-	m.next = make([]int32, m.cols) // state 0, the root
-	m.output = [][]int32{nil}
+	next := make([]int32, m.cols) // state 0, the root
+	output := [][]int32{nil}
 	for id, n := range needles {
 		s := int32(0)
 		for i := 0; i < len(n); i++ {
 			col := int32(m.class[n[i]])
-			t := m.next[s*int32(m.cols)+col]
+			t := next[s*int32(m.cols)+col]
 			if t == 0 {
-				t = int32(len(m.output))
-				m.output = append(m.output, nil)
-				m.next = append(m.next, make([]int32, m.cols)...)
-				m.next[s*int32(m.cols)+col] = t
+				t = int32(len(output))
+				output = append(output, nil)
+				next = append(next, make([]int32, m.cols)...)
+				next[s*int32(m.cols)+col] = t
 			}
 			s = t
 		}
-		m.output[s] = append(m.output[s], int32(id))
+		output[s] = append(output[s], int32(id))
 	}
-	// Failure links, breadth first, folded into the table.
-	fail := make([]int32, len(m.output))
-	queue := []int32{}
+	// Failure links, breadth first, folded into the table; order is the
+	// trie's states breadth first.
+	fail := make([]int32, len(output))
+	order := []int32{0}
 	for col := 1; col < m.cols; col++ {
-		if t := m.next[col]; t != 0 {
-			queue = append(queue, t)
+		if t := next[col]; t != 0 {
+			order = append(order, t)
 		}
 	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		m.output[s] = append(m.output[s], m.output[fail[s]]...)
+	for q := 1; q < len(order); q++ {
+		s := order[q]
+		output[s] = append(output[s], output[fail[s]]...)
 		for col := 1; col < m.cols; col++ {
-			t := m.next[s*int32(m.cols)+int32(col)]
-			f := m.next[fail[s]*int32(m.cols)+int32(col)]
+			t := next[s*int32(m.cols)+int32(col)]
+			f := next[fail[s]*int32(m.cols)+int32(col)]
 			if t == 0 {
-				m.next[s*int32(m.cols)+int32(col)] = f
+				next[s*int32(m.cols)+int32(col)] = f
 				continue
 			}
 			fail[t] = f
-			queue = append(queue, t)
+			order = append(order, t)
+		}
+	}
+	// Renumber the states in that order.
+	rank := make([]uint32, len(order))
+	for i, s := range order {
+		rank[s] = uint32(i)
+	}
+	m.next = make([]uint32, len(next))
+	m.output = make([][]int32, len(output))
+	for i, s := range order {
+		m.output[i] = output[s]
+		for col := 0; col < m.cols; col++ {
+			t := next[int(s)*m.cols+col]
+			e := rank[t] * uint32(m.cols)
+			if len(output[t]) > 0 {
+				e |= acOutput
+			}
+			m.next[i*m.cols+col] = e
 		}
 	}
 	return m
@@ -547,11 +574,14 @@ func newACMatcher(needles []string) *acMatcher {
 // find marks in hit (by needle id) every needle in text and appends the
 // ones not marked before to hits.
 func (m *acMatcher) find(text []byte, hit []uint64, hits []int32) []int32 {
-	s := int32(0)
-	cols := int32(m.cols)
+	row := uint32(0)
 	for _, c := range text {
-		s = m.next[s*cols+int32(m.class[c])]
-		for _, id := range m.output[s] {
+		e := m.next[row+uint32(m.class[c])]
+		row = e &^ acOutput
+		if e&acOutput == 0 {
+			continue
+		}
+		for _, id := range m.output[row/uint32(m.cols)] {
 			if hit[id>>6]&(1<<(id&63)) == 0 {
 				hit[id>>6] |= 1 << (id & 63)
 				hits = append(hits, id)
