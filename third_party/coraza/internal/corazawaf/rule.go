@@ -797,11 +797,18 @@ func (r *Rule) executeTransformationsMultimatch(res []string, value string) ([]s
 	return res, errs
 }
 
+// unchangedScanMax is the longest value unchangedPrefix scans.
+const unchangedScanMax = 256
+
 // unchangedPrefix returns how many of the rule's first transformations
 // return value unchanged, without running them: those none of whose
 // classes of bytes (transformations.UnchangedUnless) value holds.
+//
+// Values longer than unchangedScanMax are not scanned (0): each rule would
+// scan them again, where the phase's cache answers a rule after the first
+// with a few look-ups (a 2 KB form's comment met by ~200 rules).
 func (r *Rule) unchangedPrefix(value string) int {
-	if len(r.transformations) == 0 || r.transformations[0].unchangedUnless == transformations.ClassAll {
+	if len(value) > unchangedScanMax || len(r.transformations) == 0 || r.transformations[0].unchangedUnless == transformations.ClassAll {
 		return 0
 	}
 	classes := transformations.ClassesOf(value)

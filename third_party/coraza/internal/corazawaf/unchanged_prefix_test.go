@@ -6,6 +6,7 @@ package corazawaf
 import (
 	"math/rand"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/corazawaf/coraza/v3/internal/corazarules"
@@ -42,6 +43,10 @@ func TestUnchangedPrefixSameResults(t *testing.T) {
 			b = append(b, pieces[rng.Intn(len(pieces))]...)
 		}
 		values = append(values, string(b))
+	}
+	// Values past unchangedScanMax take the cache's way.
+	for i := range 200 {
+		values = append(values, strings.Repeat(values[i], 1+unchangedScanMax/max(1, len(values[i]))))
 	}
 	for _, names := range chains {
 		r := NewRule()
