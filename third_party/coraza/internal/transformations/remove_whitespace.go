@@ -6,10 +6,54 @@ package transformations
 import (
 	"strings"
 	"unicode"
+
+	utils "github.com/corazawaf/coraza/v3/internal/strings"
 )
 
 // removeWhitespace removes all whitespace characters from input.
 func removeWhitespace(data string) (string, bool, error) {
+	if out, ok := removeASCIIWhitespace(data); ok {
+		return out, len(out) != len(data), nil
+	}
+	return removeWhitespaceRunes(data)
+}
+
+// removeASCIIWhitespace is removeWhitespace for an ASCII input (ok false
+// for any other): the bytes unicode.IsSpace holds for below 0x80 are
+// dropped, without decoding runes or calling a function per rune. (Any
+// byte >= 0x80 takes removeWhitespaceRunes: U+0085 and U+00A0 are spaces,
+// and strings.Map rewrites invalid UTF-8 as U+FFFD.)
+func removeASCIIWhitespace(data string) (string, bool) {
+	first := -1
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if c >= utf8RuneSelf {
+			return "", false
+		}
+		if first < 0 && asciiSpace[c] {
+			first = i
+		}
+	}
+	if first < 0 {
+		return data, true
+	}
+	out := make([]byte, first, len(data)-1)
+	copy(out, data[:first])
+	for i := first + 1; i < len(data); i++ {
+		if c := data[i]; !asciiSpace[c] {
+			out = append(out, c)
+		}
+	}
+	return utils.WrapUnsafe(out), true
+}
+
+const utf8RuneSelf = 0x80
+
+// asciiSpace holds the bytes below 0x80 unicode.IsSpace reports.
+var asciiSpace = [utf8RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// removeWhitespaceRunes is removeWhitespace for any input.
+func removeWhitespaceRunes(data string) (string, bool, error) {
 	changed := false
 	transformedData := strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
