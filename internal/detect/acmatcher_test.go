@@ -81,3 +81,31 @@ func BenchmarkValueFilterClassify(b *testing.B) {
 		}
 	}
 }
+
+// TestLenOnlyForAgreesWithReach checks the per-signature lists of the
+// CRS's filter against each rule's own reach answer, for all 256
+// signatures: the same slots, in lenOnly's order.
+func TestLenOnlyForAgreesWithReach(t *testing.T) {
+	f, _ := plannedCRS(t)
+	if len(f.lenOnly) < 10 {
+		t.Fatalf("%d rules answered by length alone", len(f.lenOnly))
+	}
+	kept := 0
+	for sig := range 256 {
+		var want []lenOnlySlot
+		for _, slot := range f.lenOnly {
+			if c := &f.conds[slot]; c.reach == nil || c.reach.canMatch(uint8(sig)) {
+				want = append(want, lenOnlySlot{slot: slot, minLen: c.minLen})
+			}
+		}
+		for range 2 { // made, then remembered
+			if got := f.lenOnlyFor(uint8(sig)); !slices.Equal(got, want) {
+				t.Fatalf("signature %08b: %v, want %v", sig, got, want)
+			}
+		}
+		kept += len(want)
+	}
+	if kept == 0 || kept == 256*len(f.lenOnly) {
+		t.Fatalf("%d of %d (signature, rule) pairs kept: the reach tells nothing apart", kept, 256*len(f.lenOnly))
+	}
+}

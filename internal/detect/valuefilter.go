@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/corazawaf/coraza/v3"
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
@@ -116,6 +117,12 @@ type valueFilter struct {
 	// lenOnly are the slots of rules with no literal to look for, by
 	// minLen: each matches a plain value of at least minLen bytes.
 	lenOnly []int
+	// lenOnlyBySig holds, by a plain value's signature (groupsOf), the
+	// slots of lenOnly whose pattern can match a string of those groups
+	// (in lenOnly's order), made the first time a value has the
+	// signature: a value's answer for them is then a walk of the list to
+	// its length, without a reach look-up per rule.
+	lenOnlyBySig [256]atomic.Pointer[[]lenOnlySlot]
 	// byNeedle are the slots whose condition names each needle.
 	byNeedle [][]int32
 	ac       *acMatcher
@@ -372,6 +379,28 @@ func appendOnce(s []int32, v int32) []int32 {
 	return append(s, v)
 }
 
+// lenOnlySlot is a slot of lenOnly and its pattern's minLen.
+type lenOnlySlot struct {
+	slot   int
+	minLen int
+}
+
+// lenOnlyFor returns the slots of lenOnly that a plain value of
+// signature sig may match if long enough, by minLen.
+func (f *valueFilter) lenOnlyFor(sig uint8) []lenOnlySlot {
+	if l := f.lenOnlyBySig[sig].Load(); l != nil {
+		return *l
+	}
+	l := []lenOnlySlot{}
+	for _, slot := range f.lenOnly {
+		if c := &f.conds[slot]; c.reach == nil || c.reach.canMatch(sig) {
+			l = append(l, lenOnlySlot{slot: slot, minLen: c.minLen})
+		}
+	}
+	f.lenOnlyBySig[sig].Store(&l)
+	return l
+}
+
 type classifyScratch struct {
 	lower, nospace []byte
 	hit            []uint64 // needles seen, by id
@@ -389,14 +418,11 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		return
 	}
 	sig := groupsOf(v)
-	for _, slot := range f.lenOnly {
-		c := &f.conds[slot]
-		if c.minLen > len(v) {
+	for _, s := range f.lenOnlyFor(sig) {
+		if s.minLen > len(v) {
 			break
 		}
-		if c.reach == nil || c.reach.canMatch(sig) {
-			mayMatch[slot>>6] |= 1 << (slot & 63)
-		}
+		mayMatch[s.slot>>6] |= 1 << (s.slot & 63)
 	}
 	sc, _ := f.scratch.Get().(*classifyScratch)
 	if sc == nil {
