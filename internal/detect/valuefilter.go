@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -104,6 +105,9 @@ type rxCondition struct {
 	// sets are needle sets of which each must have a member in the
 	// value (restrict.go: the pattern restricted to plain bytes).
 	sets [][]int32
+	// setIDs name each of sets in the filter's needleSets (equal sets of
+	// different rules share one id).
+	setIDs []int32
 	// reach answers, by the groups of plainGroup a value's bytes fall in,
 	// whether the pattern matches any string of those bytes at all.
 	reach *alphabetReach
@@ -125,8 +129,14 @@ type valueFilter struct {
 	lenOnlyBySig [256]atomic.Pointer[[]lenOnlySlot]
 	// byNeedle are the slots whose condition names each needle.
 	byNeedle [][]int32
-	ac       *acMatcher
-	slots    int
+	// needleSets are, by needle, the ids of the required sets
+	// (rxCondition.sets) it is a member of; nSets the number of ids. A
+	// value's hits mark their sets once, and a condition checks a bit per
+	// set instead of looking for a member of each.
+	needleSets [][]int32
+	nSets      int
+	ac         *acMatcher
+	slots      int
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
 	base64 []base64Slot
@@ -342,6 +352,25 @@ func allPlain(s string) bool {
 func (f *valueFilter) planned() int {
 	f.slots = len(f.conds)
 	f.byNeedle = make([][]int32, len(f.words))
+	f.needleSets = make([][]int32, len(f.words))
+	setID := map[string]int32{}
+	for slot := range f.conds {
+		c := &f.conds[slot]
+		c.setIDs = nil
+		for _, set := range c.sets {
+			key := fmt.Sprint(set)
+			id, ok := setID[key]
+			if !ok {
+				id = int32(len(setID))
+				setID[key] = id
+				for _, n := range set {
+					f.needleSets[n] = appendOnce(f.needleSets[n], id)
+				}
+			}
+			c.setIDs = append(c.setIDs, id)
+		}
+	}
+	f.nSets = len(setID)
 	for slot, c := range f.conds {
 		switch {
 		case c.minLen < 0:
@@ -405,6 +434,7 @@ type classifyScratch struct {
 	lower, nospace []byte
 	hit            []uint64 // needles seen, by id
 	hits           []int32
+	setHit         []uint64 // required sets with a member seen, by set id
 	done           []uint64 // slots decided, by slot
 }
 
@@ -426,7 +456,11 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 	}
 	sc, _ := f.scratch.Get().(*classifyScratch)
 	if sc == nil {
-		sc = &classifyScratch{hit: make([]uint64, (len(f.words)+63)/64), done: make([]uint64, len(mayMatch))}
+		sc = &classifyScratch{
+			hit:    make([]uint64, (len(f.words)+63)/64),
+			setHit: make([]uint64, (f.nSets+63)/64),
+			done:   make([]uint64, len(mayMatch)),
+		}
 	}
 	sc.lower = sc.lower[:0]
 	sc.nospace = sc.nospace[:0]
@@ -448,12 +482,17 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		sc.hits = f.ac.find(sc.nospace, sc.hit, sc.hits)
 	}
 	for _, n := range sc.hits {
+		for _, id := range f.needleSets[n] {
+			sc.setHit[id>>6] |= 1 << (id & 63)
+		}
+	}
+	for _, n := range sc.hits {
 		for _, slot := range f.byNeedle[n] {
 			if sc.done[slot>>6]&(1<<(slot&63)) != 0 {
 				continue
 			}
 			sc.done[slot>>6] |= 1 << (slot & 63)
-			if c := &f.conds[slot]; c.metBy(len(v), sc.hit) && (c.reach == nil || c.reach.canMatch(sig)) {
+			if c := &f.conds[slot]; c.metBy(len(v), sc.hit, sc.setHit) && (c.reach == nil || c.reach.canMatch(sig)) {
 				mayMatch[slot>>6] |= 1 << (slot & 63)
 			}
 		}
@@ -465,6 +504,9 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for _, slot := range f.byNeedle[n] {
 			sc.done[slot>>6] = 0
 		}
+		for _, id := range f.needleSets[n] {
+			sc.setHit[id>>6] = 0
+		}
 	}
 	if cap(sc.lower) <= 4096 {
 		f.scratch.Put(sc)
@@ -472,8 +514,8 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 }
 
 // metBy reports whether a value of n bytes whose lower-cased forms hold
-// the needles of hit meets c.
-func (c *rxCondition) metBy(n int, hit []uint64) bool {
+// the needles of hit (and a member of the sets of setHit) meets c.
+func (c *rxCondition) metBy(n int, hit, setHit []uint64) bool {
 	if n < c.minLen {
 		return false
 	}
@@ -482,15 +524,8 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 			return false
 		}
 	}
-	for _, set := range c.sets {
-		met := false
-		for _, id := range set {
-			if hit[id>>6]&(1<<(id&63)) != 0 {
-				met = true
-				break
-			}
-		}
-		if !met {
+	for _, id := range c.setIDs {
+		if setHit[id>>6]&(1<<(id&63)) == 0 {
 			return false
 		}
 	}
