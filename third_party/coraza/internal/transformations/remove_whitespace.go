@@ -6,6 +6,7 @@ package transformations
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	utils "github.com/corazawaf/coraza/v3/internal/strings"
 )
@@ -15,7 +16,47 @@ func removeWhitespace(data string) (string, bool, error) {
 	if out, ok := removeASCIIWhitespace(data); ok {
 		return out, len(out) != len(data), nil
 	}
-	return removeWhitespaceRunes(data)
+	out, changed := removeUnicodeWhitespace(data)
+	return out, changed, nil
+}
+
+// removeUnicodeWhitespace is removeWhitespaceRunes (strings.Map) without a
+// function call per rune: the space runes (unicode.IsSpace) are dropped,
+// each byte of invalid UTF-8 becomes U+FFFD as strings.Map writes it, the
+// rest is copied; changed reports a dropped space only (strings.Map's
+// U+FFFD does not go through the mapping function's flag).
+func removeUnicodeWhitespace(data string) (string, bool) {
+	var out []byte // nil while the output is data's prefix
+	changed := false
+	for i := 0; i < len(data); {
+		c := data[i]
+		size := 1
+		var r rune
+		if c < utf8RuneSelf {
+			r = rune(c)
+		} else {
+			r, size = utf8.DecodeRuneInString(data[i:])
+		}
+		switch {
+		case r == utf8.RuneError && size == 1:
+			if out == nil {
+				out = append(make([]byte, 0, 2*len(data)+2), data[:i]...) // room for some U+FFFD
+			}
+			out = append(out, "\uFFFD"...)
+		case unicode.IsSpace(r):
+			if out == nil {
+				out = append(make([]byte, 0, len(data)), data[:i]...)
+			}
+			changed = true
+		case out != nil:
+			out = append(out, data[i:i+size]...)
+		}
+		i += size
+	}
+	if out == nil {
+		return data, false
+	}
+	return utils.WrapUnsafe(out), changed
 }
 
 // removeASCIIWhitespace is removeWhitespace for an ASCII input (ok false

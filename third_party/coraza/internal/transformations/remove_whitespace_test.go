@@ -56,9 +56,10 @@ func TestRemoveWhitespaceASCIIFastPath(t *testing.T) {
 			t.Fatalf("asciiSpace[%#x] = %v, unicode.IsSpace says %v", c, asciiSpace[c], !asciiSpace[c])
 		}
 	}
-	pieces := []string{"a", "Z", " ", "\t", "\n", "\v", "\f", "\r", "\x00", "\x1c", "\x7f", "\u0085", "\u00a0", "é", "\xff", "\xc2", "  "}
+	pieces := []string{"a", "Z", " ", "\t", "\n", "\v", "\f", "\r", "\x00", "\x1c", "\x7f", "\u0085", "\u00a0", "é", "\xff", "\xc2", "  ",
+		"\u2003", "\u3000", "\u2028", "\u1680", "\ufffd", "\xe2\x80", "\xf0\x9f\x98\x80", "\xed\xa0\x80"}
 	rng := rand.New(rand.NewSource(9))
-	for range 50000 {
+	for range 200000 {
 		var b strings.Builder
 		for range rng.Intn(12) {
 			b.WriteString(pieces[rng.Intn(len(pieces))])
