@@ -11,6 +11,8 @@
 #                                             # one client: the latency detection adds (bench/LATENCY.md)
 #   BASELINE=c854228 TARGETS="parapet parapet-baseline" SCENARIOS=get bash bench/run.sh
 #                                             # pass-through of this tree against a commit's, in one run
+#   BASELINE=97b28d2 TARGETS="parapet parapet-detect-baseline parapet-detect" SCENARIOS=json10k bash bench/run.sh
+#                                             # detection of this tree against a commit's, in one run
 #   EXTRA_CONFIG='runtime: {gc_percent: 400}' BASELINE=c854228 ...
 #                                             # YAML added to the parapet target's config only: hold a
 #                                             # setting that changed since BASELINE at its old value
@@ -255,6 +257,8 @@ $EXTRA_CONFIG}" ;;
     parapet-baseline)
       [ -x "$work/parapet-baseline" ] || { echo "bench: parapet-baseline needs BASELINE=<commit>" >&2; exit 2; }
       bin=parapet-baseline parapet_with parapet-baseline "$PASSTHROUGH_CONFIG" ;;
+    parapet-detect-baseline)
+      bin=parapet-baseline parapet_with parapet-detect-baseline "$DETECT_CONFIG" ;;
     parapet-rules)
       # Parapet with the access-rule load of a big deployment: 1,000,000
       # blocked CIDRs (80% IPv4, 20% IPv6), 1,000 User-Agent patterns, geo

@@ -211,6 +211,19 @@ func (r *Report) Best(set Set) Finding {
 	return best
 }
 
+// AtLeast is the set of classes whose finding has confidence c or more:
+// Best(set).Confidence >= c exactly when set holds one of them (for c
+// above NoFinding's), answered for many sets with one pass.
+func (r *Report) AtLeast(c Confidence) Set {
+	var s Set
+	for k := Class(1); k < numClasses; k++ {
+		if r.byClass[k].Confidence >= c {
+			s |= 1 << k
+		}
+	}
+	return s
+}
+
 // Inspect returns the strongest finding in v (NoFinding when none).
 func (a *Analyzer) Inspect(v string) Finding {
 	var r Report

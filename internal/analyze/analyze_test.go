@@ -265,3 +265,38 @@ func TestDecodeBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestAtLeastAgreesWithBest checks AtLeast against Best for every single
+// class and pair of classes and every confidence, on the reports of the
+// attack list (which find classes at every confidence) and a few benign
+// values.
+func TestAtLeastAgreesWithBest(t *testing.T) {
+	values := []string{"hello world", "user@example.com", "1 or 1", "{{ name }}", "<b>bold</b>"}
+	for _, c := range attacks {
+		values = append(values, c.v)
+	}
+	seen := map[Confidence]int{}
+	for _, v := range values {
+		for _, place := range []Place{Arg, Name, Path, Header, ReturnTo} {
+			var r Report
+			New(All, place).InspectAll(v, &r)
+			for conf := Low; conf <= High; conf++ {
+				at := r.AtLeast(conf)
+				for c1 := Class(1); c1 < numClasses; c1++ {
+					seen[r.byClass[c1].Confidence]++
+					for c2 := c1; c2 < numClasses; c2++ {
+						set := Of(c1) | Of(c2)
+						if got, want := set&at != 0, r.Best(set).Confidence >= conf; got != want {
+							t.Fatalf("%q at %d, classes %v, >= %s: AtLeast says %v, Best %v", v, place, set, conf, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	for conf := NoFinding; conf <= High; conf++ {
+		if seen[conf] == 0 {
+			t.Errorf("no report has a finding of confidence %s: the test does not cover it", conf)
+		}
+	}
+}

@@ -66,9 +66,12 @@ func (f *valueFilter) classifyGroup(group int, v string, mayMatch []uint64) {
 	}
 	slots := f.groups[group]
 	rep := reports.get(slots[0].op.a, slots[0].op.place, v)
+	// The operator's test, Best(classes).Confidence >= Medium, for every
+	// rule of the place from one pass over the report.
+	medium := rep.AtLeast(analyze.Medium)
 	for _, s := range slots {
 		bit := uint64(1) << (s.slot & 63)
-		if rep.Best(s.op.classes).Confidence >= analyze.Medium {
+		if s.op.classes&medium != 0 {
 			mayMatch[s.slot>>6] |= bit
 		} else {
 			mayMatch[s.slot>>6] &^= bit

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
@@ -36,7 +37,11 @@ func memoizeOperators() {
 				if err != nil {
 					return nil, err
 				}
-				return newMemoOp(op), nil
+				m := newMemoOp(op)
+				if name == "detectXSS" {
+					m.cannotMatch = cannotBeXSS
+				}
+				return m, nil
 			})
 		}
 	})
@@ -49,6 +54,9 @@ func memoizeOperators() {
 type memoOp struct {
 	inner   plugintypes.Operator
 	noMatch missCache
+	// cannotMatch, when set, reports values the operator cannot match
+	// (answered without memory or operator).
+	cannotMatch func(string) bool
 }
 
 func newMemoOp(inner plugintypes.Operator) *memoOp {
@@ -60,6 +68,9 @@ func newMemoOp(inner plugintypes.Operator) *memoOp {
 // Evaluate answers from memory for a remembered miss, else asks the
 // wrapped operator.
 func (o *memoOp) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if o.cannotMatch != nil && o.cannotMatch(value) {
+		return false
+	}
 	if value == "" || len(value) > noMatchMaxLen {
 		return o.inner.Evaluate(tx, value)
 	}
@@ -72,4 +83,21 @@ func (o *memoOp) Evaluate(tx plugintypes.TransactionState, value string) bool {
 	}
 	o.noMatch.add(value, h, tx.ID())
 	return false
+}
+
+// cannotBeXSS reports values libinjection's XSS test (libinjection-go
+// v0.3.3, IsXSS) cannot flag: those with neither '<' nor '='. IsXSS flags a
+// value when its HTML5 tokenizer, started in the data state (run only when
+// the value holds '<') or in one of the four attribute-value states,
+// yields a doctype, a tag name, a comment, or an attribute value right
+// after an attribute name. Doctypes, tags and comments are made only by
+// the tag-open state, entered from the data state on '<'. The
+// attribute-value states start with a value whose attribute is "none"
+// (never flagged), and after an attribute name a value follows only
+// through '=' (stateAttributeName and stateAfterAttributeName are the only
+// ways into stateBeforeAttributeValue). So without '<' and '=', no token
+// IsXSS judges is ever made. TestCannotBeXSSAgreesWithLibinjection checks
+// it against the library on attack-like and random values.
+func cannotBeXSS(value string) bool {
+	return strings.IndexByte(value, '<') < 0 && strings.IndexByte(value, '=') < 0
 }

@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/corazawaf/coraza/v3"
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
@@ -103,6 +105,9 @@ type rxCondition struct {
 	// sets are needle sets of which each must have a member in the
 	// value (restrict.go: the pattern restricted to plain bytes).
 	sets [][]int32
+	// setIDs name each of sets in the filter's needleSets (equal sets of
+	// different rules share one id).
+	setIDs []int32
 	// reach answers, by the groups of plainGroup a value's bytes fall in,
 	// whether the pattern matches any string of those bytes at all.
 	reach *alphabetReach
@@ -116,10 +121,22 @@ type valueFilter struct {
 	// lenOnly are the slots of rules with no literal to look for, by
 	// minLen: each matches a plain value of at least minLen bytes.
 	lenOnly []int
+	// lenOnlyBySig holds, by a plain value's signature (groupsOf), the
+	// slots of lenOnly whose pattern can match a string of those groups
+	// (in lenOnly's order), made the first time a value has the
+	// signature: a value's answer for them is then a walk of the list to
+	// its length, without a reach look-up per rule.
+	lenOnlyBySig [256]atomic.Pointer[[]lenOnlySlot]
 	// byNeedle are the slots whose condition names each needle.
 	byNeedle [][]int32
-	ac       *acMatcher
-	slots    int
+	// needleSets are, by needle, the ids of the required sets
+	// (rxCondition.sets) it is a member of; nSets the number of ids. A
+	// value's hits mark their sets once, and a condition checks a bit per
+	// set instead of looking for a member of each.
+	needleSets [][]int32
+	nSets      int
+	ac         *acMatcher
+	slots      int
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
 	base64 []base64Slot
@@ -335,6 +352,25 @@ func allPlain(s string) bool {
 func (f *valueFilter) planned() int {
 	f.slots = len(f.conds)
 	f.byNeedle = make([][]int32, len(f.words))
+	f.needleSets = make([][]int32, len(f.words))
+	setID := map[string]int32{}
+	for slot := range f.conds {
+		c := &f.conds[slot]
+		c.setIDs = nil
+		for _, set := range c.sets {
+			key := fmt.Sprint(set)
+			id, ok := setID[key]
+			if !ok {
+				id = int32(len(setID))
+				setID[key] = id
+				for _, n := range set {
+					f.needleSets[n] = appendOnce(f.needleSets[n], id)
+				}
+			}
+			c.setIDs = append(c.setIDs, id)
+		}
+	}
+	f.nSets = len(setID)
 	for slot, c := range f.conds {
 		switch {
 		case c.minLen < 0:
@@ -372,10 +408,33 @@ func appendOnce(s []int32, v int32) []int32 {
 	return append(s, v)
 }
 
+// lenOnlySlot is a slot of lenOnly and its pattern's minLen.
+type lenOnlySlot struct {
+	slot   int
+	minLen int
+}
+
+// lenOnlyFor returns the slots of lenOnly that a plain value of
+// signature sig may match if long enough, by minLen.
+func (f *valueFilter) lenOnlyFor(sig uint8) []lenOnlySlot {
+	if l := f.lenOnlyBySig[sig].Load(); l != nil {
+		return *l
+	}
+	l := []lenOnlySlot{}
+	for _, slot := range f.lenOnly {
+		if c := &f.conds[slot]; c.reach == nil || c.reach.canMatch(sig) {
+			l = append(l, lenOnlySlot{slot: slot, minLen: c.minLen})
+		}
+	}
+	f.lenOnlyBySig[sig].Store(&l)
+	return l
+}
+
 type classifyScratch struct {
 	lower, nospace []byte
 	hit            []uint64 // needles seen, by id
 	hits           []int32
+	setHit         []uint64 // required sets with a member seen, by set id
 	done           []uint64 // slots decided, by slot
 }
 
@@ -389,18 +448,19 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		return
 	}
 	sig := groupsOf(v)
-	for _, slot := range f.lenOnly {
-		c := &f.conds[slot]
-		if c.minLen > len(v) {
+	for _, s := range f.lenOnlyFor(sig) {
+		if s.minLen > len(v) {
 			break
 		}
-		if c.reach == nil || c.reach.canMatch(sig) {
-			mayMatch[slot>>6] |= 1 << (slot & 63)
-		}
+		mayMatch[s.slot>>6] |= 1 << (s.slot & 63)
 	}
 	sc, _ := f.scratch.Get().(*classifyScratch)
 	if sc == nil {
-		sc = &classifyScratch{hit: make([]uint64, (len(f.words)+63)/64), done: make([]uint64, len(mayMatch))}
+		sc = &classifyScratch{
+			hit:    make([]uint64, (len(f.words)+63)/64),
+			setHit: make([]uint64, (f.nSets+63)/64),
+			done:   make([]uint64, len(mayMatch)),
+		}
 	}
 	sc.lower = sc.lower[:0]
 	sc.nospace = sc.nospace[:0]
@@ -422,12 +482,17 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		sc.hits = f.ac.find(sc.nospace, sc.hit, sc.hits)
 	}
 	for _, n := range sc.hits {
+		for _, id := range f.needleSets[n] {
+			sc.setHit[id>>6] |= 1 << (id & 63)
+		}
+	}
+	for _, n := range sc.hits {
 		for _, slot := range f.byNeedle[n] {
 			if sc.done[slot>>6]&(1<<(slot&63)) != 0 {
 				continue
 			}
 			sc.done[slot>>6] |= 1 << (slot & 63)
-			if c := &f.conds[slot]; c.metBy(len(v), sc.hit) && (c.reach == nil || c.reach.canMatch(sig)) {
+			if c := &f.conds[slot]; c.metBy(len(v), sc.hit, sc.setHit) && (c.reach == nil || c.reach.canMatch(sig)) {
 				mayMatch[slot>>6] |= 1 << (slot & 63)
 			}
 		}
@@ -439,6 +504,9 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for _, slot := range f.byNeedle[n] {
 			sc.done[slot>>6] = 0
 		}
+		for _, id := range f.needleSets[n] {
+			sc.setHit[id>>6] = 0
+		}
 	}
 	if cap(sc.lower) <= 4096 {
 		f.scratch.Put(sc)
@@ -446,8 +514,8 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 }
 
 // metBy reports whether a value of n bytes whose lower-cased forms hold
-// the needles of hit meets c.
-func (c *rxCondition) metBy(n int, hit []uint64) bool {
+// the needles of hit (and a member of the sets of setHit) meets c.
+func (c *rxCondition) metBy(n int, hit, setHit []uint64) bool {
 	if n < c.minLen {
 		return false
 	}
@@ -456,15 +524,8 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 			return false
 		}
 	}
-	for _, set := range c.sets {
-		met := false
-		for _, id := range set {
-			if hit[id>>6]&(1<<(id&63)) != 0 {
-				met = true
-				break
-			}
-		}
-		if !met {
+	for _, id := range c.setIDs {
+		if setHit[id>>6]&(1<<(id&63)) == 0 {
 			return false
 		}
 	}
@@ -482,12 +543,21 @@ func (c *rxCondition) metBy(n int, hit []uint64) bool {
 // acMatcher is an Aho-Corasick automaton over the bytes of lower-cased
 // plain values, as a dense table: one look-up per byte of input, and
 // every needle ending at a position reported (overlapping ones too).
+//
+// The table is laid out for the cache: states are numbered breadth first
+// (the shallow states, where most bytes of a value leave the automaton,
+// are the first rows, together), and an entry is the next state's row
+// offset (state*cols), its top bit set when needles end at that state, so
+// a byte costs one load and no look-up of the outputs when none end there.
 type acMatcher struct {
 	class  [256]uint8 // byte -> column; 0: a byte no needle has (back to the root)
 	cols   int
-	next   []int32   // state*cols + column -> state
-	output [][]int32 // needles ending at the state (its own and its suffixes')
+	next   []uint32  // state*cols + column -> next state*cols | acOutput
+	output [][]int32 // by state: needles ending there (its own and its suffixes')
 }
+
+// acOutput marks an entry of acMatcher.next whose state has outputs.
+const acOutput = 1 << 31
 
 func newACMatcher(needles []string) *acMatcher {
 	m := &acMatcher{}
@@ -501,44 +571,62 @@ func newACMatcher(needles []string) *acMatcher {
 		}
 	}
 	// The trie.
-	m.next = make([]int32, m.cols) // state 0, the root
-	m.output = [][]int32{nil}
+	next := make([]int32, m.cols) // state 0, the root
+	output := [][]int32{nil}
 	for id, n := range needles {
 		s := int32(0)
 		for i := 0; i < len(n); i++ {
 			col := int32(m.class[n[i]])
-			t := m.next[s*int32(m.cols)+col]
+			t := next[s*int32(m.cols)+col]
 			if t == 0 {
-				t = int32(len(m.output))
-				m.output = append(m.output, nil)
-				m.next = append(m.next, make([]int32, m.cols)...)
-				m.next[s*int32(m.cols)+col] = t
+				t = int32(len(output))
+				output = append(output, nil)
+				next = append(next, make([]int32, m.cols)...)
+				next[s*int32(m.cols)+col] = t
 			}
 			s = t
 		}
-		m.output[s] = append(m.output[s], int32(id))
+		output[s] = append(output[s], int32(id))
 	}
-	// Failure links, breadth first, folded into the table.
-	fail := make([]int32, len(m.output))
-	queue := []int32{}
+	// Failure links, breadth first, folded into the table; order is the
+	// trie's states breadth first.
+	fail := make([]int32, len(output))
+	order := []int32{0}
 	for col := 1; col < m.cols; col++ {
-		if t := m.next[col]; t != 0 {
-			queue = append(queue, t)
+		if t := next[col]; t != 0 {
+			order = append(order, t)
 		}
 	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		m.output[s] = append(m.output[s], m.output[fail[s]]...)
+	for q := 1; q < len(order); q++ {
+		s := order[q]
+		output[s] = append(output[s], output[fail[s]]...)
 		for col := 1; col < m.cols; col++ {
-			t := m.next[s*int32(m.cols)+int32(col)]
-			f := m.next[fail[s]*int32(m.cols)+int32(col)]
+			t := next[s*int32(m.cols)+int32(col)]
+			f := next[fail[s]*int32(m.cols)+int32(col)]
 			if t == 0 {
-				m.next[s*int32(m.cols)+int32(col)] = f
+				next[s*int32(m.cols)+int32(col)] = f
 				continue
 			}
 			fail[t] = f
-			queue = append(queue, t)
+			order = append(order, t)
+		}
+	}
+	// Renumber the states in that order.
+	rank := make([]uint32, len(order))
+	for i, s := range order {
+		rank[s] = uint32(i)
+	}
+	m.next = make([]uint32, len(next))
+	m.output = make([][]int32, len(output))
+	for i, s := range order {
+		m.output[i] = output[s]
+		for col := 0; col < m.cols; col++ {
+			t := next[int(s)*m.cols+col]
+			e := rank[t] * uint32(m.cols)
+			if len(output[t]) > 0 {
+				e |= acOutput
+			}
+			m.next[i*m.cols+col] = e
 		}
 	}
 	return m
@@ -547,11 +635,14 @@ func newACMatcher(needles []string) *acMatcher {
 // find marks in hit (by needle id) every needle in text and appends the
 // ones not marked before to hits.
 func (m *acMatcher) find(text []byte, hit []uint64, hits []int32) []int32 {
-	s := int32(0)
-	cols := int32(m.cols)
+	row := uint32(0)
 	for _, c := range text {
-		s = m.next[s*cols+int32(m.class[c])]
-		for _, id := range m.output[s] {
+		e := m.next[row+uint32(m.class[c])]
+		row = e &^ acOutput
+		if e&acOutput == 0 {
+			continue
+		}
+		for _, id := range m.output[row/uint32(m.cols)] {
 			if hit[id>>6]&(1<<(id&63)) == 0 {
 				hit[id>>6] |= 1 << (id & 63)
 				hits = append(hits, id)

@@ -295,7 +295,7 @@ func TestPlainValuesUnderSafeTransformations(t *testing.T) {
 // plannedCRS builds the CRS at paranoia 4 (every rule) without a filter,
 // then plans it with a new one, and returns the filter and the rules it
 // gave a slot, by slot.
-func plannedCRS(t *testing.T) (*valueFilter, map[int]corazaexp.ValueFilterRule) {
+func plannedCRS(t testing.TB) (*valueFilter, map[int]corazaexp.ValueFilterRule) {
 	t.Helper()
 	useRE2()
 	memoizeOperators()

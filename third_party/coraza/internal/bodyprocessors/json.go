@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -31,7 +32,7 @@ func (js *jsonBodyProcessor) ProcessRequest(reader io.Reader, v plugintypes.Tran
 	ss := s.String()
 	// Process with recursion limit
 	col := v.ArgsPost()
-	data, truncated, err := readJSON(ss, bpo.RequestBodyRecursionLimit, bpo.ArgumentLimit)
+	fields, truncated, err := readJSONFields(ss, bpo.RequestBodyRecursionLimit, bpo.ArgumentLimit)
 	// The collection is populated before checking the error to still perform a best effort inspection of the payload.
 	//
 	// Add, not SetIndex: col is case-insensitive by default (and RESPONSE_ARGS
@@ -42,10 +43,8 @@ func (js *jsonBodyProcessor) ProcessRequest(reader io.Reader, v plugintypes.Tran
 	// neither call knows about the other key. Add always appends, so both
 	// values survive under the collision exactly like a same-case collision
 	// already does. See GHSA-5gj4-9gm7-2fx2.
-	for key, values := range data {
-		for _, value := range values {
-			col.Add(key, value)
-		}
+	for _, f := range fields.list {
+		col.Add(f.key, f.value)
 	}
 	if truncated {
 		v.ArgumentsLimitReached().(*collections.Single).Set("1")
@@ -73,14 +72,12 @@ func (js *jsonBodyProcessor) ProcessResponse(reader io.Reader, v plugintypes.Tra
 	ss := s.String()
 	// Process with recursion limit
 	col := v.ResponseArgs()
-	data, truncated, err := readJSON(ss, bpo.ResponseBodyRecursionLimit, bpo.ArgumentLimit)
+	fields, truncated, err := readJSONFields(ss, bpo.ResponseBodyRecursionLimit, bpo.ArgumentLimit)
 	// The collection is populated before checking the error to still perform a best effort inspection of the payload.
 	// See the comment in ProcessRequest: Add rather than SetIndex avoids a
 	// case-insensitive collision silently overwriting one value (GHSA-5gj4-9gm7-2fx2).
-	for key, values := range data {
-		for _, value := range values {
-			col.Add(key, value)
-		}
+	for _, f := range fields.list {
+		col.Add(f.key, f.value)
 	}
 	if truncated {
 		v.ArgumentsLimitReached().(*collections.Single).Set("1")
@@ -130,7 +127,42 @@ var errFlattenBudget = errors.New("flattened json exceeds its byte budget")
 // either cap; outgrowing the byte budget is an error, since raising
 // SecArgumentsLimit does not help with it.
 func readJSON(s string, maxRecursion int, argumentLimit int) (res map[string][]string, truncated bool, err error) {
+	fields, truncated, err := readJSONFields(s, maxRecursion, argumentLimit)
 	res = make(map[string][]string)
+	for _, f := range fields.list {
+		res[f.key] = append(res[f.key], f.value)
+	}
+	return res, truncated, err
+}
+
+// jsonFields is a flattened JSON document: its fields in document order
+// (an array's length after its elements), their keys' bytes in one arena.
+// The processors add them to the collection in that order; the map
+// readJSON built before made the order Go's map order, and cost a map
+// entry and a slice per key.
+type jsonFields struct {
+	list []jsonField
+	keys []byte // the arena the keys are cut from
+}
+
+type jsonField struct{ key, value string }
+
+// add records key (copied into the arena) and value.
+func (f *jsonFields) add(key []byte, value string) {
+	if cap(f.keys)-len(f.keys) < len(key) {
+		// A new arena: strings already cut keep the old one alive, and
+		// nothing writes to bytes once they are cut.
+		f.keys = make([]byte, 0, max(2*cap(f.keys), len(key), 1024))
+	}
+	start := len(f.keys)
+	f.keys = append(f.keys, key...)
+	k := f.keys[start:]
+	f.list = append(f.list, jsonField{key: unsafe.String(unsafe.SliceData(k), len(k)), value: value})
+}
+
+// readJSONFields is readJSON's walk, the fields in document order.
+func readJSONFields(s string, maxRecursion int, argumentLimit int) (res *jsonFields, truncated bool, err error) {
+	res = &jsonFields{}
 	key := []byte("json")
 
 	byteBudget := len(s) * flattenBytesFactor
@@ -235,7 +267,7 @@ func jsonNestingExceedsLimit(s string, limit int) bool {
 // Java class names used in deserialization attacks) as a substring of the
 // generated key, and escaping would break that detection for the common,
 // non-colliding case.
-func readItems(json gjson.Result, objKey []byte, maxRecursion int, argumentLimit int, byteBudget int, usedBytes *int, argCount *int, lenCount *int, res map[string][]string) (truncated bool, err error) {
+func readItems(json gjson.Result, objKey []byte, maxRecursion int, argumentLimit int, byteBudget int, usedBytes *int, argCount *int, lenCount *int, res *jsonFields) (truncated bool, err error) {
 	if argumentLimit > 0 && *argCount >= argumentLimit {
 		// Already at the configured SecArgumentsLimit: every recursive call
 		// rechecks this up front, so once the limit is hit no further level
@@ -296,8 +328,7 @@ func readItems(json gjson.Result, objKey []byte, maxRecursion int, argumentLimit
 			return false
 		}
 
-		k := string(objKey)
-		res[k] = append(res[k], val)
+		res.add(objKey, val)
 		*usedBytes += len(objKey) + len(val)
 		*argCount++
 		objKey = objKey[:prevParentLength]
@@ -319,8 +350,7 @@ func readItems(json gjson.Result, objKey []byte, maxRecursion int, argumentLimit
 			if byteBudget > 0 && *usedBytes+len(objKey)+len(lenStr) > byteBudget {
 				iterationError = errFlattenBudget
 			} else {
-				k := string(objKey)
-				res[k] = append(res[k], lenStr)
+				res.add(objKey, lenStr)
 				*usedBytes += len(objKey) + len(lenStr)
 				*lenCount++
 			}

@@ -306,9 +306,13 @@ func BenchmarkReadJSON(b *testing.B) {
 // Used only in benchmarks to measure the overhead of validation.
 func readJSONNoValidation(s string, maxRecursion int) (map[string][]string, error) {
 	json := gjson.Parse(s)
-	res := make(map[string][]string)
+	fields := &jsonFields{}
 	key := []byte("json")
-	_, err := readItems(json, key, maxRecursion, 0, 0, new(int), new(int), new(int), res)
+	_, err := readItems(json, key, maxRecursion, 0, 0, new(int), new(int), new(int), fields)
+	res := make(map[string][]string)
+	for _, f := range fields.list {
+		res[f.key] = append(res[f.key], f.value)
+	}
 	return res, err
 }
 

@@ -62,4 +62,5 @@ func init() {
 	Register("trim", trim)
 	Register("trimLeft", trimLeft)
 	Register("trimRight", trimRight)
+	registerUnchanged()
 }
