@@ -247,10 +247,18 @@ func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
 	pl4.Detection.InboundThreshold = 1 << 20
 	pl4.Detection.Mode = "monitor"
 	pl4.Detection.BodyLimit = 8 << 20
+	// Under the race detector (CI) paranoia 4 answers every third
+	// request: the whole set there took four minutes of the package's
+	// fifteen.
+	pl4Every := 1
+	if raceEnabled {
+		pl4Every = 3
+	}
 	for _, c := range []struct {
-		name string
-		cfg  *config.Config
-	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
+		name  string
+		cfg   *config.Config
+		every int
+	}{{"default", config.Default(), 1}, {"paranoia-4-monitor", pl4, pl4Every}} {
 		t.Run(c.name, func(t *testing.T) {
 			released := releasedRxStage(t, c.cfg)
 			useRE2()
@@ -258,15 +266,19 @@ func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			differ := 0
-			for _, rq := range reqs {
+			differ, checked := 0, 0
+			for i, rq := range reqs {
+				if i%c.every != 0 {
+					continue
+				}
+				checked++
 				a, b := observed(parapet, rq.make()), observed(released, rq.make())
 				if a.String() != b.String() {
 					differ++
 					t.Errorf("%s:\n Parapet:  %s\n released: %s", rq.name, a, b)
 				}
 			}
-			t.Logf("%d requests, %d answered differently", len(reqs), differ)
+			t.Logf("%d requests, %d answered differently", checked, differ)
 		})
 	}
 }
