@@ -1,15 +1,12 @@
 package detect
 
 import (
-	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
 
 	"github.com/parapet-waf/parapet/internal/config"
-	"github.com/parapet-waf/parapet/internal/detect/corpus"
 )
 
 // TestPhasePlanChangesNoAnswer runs the corpora, the held-out requests,
@@ -23,44 +20,12 @@ import (
 // phase-1 gates and before its phase-2 ones, for requests with arguments,
 // so the same rule set jumps on some requests and not on others.
 func TestPhasePlanChangesNoAnswer(t *testing.T) {
-	var reqs []reqCase
-	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
-		c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, cr := range c.Requests {
-			reqs = append(reqs, reqCase{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
-		}
-	}
-	reqs = append(reqs, heldoutAttacks()...)
-	reqs = append(reqs, heldoutLegit()...)
-	reqs = append(reqs,
+	reqs := append(sameAnswerRequests(t),
 		reqCase{"bench GET", typicalGET},
 		reqCase{"bench form", func() *http.Request { return formPOST(form2KB()) }},
 	)
-	every := 1
-	if testing.Short() || raceEnabled {
-		every = 10
-	}
-	n := 0
-	eachCRSTestFile(t, func(p string, f *crsTestFile) {
-		for _, tc := range f.Tests {
-			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
-				continue
-			}
-			in := tc.Stages[0].Input
-			reqs = append(reqs, reqCase{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
-				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
-			}})
-		}
-	})
-
-	pl4 := config.Default()
-	pl4.Detection.ParanoiaLevel = 4
-	pl4.Detection.InboundThreshold = 1 << 20
-	pl4.Detection.Mode = "monitor"
-	pl4.Detection.BodyLimit = 8 << 20
+	every := crsSampleEvery()
+	pl4 := paranoia4Monitor()
 	raised := config.Default()
 	raised.Detection.Directives = `SecRule &ARGS "@gt 0" "id:1001,phase:1,pass,nolog,setvar:tx.detection_paranoia_level=3"`
 	for _, cfg := range []struct {

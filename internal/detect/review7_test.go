@@ -209,44 +209,8 @@ func TestReview7InvalidUTF8CapturesAsGo(t *testing.T) {
 // filter), at paranoia 1 and at 4 in monitor mode (every rule evaluated),
 // and requires the same decision and matched rules.
 func TestReview7SameAnswersAsReleasedRx(t *testing.T) {
-	type namedReq struct {
-		name string
-		make func() *http.Request
-	}
-	var reqs []namedReq
-	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
-		c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, cr := range c.Requests {
-			reqs = append(reqs, namedReq{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
-		}
-	}
-	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
-		reqs = append(reqs, namedReq{"held-out: " + rc.name, rc.make})
-	}
-	every := 1
-	if testing.Short() || raceEnabled {
-		every = 10
-	}
-	n := 0
-	eachCRSTestFile(t, func(p string, f *crsTestFile) {
-		for _, tc := range f.Tests {
-			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
-				continue
-			}
-			in := tc.Stages[0].Input
-			reqs = append(reqs, namedReq{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
-				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
-			}})
-		}
-	})
-	pl4 := config.Default()
-	pl4.Detection.ParanoiaLevel = 4
-	pl4.Detection.InboundThreshold = 1 << 20
-	pl4.Detection.Mode = "monitor"
-	pl4.Detection.BodyLimit = 8 << 20
+	reqs := sameAnswerRequests(t)
+	pl4 := paranoia4Monitor()
 	// Under the race detector (CI) paranoia 4 answers every third
 	// request: the whole set there took four minutes of the package's
 	// fifteen.

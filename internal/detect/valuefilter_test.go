@@ -125,6 +125,61 @@ func corpusRequest(t *testing.T, dir string, c corpus.Request) *http.Request {
 	return r
 }
 
+// crsSampleEvery is how the tests comparing two engines' answers sample
+// the CRS regression tests: all of them, or every tenth with -short and
+// under the race detector.
+func crsSampleEvery() int {
+	if testing.Short() || raceEnabled {
+		return 10
+	}
+	return 1
+}
+
+// sameAnswerRequests are the requests the tests comparing two engines'
+// answers run: both corpora, the held-out cases, and the CRS regression
+// tests that are one plain request (sampled by crsSampleEvery).
+func sameAnswerRequests(t *testing.T) []reqCase {
+	t.Helper()
+	var reqs []reqCase
+	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
+		c, err := corpus.Load(filepath.Join("..", "..", "testdata", "detect", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cr := range c.Requests {
+			reqs = append(reqs, reqCase{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
+		}
+	}
+	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
+		reqs = append(reqs, reqCase{"held-out: " + rc.name, rc.make})
+	}
+	every, n := crsSampleEvery(), 0
+	eachCRSTestFile(t, func(p string, f *crsTestFile) {
+		for _, tc := range f.Tests {
+			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
+				continue
+			}
+			in := tc.Stages[0].Input
+			reqs = append(reqs, reqCase{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
+				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
+			}})
+		}
+	})
+	return reqs
+}
+
+// paranoia4Monitor evaluates every rule up to paranoia level 4 and only
+// records (monitor mode, no threshold, 8 MB of body read): every rule
+// gets to answer every request.
+func paranoia4Monitor() *config.Config {
+	c := config.Default()
+	c.Detection.ParanoiaLevel = 4
+	c.Detection.InboundThreshold = 1 << 20
+	c.Detection.Mode = "monitor"
+	c.Detection.BodyLimit = 8 << 20
+	return c
+}
+
 // TestValueFilterChangesNoAnswer runs every request of the attack and
 // legitimate corpora, the held-out cases, the benchmark requests and the
 // CRS regression tests through the stage with the value filter and
@@ -133,55 +188,17 @@ func corpusRequest(t *testing.T, dir string, c corpus.Request) *http.Request {
 // Two configurations: the default (blocking at the threshold, the Django
 // profile), and every rule of paranoia level 4 evaluated in monitor mode.
 func TestValueFilterChangesNoAnswer(t *testing.T) {
-	type namedReq struct {
-		name string
-		make func() *http.Request
-	}
-	var reqs []namedReq
-	for _, file := range []string{"attacks.yaml", "legit.yaml"} {
-		path := filepath.Join("..", "..", "testdata", "detect", file)
-		c, err := corpus.Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, cr := range c.Requests {
-			reqs = append(reqs, namedReq{file + ": " + cr.Name, func() *http.Request { return corpusRequest(t, c.Dir, cr) }})
-		}
-	}
-	for _, rc := range append(heldoutAttacks(), heldoutLegit()...) {
-		reqs = append(reqs, namedReq{"held-out: " + rc.name, rc.make})
-	}
-	reqs = append(reqs,
-		namedReq{"bench GET", typicalGET},
-		namedReq{"bench form", func() *http.Request { return formPOST(form2KB()) }},
-		namedReq{"bench JSON", func() *http.Request {
+	reqs := append(sameAnswerRequests(t),
+		reqCase{"bench GET", typicalGET},
+		reqCase{"bench form", func() *http.Request { return formPOST(form2KB()) }},
+		reqCase{"bench JSON", func() *http.Request {
 			r := formPOST(json10KB())
 			r.Header.Set("Content-Type", "application/json")
 			return r
 		}},
 	)
-	every := 1
-	if testing.Short() || raceEnabled {
-		every = 10
-	}
-	n := 0
-	eachCRSTestFile(t, func(p string, f *crsTestFile) {
-		for _, tc := range f.Tests {
-			if n++; n%every != 0 || len(tc.Stages) != 1 || tc.Stages[0].Input.EncodedRequest != "" {
-				continue
-			}
-			in := tc.Stages[0].Input
-			reqs = append(reqs, namedReq{fmt.Sprintf("CRS %s #%d", p, tc.TestID), func() *http.Request {
-				return crsRequest(in.Method, in.URI, in.Version, in.Headers, in.Data, in.AutocompleteHeaders)
-			}})
-		}
-	})
-
-	pl4 := config.Default()
-	pl4.Detection.ParanoiaLevel = 4
-	pl4.Detection.InboundThreshold = 1 << 20
-	pl4.Detection.Mode = "monitor"
-	pl4.Detection.BodyLimit = 8 << 20
+	every := crsSampleEvery()
+	pl4 := paranoia4Monitor()
 	for _, cfg := range []struct {
 		name string
 		cfg  *config.Config
