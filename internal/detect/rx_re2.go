@@ -219,10 +219,7 @@ func (o *re2rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 	if !tx.Capturing() {
 		return true
 	}
-	text, runes := value, false
-	if !o.bytes && !utf8.ValidString(value) {
-		text, runes = asRunes(value), true
-	}
+	text, runes := o.readAs(value)
 	match := o.re.FindStringSubmatchIndex(text)
 	if match == nil {
 		return false
@@ -304,12 +301,20 @@ func (p *rxPattern) matches(tx plugintypes.TransactionState, value string) bool 
 	return false
 }
 
-// match runs RE2 on value read as Go's regexp reads it (asRunes).
+// match runs RE2 on value read as Go's regexp reads it (readAs).
 func (p *rxPattern) match(value string) bool {
-	if !p.bytes && !utf8.ValidString(value) {
-		value = asRunes(value)
+	text, _ := p.readAs(value)
+	return p.re.MatchString(text)
+}
+
+// readAs is the text RE2 searches for value: value itself, or, for a
+// UTF-8 pattern and a value that is not UTF-8, asRunes(value) (runes
+// true: offsets in it are not the value's).
+func (p *rxPattern) readAs(value string) (text string, runes bool) {
+	if p.bytes || utf8.ValidString(value) {
+		return value, false
 	}
-	return p.re.MatchString(value)
+	return asRunes(value), true
 }
 
 // matchesEveryValue reports whether a UTF-8 pattern is "^.*$" in
