@@ -59,6 +59,10 @@ type setvarFn struct {
 	value      macro.Macro
 	collection variables.RuleVariable
 	isRemove   bool
+	// lowerKey is the key, lower-cased, when it holds no macro: most
+	// setvars (CRS's setup sets some thirty per request) name a fixed
+	// key.
+	lowerKey string
 }
 
 func (a *setvarFn) Init(_ plugintypes.RuleMetadata, data string) error {
@@ -92,6 +96,9 @@ func (a *setvarFn) Init(_ plugintypes.RuleMetadata, data string) error {
 			return err
 		}
 		a.key = macro
+		if !strings.Contains(colVal, "%{") {
+			a.lowerKey = strings.ToLower(colVal)
+		}
 	}
 
 	if valOk {
@@ -105,14 +112,18 @@ func (a *setvarFn) Init(_ plugintypes.RuleMetadata, data string) error {
 }
 
 func (a *setvarFn) Evaluate(r plugintypes.RuleMetadata, tx plugintypes.TransactionState) {
-	key := a.key.Expand(tx)
+	key := a.lowerKey
+	if key == "" {
+		key = strings.ToLower(a.key.Expand(tx))
+	}
 	value := a.value.Expand(tx)
-	tx.DebugLogger().Debug().
-		Str("var_key", key).
-		Str("var_value", value).
-		Int("rule_id", r.ID()).
-		Msg("Action evaluated")
-	a.evaluateTxCollection(r, tx, strings.ToLower(key), value)
+	if l := tx.DebugLogger().Debug(); l.IsEnabled() {
+		l.Str("var_key", key).
+			Str("var_value", value).
+			Int("rule_id", r.ID()).
+			Msg("Action evaluated")
+	}
+	a.evaluateTxCollection(r, tx, key, value)
 }
 
 func (a *setvarFn) Type() plugintypes.ActionType {
@@ -139,11 +150,16 @@ func (a *setvarFn) evaluateTxCollection(r plugintypes.RuleMetadata, tx plugintyp
 	// A Map that reads and writes one value without slices (the
 	// engine's collections.Map) saves two allocations per setvar.
 	one, _ := col.(singleValueMap)
-	currentVal := ""
-	if one != nil {
-		currentVal, _ = one.FirstValue(key)
-	} else if r := col.Get(key); len(r) > 0 {
-		currentVal = r[0]
+	// The current value is only read by arithmetic (below).
+	current := func() string {
+		if one != nil {
+			v, _ := one.FirstValue(key)
+			return v
+		}
+		if r := col.Get(key); len(r) > 0 {
+			return r[0]
+		}
+		return ""
 	}
 	set := func(v string) {
 		if one != nil {
@@ -178,7 +194,7 @@ func (a *setvarFn) evaluateTxCollection(r plugintypes.RuleMetadata, tx plugintyp
 			}
 		}
 		currentValInt := 0
-		if currentVal != "" {
+		if currentVal := current(); currentVal != "" {
 			currentValInt, err = strconv.Atoi(currentVal)
 			if err != nil {
 				tx.DebugLogger().Error().

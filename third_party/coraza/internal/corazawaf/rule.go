@@ -212,16 +212,24 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	}
 
 	var matchedValues []types.MatchData
-	// we log if we are the parent rule
-	logger.Debug().Msg("Evaluating rule")
-	defer logger.Debug().Msg("Finished rule evaluation")
+	// Debug logging is decided once: with it off (production), each of
+	// the calls below would still cost interface calls on a no-op event,
+	// several per variable and value of every rule.
+	debug := logger.Debug().IsEnabled()
+	if debug {
+		// we log if we are the parent rule
+		logger.Debug().Msg("Evaluating rule")
+		defer logger.Debug().Msg("Finished rule evaluation")
+	}
 
 	// The RULE collection now holds r's fields; they are written when
 	// something first uses it (ruleCollection).
 	tx.variables.rule.of(r)
 	// SecMark and SecAction uses nil operator
 	if r.operator == nil {
-		logger.Debug().Msg("Forcing rule to match")
+		if debug {
+			logger.Debug().Msg("Forcing rule to match")
+		}
 		md := tx.matchData.next()
 		if r.ParentID_ != noID || r.MultiMatch {
 			// In order to support Msg and LogData for inner rules, we need to expand them now
@@ -245,7 +253,11 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			rid = r.ParentID_
 		}
 		ecol := tx.removedTargets(rid)
-		for _, v := range r.variables {
+		for vi := range r.variables {
+			// v points at the rule's variable, shared by every
+			// transaction: it is read, never written (a count's removals
+			// go to a copy, below).
+			v := &r.variables[vi]
 			if multiphaseEvaluation && multiphaseSkipVariable(r, v.Variable, phase) {
 				continue
 			}
@@ -263,11 +275,13 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 					if !v.Count {
 						break
 					}
-					// The full slice expression makes append copy: v is a copy
-					// of the rule's variable, shared by every transaction, and
-					// appending in place could write this transaction's
-					// exception into spare capacity another one reads.
-					v.Exceptions = append(v.Exceptions[:len(v.Exceptions):len(v.Exceptions)], newRuleVariableException(c.KeyStr, c.KeyRx))
+					// A copy of the rule's variable, shared by every
+					// transaction, takes this transaction's exception; the full
+					// slice expression makes append copy, so that it is not
+					// written into spare capacity another one reads.
+					cv := *v
+					cv.Exceptions = append(v.Exceptions[:len(v.Exceptions):len(v.Exceptions)], newRuleVariableException(c.KeyStr, c.KeyRx))
+					v = &cv
 				}
 			}
 
@@ -279,14 +293,14 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			if skipExcepted {
 				values = tx.collect(v)
 			} else {
-				values = tx.GetField(v)
+				values = tx.getField(v)
 			}
 
 			vLog := logger
-			if logger.Debug().IsEnabled() {
+			if debug {
 				vLog = logger.With(debuglog.Str("variable", v.Variable.Name()))
+				vLog.Debug().Msg("Expanding arguments for rule")
 			}
-			vLog.Debug().Msg("Expanding arguments for rule")
 
 			args := make([]string, 1)
 			var errs []error
@@ -328,12 +342,6 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 
 				// args represents the transformed variables
 				for _, carg := range args[:argsLen] {
-					evalLog := vLog.
-						Debug().
-						Str("operator_function", r.operator.Function).
-						Str("operator_data", r.operator.Data).
-						Str("arg", carg)
-
 					match := r.executeOperator(carg, tx)
 					if match {
 						mr := tx.matchData.next()
@@ -376,7 +384,9 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 							tx.matchVariable(mr)
 							for _, a := range r.actions {
 								if a.Function.Type() == plugintypes.ActionTypeNondisruptive {
-									vLog.Debug().Str("action", a.Name).Msg("Evaluating action")
+									if debug {
+										vLog.Debug().Str("action", a.Name).Msg("Evaluating action")
+									}
 									a.Function.Evaluate(r, tx)
 								}
 							}
@@ -389,9 +399,17 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 							}
 						}
 
-						evalLog.Msg("Evaluating operator: MATCH")
-					} else {
-						evalLog.Msg("Evaluating operator: NO MATCH")
+					}
+					if debug {
+						verdict := "NO MATCH"
+						if match {
+							verdict = "MATCH"
+						}
+						vLog.Debug().
+							Str("operator_function", r.operator.Function).
+							Str("operator_data", r.operator.Data).
+							Str("arg", carg).
+							Msg("Evaluating operator: " + verdict)
 					}
 				}
 			}
@@ -412,7 +430,7 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			// The chain rule's reference is only for debug logs: no
 			// Sprintf per evaluation when they are off.
 			nrLogger := logger
-			if logger.Debug().IsEnabled() {
+			if debug {
 				if nr.ID_ == noID {
 					nrLogger = logger.With(debuglog.Str("chain_rule_ref", fmt.Sprintf("%s#L%d", nr.File_, nr.Line_)))
 				} else {
@@ -446,10 +464,14 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			// allowing RelevantOnly audit logs in detection only mode.
 			switch a.Function.Type() {
 			case plugintypes.ActionTypeFlow:
-				logger.Debug().Str("action", a.Name).Int("phase", int(phase)).Msg("Evaluating flow action for rule")
+				if debug {
+					logger.Debug().Str("action", a.Name).Int("phase", int(phase)).Msg("Evaluating flow action for rule")
+				}
 			case plugintypes.ActionTypeDisruptive:
 				// The parser enforces that the disruptive action is just one per rule (if more than one, only the last one is kept)
-				logger.Debug().Str("action", a.Name).Int("phase", int(phase)).Msg("Executing disruptive action for rule")
+				if debug {
+					logger.Debug().Str("action", a.Name).Int("phase", int(phase)).Msg("Executing disruptive action for rule")
+				}
 			default:
 				// Only flow and disruptive actions are supposed to be evaluated here, non disruptive actions
 				// are evaluated previously, during the variable matching.

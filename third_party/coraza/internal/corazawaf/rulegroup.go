@@ -170,8 +170,17 @@ func (rg *RuleGroup) Eval(phase types.RulePhase, tx *Transaction) bool {
 	usedRules := 0
 	ts := time.Now().UnixNano()
 	transformationCache := tx.transformationCache
-	transformationCache.reset()
-	tx.valueFilter.reset()
+	// The request body's phase keeps what the request headers' phase
+	// learnt about the same values (the headers, cookies and query, read
+	// again by most of the CRS's phase 2 rules): a transformed value and
+	// a value filter's answer depend on the value alone, and both caches
+	// hold the values they are keyed by, so an address cannot name
+	// another string while cached. The caches are emptied for every
+	// other phase and when the transaction is closed.
+	if phase != types.PhaseRequestBody {
+		transformationCache.reset()
+		tx.valueFilter.reset()
+	}
 	// With a plan, the loop walks the phase's rules only, and jumps to a
 	// skipAfter's marker (phaseplan.go).
 	plan, order := rg.planFor(phase)

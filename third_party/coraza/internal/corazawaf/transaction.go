@@ -664,6 +664,11 @@ func (tx *Transaction) GetStopWatch() string {
 // In future releases we may remove the exceptions slice and
 // make it easier to use
 func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
+	return tx.getField(&rv)
+}
+
+// getField is GetField without copying the rule's variable.
+func (tx *Transaction) getField(rv *ruleVariableParams) []types.MatchData {
 	matches := tx.collect(rv)
 
 	// Most variables of most rules have no exceptions: their keys need not
@@ -706,7 +711,7 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 // collect returns the matches of rv's variable and key, before its
 // exceptions. Callers must not write to the slice: whole-collection
 // matches are shared (FindAll).
-func (tx *Transaction) collect(rv ruleVariableParams) []types.MatchData {
+func (tx *Transaction) collect(rv *ruleVariableParams) []types.MatchData {
 	col := tx.Collection(rv.Variable)
 	if col == nil {
 		return []types.MatchData{}
@@ -1800,6 +1805,7 @@ func (tx *Transaction) Close() error {
 
 	tx.variables.reset()
 	tx.valueFilter.reset() // drops the references to this request's values
+	tx.transformationCache.reset()
 	if err := tx.requestBodyBuffer.Reset(); err != nil {
 		errs = append(errs, fmt.Errorf("reseting request body buffer: %v", err))
 	}
