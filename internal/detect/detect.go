@@ -498,7 +498,10 @@ func (s *Stage) readBody(r *http.Request) (decision.Decision, []byte) {
 	}
 	size := limit + 1
 	if r.ContentLength > 0 {
-		size = r.ContentLength + 1 // room to see EOF without growing
+		// Room to see EOF without growing: ReadFrom asks for MinRead
+		// free bytes before each read, so ContentLength+1 made it copy
+		// the whole body into a buffer twice the size at the end.
+		size = r.ContentLength + bytes.MinRead
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {

@@ -95,6 +95,12 @@ type matchesCache struct {
 	valid   bool
 	at      uint64
 	matches []types.MatchData
+	// Parapet (recycle.go): buf is the memory of matches' values when the
+	// build took it (take), taken the last build's; spareBuf and spareRes
+	// are a finished transaction's, for the next build.
+	buf, taken []corazarules.MatchData
+	spareBuf   []corazarules.MatchData
+	spareRes   []types.MatchData
 }
 
 // find returns the matches built at count, building (and keeping) them
@@ -103,7 +109,9 @@ type matchesCache struct {
 // capacity is its length, so an append copies).
 func (m *matchesCache) find(count uint64, build func() []types.MatchData) []types.MatchData {
 	if !m.valid || m.at != count {
+		m.taken = nil
 		m.valid, m.at, m.matches = true, count, build()
+		m.buf, m.taken = m.taken, nil
 	}
 	if len(m.matches) == 0 {
 		return nil
@@ -242,8 +250,7 @@ func (c *Map) findAll() []types.MatchData {
 	if n == 0 {
 		return nil
 	}
-	buf := make([]corazarules.MatchData, n)
-	result := make([]types.MatchData, n)
+	buf, result := c.all.take(n)
 	i := 0
 	for _, data := range c.data {
 		for _, d := range data {

@@ -169,8 +169,7 @@ func (c *NamedCollectionNames) findAll() []types.MatchData {
 	if n == 0 {
 		return nil
 	}
-	buf := make([]corazarules.MatchData, n)
-	res := make([]types.MatchData, n)
+	buf, res := c.all.take(n)
 	i := 0
 	for _, data := range c.collection.data {
 		for _, d := range data {
