@@ -36,7 +36,7 @@ type Map struct {
 // Bounds of Map.spare: how many slices it keeps, and of what capacity at
 // most (a larger one is left to the garbage collector).
 const (
-	spareSlices = 256
+	spareSlices = 1024
 	spareCap    = 8
 )
 
