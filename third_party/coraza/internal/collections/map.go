@@ -31,6 +31,8 @@ type Map struct {
 	// new keys to reuse (newValues): a transaction's TX collection, its
 	// headers and arguments are filled with new keys on every request.
 	spare [][]keyValue
+	// starts holds the key regexes' first bytes (keystart.go).
+	starts map[*regexp.Regexp]*keyStart
 }
 
 // Bounds of Map.spare: how many slices it keeps, and of what capacity at
@@ -166,8 +168,9 @@ func (c *Map) FindRegex(key *regexp.Regexp) []types.MatchData {
 	// Collect matching data slices in a single pass to avoid evaluating the regex twice per key.
 	var matched [][]keyValue
 	prefix, _ := key.LiteralPrefix()
+	start := c.keyStartOf(key)
 	for k, data := range c.data {
-		if keyMatches(key, prefix, k) {
+		if keyMatches(key, prefix, start, k) {
 			n += len(data)
 			matched = append(matched, data)
 		}
@@ -498,8 +501,12 @@ type oneMatch struct {
 // regexp.Regexp.LiteralPrefix) is prefix. Every match of re begins with
 // prefix, so a key without it cannot match: CRS's TX:/^header_name_920450_/
 // and the like skip the regex for nearly every key of a large collection.
-func keyMatches(re *regexp.Regexp, prefix, key string) bool {
+// Likewise a key start does not allow (keystart.go).
+func keyMatches(re *regexp.Regexp, prefix string, start *keyStart, key string) bool {
 	if prefix != "" && !strings.Contains(key, prefix) {
+		return false
+	}
+	if !start.allows(key) {
 		return false
 	}
 	return re.MatchString(key)
