@@ -153,8 +153,13 @@ type reportCache struct {
 type cachedReport struct {
 	place  analyze.Place
 	value  string
-	report analyze.Report
+	report *analyze.Report // &noFindings when the analysis found nothing
 }
+
+// noFindings is the report of every value the analysis finds nothing in:
+// most values, so their entries share it instead of holding a Report
+// each (a finding per class, ~700 bytes). Read only, never written.
+var noFindings analyze.Report
 
 const (
 	shortReport = 2 << 10
@@ -174,16 +179,20 @@ func (c *reportCache) get(a *analyze.Analyzer, place analyze.Place, v string) *a
 			slot = &c.long[h%uint64(len(c.long))]
 		}
 		if r := slot.Load(); r != nil && r.place == place && r.value == v {
-			return &r.report
+			return r.report
 		}
 	}
-	r := &cachedReport{place: place}
-	a.InspectAll(v, &r.report)
-	if slot != nil {
-		r.value = strings.Clone(v)
-		slot.Store(r)
+	var found analyze.Report
+	a.InspectAll(v, &found)
+	rep := &noFindings
+	if found != (analyze.Report{}) {
+		rep = new(analyze.Report)
+		*rep = found
 	}
-	return &r.report
+	if slot != nil {
+		slot.Store(&cachedReport{place: place, value: strings.Clone(v), report: rep})
+	}
+	return rep
 }
 
 // parseAnalyzerArgs reads "CLASSES PLACE".

@@ -489,6 +489,10 @@ func readError(err error) decision.Decision {
 // readBody buffers up to the inspection limit and puts the body back for
 // the upstream. It returns the bytes to inspect (nil: pass uninspected),
 // or a decision when the body is over the limit or unreadable.
+// unknownLengthStart is the first buffer for a request body of unknown
+// length (readBody).
+const unknownLengthStart = 16 << 10
+
 func (s *Stage) readBody(r *http.Request) (decision.Decision, []byte) {
 	limit := s.limit
 	overLimit := s.overLimit("body", "body_limit", limit, s.rejectOver)
@@ -498,7 +502,15 @@ func (s *Stage) readBody(r *http.Request) (decision.Decision, []byte) {
 	}
 	size := limit + 1
 	if r.ContentLength > 0 {
-		size = r.ContentLength + 1 // room to see EOF without growing
+		// Room to see EOF without growing: ReadFrom asks for MinRead
+		// free bytes before each read, so ContentLength+1 made it copy
+		// the whole body into a buffer twice the size at the end.
+		size = r.ContentLength + bytes.MinRead
+	} else if size > unknownLengthStart {
+		// A body of unknown length (chunked) starts small and grows as
+		// it comes, instead of body_limit bytes (128 KB by default) for
+		// every such request.
+		size = unknownLengthStart
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {

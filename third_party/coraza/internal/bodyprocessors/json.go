@@ -32,8 +32,9 @@ func (js *jsonBodyProcessor) ProcessRequest(reader io.Reader, v plugintypes.Tran
 	ss := s.String()
 	// Process with recursion limit
 	col := v.ArgsPost()
-	fields, truncated, err := readJSONFields(ss, bpo.RequestBodyRecursionLimit, bpo.ArgumentLimit)
-	// The collection is populated before checking the error to still perform a best effort inspection of the payload.
+	// The fields go to the collection as the walk finds them (in document
+	// order), so it is populated before the error is checked, to still
+	// perform a best effort inspection of the payload.
 	//
 	// Add, not SetIndex: col is case-insensitive by default (and RESPONSE_ARGS
 	// always is, regardless of build tags), so two flattened keys that differ
@@ -43,9 +44,7 @@ func (js *jsonBodyProcessor) ProcessRequest(reader io.Reader, v plugintypes.Tran
 	// neither call knows about the other key. Add always appends, so both
 	// values survive under the collision exactly like a same-case collision
 	// already does. See GHSA-5gj4-9gm7-2fx2.
-	for _, f := range fields.list {
-		col.Add(f.key, f.value)
-	}
+	truncated, err := readJSONFieldsTo(ss, bpo.RequestBodyRecursionLimit, bpo.ArgumentLimit, &jsonFields{emit: col.Add})
 	if truncated {
 		v.ArgumentsLimitReached().(*collections.Single).Set("1")
 	}
@@ -72,13 +71,10 @@ func (js *jsonBodyProcessor) ProcessResponse(reader io.Reader, v plugintypes.Tra
 	ss := s.String()
 	// Process with recursion limit
 	col := v.ResponseArgs()
-	fields, truncated, err := readJSONFields(ss, bpo.ResponseBodyRecursionLimit, bpo.ArgumentLimit)
 	// The collection is populated before checking the error to still perform a best effort inspection of the payload.
 	// See the comment in ProcessRequest: Add rather than SetIndex avoids a
 	// case-insensitive collision silently overwriting one value (GHSA-5gj4-9gm7-2fx2).
-	for _, f := range fields.list {
-		col.Add(f.key, f.value)
-	}
+	truncated, err := readJSONFieldsTo(ss, bpo.ResponseBodyRecursionLimit, bpo.ArgumentLimit, &jsonFields{emit: col.Add})
 	if truncated {
 		v.ArgumentsLimitReached().(*collections.Single).Set("1")
 	}
@@ -137,12 +133,15 @@ func readJSON(s string, maxRecursion int, argumentLimit int) (res map[string][]s
 
 // jsonFields is a flattened JSON document: its fields in document order
 // (an array's length after its elements), their keys' bytes in one arena.
-// The processors add them to the collection in that order; the map
-// readJSON built before made the order Go's map order, and cost a map
-// entry and a slice per key.
+// The processors add them to the collection in that order, as the walk
+// finds them (emit); the map readJSON built before made the order Go's
+// map order, and cost a map entry and a slice per key.
 type jsonFields struct {
-	list []jsonField
-	keys []byte // the arena the keys are cut from
+	list []jsonField // the fields, when emit is nil
+	keys []byte      // the arena the keys are cut from
+	// emit, when set, receives each field instead of list: the body
+	// processors add them to the collection without a list of their own.
+	emit func(key, value string)
 }
 
 type jsonField struct{ key, value string }
@@ -157,12 +156,24 @@ func (f *jsonFields) add(key []byte, value string) {
 	start := len(f.keys)
 	f.keys = append(f.keys, key...)
 	k := f.keys[start:]
-	f.list = append(f.list, jsonField{key: unsafe.String(unsafe.SliceData(k), len(k)), value: value})
+	cut := unsafe.String(unsafe.SliceData(k), len(k))
+	if f.emit != nil {
+		f.emit(cut, value)
+		return
+	}
+	f.list = append(f.list, jsonField{key: cut, value: value})
 }
 
 // readJSONFields is readJSON's walk, the fields in document order.
 func readJSONFields(s string, maxRecursion int, argumentLimit int) (res *jsonFields, truncated bool, err error) {
 	res = &jsonFields{}
+	truncated, err = readJSONFieldsTo(s, maxRecursion, argumentLimit, res)
+	return res, truncated, err
+}
+
+// readJSONFieldsTo is readJSONFields's walk into res (its list, or its
+// emit function as the fields are found).
+func readJSONFieldsTo(s string, maxRecursion int, argumentLimit int, res *jsonFields) (truncated bool, err error) {
 	key := []byte("json")
 
 	byteBudget := len(s) * flattenBytesFactor
@@ -188,10 +199,10 @@ func readJSONFields(s string, maxRecursion int, argumentLimit int) (res *jsonFie
 	lenCount := 0
 	truncated, err = readItems(json, key, maxRecursion, argumentLimit, byteBudget, &usedBytes, &argCount, &lenCount, res)
 	if errors.Is(err, errFlattenBudget) {
-		return res, truncated, fmt.Errorf("flattened form exceeds the %d byte budget for a %d byte body", byteBudget, len(s))
+		return truncated, fmt.Errorf("flattened form exceeds the %d byte budget for a %d byte body", byteBudget, len(s))
 	}
 	if err != nil {
-		return res, truncated, err
+		return truncated, err
 	}
 	// readItems's own recursion guard never fires when argumentLimit
 	// truncates the walk before it reaches a deeply nested tail:
@@ -203,12 +214,12 @@ func readJSONFields(s string, maxRecursion int, argumentLimit int) (res *jsonFie
 	// "fatal error: stack overflow" -- see GHSA-6gcq-wc29-5xf2. This iterative
 	// check bounds that recursion before Valid ever runs.
 	if jsonNestingExceedsLimit(s, maxRecursion) {
-		return res, truncated, errors.New("max recursion reached while reading json object")
+		return truncated, errors.New("max recursion reached while reading json object")
 	}
 	if !gjson.Valid(s) {
-		return res, truncated, errors.New("invalid JSON")
+		return truncated, errors.New("invalid JSON")
 	}
-	return res, truncated, nil
+	return truncated, nil
 }
 
 // jsonNestingExceedsLimit reports whether s, read as raw JSON text, ever

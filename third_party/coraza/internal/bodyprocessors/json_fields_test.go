@@ -42,3 +42,37 @@ func TestReadJSONFieldsInDocumentOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONFieldsEmittedAsListed checks that the walk hands the processors
+// (emit) the fields the list holds, in the same order, with the same
+// truncation and error, for whole, truncated, over-budget and broken
+// bodies (the processors add what was found before an error).
+func TestJSONFieldsEmittedAsListed(t *testing.T) {
+	bodies := []struct {
+		body          string
+		argumentLimit int
+	}{
+		{`{"a":1,"b":"two","c":[10,20],"d":{"e":null,"f":true}}`, 0},
+		{`{"a":1,"b":"two","c":[10,20],"d":{"e":null,"f":true}}`, 3},
+		{`[{"x":"1"},{"x":"2"},{"X":"3"}]`, 0},
+		{`{"a":"1","b":[1,2,3`, 0},
+		{`{"a":{"b":{"c":{"d":{"e":{"f":"deep"}}}}}}`, 0},
+		{`{"k":"` + strings.Repeat("v", 5000) + `"}`, 0},
+	}
+	for _, tc := range bodies {
+		listed, truncated, err := readJSONFields(tc.body, 4, tc.argumentLimit)
+		var emitted []jsonField
+		truncated2, err2 := readJSONFieldsTo(tc.body, 4, tc.argumentLimit, &jsonFields{emit: func(k, v string) {
+			emitted = append(emitted, jsonField{k, v})
+		}})
+		if truncated != truncated2 || fmt.Sprint(err) != fmt.Sprint(err2) {
+			t.Errorf("%.40q: listed truncated %v err %v, emitted truncated %v err %v", tc.body, truncated, err, truncated2, err2)
+		}
+		if fmt.Sprint(listed.list) != fmt.Sprint(emitted) {
+			t.Errorf("%.40q: listed %.200q, emitted %.200q", tc.body, listed.list, emitted)
+		}
+		if len(emitted) == 0 && err == nil {
+			t.Errorf("%.40q: no field", tc.body)
+		}
+	}
+}

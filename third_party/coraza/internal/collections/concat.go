@@ -108,15 +108,36 @@ func (c *ConcatKeyed) FindString(key string) []types.MatchData {
 func (c *ConcatKeyed) FindAll() []types.MatchData {
 	count, ok := c.changeCount()
 	if !ok {
-		return c.findAll()
+		return c.collect(nil)
 	}
 	return c.all.find(count, c.findAll)
 }
 
-func (c *ConcatKeyed) findAll() []types.MatchData {
-	var res []types.MatchData
+func (c *ConcatKeyed) findAll() []types.MatchData { return c.collect(&c.all) }
+
+// collect builds the parts' matches renamed, in one buffer (from cache's
+// spare memory when it has enough; cache may be nil).
+func (c *ConcatKeyed) collect(cache *matchesCache) []types.MatchData {
+	var partsBuf [4][]types.MatchData
+	parts := partsBuf[:0]
+	n := 0
 	for _, d := range c.data {
-		res = appendRenamed(res, c.variable, d.FindAll())
+		md := d.FindAll()
+		parts = append(parts, md)
+		n += len(md)
+	}
+	if n == 0 {
+		return nil
+	}
+	buf, res := cache.take(n)
+	i := 0
+	for _, md := range parts {
+		for _, m := range md {
+			buf[i] = *m.(*corazarules.MatchData)
+			buf[i].Variable_ = c.variable
+			res[i] = &buf[i]
+			i++
+		}
 	}
 	return res
 }

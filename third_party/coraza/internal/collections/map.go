@@ -31,12 +31,14 @@ type Map struct {
 	// new keys to reuse (newValues): a transaction's TX collection, its
 	// headers and arguments are filled with new keys on every request.
 	spare [][]keyValue
+	// starts holds the key regexes' first bytes (keystart.go).
+	starts map[*regexp.Regexp]*keyStart
 }
 
 // Bounds of Map.spare: how many slices it keeps, and of what capacity at
 // most (a larger one is left to the garbage collector).
 const (
-	spareSlices = 256
+	spareSlices = 1024
 	spareCap    = 8
 )
 
@@ -95,6 +97,12 @@ type matchesCache struct {
 	valid   bool
 	at      uint64
 	matches []types.MatchData
+	// Parapet (recycle.go): buf is the memory of matches' values when the
+	// build took it (take), taken the last build's; spareBuf and spareRes
+	// are a finished transaction's, for the next build.
+	buf, taken []corazarules.MatchData
+	spareBuf   []corazarules.MatchData
+	spareRes   []types.MatchData
 }
 
 // find returns the matches built at count, building (and keeping) them
@@ -103,7 +111,9 @@ type matchesCache struct {
 // capacity is its length, so an append copies).
 func (m *matchesCache) find(count uint64, build func() []types.MatchData) []types.MatchData {
 	if !m.valid || m.at != count {
+		m.taken = nil
 		m.valid, m.at, m.matches = true, count, build()
+		m.buf, m.taken = m.taken, nil
 	}
 	if len(m.matches) == 0 {
 		return nil
@@ -158,8 +168,9 @@ func (c *Map) FindRegex(key *regexp.Regexp) []types.MatchData {
 	// Collect matching data slices in a single pass to avoid evaluating the regex twice per key.
 	var matched [][]keyValue
 	prefix, _ := key.LiteralPrefix()
+	start := c.keyStartOf(key)
 	for k, data := range c.data {
-		if keyMatches(key, prefix, k) {
+		if keyMatches(key, prefix, start, k) {
 			n += len(data)
 			matched = append(matched, data)
 		}
@@ -242,8 +253,7 @@ func (c *Map) findAll() []types.MatchData {
 	if n == 0 {
 		return nil
 	}
-	buf := make([]corazarules.MatchData, n)
-	result := make([]types.MatchData, n)
+	buf, result := c.all.take(n)
 	i := 0
 	for _, data := range c.data {
 		for _, d := range data {
@@ -491,8 +501,12 @@ type oneMatch struct {
 // regexp.Regexp.LiteralPrefix) is prefix. Every match of re begins with
 // prefix, so a key without it cannot match: CRS's TX:/^header_name_920450_/
 // and the like skip the regex for nearly every key of a large collection.
-func keyMatches(re *regexp.Regexp, prefix, key string) bool {
+// Likewise a key start does not allow (keystart.go).
+func keyMatches(re *regexp.Regexp, prefix string, start *keyStart, key string) bool {
 	if prefix != "" && !strings.Contains(key, prefix) {
+		return false
+	}
+	if !start.allows(key) {
 		return false
 	}
 	return re.MatchString(key)

@@ -501,7 +501,8 @@ func TestKeyMatchesIsMatchString(t *testing.T) {
 		re := regexp.MustCompile(p)
 		prefix, _ := re.LiteralPrefix()
 		for _, k := range keys {
-			if got, want := keyMatches(re, prefix, k), re.MatchString(k); got != want {
+			start := newKeyStart(re)
+			if got, want := keyMatches(re, prefix, &start, k), re.MatchString(k); got != want {
 				t.Errorf("pattern %q (prefix %q), key %q: keyMatches %v, MatchString %v", p, prefix, k, got, want)
 			}
 		}

@@ -109,8 +109,9 @@ func (c *NamedCollectionNames) FindRegex(key *regexp.Regexp) []types.MatchData {
 	// Collect matching data slices in a single pass to avoid evaluating the regex twice per key.
 	var matched [][]keyValue
 	prefix, _ := key.LiteralPrefix()
+	start := c.collection.keyStartOf(key)
 	for k, data := range c.collection.data {
-		if keyMatches(key, prefix, k) {
+		if keyMatches(key, prefix, start, k) {
 			n += len(data)
 			matched = append(matched, data)
 		}
@@ -169,8 +170,7 @@ func (c *NamedCollectionNames) findAll() []types.MatchData {
 	if n == 0 {
 		return nil
 	}
-	buf := make([]corazarules.MatchData, n)
-	res := make([]types.MatchData, n)
+	buf, res := c.all.take(n)
 	i := 0
 	for _, data := range c.collection.data {
 		for _, d := range data {

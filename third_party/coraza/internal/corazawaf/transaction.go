@@ -2788,6 +2788,12 @@ func (v *TransactionVariables) reset() {
 	v.matchedNamePending = false
 	v.resetMatchedVars()
 	v.All(func(_ variables.RuleVariable, col collection.Collection) bool {
+		// The transaction is over: nothing reads its matches any more, so
+		// the next request's builds may reuse their memory (Parapet,
+		// collections/recycle.go).
+		if r, ok := col.(collections.Recycler); ok {
+			r.RecycleMatches()
+		}
 		if r, ok := col.(resettable); ok {
 			r.Reset()
 		}
