@@ -82,6 +82,12 @@ type Stage struct {
 	rejectOverMP bool  // multipart bodies over limitMP: 413 rather than spooled to a file
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
+	// Django's DATA_UPLOAD_MAX_MEMORY_SIZE and DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// (0: None), which bound the file-like bodies a view can read as a
+	// form (readFileBody), and how large such a form is inspected whole.
+	djangoMaxMemory int64
+	djangoMaxFields int64
+	fileFormLimit   int64
 	// slots bounds the transactions evaluated at once: the work is CPU
 	// bound, so more at once only multiplies the memory each one holds
 	// (a 10 KB JSON body with ~600 fields costs ~12 MB while evaluated).
@@ -116,17 +122,20 @@ func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 	d := cfg.Detection
 	mode, _ := decision.ParseMode(d.Mode)
 	s := &Stage{
-		mode:         mode,
-		limit:        int64(d.BodyLimit),
-		limitMP:      int64(d.MultipartLimit),
-		maxBody:      int64(cfg.Limits.MaxBodyBytes),
-		rejectOver:   d.BodyOverLimit == config.OverLimitReject,
-		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
-		skipPaths:    d.SkipPaths,
-		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
-		out:          newOutbound(cfg),
-		analyzer:     d.Analyzer,
-		threshold:    d.InboundThreshold,
+		mode:            mode,
+		limit:           int64(d.BodyLimit),
+		limitMP:         int64(d.MultipartLimit),
+		maxBody:         int64(cfg.Limits.MaxBodyBytes),
+		rejectOver:      d.BodyOverLimit == config.OverLimitReject,
+		rejectOverMP:    d.MultipartOverLimit == config.OverLimitReject,
+		skipPaths:       d.SkipPaths,
+		djangoMaxMemory: djangoMaxMemory,
+		djangoMaxFields: djangoMaxFields,
+		fileFormLimit:   djangoMaxMemory,
+		slots:           make(chan struct{}, inspectSlots(d.MaxConcurrent)),
+		out:             newOutbound(cfg),
+		analyzer:        d.Analyzer,
+		threshold:       d.InboundThreshold,
 	}
 	s.uploadExcluded = uploadExclusions(d.Exclusions)
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
@@ -138,7 +147,7 @@ func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 		registerAnalyzer()
 		threshold = unreachableScore
 	}
-	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
+	setup := fmt.Sprintf(base, max(int64(d.BodyLimit), int64(d.MultipartLimit), s.fileFormLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
 	id := 4200000
 	nextID := func() int { id++; return id }
 	before, after := exclusionRules(d.Exclusions, nextID)
@@ -252,6 +261,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	var inspect []byte
 	var fm *parsedForm
+	var fileForm bool // inspect is a file-like body, read as a form
 	if hasBody(r) && !refuse.Decided() {
 		// Every body is inspected, whatever its Content-Type says: a view
 		// may json.loads(request.body) without looking. Coraza parses
@@ -269,7 +279,13 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			}()
 		default:
 			if binaryBody(r) {
-				info.AddTag("body-binary") // a file of its declared type: not matched
+				// A file of its declared type: read as a form only as
+				// far as QueryDict(request.body) can read it.
+				d, inspect = s.readFileBody(r)
+				fileForm = inspect != nil
+				if !fileForm && d.RuleID == "" {
+					info.AddTag("body-binary")
+				}
 			} else {
 				d, inspect = s.readBody(r)
 			}
@@ -340,7 +356,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 
 	if tx.IsRequestBodyAccessible() {
-		if d, ok := s.writeBody(tx, r, fm, inspect); !ok {
+		if d, ok := s.writeBody(tx, r, fm, inspect, fileForm); !ok {
 			return d
 		}
 	}
@@ -696,7 +712,11 @@ const maxFormArgs = 1001
 // writeBody gives Coraza the body: a multipart form into its
 // collections, other bodies as the bytes buffered. ok is false when d
 // decides.
-func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte) (d decision.Decision, ok bool) {
+//
+// A file-like body (fileForm) is read as Django's QueryDict(request.body)
+// reads it: decoded (djangoText) and parsed as a urlencoded form, the
+// byte-range rules kept off its fields (exemptFileFields).
+func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte, fileForm bool) (d decision.Decision, ok bool) {
 	if fm == nil && inspect == nil {
 		return decision.Pass, true
 	}
@@ -726,7 +746,13 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	if inspect == nil {
 		return decision.Pass, true
 	}
-	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
+	if fileForm && st != nil {
+		inspect = djangoText(inspect)
+		if st.Variables().RequestBodyProcessor().Get() == "" {
+			setSingle(st.Variables().RequestBodyProcessor(), "URLENCODED")
+		}
+		exemptFileFields(tx, st, inspect)
+	} else if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
 		// A view may json.loads(request.body) whatever the Content-Type.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)
 	}
