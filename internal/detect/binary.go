@@ -96,15 +96,22 @@ const (
 	djangoMaxFields = 1000
 )
 
+// fileField is a field of a file-like body that a view can ask for.
+type fileField struct{ name, value string }
+
+// fileForm is what QueryDict(request.body) reads from a file-like body:
+// the fields a view can ask for (fieldName).
+type fileForm struct{ fields []fileField }
+
 // readFileBody reads a body taken for a file (binaryBody) as far as a
-// view could read it as a form: QueryDict(request.body) parses any body,
-// decoding it as UTF-8 or, when it is not, as ISO-8859-1. A body Django
-// cannot read that way (over maxMemory bytes, or more than maxFields
-// fields) is passed uninspected; any other is returned for inspection as
-// a form (fileForm), a body over body_limit too when it fits the
-// inspection's bound (fileFormLimit), else body_over_limit decides.
-// The bytes read are replayed to the upstream.
-func (s *Stage) readFileBody(r *http.Request) (decision.Decision, []byte) {
+// view could read it as a form: QueryDict(request.body) parses any body.
+// A body Django cannot read that way (its length over
+// DATA_UPLOAD_MAX_MEMORY_SIZE, or more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+// fields) is passed uninspected (nil); of any other, the fields a view can
+// ask for are returned for inspection, their text (names and values) held
+// to body_limit (over it, body_over_limit decides). The bytes of a file
+// are not matched. The bytes read are replayed to the upstream.
+func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 	maxMem := s.djangoMaxMemory
 	if maxMem <= 0 {
 		maxMem = s.maxBody // DATA_UPLOAD_MAX_MEMORY_SIZE None
@@ -128,7 +135,7 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, []byte) {
 		buf = buf[:len(buf)+n]
 		if s.djangoMaxFields > 0 && fields > s.djangoMaxFields || int64(len(buf)) > maxMem {
 			// TooManyFieldsSent, or RequestDataTooBig (the upstream gets
-			// the body's length).
+			// the body with its length).
 			r.Body = replay(buf, r.Body)
 			return decision.Pass, nil
 		}
@@ -141,18 +148,28 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, []byte) {
 		}
 	}
 	r.Body = replay(buf, r.Body)
-	if int64(len(buf)) > s.limit && int64(len(buf)) > s.fileFormLimit {
-		return s.overLimit("form read from a file-like body", "body_limit", s.limit, s.rejectOver), nil
+	f := &fileForm{}
+	text := int64(0)
+	for field := range bytes.SplitSeq(djangoText(buf), []byte{'&'}) {
+		name, value, _ := bytes.Cut(field, []byte{'='})
+		n := formUnescape(name)
+		if !fieldName(n) {
+			continue
+		}
+		if text += int64(len(name) + len(value)); text > s.limit {
+			return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
+		}
+		f.fields = append(f.fields, fileField{n, formUnescape(value)})
 	}
-	return decision.Pass, buf
+	return decision.Pass, f
 }
 
 // byteRangeRules are the CRS rules that check the bytes of arguments
 // (@validateByteRange): a NUL (920270), control characters (920271), any
 // byte outside printable ASCII (920272, 920273). A file holds such bytes,
-// so they do not read the fields of a form read from a file (its names,
-// values and raw body); every other rule does, and these still read the
-// query string's arguments. (920274 reads only headers.)
+// so they do not read the fields of a form read from a file; every other
+// rule does, and these still read the query string's arguments. (920274
+// reads only headers.)
 var byteRangeRules = []int{920270, 920271, 920272, 920273}
 
 // targetRemover is the transaction's ctl:ruleRemoveTargetById.
@@ -160,47 +177,50 @@ type targetRemover interface {
 	RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp)
 }
 
-// exemptFileFields keeps byteRangeRules off the fields of body, a form
-// read from a file: off ARGS and ARGS_NAMES whole when the query string
-// has no argument, else off each of the body's field names that no query
-// argument has (Coraza names an exclusion's field in any case, for the
-// query and the body alike), and off REQUEST_BODY.
-func exemptFileFields(tx types.Transaction, st plugintypes.TransactionState, body []byte) {
-	rm, ok := tx.(targetRemover)
-	if !ok {
-		return
+// addFileFields adds a file-like body's fields to ARGS_POST, with the
+// byteRangeRules kept off them unless a query argument has the same name
+// (Coraza names an exclusion's field in any case, for the query and the
+// body alike).
+func addFileFields(tx types.Transaction, st plugintypes.TransactionState, f *fileForm) {
+	inQuery := map[string]bool{}
+	for _, m := range st.Variables().ArgsGet().FindAll() {
+		inQuery[strings.ToLower(m.Key())] = true
 	}
-	var names []string
-	if query := st.Variables().ArgsGet().FindAll(); len(query) > 0 {
-		inQuery := make(map[string]bool, len(query))
-		for _, m := range query {
-			inQuery[strings.ToLower(m.Key())] = true
-		}
-		seen := map[string]bool{}
-		for field := range bytes.SplitSeq(body, []byte{'&'}) {
-			if len(field) == 0 {
-				continue
-			}
-			name, _, _ := bytes.Cut(field, []byte{'='})
-			n := strings.ToLower(formUnescape(name))
-			if !inQuery[n] && !seen[n] {
-				seen[n] = true
-				names = append(names, n)
+	rm, _ := tx.(targetRemover)
+	args := st.Variables().ArgsPost()
+	exempt := map[string]bool{}
+	for _, fl := range f.fields {
+		args.Add(fl.name, fl.value)
+		if l := strings.ToLower(fl.name); rm != nil && !inQuery[l] && !exempt[l] {
+			exempt[l] = true
+			for _, id := range byteRangeRules {
+				rm.RemoveRuleTargetByID(id, variables.Args, l, nil)
+				rm.RemoveRuleTargetByID(id, variables.ArgsNames, l, nil)
 			}
 		}
-		if len(names) == 0 {
-			names = nil
-		}
-	} else {
-		names = []string{""} // every key
 	}
-	for _, id := range byteRangeRules {
-		for _, n := range names {
-			rm.RemoveRuleTargetByID(id, variables.Args, n, nil)
-			rm.RemoveRuleTargetByID(id, variables.ArgsNames, n, nil)
-		}
-		rm.RemoveRuleTargetByID(id, variables.RequestBody, "", nil)
+}
+
+// fieldName reports whether a file-like body's field name is one a view
+// can ask for: Django's form field names are Python identifiers, with
+// form and formset prefixes ("form-0-title") and widget suffixes
+// ("when_0"); API clients add dots and brackets ("items[0].name"). Names
+// in the random bytes of a file rarely look like that (a byte is one of
+// those characters one time in four), which is what keeps the rules off
+// the bytes of real files.
+func fieldName(n string) bool {
+	if n == "" {
+		return false
 	}
+	for i := 0; i < len(n); i++ {
+		switch c := n[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_', c == '-', c == '.', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // formUnescape is a field name as Coraza's urlencoded body processor

@@ -84,10 +84,9 @@ type Stage struct {
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
 	// Django's DATA_UPLOAD_MAX_MEMORY_SIZE and DATA_UPLOAD_MAX_NUMBER_FIELDS
 	// (0: None), which bound the file-like bodies a view can read as a
-	// form (readFileBody), and how large such a form is inspected whole.
+	// form (readFileBody).
 	djangoMaxMemory int64
 	djangoMaxFields int64
-	fileFormLimit   int64
 	// slots bounds the transactions evaluated at once: the work is CPU
 	// bound, so more at once only multiplies the memory each one holds
 	// (a 10 KB JSON body with ~600 fields costs ~12 MB while evaluated).
@@ -131,7 +130,6 @@ func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 		skipPaths:       d.SkipPaths,
 		djangoMaxMemory: djangoMaxMemory,
 		djangoMaxFields: djangoMaxFields,
-		fileFormLimit:   djangoMaxMemory,
 		slots:           make(chan struct{}, inspectSlots(d.MaxConcurrent)),
 		out:             newOutbound(cfg),
 		analyzer:        d.Analyzer,
@@ -147,7 +145,7 @@ func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 		registerAnalyzer()
 		threshold = unreachableScore
 	}
-	setup := fmt.Sprintf(base, max(int64(d.BodyLimit), int64(d.MultipartLimit), s.fileFormLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
+	setup := fmt.Sprintf(base, max(d.BodyLimit, d.MultipartLimit), d.BodyLimit, d.ParanoiaLevel, threshold, strings.Join(cfg.Edge.AllowedMethods, " "))
 	id := 4200000
 	nextID := func() int { id++; return id }
 	before, after := exclusionRules(d.Exclusions, nextID)
@@ -261,7 +259,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	var inspect []byte
 	var fm *parsedForm
-	var fileForm bool // inspect is a file-like body, read as a form
+	var ff *fileForm // a file-like body's fields
 	if hasBody(r) && !refuse.Decided() {
 		// Every body is inspected, whatever its Content-Type says: a view
 		// may json.loads(request.body) without looking. Coraza parses
@@ -281,10 +279,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			if binaryBody(r) {
 				// A file of its declared type: read as a form only as
 				// far as QueryDict(request.body) can read it.
-				d, inspect = s.readFileBody(r)
-				fileForm = inspect != nil
-				if !fileForm && d.RuleID == "" {
+				d, ff = s.readFileBody(r)
+				if ff == nil && d.RuleID == "" {
 					info.AddTag("body-binary")
+				} else if ff != nil {
+					info.AddTag("body-file-form")
 				}
 			} else {
 				d, inspect = s.readBody(r)
@@ -356,7 +355,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 
 	if tx.IsRequestBodyAccessible() {
-		if d, ok := s.writeBody(tx, r, fm, inspect, fileForm); !ok {
+		if d, ok := s.writeBody(tx, r, fm, inspect, ff); !ok {
 			return d
 		}
 	}
@@ -713,10 +712,15 @@ const maxFormArgs = 1001
 // collections, other bodies as the bytes buffered. ok is false when d
 // decides.
 //
-// A file-like body (fileForm) is read as Django's QueryDict(request.body)
-// reads it: decoded (djangoText) and parsed as a urlencoded form, the
-// byte-range rules kept off its fields (exemptFileFields).
-func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte, fileForm bool) (d decision.Decision, ok bool) {
+// A file-like body's fields (ff, readFileBody) go into ARGS_POST
+// (addFileFields); its bytes are not matched.
+func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte, ff *fileForm) (d decision.Decision, ok bool) {
+	if ff != nil {
+		if st, _ := tx.(plugintypes.TransactionState); st != nil {
+			addFileFields(tx, st, ff)
+		}
+		return decision.Pass, true
+	}
 	if fm == nil && inspect == nil {
 		return decision.Pass, true
 	}
@@ -746,13 +750,7 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	if inspect == nil {
 		return decision.Pass, true
 	}
-	if fileForm && st != nil {
-		inspect = djangoText(inspect)
-		if st.Variables().RequestBodyProcessor().Get() == "" {
-			setSingle(st.Variables().RequestBodyProcessor(), "URLENCODED")
-		}
-		exemptFileFields(tx, st, inspect)
-	} else if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
+	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
 		// A view may json.loads(request.body) whatever the Content-Type.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)
 	}
