@@ -164,13 +164,20 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 	return decision.Pass, f
 }
 
-// byteRangeRules are the CRS rules that check the bytes of arguments
+// fileExemptRules are the CRS rules that check the bytes of arguments
 // (@validateByteRange): a NUL (920270), control characters (920271), any
 // byte outside printable ASCII (920272, 920273). A file holds such bytes,
 // so they do not read the fields of a form read from a file; every other
 // rule does, and these still read the query string's arguments. (920274
 // reads only headers.)
-var byteRangeRules = []int{920270, 920271, 920272, 920273}
+//
+// The response splitting rules (921120: a line break then a header name,
+// 921130: an HTTP status line or <html/<meta) are kept off them too: the
+// text in files (a .mo catalog's header after a bug-report URL's
+// "&component=") has both, and Django refuses any header value holding a
+// line break (BadHeaderError, django/http/response.py), so no field of a
+// Django app splits a response.
+var fileExemptRules = []int{920270, 920271, 920272, 920273, 921120, 921130}
 
 // targetRemover is the transaction's ctl:ruleRemoveTargetById.
 type targetRemover interface {
@@ -178,7 +185,7 @@ type targetRemover interface {
 }
 
 // addFileFields adds a file-like body's fields to ARGS_POST, with the
-// byteRangeRules kept off them unless a query argument has the same name
+// fileExemptRules kept off them unless a query argument has the same name
 // (Coraza names an exclusion's field in any case, for the query and the
 // body alike).
 func addFileFields(tx types.Transaction, st plugintypes.TransactionState, f *fileForm) {
@@ -193,7 +200,7 @@ func addFileFields(tx types.Transaction, st plugintypes.TransactionState, f *fil
 		args.Add(fl.name, fl.value)
 		if l := strings.ToLower(fl.name); rm != nil && !inQuery[l] && !exempt[l] {
 			exempt[l] = true
-			for _, id := range byteRangeRules {
+			for _, id := range fileExemptRules {
 				rm.RemoveRuleTargetByID(id, variables.Args, l, nil)
 				rm.RemoveRuleTargetByID(id, variables.ArgsNames, l, nil)
 			}

@@ -7,11 +7,13 @@ import (
 )
 
 // A raw upload of the binary type it claims (DRF's FileUploadParser,
-// fetch(url, {body: file})) passes whatever its size and arrives whole;
-// text sent under a binary type is still read as text.
+// fetch(url, {body: file})) passes and arrives whole; text sent under a
+// binary type is still read as text, and a file's bytes as the form
+// QueryDict(request.body) makes of them.
 func TestRawUploadsOfTheirTypePass(t *testing.T) {
 	s := stageFromYAML(t, "")
-	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("\x00\x10JFIF' OR 1=1--<script>"), 50000)...)
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("\x00\x10JFIF\x01\x02\xfe\x00&\x9a=\x00"), 50000)...)
+	attackJPEG := append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10}, "JFIF&q=1' UNION SELECT password FROM auth_user--&\xfe\x00"...)
 	binary := append([]byte("\x00\x01\x02"), bytes.Repeat([]byte{0xfe, 0xff, 0x00}, 300000)...)
 	for _, c := range []struct {
 		name, ct string
@@ -19,6 +21,7 @@ func TestRawUploadsOfTheirTypePass(t *testing.T) {
 		blocked  bool
 	}{
 		{"1 MB JPEG", "image/jpeg", jpeg, false},
+		{"a JPEG whose bytes QueryDict reads as an attack", "image/jpeg", attackJPEG, true},
 		{"binary octet-stream", "application/octet-stream", binary, false},
 		{"a small PNG", "image/png", []byte("\x89PNG\r\n\x1a\nIHDR"), false},
 		{"JSON sent as image/png", "image/png", []byte(`{"q":"1' UNION SELECT password FROM auth_user--"}`), true},
