@@ -164,11 +164,12 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 	return decision.Pass, f
 }
 
-// fileExemptRules are the CRS rules that check the bytes of arguments
-// (@validateByteRange): a NUL (920270), control characters (920271), any
-// byte outside printable ASCII (920272, 920273). A file holds such bytes,
-// so they do not read the fields of a form read from a file; every other
-// rule does, and these still read the query string's arguments. (920274
+// fileExemptRules are the CRS rules kept off the fields of a form read
+// from a file; every other rule reads them, and these still read the
+// query string's arguments. First, the rules that check the bytes of
+// arguments (@validateByteRange): a NUL (920270), control characters
+// (920271), any byte outside printable ASCII (920272, 920273): a file
+// holds such bytes. (920274
 // reads only headers.)
 //
 // The response splitting rules (921120: a line break then a header name,
@@ -176,8 +177,11 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 // text in files (a .mo catalog's header after a bug-report URL's
 // "&component=") has both, and Django refuses any header value holding a
 // line break (BadHeaderError, django/http/response.py), so no field of a
-// Django app splits a response.
-var fileExemptRules = []int{920270, 920271, 920272, 920273, 921120, 921130}
+// Django app splits a response. So is 941310 (bytes 0xBC and 0xBE, '<'
+// and '>' with the high bit set, for a page a browser reads as
+// US-ASCII): those bytes are common in files, and Django reads them as
+// the characters ¼ and ¾.
+var fileExemptRules = []int{920270, 920271, 920272, 920273, 921120, 921130, 941310}
 
 // targetRemover is the transaction's ctl:ruleRemoveTargetById.
 type targetRemover interface {
