@@ -84,18 +84,6 @@ func binaryBody(r *http.Request) bool {
 	return true
 }
 
-// Django's defaults for the two settings that bound what a view can read
-// with QueryDict(request.body) (Django 3.2, django/http/request.py and
-// django/utils/http.py): HttpRequest.body raises RequestDataTooBig when
-// the Content-Length is over DATA_UPLOAD_MAX_MEMORY_SIZE, and QueryDict
-// raises TooManyFieldsSent when 1 + the number of '&' in the decoded body
-// (parse_qsl's num_fields; '&' is its only separator) is over
-// DATA_UPLOAD_MAX_NUMBER_FIELDS.
-const (
-	djangoMaxMemory = 2621440
-	djangoMaxFields = 1000
-)
-
 // fileField is a field of a file-like body that a view can ask for.
 type fileField struct{ name, value string }
 
@@ -111,6 +99,15 @@ type fileForm struct{ fields []fileField }
 // ask for are returned for inspection, their text (names and values) held
 // to body_limit (over it, body_over_limit decides). The bytes of a file
 // are not matched. The bytes read are replayed to the upstream.
+//
+// The bounds are Django 3.2's (django/http/request.py, django/utils/http.py):
+// HttpRequest.body raises RequestDataTooBig when the Content-Length (which
+// the proxy always sends, having received the body) is over
+// DATA_UPLOAD_MAX_MEMORY_SIZE (s.djangoMaxMemory), and QueryDict raises
+// TooManyFieldsSent when 1 + the number of '&' in the decoded body
+// (parse_qsl's num_fields: '&' is its only separator, and one byte of
+// the body in ISO-8859-1 or UTF-8) is over DATA_UPLOAD_MAX_NUMBER_FIELDS
+// (s.djangoMaxFields). 0 is None: no bound but limits.max_body_bytes.
 func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 	maxMem := s.djangoMaxMemory
 	if maxMem <= 0 {

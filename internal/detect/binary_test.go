@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,35 @@ func TestRawUploadsOfTheirTypePass(t *testing.T) {
 			if got, _ := io.ReadAll(r.Body); !bytes.Equal(got, c.body) {
 				t.Errorf("%s: the app would get %d bytes of %d", c.name, len(got), len(c.body))
 			}
+		}
+	}
+}
+
+// The bounds past which a file-like body is not read as a form are the
+// app's DATA_UPLOAD_MAX_MEMORY_SIZE and DATA_UPLOAD_MAX_NUMBER_FIELDS, as
+// configured: an app that raises them (or sets None, 0) reads larger
+// bodies with QueryDict(request.body), and Parapet inspects them.
+func TestFileFormBoundsFollowDjangoSettings(t *testing.T) {
+	attack := "\xff=1&q=1%27+UNION+SELECT+password+FROM+auth_user--&"
+	manyFields := attack + strings.Repeat("&", 1500)
+	large := attack + strings.Repeat("\xfe", 3<<20)
+	for _, c := range []struct {
+		yaml, body string
+		blocked    bool
+	}{
+		{"", manyFields, false},
+		{"", large, false},
+		{"detection: {data_upload_max_number_fields: 2000}\n", manyFields, true},
+		{"detection: {data_upload_max_number_fields: 0}\n", manyFields, true},
+		{"detection: {data_upload_max_memory_size: 4MB}\n", large, true},
+		{"detection: {data_upload_max_memory_size: 0}\n", large, true},
+		{"detection: {data_upload_max_memory_size: 1MB}\n", large, false},
+	} {
+		s := stageFromYAML(t, c.yaml)
+		r := browserRequest("PUT", "/api/items/1/", strings.NewReader(c.body))
+		r.Header.Set("Content-Type", "application/octet-stream")
+		if d := s.Check(r.Context(), r, info()); d.Decided() != c.blocked {
+			t.Errorf("%q, %d bytes: %+v, want blocked %v", c.yaml, len(c.body), d, c.blocked)
 		}
 	}
 }
