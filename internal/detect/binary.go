@@ -145,9 +145,13 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 		}
 	}
 	r.Body = replay(buf, r.Body)
+	// Django decodes the body as UTF-8, else as ISO-8859-1, then splits
+	// it: '&' and '=' are the same bytes either way, and the names kept
+	// are ASCII, so only the values kept are decoded.
+	latin1 := !utf8.Valid(buf)
 	f := &fileForm{}
 	text := int64(0)
-	for field := range bytes.SplitSeq(djangoText(buf), []byte{'&'}) {
+	for field := range bytes.SplitSeq(buf, []byte{'&'}) {
 		name, value, _ := bytes.Cut(field, []byte{'='})
 		n := formUnescape(name)
 		if !fieldName(n) {
@@ -155,6 +159,14 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 		}
 		if text += int64(len(name) + len(value)); text > s.limit {
 			return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
+		}
+		if latin1 {
+			// Held to the limit as the rules read it, in UTF-8 (up to
+			// twice as long): the cost of a field is in its length.
+			value = latin1Text(value)
+			if text += int64(len(value) - len(field) + len(name) + 1); text > s.limit {
+				return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
+			}
 		}
 		f.fields = append(f.fields, fileField{n, formUnescape(value)})
 	}
@@ -267,16 +279,11 @@ func unhex(c byte) byte {
 	return c - 'a' + 10
 }
 
-// djangoText is body as QueryDict(request.body) decodes it before
-// splitting it into fields, in UTF-8: itself when it is UTF-8, else each
-// byte as the ISO-8859-1 character of that code. ('&', '=', '+' and '%'
-// keep their places.)
-func djangoText(body []byte) []byte {
-	if utf8.Valid(body) {
-		return body
-	}
-	out := make([]byte, 0, len(body)+len(body)/2)
-	for _, c := range body {
+// latin1Text is b, bytes Django decodes as ISO-8859-1 (a body that is not
+// UTF-8), in UTF-8: each byte the character of that code.
+func latin1Text(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/2)
+	for _, c := range b {
 		out = utf8.AppendRune(out, rune(c))
 	}
 	return out

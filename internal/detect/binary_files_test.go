@@ -163,10 +163,11 @@ func TestBinaryFilesOfTheMachinePass(t *testing.T) {
 }
 
 // BenchmarkFileForm is the cost of reading a file-like body as a form
-// (readFileBody, addFileFields) against an ordinary 128KB urlencoded form
-// (body_limit): a 2.4 MB body (under DATA_UPLOAD_MAX_MEMORY_SIZE) whose
-// one field has a name a view can ask for, its value random bytes or
-// text, and 128KB of random bytes.
+// (readFileBody, addFileFields) against ordinary urlencoded forms of
+// about body_limit (128KB): 128KB and 2.4 MB bodies (under
+// DATA_UPLOAD_MAX_MEMORY_SIZE) of random bytes, with no field a view can
+// ask for or with one ("a") whose value is random bytes or text (over
+// body_limit: refused unread), and the same bytes as urlencoded forms.
 func BenchmarkFileForm(b *testing.B) {
 	s := stageFromYAML(b, "")
 	rnd := make([]byte, 2400<<10)
@@ -181,13 +182,21 @@ func BenchmarkFileForm(b *testing.B) {
 		}
 	}
 	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 2400<<10/44)
-	form128 := bytes.Repeat([]byte("a=the+quick+brown+fox+jumps+over+the+lazy+dog&"), 128<<10/47)
+	// 900 fields (under Django's 1,000) of 140 bytes.
+	form128 := bytes.Repeat([]byte("a="+strings.Repeat("the+quick+brown+fox+jumps+over+the+lazy+dog+", 3)+"01234&"), 900)
+	// A file-like body whose field a view can ask for is as long as
+	// body_limit allows once decoded.
+	field85 := append([]byte("\xff=1&a="), rnd[:85<<10]...)
 	for _, c := range []struct {
 		name, ct string
 		body     []byte
 	}{
 		{"form-128KB-urlencoded", "application/x-www-form-urlencoded", form128},
-		{"random-128KB-octet", "application/octet-stream", append([]byte("\xff=1&a="), rnd[:128<<10-8]...)},
+		{"random-128KB-one-field-urlencoded", "application/x-www-form-urlencoded", append([]byte("\xff=1&a="), rnd[:128<<10-8]...)},
+		{"random-128KB-one-field-octet", "application/octet-stream", append([]byte("\xff=1&a="), rnd[:128<<10-8]...)},
+		{"random-128KB-octet", "application/octet-stream", rnd[:128<<10]},
+		{"random-85KB-one-field-urlencoded", "application/x-www-form-urlencoded", field85},
+		{"random-85KB-one-field-octet", "application/octet-stream", field85},
 		{"random-2.4MB-one-field", "application/octet-stream", append([]byte("\xff=1&a="), rnd...)},
 		{"text-2.4MB-one-field", "application/octet-stream", append([]byte("\xff=1&a="), text...)},
 		{"random-2.4MB-no-field", "application/octet-stream", append([]byte("\xff"), rnd...)},
