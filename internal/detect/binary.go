@@ -163,8 +163,9 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 		if latin1 {
 			// Held to the limit as the rules read it, in UTF-8 (up to
 			// twice as long): the cost of a field is in its length.
-			value = latin1Text(value)
-			if text += int64(len(value) - len(field) + len(name) + 1); text > s.limit {
+			raw := value
+			value = latin1Text(raw)
+			if text += int64(len(value) - len(raw)); text > s.limit {
 				return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
 			}
 		}
@@ -178,8 +179,7 @@ func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
 // query string's arguments. First, the rules that check the bytes of
 // arguments (@validateByteRange): a NUL (920270), control characters
 // (920271), any byte outside printable ASCII (920272, 920273): a file
-// holds such bytes. (920274
-// reads only headers.)
+// holds such bytes (920274 reads only headers).
 //
 // The response splitting rules (921120: a line break then a header name,
 // 921130: an HTTP status line or <html/<meta) are kept off them too: the

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -69,6 +70,34 @@ func TestFileFormBoundsFollowDjangoSettings(t *testing.T) {
 		r.Header.Set("Content-Type", "application/octet-stream")
 		if d := s.Check(r.Context(), r, info()); d.Decided() != c.blocked {
 			t.Errorf("%q, %d bytes: %+v, want blocked %v", c.yaml, len(c.body), d, c.blocked)
+		}
+	}
+}
+
+// readFileBody reads a file-like body's fields as Django 3.2's
+// QueryDict(request.body) does (the expected values are Django's, but
+// for the names no view asks for, which are left out): decoded as UTF-8,
+// else as ISO-8859-1; '+' and %XX decoded; a field without '=' has an
+// empty value; empty fields skipped.
+func TestFileFormReadAsQueryDict(t *testing.T) {
+	s := stageFromYAML(t, "")
+	for body, want := range map[string][]fileField{
+		"\xff=1&q=caf\xe9+au+lait&x%5B0%5D=%41b&&n":              {{"q", "café au lait"}, {"x[0]", "Ab"}, {"n", ""}},
+		"\x89PNG\r\n\x1a\n\x00=&form-0-title=a%2Bb=c&q=\x00\xe9": {{"form-0-title", "a+b=c"}, {"q", "\x00é"}},
+		"q=\xc3\xa9&\x00=1": {{"q", "é"}},
+	} {
+		r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/octet-stream")
+		d, f := s.readFileBody(r)
+		if d.RuleID != "" || f == nil {
+			t.Errorf("%q: %+v %v", body, d, f)
+			continue
+		}
+		if fmt.Sprint(f.fields) != fmt.Sprint(want) {
+			t.Errorf("%q: %q, Django reads %q", body, f.fields, want)
+		}
+		if got, _ := io.ReadAll(r.Body); string(got) != body {
+			t.Errorf("%q: replayed %q", body, got)
 		}
 	}
 }
