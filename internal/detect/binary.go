@@ -35,11 +35,11 @@ var signatures = map[string][][]byte{
 // Content-Type names: it starts with that type's signature, or, for
 // application/octet-stream, its first bytes hold a NUL or are not UTF-8,
 // and are not JSON in UTF-16 or UTF-32 (which json.loads on bytes decodes
-// by itself). Such a body has no fields for the rules to read, and no view
-// can read it as JSON or a form (json.loads refuses it), so it is not matched, and
-// detection.body_limit does not apply to it (limits.max_body_bytes does).
-// Anything else, such as JSON sent as image/png, is read as text as
-// before. The bytes read are replayed to the upstream.
+// by itself). No view can read such a body as JSON, but one can read it
+// as a form with QueryDict(request.body): readFileBody reads it so, and
+// its bytes are not matched. Anything else, such as JSON sent as
+// image/png, is read as text as before. The bytes read are replayed to
+// the upstream.
 func binaryBody(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
