@@ -364,3 +364,54 @@ func TestDetectionBadConfigRefusedWithLine(t *testing.T) {
 		}
 	}
 }
+
+// Review 7, finding 3, through the real proxy and Django: a view that
+// reads a PUT form with QueryDict(request.body) gets fields from a body
+// declared application/octet-stream with one stray byte, or as image/png
+// behind a PNG signature. Such bodies are inspected (403, the app never
+// sees them); a real file sent the same way reaches the app whole, and so
+// does a body Django cannot read as a form (over
+// DATA_UPLOAD_MAX_NUMBER_FIELDS fields), which the view refuses itself.
+func TestDetectionFormReadFromAFileLikeBody(t *testing.T) {
+	d := startDjangoWithConfig(t, "")
+	put := func(ct string, body []byte) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", d.base+"/form/body/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	const attack = "q=1%27+UNION+SELECT+password+FROM+auth_user--"
+	for _, c := range []struct{ ct, body string }{
+		{"application/octet-stream", "\xff=1&" + attack},
+		{"image/png", "\x89PNG\r\n\x1a\n=&" + attack},
+	} {
+		before, _ := d.requests(t)
+		resp, _ := put(c.ct, []byte(c.body))
+		after, _ := d.requests(t)
+		if resp.StatusCode != 403 || after != before {
+			t.Errorf("%q as %s: %d, Django saw %d", c.body, c.ct, resp.StatusCode, after-before)
+		}
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 200<<10)...)
+	rand.Read(png[16:])
+	for i := range png {
+		if png[i] == '&' {
+			png[i] = 0 // one field, named by the whole file: no view asks for it
+		}
+	}
+	sum := sha256.Sum256(png)
+	resp, b := put("image/png", png)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), hex.EncodeToString(sum[:])) {
+		t.Errorf("a 200KB PNG: %d %.200s, want it whole", resp.StatusCode, b)
+	}
+	resp, _ = put("application/octet-stream", []byte("\xff=1&"+attack+strings.Repeat("&", 1000)))
+	if resp.StatusCode != 400 {
+		t.Errorf("1,002 fields: %d, want Django's own 400 (TooManyFieldsSent)", resp.StatusCode)
+	}
+}

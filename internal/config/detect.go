@@ -54,6 +54,19 @@ type Detection struct {
 	// MultipartLimit: pass (spooled to a temporary file, still inspected)
 	// or reject (413). Neither lets a text field through uninspected.
 	MultipartOverLimit string `yaml:"multipart_over_limit"`
+	// DataUploadMaxMemorySize is the app's DATA_UPLOAD_MAX_MEMORY_SIZE
+	// (Django's default 2560KB; 0 for None). A body declared as a file
+	// (application/octet-stream that is not text, an image or archive
+	// starting with its signature) is read as the form a view's
+	// QueryDict(request.body) would make of it, and the fields a view can
+	// ask for are inspected, unless Django cannot read it: its length over
+	// this, or more fields than DataUploadMaxNumberFields. Set both as the
+	// app does: a larger value in the app than here lets such a body
+	// through uninspected.
+	DataUploadMaxMemorySize ByteSize `yaml:"data_upload_max_memory_size"`
+	// DataUploadMaxNumberFields is the app's DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// (Django's default 1000; 0 for None): see DataUploadMaxMemorySize.
+	DataUploadMaxNumberFields int `yaml:"data_upload_max_number_fields"`
 	// SkipPaths are path prefixes (static files: /static/, /media/) whose
 	// GET and HEAD requests skip detection. Other methods are still inspected.
 	SkipPaths []string `yaml:"skip_paths"`
@@ -185,6 +198,9 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 			bad(p.path, "%q must be reject or pass", p.v)
 		}
 	}
+	if d.DataUploadMaxNumberFields < 0 {
+		bad("detection.data_upload_max_number_fields", "%d must not be negative (0: None, no limit)", d.DataUploadMaxNumberFields)
+	}
 	for i, p := range d.SkipPaths {
 		if !detectPathChars.MatchString(p) {
 			bad(fmt.Sprintf("detection.skip_paths[%d]", i), "%q must start with / and hold no spaces or quotes", p)
@@ -263,10 +279,13 @@ func DefaultDetection() Detection {
 		MultipartLimit:     2 << 20,
 		BodyOverLimit:      OverLimitReject,
 		MultipartOverLimit: OverLimitPass,
-		DjangoProfile:      true,
-		AdminPaths:         []string{"/admin/"},
-		Analyzer:           true,
-		PasswordPaths:      DefaultPasswordPaths(),
+		// django/conf/global_settings.py (Django 3.2)
+		DataUploadMaxMemorySize:   2621440,
+		DataUploadMaxNumberFields: 1000,
+		DjangoProfile:             true,
+		AdminPaths:                []string{"/admin/"},
+		Analyzer:                  true,
+		PasswordPaths:             DefaultPasswordPaths(),
 	}
 }
 

@@ -5,8 +5,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+	"github.com/corazawaf/coraza/v3/types/variables"
+
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // sniffBytes is how much of a body binaryBody reads to tell a file from
@@ -28,11 +35,11 @@ var signatures = map[string][][]byte{
 // Content-Type names: it starts with that type's signature, or, for
 // application/octet-stream, its first bytes hold a NUL or are not UTF-8,
 // and are not JSON in UTF-16 or UTF-32 (which json.loads on bytes decodes
-// by itself). Such a body has no fields for the rules to read, and no view
-// can read it as JSON or a form (json.loads refuses it), so it is not matched, and
-// detection.body_limit does not apply to it (limits.max_body_bytes does).
-// Anything else, such as JSON sent as image/png, is read as text as
-// before. The bytes read are replayed to the upstream.
+// by itself). No view can read such a body as JSON, but one can read it
+// as a form with QueryDict(request.body): readFileBody reads it so, and
+// its bytes are not matched. Anything else, such as JSON sent as
+// image/png, is read as text as before. The bytes read are replayed to
+// the upstream.
 func binaryBody(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
@@ -75,4 +82,209 @@ func binaryBody(r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// fileField is a field of a file-like body that a view can ask for.
+type fileField struct{ name, value string }
+
+// fileForm is what QueryDict(request.body) reads from a file-like body:
+// the fields a view can ask for (fieldName).
+type fileForm struct{ fields []fileField }
+
+// readFileBody reads a body taken for a file (binaryBody) as far as a
+// view could read it as a form: QueryDict(request.body) parses any body.
+// A body Django cannot read that way (its length over
+// DATA_UPLOAD_MAX_MEMORY_SIZE, or more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+// fields) is passed uninspected (nil); of any other, the fields a view can
+// ask for are returned for inspection, their text (names and values) held
+// to body_limit (over it, body_over_limit decides). The bytes of a file
+// are not matched. The bytes read are replayed to the upstream.
+//
+// The bounds are Django 3.2's (django/http/request.py, django/utils/http.py):
+// HttpRequest.body raises RequestDataTooBig when the Content-Length (which
+// the proxy always sends, having received the body) is over
+// DATA_UPLOAD_MAX_MEMORY_SIZE (s.djangoMaxMemory), and QueryDict raises
+// TooManyFieldsSent when 1 + the number of '&' in the decoded body
+// (parse_qsl's num_fields: '&' is its only separator, and one byte of
+// the body in ISO-8859-1 or UTF-8) is over DATA_UPLOAD_MAX_NUMBER_FIELDS
+// (s.djangoMaxFields). 0 is None: no bound but limits.max_body_bytes.
+func (s *Stage) readFileBody(r *http.Request) (decision.Decision, *fileForm) {
+	maxMem := s.djangoMaxMemory
+	if maxMem <= 0 {
+		maxMem = s.maxBody // DATA_UPLOAD_MAX_MEMORY_SIZE None
+	}
+	if r.ContentLength > maxMem {
+		return decision.Pass, nil // request.body raises RequestDataTooBig
+	}
+	size := int64(64 << 10)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength + 1
+	}
+	buf := make([]byte, 0, size)
+	fields := int64(1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := min(int64(cap(buf)), maxMem+1)
+		n, err := r.Body.Read(buf[len(buf):room])
+		fields += int64(bytes.Count(buf[len(buf):len(buf)+n], []byte{'&'}))
+		buf = buf[:len(buf)+n]
+		if s.djangoMaxFields > 0 && fields > s.djangoMaxFields || int64(len(buf)) > maxMem {
+			// TooManyFieldsSent, or RequestDataTooBig (the upstream gets
+			// the body with its length).
+			r.Body = replay(buf, r.Body)
+			return decision.Pass, nil
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			r.Body = replay(buf, r.Body)
+			return readError(err), nil
+		}
+	}
+	r.Body = replay(buf, r.Body)
+	// Django decodes the body as UTF-8, else as ISO-8859-1, then splits
+	// it: '&' and '=' are the same bytes either way, and the names kept
+	// are ASCII, so only the values kept are decoded.
+	latin1 := !utf8.Valid(buf)
+	f := &fileForm{}
+	text := int64(0)
+	for field := range bytes.SplitSeq(buf, []byte{'&'}) {
+		name, value, _ := bytes.Cut(field, []byte{'='})
+		n := formUnescape(name)
+		if !fieldName(n) {
+			continue
+		}
+		if text += int64(len(name) + len(value)); text > s.limit {
+			return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
+		}
+		if latin1 {
+			// Held to the limit as the rules read it, in UTF-8 (up to
+			// twice as long): the cost of a field is in its length.
+			raw := value
+			value = latin1Text(raw)
+			if text += int64(len(value) - len(raw)); text > s.limit {
+				return s.overLimit("form fields of a file-like body", "body_limit", s.limit, s.rejectOver), nil
+			}
+		}
+		f.fields = append(f.fields, fileField{n, formUnescape(value)})
+	}
+	return decision.Pass, f
+}
+
+// fileExemptRules are the CRS rules kept off the fields of a form read
+// from a file; every other rule reads them, and these still read the
+// query string's arguments. First, the rules that check the bytes of
+// arguments (@validateByteRange): a NUL (920270), control characters
+// (920271), any byte outside printable ASCII (920272, 920273): a file
+// holds such bytes (920274 reads only headers).
+//
+// The response splitting rules (921120: a line break then a header name,
+// 921130: an HTTP status line or <html/<meta) are kept off them too: the
+// text in files (a .mo catalog's header after a bug-report URL's
+// "&component=") has both, and Django refuses any header value holding a
+// line break (BadHeaderError, django/http/response.py), so no field of a
+// Django app splits a response. So is 941310 (bytes 0xBC and 0xBE, '<'
+// and '>' with the high bit set, for a page a browser reads as
+// US-ASCII): those bytes are common in files, and Django reads them as
+// the characters ¼ and ¾.
+var fileExemptRules = []int{920270, 920271, 920272, 920273, 921120, 921130, 941310}
+
+// targetRemover is the transaction's ctl:ruleRemoveTargetById.
+type targetRemover interface {
+	RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp)
+}
+
+// addFileFields adds a file-like body's fields to ARGS_POST, with the
+// fileExemptRules kept off them unless a query argument has the same name
+// (Coraza names an exclusion's field in any case, for the query and the
+// body alike).
+func addFileFields(tx types.Transaction, st plugintypes.TransactionState, f *fileForm) {
+	inQuery := map[string]bool{}
+	for _, m := range st.Variables().ArgsGet().FindAll() {
+		inQuery[strings.ToLower(m.Key())] = true
+	}
+	rm, _ := tx.(targetRemover)
+	args := st.Variables().ArgsPost()
+	exempt := map[string]bool{}
+	for _, fl := range f.fields {
+		args.Add(fl.name, fl.value)
+		if l := strings.ToLower(fl.name); rm != nil && !inQuery[l] && !exempt[l] {
+			exempt[l] = true
+			for _, id := range fileExemptRules {
+				rm.RemoveRuleTargetByID(id, variables.Args, l, nil)
+				rm.RemoveRuleTargetByID(id, variables.ArgsNames, l, nil)
+			}
+		}
+	}
+}
+
+// fieldName reports whether a file-like body's field name is one a view
+// can ask for: Django's form field names are Python identifiers, with
+// form and formset prefixes ("form-0-title") and widget suffixes
+// ("when_0"); API clients add dots and brackets ("items[0].name"). Names
+// in the random bytes of a file rarely look like that (a byte is one of
+// those characters one time in four), which is what keeps the rules off
+// the bytes of real files.
+func fieldName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		switch c := n[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_', c == '-', c == '.', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// formUnescape is a field name as Coraza's urlencoded body processor
+// keys it: '+' is a space, %XX a byte, a '%' not followed by two hex
+// digits itself.
+func formUnescape(b []byte) string {
+	if bytes.IndexByte(b, '+') < 0 && bytes.IndexByte(b, '%') < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '+':
+			out = append(out, ' ')
+		case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+			i += 2
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// latin1Text is b, bytes Django decodes as ISO-8859-1 (a body that is not
+// UTF-8), in UTF-8: each byte the character of that code.
+func latin1Text(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/2)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
 }

@@ -82,6 +82,11 @@ type Stage struct {
 	rejectOverMP bool  // multipart bodies over limitMP: 413 rather than spooled to a file
 	skipPaths    []string
 	ownPaths     []string // Parapet's own endpoints (the CSP report collector)
+	// Django's DATA_UPLOAD_MAX_MEMORY_SIZE and DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// (0: None), which bound the file-like bodies a view can read as a
+	// form (readFileBody).
+	djangoMaxMemory int64
+	djangoMaxFields int64
 	// slots bounds the transactions evaluated at once: the work is CPU
 	// bound, so more at once only multiplies the memory each one holds
 	// (a 10 KB JSON body with ~600 fields costs ~12 MB while evaluated).
@@ -116,17 +121,19 @@ func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 	d := cfg.Detection
 	mode, _ := decision.ParseMode(d.Mode)
 	s := &Stage{
-		mode:         mode,
-		limit:        int64(d.BodyLimit),
-		limitMP:      int64(d.MultipartLimit),
-		maxBody:      int64(cfg.Limits.MaxBodyBytes),
-		rejectOver:   d.BodyOverLimit == config.OverLimitReject,
-		rejectOverMP: d.MultipartOverLimit == config.OverLimitReject,
-		skipPaths:    d.SkipPaths,
-		slots:        make(chan struct{}, inspectSlots(d.MaxConcurrent)),
-		out:          newOutbound(cfg),
-		analyzer:     d.Analyzer,
-		threshold:    d.InboundThreshold,
+		mode:            mode,
+		limit:           int64(d.BodyLimit),
+		limitMP:         int64(d.MultipartLimit),
+		maxBody:         int64(cfg.Limits.MaxBodyBytes),
+		rejectOver:      d.BodyOverLimit == config.OverLimitReject,
+		rejectOverMP:    d.MultipartOverLimit == config.OverLimitReject,
+		skipPaths:       d.SkipPaths,
+		djangoMaxMemory: int64(d.DataUploadMaxMemorySize),
+		djangoMaxFields: int64(d.DataUploadMaxNumberFields),
+		slots:           make(chan struct{}, inspectSlots(d.MaxConcurrent)),
+		out:             newOutbound(cfg),
+		analyzer:        d.Analyzer,
+		threshold:       d.InboundThreshold,
 	}
 	s.uploadExcluded = uploadExclusions(d.Exclusions)
 	if cfg.Harden.Enabled && cfg.Harden.CSP.ReportPath != "" {
@@ -252,6 +259,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 	var inspect []byte
 	var fm *parsedForm
+	var ff *fileForm // a file-like body's fields
 	if hasBody(r) && !refuse.Decided() {
 		// Every body is inspected, whatever its Content-Type says: a view
 		// may json.loads(request.body) without looking. Coraza parses
@@ -269,7 +277,14 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 			}()
 		default:
 			if binaryBody(r) {
-				info.AddTag("body-binary") // a file of its declared type: not matched
+				// A file of its declared type: read as a form only as
+				// far as QueryDict(request.body) can read it.
+				d, ff = s.readFileBody(r)
+				if ff == nil && d.RuleID == "" {
+					info.AddTag("body-binary")
+				} else if ff != nil {
+					info.AddTag("body-file-form")
+				}
 			} else {
 				d, inspect = s.readBody(r)
 			}
@@ -340,7 +355,7 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 	}
 
 	if tx.IsRequestBodyAccessible() {
-		if d, ok := s.writeBody(tx, r, fm, inspect); !ok {
+		if d, ok := s.writeBody(tx, r, fm, inspect, ff); !ok {
 			return d
 		}
 	}
@@ -708,7 +723,16 @@ const maxFormArgs = 1001
 // writeBody gives Coraza the body: a multipart form into its
 // collections, other bodies as the bytes buffered. ok is false when d
 // decides.
-func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte) (d decision.Decision, ok bool) {
+//
+// A file-like body's fields (ff, readFileBody) go into ARGS_POST
+// (addFileFields); its bytes are not matched.
+func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm, inspect []byte, ff *fileForm) (d decision.Decision, ok bool) {
+	if ff != nil {
+		if st, _ := tx.(plugintypes.TransactionState); st != nil {
+			addFileFields(tx, st, ff)
+		}
+		return decision.Pass, true
+	}
 	if fm == nil && inspect == nil {
 		return decision.Pass, true
 	}

@@ -9,12 +9,14 @@ package detect
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -325,40 +327,78 @@ func TestReview7StartsAsMarkup(t *testing.T) {
 	}
 }
 
-// Finding 3 (not fixed): a body declared application/octet-stream whose
-// first 512 bytes hold a NUL or a byte that is not UTF-8 is taken for a
-// file (binary.go) and not inspected at all, on the premise that no view
-// can read it as JSON or a form. Django's own QueryDict(request.body), the
+// Finding 3: a body declared application/octet-stream whose first 512
+// bytes hold a NUL or a byte that is not UTF-8 was taken for a file
+// (binary.go) and not inspected at all, on the premise that no view can
+// read it as JSON or a form. Django's own QueryDict(request.body), the
 // usual way a view reads a PUT or PATCH form, decodes such a body as
 // ISO-8859-1 and parses it (Django 3.2.25: "\xff=1&q=1'+UNION+SELECT..."
 // gives q = "1' UNION SELECT password FROM auth_user--"). One stray byte
-// anywhere in the body's head passes any payload to such a view; so does
-// a PNG signature in front of the form, sent as image/png. The same
-// body as text/plain or a form is blocked. Not fixed here: inspecting
-// those bodies as forms makes CRS 920270 (NUL in ARGS) block every raw
-// binary upload with a NUL (DRF's FileUploadParser), so the line between
-// a file and a form needs the lead's decision (for example: a body is a
-// file only when its bytes are mostly not text, or when its type's
-// signature is there, never for octet-stream alone).
+// anywhere in the body's head passed any payload to such a view; so did
+// a PNG signature in front of the form, sent as image/png. Fixed: a
+// file-like body is read as QueryDict reads it, and its fields whose
+// name a view can ask for are inspected (readFileBody); only a body
+// Django cannot read as a form (over DATA_UPLOAD_MAX_MEMORY_SIZE, or
+// over DATA_UPLOAD_MAX_NUMBER_FIELDS fields) passes uninspected.
 func TestReview7OctetStreamFormWithAStrayByte(t *testing.T) {
-	t.Skip("finding 3: an application/octet-stream body with a NUL or non-UTF-8 byte in its head is not inspected, though QueryDict(request.body) reads it as a form")
 	useRE2()
 	s, err := buildWith(config.Default(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	const attack = "q=1%27+UNION+SELECT+password+FROM+auth_user--"
 	for _, body := range []string{
-		"\xff=1&q=1%27+UNION+SELECT+password+FROM+auth_user--",
-		"%00=\x00&q=1%27+UNION+SELECT+password+FROM+auth_user--",
-		"q=1%27+UNION+SELECT+password+FROM+auth_user--&z=\x00",
-		"\x89PNG\r\n\x1a\n=&q=1%27+UNION+SELECT+password+FROM+auth_user--", // and a type's signature: image/png
+		"\xff=1&" + attack,
+		"%00=\x00&" + attack,
+		attack + "&z=\x00",
+		"\x89PNG\r\n\x1a\n=&" + attack, // and a type's signature: image/png
+		"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR&" + attack + "\xff\xfe",
+		// Past body_limit with no '&': one field, over the limit (413).
+		"\xff\x00&" + attack + strings.Repeat("\xfe", 200<<10),
+		// Latin-1 text in the payload, as Django decodes it.
+		"\xff=1&q=1'+UNION+SELECT+password+FROM+auth_user--\xe9\x00",
 	} {
 		for _, ct := range []string{"text/plain", "application/octet-stream", "image/png"} {
 			r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
 			r.Header.Set("Content-Type", ct)
 			if o := observed(s, r); o.action != decision.Block {
-				t.Errorf("%q as %s: %s %v, want blocked", body, ct, o.action, o.rules)
+				t.Errorf("%.60q as %s: %s %v, want blocked", body, ct, o.action, o.rules)
 			}
 		}
+	}
+	// A NUL in the query string still counts (920270) beside a file.
+	r := browserRequest("PUT", "/api/items/1/?q=a%00b", strings.NewReader("\x89PNG\r\n\x1a\n\x00\x00&q=\x00"))
+	r.Header.Set("Content-Type", "image/png")
+	if o := observed(s, r); o.action != decision.Block || !slices.Contains(o.rules, "920270") {
+		t.Errorf("NUL in the query beside a PNG: %s %v, want blocked by 920270", o.action, o.rules)
+	}
+	// Bodies Django cannot read as a form reach the app uninspected and
+	// whole: more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields (1 + the
+	// number of '&'), or more than DATA_UPLOAD_MAX_MEMORY_SIZE bytes.
+	for _, body := range []string{
+		"\xff=1&" + attack + strings.Repeat("&", 999),
+		"\xff=1&" + attack + "&" + strings.Repeat("\xfe", 2621440),
+	} {
+		for _, ct := range []string{"application/octet-stream", "image/png"} {
+			if ct == "image/png" {
+				body = "\x89PNG\r\n\x1a\n" + body
+			}
+			r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
+			r.Header.Set("Content-Type", ct)
+			info := &decision.Info{ID: nextRequestID()}
+			if d := s.Check(r.Context(), r, info); d.Decided() || !slices.Contains(info.Tags, "body-binary") {
+				t.Errorf("%d bytes as %s: %+v %v, want forwarded as a file", len(body), ct, d, info.Tags)
+				continue
+			}
+			if got, _ := io.ReadAll(r.Body); string(got) != body {
+				t.Errorf("%d bytes as %s: the app would get %d bytes", len(body), ct, len(got))
+			}
+		}
+	}
+	// 999 '&' (1,000 fields) Django still reads: inspected.
+	r = browserRequest("PUT", "/api/items/1/", strings.NewReader("\xff=1&"+attack+strings.Repeat("&", 998)))
+	r.Header.Set("Content-Type", "application/octet-stream")
+	if o := observed(s, r); o.action != decision.Block {
+		t.Errorf("1,000 fields: %s %v, want blocked", o.action, o.rules)
 	}
 }

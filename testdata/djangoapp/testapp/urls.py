@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/loads/", views.api_loads),
     path("upload/", views.upload),
     path("form/echo/", views.form_echo),
+    path("form/body/", views.body_form),
     path("cookies/", views.cookies),
     path("cookies/echo/", views.cookie_echo),
     path("whoami/", views.whoami),

@@ -4,7 +4,7 @@ import json
 import time
 
 from django.db.utils import ProgrammingError
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.template import Context, Template
 from django.views.decorators.csrf import csrf_exempt
@@ -98,6 +98,20 @@ def form_echo(request):
     return JsonResponse({
         "post": {k: request.POST.getlist(k) for k in request.POST},
         "files": {k: [describe(f) for f in request.FILES.getlist(k)] for k in request.FILES},
+    })
+
+
+@csrf_exempt
+def body_form(request):
+    """A PUT or PATCH form read the usual way, QueryDict(request.body),
+    whatever the Content-Type: what Django parsed, and the body's size and
+    digest (for a raw file upload)."""
+    raw = request.body
+    form = QueryDict(raw)
+    return JsonResponse({
+        "form": {k: form.getlist(k) for k in form},
+        "length": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
     })
 
 
