@@ -14,6 +14,7 @@ import (
 	"github.com/corazawaf/coraza/v3/types/variables"
 
 	"github.com/parapet-waf/parapet/internal/decision"
+	"github.com/parapet-waf/parapet/internal/formdata"
 )
 
 // sniffBytes is how much of a body binaryBody reads to tell a file from
@@ -244,39 +245,13 @@ func fieldName(n string) bool {
 }
 
 // formUnescape is a field name as Coraza's urlencoded body processor
-// keys it: '+' is a space, %XX a byte, a '%' not followed by two hex
-// digits itself.
+// keys it, and as parse_qsl reads it: '+' is a space, then %XX a byte, a
+// '%' not followed by two hex digits itself (unquote_to_bytes).
 func formUnescape(b []byte) string {
 	if bytes.IndexByte(b, '+') < 0 && bytes.IndexByte(b, '%') < 0 {
 		return string(b)
 	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '+':
-			out = append(out, ' ')
-		case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
-			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
-			i += 2
-		default:
-			out = append(out, c)
-		}
-	}
-	return string(out)
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
+	return string(formdata.UnquoteToBytes(strings.ReplaceAll(string(b), "+", " ")))
 }
 
 // latin1Text is b, bytes Django decodes as ISO-8859-1 (a body that is not

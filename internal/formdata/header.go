@@ -203,7 +203,7 @@ func unquote(s, charset string) (string, error) {
 		for i < len(s) && s[i] < 0x80 {
 			i++
 		}
-		out.WriteString(c.decode(unquoteToBytes(s[:i])))
+		out.WriteString(c.decode(UnquoteToBytes(s[:i])))
 		s = s[i:]
 		j := 0
 		for j < len(s) && s[j] >= 0x80 {
@@ -215,9 +215,9 @@ func unquote(s, charset string) (string, error) {
 	return out.String(), nil
 }
 
-// unquoteToBytes is urllib.parse.unquote_to_bytes: %XX with two hex
+// UnquoteToBytes is urllib.parse.unquote_to_bytes: %XX with two hex
 // digits becomes the byte, anything else stays.
-func unquoteToBytes(s string) []byte {
+func UnquoteToBytes(s string) []byte {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
