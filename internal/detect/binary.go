@@ -34,9 +34,11 @@ var signatures = map[string][][]byte{
 
 // binaryBody reports whether r's body is a file of the binary type its
 // Content-Type names: it starts with that type's signature, or, for
-// application/octet-stream, its first bytes hold a NUL or are not UTF-8,
-// and are not JSON in UTF-16 or UTF-32 (which json.loads on bytes decodes
-// by itself). No view can read such a body as JSON, but one can read it
+// application/octet-stream, its first bytes hold a NUL or are not UTF-8
+// (as Python reads UTF-8 with surrogatepass), and are not JSON in UTF-16
+// or UTF-32 (which json.loads on bytes decodes by itself) or white space
+// in those, nor start like JSON or XML. No view can read such a body as
+// JSON, but one can read it
 // as a form with QueryDict(request.body): readFileBody reads it so, and
 // its bytes are not matched. Anything else, such as JSON sent as
 // image/png, is read as text as before. The bytes read are replayed to
@@ -67,20 +69,50 @@ func binaryBody(r *http.Request) bool {
 		}
 		return false
 	}
-	if text, ok := wideJSONText(head); ok && startsLikeJSON(text) {
-		return false // JSON in UTF-16 or UTF-32, which json.loads reads
+	if text, ok := wideJSONText(head); ok {
+		// JSON in UTF-16 or UTF-32, which json.loads reads, or only
+		// white space so far: what follows the sniffed bytes may be
+		// JSON, so the body is read as text (addJSONArgs decodes it).
+		if startsLikeJSON(text) || len(bytes.Trim(text, " \t\r\n\ufeff")) == 0 {
+			return false
+		}
 	}
 	if bytes.IndexByte(head, 0) >= 0 {
 		return true
 	}
+	if startsLikeJSON(head) || startsAsMarkup(head) {
+		// JSON or XML in an 8-bit text encoding: json.loads decodes
+		// UTF-8 with surrogatepass (a UTF-8-encoded surrogate, ED A0 80,
+		// is not UTF-8 to Go), an XML parser reads the encoding its
+		// declaration names (ISO-8859-1 bytes are not UTF-8 either).
+		return false
+	}
 	if got < sniffBytes {
-		return !utf8.Valid(head)
+		return !utf8SurrogatePass(head)
 	}
 	// A rune cut at the end of the sniffed bytes is not a sign of binary.
 	for k := 0; k <= 3; k++ {
-		if utf8.Valid(head[:len(head)-k]) {
+		if utf8SurrogatePass(head[:len(head)-k]) {
 			return false
 		}
+	}
+	return true
+}
+
+// utf8SurrogatePass reports whether b decodes as Python decodes UTF-8
+// with errors="surrogatepass" (as json.loads decodes bytes): UTF-8, where
+// the three-byte encodings of surrogates (ED A0 80 to ED BF BF), which Go
+// takes for invalid, are text too.
+func utf8SurrogatePass(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			if len(b) < 3 || b[0] != 0xED || b[1] < 0xA0 || b[1] > 0xBF || b[2] < 0x80 || b[2] > 0xBF {
+				return false
+			}
+			n = 3
+		}
+		b = b[n:]
 	}
 	return true
 }
