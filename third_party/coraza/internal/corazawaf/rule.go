@@ -170,6 +170,11 @@ type Rule struct {
 	filterSlot int32
 	// filterGroup is the slot's group (0: answered by Classify).
 	filterGroup uint8
+	// filterWhole: every variable of the rule reads a collection whose
+	// values' answers may be joined per phase (unionVariables), so the
+	// rule can be passed over when its slot is in none of them
+	// (valuefilter.go).
+	filterWhole bool
 }
 
 func (r *Rule) ParentID() int {

@@ -181,6 +181,8 @@ func (rg *RuleGroup) Eval(phase types.RulePhase, tx *Transaction) bool {
 		transformationCache.reset()
 		tx.valueFilter.reset()
 	}
+	tx.valueFilter.newPhase()
+	filter := tx.WAF.valueFilter != nil
 	// With a plan, the loop walks the phase's rules only, and jumps to a
 	// skipAfter's marker (phaseplan.go).
 	plan, order := rg.planFor(phase)
@@ -286,6 +288,18 @@ RulesLoop:
 		// Each rule starts with an empty MATCHED_VARS (cheap when the
 		// previous rule matched nothing, as most do).
 		tx.variables.resetMatchedVars()
+
+		// A rule the value filter proves matches none of the values it
+		// would read is passed over without collecting them
+		// (valuefilter.go).
+		if filter && r.filterWhole && tx.cannotMatch(r) {
+			if tx.debugLogger.Debug().IsEnabled() {
+				tx.DebugLogger().Debug().
+					Int("rule_id", r.ID_).
+					Msg("Skipping rule: the value filter rules out every value it reads")
+			}
+			continue
+		}
 
 		r.Evaluate(phase, tx, transformationCache)
 		tx.Capture = false // we reset captures

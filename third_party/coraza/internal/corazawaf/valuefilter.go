@@ -8,6 +8,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
+	"github.com/corazawaf/coraza/v3/types/variables"
 )
 
 // A value filter (Parapet patch) lets the embedder skip operator
@@ -120,9 +121,118 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 			}
 		}
 	}
+	for i := range w.Rules.rules {
+		r := &w.Rules.rules[i]
+		r.filterWhole = r.filterSlot != 0 && r.filterGroup == 0 && readsWholeCollections(r)
+	}
 	if slots > 0 {
 		w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped = f, slots, grouped
 	}
+}
+
+// unionVariables are the collections whose answers a phase may join:
+// request data the engine writes before a request phase begins and no
+// rule action can change during one (setvar writes TX, ctl changes how
+// rules read, not what the collections hold), and whose keyed reads
+// (FindString, FindRegex) return some of the values FindAll returns. A
+// rule reading only these, without a count, matches nothing in the
+// phase when its slot is clear in the union of their values' answers:
+// each value it would read is one of those values, and the value filter
+// says none may match.
+var unionVariables = [256]bool{
+	variables.Args:                 true,
+	variables.ArgsGet:              true,
+	variables.ArgsPost:             true,
+	variables.ArgsPath:             true,
+	variables.ArgsNames:            true,
+	variables.ArgsGetNames:         true,
+	variables.ArgsPostNames:        true,
+	variables.RequestHeaders:       true,
+	variables.RequestHeadersNames:  true,
+	variables.RequestCookies:       true,
+	variables.RequestCookiesNames:  true,
+	variables.RequestURI:           true,
+	variables.RequestURIRaw:        true,
+	variables.RequestFilename:      true,
+	variables.RequestBasename:      true,
+	variables.RequestLine:          true,
+	variables.RequestMethod:        true,
+	variables.RequestProtocol:      true,
+	variables.QueryString:          true,
+	variables.RequestBody:          true,
+	variables.Files:                true,
+	variables.FilesNames:           true,
+	variables.MultipartName:        true,
+	variables.MultipartFilename:    true,
+	variables.MultipartPartHeaders: true,
+	variables.XML:                  true,
+	variables.RequestXML:           true,
+}
+
+// readsWholeCollections reports whether every variable of r (a chain's
+// first rule: the chain runs only after it matches) is in unionVariables
+// and is not a count (a count's value is a number, not one of the
+// collection's values).
+func readsWholeCollections(r *Rule) bool {
+	if r.operator == nil || len(r.variables) == 0 {
+		return false
+	}
+	for i := range r.variables {
+		v := &r.variables[i]
+		if v.Count || !unionVariables[v.Variable] {
+			return false
+		}
+	}
+	return true
+}
+
+// cannotMatch reports whether r, a rule with filterWhole, can match none
+// of the values it reads in this phase: its slot is clear in the union
+// of the answers of every value of each collection it reads. The engine
+// then passes over the rule without evaluating it, which is what
+// evaluating it would come to (no value reaches the operator, so nothing
+// matches and no action runs), without collecting its variables.
+func (tx *Transaction) cannotMatch(r *Rule) bool {
+	s := r.filterSlot - 1
+	for i := range r.variables {
+		u := tx.collectionUnion(r.variables[i].Variable)
+		if u[s>>6]&(1<<(uint(s)&63)) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// collectionUnion returns the union of the answers of every value of the
+// collection v (one of unionVariables) in this phase, made the first
+// time a rule asks in the phase.
+func (tx *Transaction) collectionUnion(v variables.RuleVariable) []uint64 {
+	c := &tx.valueFilter
+	if c.words == 0 {
+		c.init(tx.WAF)
+	}
+	if c.unionAt[v] != 0 && c.unionEpoch[v] == c.epoch {
+		off := c.unionAt[v] - 1
+		return c.unions[off : off+int32(c.words)]
+	}
+	off := int32(len(c.unions))
+	for range c.words {
+		c.unions = append(c.unions, 0)
+	}
+	// valueFilterOffset may grow c.bits: the union is kept apart.
+	var values []types.MatchData
+	if col := tx.Collection(v); col != nil {
+		values = col.FindAll()
+	}
+	for _, m := range values {
+		at := tx.valueFilterOffset(m.Value())
+		u := c.unions[off : off+int32(c.words)]
+		for w := range u {
+			u[w] |= c.bits[at+int32(w)]
+		}
+	}
+	c.unionAt[v], c.unionEpoch[v] = off+1, c.epoch
+	return c.unions[off : off+int32(c.words)]
 }
 
 func (r *Rule) valueFilterRule() ValueFilterRule {
@@ -175,6 +285,34 @@ type valueFilterCache struct {
 	bits   []uint64
 	lists  [8]vfList // the slices read most recently
 	next   int       // the entry of lists to reuse next
+	// unions holds, for the collections rules asked about in this phase
+	// (collectionUnion), the union of their values' answers: words
+	// uint64s from unionAt[variable]-1, valid while unionEpoch[variable]
+	// is epoch. newPhase moves epoch on.
+	unions     []uint64
+	unionAt    [256]int32
+	unionEpoch [256]uint32
+	epoch      uint32
+}
+
+// newPhase forgets the collections' unions: a request phase begins after
+// the engine wrote the collections it reads (the body's, for phase 2).
+func (c *valueFilterCache) newPhase() {
+	c.epoch++
+	if c.epoch == 0 { // wrapped: an old entry could look current
+		clear(c.unionAt[:])
+	}
+	c.unions = c.unions[:0]
+}
+
+// init sizes the cache for w's filter.
+func (c *valueFilterCache) init(w *WAF) {
+	c.words = (w.valueFilterSlots + 63) / 64
+	c.stride = c.words
+	if w.valueFilterGrouped {
+		c.stride++
+	}
+	c.keys = make([]vfKey, 64)
 }
 
 type vfKey struct {
@@ -319,12 +457,7 @@ func (tx *Transaction) valueFilterOffset(value string) int32 {
 	f := tx.WAF.valueFilter
 	c := &tx.valueFilter
 	if c.words == 0 {
-		c.words = (tx.WAF.valueFilterSlots + 63) / 64
-		c.stride = c.words
-		if tx.WAF.valueFilterGrouped {
-			c.stride++
-		}
-		c.keys = make([]vfKey, 64)
+		c.init(tx.WAF)
 	}
 	p, n := unsafe.StringData(value), len(value)
 	h := uint64(uintptr(unsafe.Pointer(p)))*0x9E3779B97F4A7C15 ^ uint64(n)*0xC2B2AE3D27D4EB4F

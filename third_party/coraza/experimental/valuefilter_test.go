@@ -1,0 +1,108 @@
+// Copyright 2026 the Parapet authors
+// SPDX-License-Identifier: Apache-2.0
+
+package experimental_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/experimental"
+)
+
+// exactRxFilter is a value filter that answers for every @rx rule without
+// transformations by running its pattern: an exact answer, so that a rule
+// the engine passes over is one the test can tell would not have matched.
+func exactRxFilter() *experimental.ValueFilter {
+	var patterns []*regexp.Regexp
+	return &experimental.ValueFilter{
+		Plan: func(r experimental.ValueFilterRule) int {
+			if r.Operator != "rx" || r.Negated || len(r.Transformations) > 0 {
+				return -1
+			}
+			patterns = append(patterns, regexp.MustCompile(r.Argument))
+			return len(patterns) - 1
+		},
+		Planned: func() int { return len(patterns) },
+		Classify: func(value string, mayMatch []uint64) {
+			for i, re := range patterns {
+				if re.MatchString(value) {
+					mayMatch[i/64] |= 1 << (i % 64)
+				}
+			}
+		},
+	}
+}
+
+// TestValueFilterPassesOverRulesPerPhase: a rule whose every collection's
+// values the filter rules out is passed over (valuefilter.go's
+// cannotMatch), and that proof is made again for each phase: the body's
+// phase has values (a form's fields in ARGS) that the headers' phase did
+// not, and a count is never taken for one of the collection's values.
+func TestValueFilterPassesOverRulesPerPhase(t *testing.T) {
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(`
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule ARGS|REQUEST_HEADERS|REQUEST_COOKIES|XML:/* "@rx evil" "id:1,phase:1,deny,status:403"
+SecRule ARGS:foo "@rx evil" "id:2,phase:2,deny,status:403"
+SecRule ARGS_NAMES|REQUEST_HEADERS_NAMES "@rx (?i)^bad" "id:3,phase:2,deny,status:403"
+SecRule &ARGS "@rx ^3$" "id:4,phase:1,deny,status:403"
+SecRule REQUEST_BODY "@rx (?i)drop" "id:5,phase:2,deny,status:403"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waf.(experimental.WAFWithValueFilter).SetValueFilter(exactRxFilter())
+
+	for _, tc := range []struct {
+		name    string
+		uri     string
+		headers [][2]string
+		body    string
+		want    int // the rule that interrupts, 0 for none
+	}{
+		{name: "nothing to find", uri: "/?a=ok&b=fine", headers: [][2]string{{"Accept", "text/html"}}},
+		{name: "a header", uri: "/?a=ok", headers: [][2]string{{"X-Note", "an evil value"}}, want: 1},
+		{name: "a cookie", uri: "/", headers: [][2]string{{"Cookie", "s=evil"}}, want: 1},
+		{name: "a query field", uri: "/?q=evil", want: 1},
+		{name: "a body field, in the body's phase", uri: "/?a=ok", body: "foo=evil", want: 2},
+		{name: "a body field read by another name", uri: "/?a=ok", body: "bar=evil"},
+		{name: "a body field's name", uri: "/?a=ok", body: "badname=1", want: 3},
+		{name: "a header's name", uri: "/", headers: [][2]string{{"Badheader", "1"}}, want: 3},
+		{name: "a count is not one of the values", uri: "/?a=1&b=2&c=x", want: 4},
+		{name: "the raw body", uri: "/", body: "x=1&y=DROP", want: 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := waf.NewTransaction()
+			defer tx.Close()
+			tx.ProcessURI(tc.uri, "POST", "HTTP/1.1")
+			tx.AddRequestHeader("Host", "example.com")
+			if tc.body != "" {
+				tx.AddRequestHeader("Content-Type", "application/x-www-form-urlencoded")
+			}
+			for _, h := range tc.headers {
+				tx.AddRequestHeader(h[0], h[1])
+			}
+			it := tx.ProcessRequestHeaders()
+			if it == nil && tc.body != "" {
+				if _, _, err := tx.ReadRequestBodyFrom(strings.NewReader(tc.body)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if it == nil {
+				if it, err = tx.ProcessRequestBody(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := 0
+			if it != nil {
+				got = it.RuleID
+			}
+			if got != tc.want {
+				t.Fatalf("interrupted by rule %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
