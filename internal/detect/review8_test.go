@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 )
 
@@ -39,11 +38,7 @@ func wide(s string, unit int, big bool) string {
 // json.loads(b'{"a":"\xed\xa0\x80","q":"1\\u0027 UNION..."}')["q"] is the
 // attack).
 func TestReview8JSONWithASurrogateIsJSON(t *testing.T) {
-	useRE2()
-	s, err := buildWith(config.Default(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stageFromYAML(t, "")
 	for _, body := range []string{
 		`{` + jsonAttack + `}`, // the control: blocked before the fix too
 		`{"a":"` + "\xed\xa0\x80" + `",` + jsonAttack + `}`,
@@ -65,11 +60,7 @@ func TestReview8JSONWithASurrogateIsJSON(t *testing.T) {
 // more) was taken for a file: the sniffed head did not start like JSON
 // and held NULs. json.loads skips the white space and reads it.
 func TestReview8WideJSONAfterWhiteSpace(t *testing.T) {
-	useRE2()
-	s, err := buildWith(config.Default(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stageFromYAML(t, "")
 	for _, c := range []struct {
 		name   string
 		unit   int
@@ -101,11 +92,7 @@ func TestReview8WideJSONAfterWhiteSpace(t *testing.T) {
 // declaration says so; one byte of it is not UTF-8) is text to the XML
 // parser a view hands request.body to, not a file.
 func TestReview8LatinXMLIsText(t *testing.T) {
-	useRE2()
-	s, err := buildWith(config.Default(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stageFromYAML(t, "")
 	body := `<?xml version="1.0" encoding="ISO-8859-1"?><order><note>caf` + "\xe9" +
 		`</note><q>1' UNION SELECT password FROM auth_user--</q></order>`
 	r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
