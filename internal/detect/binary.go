@@ -77,15 +77,17 @@ func binaryBody(r *http.Request) bool {
 			return false
 		}
 	}
+	if startsLikeJSON(head) || startsAsMarkup(head) {
+		// JSON or XML, whatever else is in it: json.loads decodes UTF-8
+		// with surrogatepass (a UTF-8-encoded surrogate, ED A0 80, is not
+		// UTF-8 to Go) and reads a NUL with strict=False; an XML parser
+		// reads UTF-16 and the encoding its declaration names
+		// (ISO-8859-1 bytes are not UTF-8 either). As text, a NUL is
+		// refused (920270).
+		return false
+	}
 	if bytes.IndexByte(head, 0) >= 0 {
 		return true
-	}
-	if startsLikeJSON(head) || startsAsMarkup(head) {
-		// JSON or XML in an 8-bit text encoding: json.loads decodes
-		// UTF-8 with surrogatepass (a UTF-8-encoded surrogate, ED A0 80,
-		// is not UTF-8 to Go), an XML parser reads the encoding its
-		// declaration names (ISO-8859-1 bytes are not UTF-8 either).
-		return false
 	}
 	if got < sniffBytes {
 		return !utf8SurrogatePass(head)

@@ -762,6 +762,9 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	if inspect == nil {
 		return decision.Pass, true
 	}
+	// JSON strings are read as json.loads reads them (a copy, if at all:
+	// the upstream gets the bytes as sent).
+	inspect = surrogateEscapesPaired(inspect)
 	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
 		// A view may json.loads(request.body) whatever the Content-Type.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)

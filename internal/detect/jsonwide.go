@@ -92,3 +92,69 @@ func startsLikeJSON(text []byte) bool {
 	text = bytes.TrimLeft(text, " \t\r\n")
 	return len(text) > 0 && (text[0] == '{' || text[0] == '[' || text[0] == '"')
 }
+
+// surrogateEscapesPaired returns body with every JSON escape of a lone
+// surrogate (\uD800-\uDFFF not in a high-low pair) written as \uFFFD,
+// and body itself (no copy) when it holds none. gjson, which Coraza's
+// JSON body processor and addJSONArgs read strings with, takes the escape
+// after any surrogate escape for its pair and swallows it ("\udc80\u003b"
+// decodes to U+FFFD alone); json.loads keeps the lone surrogate and
+// decodes the next escape on its own ('\udc80;'). With the lone escapes
+// replaced, gjson reads what json.loads reads, but for the surrogate
+// itself. The caller's bytes are never changed: they go to the upstream.
+func surrogateEscapesPaired(body []byte) []byte {
+	var out []byte
+	for i := 0; i < len(body); i++ {
+		j := bytes.IndexByte(body[i:], '\\')
+		if j < 0 || i+j+1 >= len(body) {
+			break
+		}
+		i += j
+		if body[i+1] != 'u' {
+			i++ // an escaped byte, maybe a backslash: not an escape's start
+			continue
+		}
+		u, ok := hexUnit(body[i+2:])
+		if !ok || u < 0xD800 || u > 0xDFFF {
+			i++
+			continue
+		}
+		if u < 0xDC00 && len(body) >= i+12 && body[i+6] == '\\' && body[i+7] == 'u' {
+			if low, ok := hexUnit(body[i+8:]); ok && low >= 0xDC00 && low <= 0xDFFF {
+				i += 11 // a pair: both escapes kept
+				continue
+			}
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(body)), body...)
+		}
+		copy(out[i+2:i+6], "FFFD")
+		i += 5
+	}
+	if out == nil {
+		return body
+	}
+	return out
+}
+
+// hexUnit reads the four hex digits of a \u escape from b.
+func hexUnit(b []byte) (uint16, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var u uint16
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		u = u<<4 | uint16(c)
+	}
+	return u, true
+}
