@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 
 	"github.com/parapet-waf/parapet/internal/config"
 )
@@ -34,11 +35,31 @@ func ApplyGC(cfg *config.Config, getenv func(string) string, log *slog.Logger) {
 // every reload): a build allocates several times what it keeps (the rule
 // set's parse, the dictionaries' automata), so the garbage is collected
 // and handed back to the OS now rather than kept as RSS until the
-// scavenger gets to it; then it warns when what Go still holds leaves
-// little room under the soft memory limit.
+// scavenger gets to it; the executable's pages that only starting and
+// building used leave the RSS too (dropExecPages); then it warns when
+// what Go still holds leaves little room under the soft memory limit.
 func afterBuild(log *slog.Logger) {
 	debug.FreeOSMemory()
+	releaseExecPages(log, dropExecPages)
 	warnMemoryHeadroom(log, debug.SetMemoryLimit(-1), goHeldBytes())
+}
+
+// execPagesWarned keeps releaseExecPages to one warning per process: a
+// failure (no /proc, a kernel that refuses) would repeat at every reload.
+var execPagesWarned atomic.Bool
+
+// releaseExecPages runs drop (dropExecPages) and logs what it did. It is
+// never fatal: on failure the pages only stay resident.
+func releaseExecPages(log *slog.Logger, drop func() (uint64, error)) {
+	n, err := drop()
+	switch {
+	case err == nil:
+		log.Debug("executable's read-only pages dropped from RSS", "resident_mb", n>>20)
+	case execPagesWarned.CompareAndSwap(false, true):
+		log.Warn("could not drop the executable's read-only pages from RSS (they stay resident; nothing else changes)", "err", err)
+	default:
+		log.Debug("could not drop the executable's read-only pages from RSS", "err", err)
+	}
 }
 
 // goHeldBytes is the memory the Go runtime holds, as its soft memory

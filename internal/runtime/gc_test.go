@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -41,4 +42,31 @@ func TestGoHeldBytesCountsTheHeap(t *testing.T) {
 		t.Errorf("held %d MB before and %d MB after allocating 32 MB", before>>20, after>>20)
 	}
 	_ = keep[len(keep)-1]
+}
+
+func TestReleaseExecPagesWarnsOnceThenLogsAtDebug(t *testing.T) {
+	execPagesWarned.Store(false)
+	t.Cleanup(func() { execPagesWarned.Store(false) })
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fail := func() (uint64, error) { return 0, errors.New("no /proc here") }
+	for range 3 {
+		releaseExecPages(log, fail)
+	}
+	releaseExecPages(log, func() (uint64, error) { return 12 << 20, nil })
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{"level=WARN", "level=DEBUG", "level=DEBUG", "level=DEBUG"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d: %s, want %s", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[0], "no /proc here") {
+		t.Errorf("the warning does not carry the error: %s", lines[0])
+	}
+	if !strings.Contains(lines[3], "resident_mb=12") {
+		t.Errorf("success does not say how much: %s", lines[3])
+	}
 }
