@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"maps"
 	"strings"
 	"unicode/utf8"
 )
@@ -50,10 +51,7 @@ func addXMLArgs(args adder, body []byte) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = false
 	d.AutoClose = xml.HTMLAutoClose
-	d.Entity = make(map[string]string, len(xml.HTMLEntity))
-	for k, v := range xml.HTMLEntity {
-		d.Entity[k] = v
-	}
+	d.Entity = xml.HTMLEntity // shared: copied before a DOCTYPE's entities are added
 	d.CharsetReader = xmlCharsetReader
 
 	type open struct {
@@ -101,7 +99,13 @@ func addXMLArgs(args adder, body []byte) {
 			}
 		case xml.Directive:
 			if len(stack) == 0 {
-				declareXMLEntities(d.Entity, t, body[min(int(d.InputOffset()), len(body)):])
+				declared := declareXMLEntities(t, body[min(int(d.InputOffset()), len(body)):])
+				if len(declared) > 0 {
+					entity := make(map[string]string, len(d.Entity)+len(declared))
+					maps.Copy(entity, d.Entity)
+					maps.Copy(entity, declared)
+					d.Entity = entity
+				}
 			}
 		}
 	}
@@ -130,8 +134,8 @@ func xmlCharsetReader(label string, input io.Reader) (io.Reader, error) {
 	return bytes.NewReader(out), nil
 }
 
-// declareXMLEntities puts the internal general entities a DOCTYPE
-// declares (<!ENTITY name "value"> or 'value') into entity, with their
+// declareXMLEntities is the internal general entities a DOCTYPE
+// declares (<!ENTITY name "value"> or 'value'), with their
 // replacement text as a parser reads it where they are referenced:
 // character references decoded, and references to the predefined and the
 // other declared entities expanded (nested at most maxXMLEntityRef deep,
@@ -139,14 +143,14 @@ func xmlCharsetReader(label string, input io.Reader) (io.Reader, error) {
 // when its references would add more than maxXMLExpansion in all, every
 // replacement is cut to fit. Parameter entities, external entities
 // (SYSTEM, PUBLIC) and anything not written plainly are left out.
-func declareXMLEntities(entity map[string]string, dir xml.Directive, rest []byte) {
+func declareXMLEntities(dir xml.Directive, rest []byte) map[string]string {
 	s := string(dir)
 	if len(s) < 7 || !strings.EqualFold(s[:7], "DOCTYPE") {
-		return
+		return nil
 	}
 	open := strings.IndexByte(s, '[')
 	if open < 0 {
-		return
+		return nil
 	}
 	s = s[open+1:]
 	raw := map[string]string{}
@@ -183,7 +187,7 @@ func declareXMLEntities(entity map[string]string, dir xml.Directive, rest []byte
 		order = append(order, name)
 	}
 	if len(order) == 0 {
-		return
+		return nil
 	}
 	final := map[string]string{}
 	budget := maxXMLExpansion // all the replacement texts together
@@ -204,12 +208,11 @@ func declareXMLEntities(entity map[string]string, dir xml.Directive, rest []byte
 		limit = maxXMLExpansion / refs
 	}
 	for _, name := range order {
-		v := final[name]
-		if len(v) > limit {
-			v = strings.ToValidUTF8(v[:limit], "")
+		if v := final[name]; len(v) > limit {
+			final[name] = strings.ToValidUTF8(v[:limit], "")
 		}
-		entity[name] = v
 	}
+	return final
 }
 
 // expandXMLEntities is the replacement text of the entity name: its
