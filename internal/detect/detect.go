@@ -766,8 +766,10 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	// the upstream gets the bytes as sent).
 	inspect = surrogateEscapesPaired(inspect)
 	if st != nil && !strings.EqualFold(st.Variables().RequestBodyProcessor().Get(), "JSON") {
-		// A view may json.loads(request.body) whatever the Content-Type.
+		// A view may json.loads(request.body) whatever the Content-Type,
+		// or hand it to an XML parser.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)
+		addXMLArgs(st.Variables().ArgsPost(), inspect)
 	}
 	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
 		return s.decide(tx, it), false

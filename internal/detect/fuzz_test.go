@@ -106,3 +106,27 @@ func FuzzCheckResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAddXMLArgs: whatever the body, addXMLArgs returns without
+// panicking, within its bounds.
+func FuzzAddXMLArgs(f *testing.F) {
+	f.Add([]byte("<?xml version='1.0'?><r a='&#39;'><q>1&#39;&#32;x<![CDATA[<y>]]></q></r>"))
+	f.Add([]byte(`<!DOCTYPE r [<!ENTITY a "&#38;#39;&b;"><!ENTITY b "&a;"><!ENTITY % p "x">]><r>&a;&b;</r>`))
+	f.Add([]byte("<p>a<br>b&nbsp;<img src=x onerror=alert(1)></p"))
+	f.Add([]byte("<?xml version=\"1.0\" encoding=\"latin1\"?><r>\xe9</r>"))
+	f.Add([]byte("\ufeff<r><a>x</b></r>"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m := argsMap{}
+		addXMLArgs(m, body)
+		n := 0
+		for k, v := range m {
+			n += len(v)
+			if len(k) > maxXMLNameLen+1+len(body) {
+				t.Fatalf("a name of %d bytes", len(k))
+			}
+		}
+		if n > maxJSONArgs {
+			t.Fatalf("%d fields", n)
+		}
+	})
+}
