@@ -9,12 +9,24 @@ package detect
 // Each test failed on the tree it was written against.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/parapet-waf/parapet/internal/config"
 	"github.com/parapet-waf/parapet/internal/decision"
 )
+
+// expectBlocked sends body as method path with the Content-Type ct and
+// fails the test, naming what, unless the stage blocks it.
+func expectBlocked(t *testing.T, s *Stage, method, path, ct, body, what string) {
+	t.Helper()
+	r := browserRequest(method, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", ct)
+	if o := observed(s, r); o.action != decision.Block {
+		t.Errorf("%s: %s %v, want blocked", what, o.action, o.rules)
+	}
+}
 
 func review9Stage(t *testing.T) *Stage {
 	t.Helper()
@@ -51,11 +63,7 @@ func TestReview9UTF16XMLUnderOctetStream(t *testing.T) {
 		if !startsAsMarkup([]byte(body)) {
 			t.Errorf("%s: startsAsMarkup false (the test assumes it recognises the document)", name)
 		}
-		r := browserRequest("PUT", "/api/orders/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/octet-stream")
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%s: %s %v, want blocked", name, o.action, o.rules)
-		}
+		expectBlocked(t, s, "PUT", "/api/orders/", "application/octet-stream", body, name)
 	}
 }
 
@@ -84,11 +92,7 @@ func TestReview9JSONSurrogateSwallowsTheNextEscape(t *testing.T) {
 		`{"hosts": ["8.8.8.8", "127.0.0.1\udc80\u003buname -a"]}`,
 		`{"127.0.0.1\udc80\u003buname -a": 1}`, // a key
 	} {
-		r := browserRequest("POST", "/api/ping/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%s: %s %v, want blocked", body, o.action, o.rules)
-		}
+		expectBlocked(t, s, "POST", "/api/ping/", "application/json", body, body)
 	}
 }
 
@@ -128,11 +132,7 @@ func TestReview9XMLCharacterReferences(t *testing.T) {
 		for _, all := range []bool{false, true} {
 			body := "<request><" + c.tag + ">" + refs(c.payload, all) + "</" + c.tag + "></request>"
 			for _, ct := range []string{"application/xml", "text/xml", "application/octet-stream"} {
-				r := browserRequest("POST", "/api/xml/", strings.NewReader(body))
-				r.Header.Set("Content-Type", ct)
-				if o := observed(s, r); o.action != decision.Block {
-					t.Errorf("%s %.80s: %s %v, want blocked", ct, body, o.action, o.rules)
-				}
+				expectBlocked(t, s, "POST", "/api/xml/", ct, body, fmt.Sprintf("%s %.80s", ct, body))
 			}
 		}
 	}
@@ -165,10 +165,6 @@ func TestReview9JSONWithANulIsAFile(t *testing.T) {
 		"{\"a\": \"\x00\", " + jsonAttack + "}",
 		"[\"\x00\", {\"q\": \"<img src=x onerror=alert(1)>\"}]",
 	} {
-		r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/octet-stream")
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%.70q: %s %v, want blocked", body, o.action, o.rules)
-		}
+		expectBlocked(t, s, "PUT", "/api/items/1/", "application/octet-stream", body, fmt.Sprintf("%.70q", body))
 	}
 }
