@@ -769,7 +769,9 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 		// A view may json.loads(request.body) whatever the Content-Type,
 		// or hand it to an XML parser.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)
-		addXMLArgs(st.Variables().ArgsPost(), inspect)
+		if err := addXMLArgs(st.Variables().ArgsPost(), inspect, isXMLType(r.Header.Get("Content-Type"))); err != nil {
+			return s.badBody(err.Error()), false
+		}
 	}
 	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
 		return s.decide(tx, it), false
