@@ -354,10 +354,13 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		return refuse
 	}
 
+	var unreadable decision.Decision // a body refused after its rules had their say
 	if tx.IsRequestBodyAccessible() {
-		if d, ok := s.writeBody(tx, r, fm, inspect, ff); !ok {
+		d, ok := s.writeBody(tx, r, fm, inspect, ff)
+		if !ok {
 			return d
 		}
+		unreadable = d
 	}
 	it, err := tx.ProcessRequestBody()
 	if it != nil {
@@ -374,6 +377,11 @@ func (s *Stage) Check(ctx context.Context, r *http.Request, info *decision.Info)
 		if d := s.decideVerdict(judge(tx)); d.Action != decision.Allow {
 			return d
 		}
+	}
+	if unreadable.Decided() {
+		return unreadable
+	}
+	if s.analyzer {
 		if d := s.checkUploads(r, fm); d.Action != decision.Allow {
 			return d
 		}
@@ -722,7 +730,8 @@ const maxFormArgs = 1001
 
 // writeBody gives Coraza the body: a multipart form into its
 // collections, other bodies as the bytes buffered. ok is false when d
-// decides.
+// decides at once; with ok true, a d that decides (an XML body
+// addXMLArgs refuses) is the answer if the body's rules pass.
 //
 // A file-like body's fields (ff, readFileBody) go into ARGS_POST
 // (addFileFields); its bytes are not matched.
@@ -770,7 +779,9 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 		// or hand it to an XML parser.
 		addJSONArgs(st.Variables().ArgsPost(), inspect)
 		if err := addXMLArgs(st.Variables().ArgsPost(), inspect, isXMLType(r.Header.Get("Content-Type"))); err != nil {
-			return s.badBody(err.Error()), false
+			// Refused once the rules have run on what can be read: a
+			// rule that names the attack (an external entity) decides.
+			d = s.badBody(err.Error())
 		}
 	}
 	if it, _, err := tx.WriteRequestBody(inspect); it != nil {
@@ -778,7 +789,7 @@ func (s *Stage) writeBody(tx types.Transaction, r *http.Request, fm *parsedForm,
 	} else if err != nil {
 		return decision.Decision{Action: decision.Block, Mode: s.mode, RuleID: RuleBodyUnreadable, Status: http.StatusBadRequest, Reason: "buffering body for inspection: " + err.Error()}, false
 	}
-	return decision.Pass, true
+	return d, true
 }
 
 // fillForm puts a multipart form into the collections Coraza's multipart
