@@ -12,8 +12,16 @@ import (
 
 // maxXMLNameLen bounds how long addXMLArgs' field names grow (deeper or
 // longer, an element's fields take its parent's name: its text is still
-// read); maxJSONArgs bounds how many fields it adds.
+// read).
 const maxXMLNameLen = 256
+
+// maxXMLFields is how many of an XML body's values addXMLArgs adds as
+// fields of their own; the values after them go into one field,
+// "xml.rest", one a line. CRS 920380 refuses a request with more than
+// 1000 arguments (Django's form field limit, which a view's XML parser
+// does not have): a sitemap or a feed of a few hundred entries must not
+// reach it, and no value may go unread.
+const maxXMLFields = 500
 
 // errXMLEntities and errXMLUnreadable are addXMLArgs' refusals.
 var (
@@ -33,7 +41,8 @@ var (
 // Fields are named by the element's path ("xml.request.q") and
 // "@attribute" ("xml.request.q@id"); an element's text is its character
 // data outside its children, joined. Every attribute is read, namespace
-// declarations too.
+// declarations too; past maxXMLFields, the rest of the values share one
+// field.
 //
 // Two kinds of body are refused (an error) instead of read, because what
 // the rules would see could differ from what a parser gives the view:
@@ -46,7 +55,10 @@ var (
 //     be XML (an XML Content-Type, xmlType, or an <?xml declaration or a
 //     <!DOCTYPE in it): expat may read on where Go stops (XML 1.1,
 //     spaced attributes in the declaration), and what follows would not
-//     be inspected.
+//     be inspected; so is such a body with no element, or with a DOCTYPE
+//     that has an internal subset ([...]), whose end Go finds by counting
+//     '<', '>' and quotes even inside processing instructions, where
+//     expat does not (the document after it read as part of it).
 //
 // Any other markup (an HTML fragment sent as text) is read leniently
 // (Strict off, HTML entities) as far as it goes. The walk is iterative
@@ -74,23 +86,39 @@ func addXMLArgs(args adder, body []byte, xmlType bool) error {
 	}
 	var stack []*open
 	added := 0
+	var rest strings.Builder // the values past maxXMLFields, one field
 	add := func(k, v string) {
-		if added < maxJSONArgs && strings.TrimSpace(v) != "" {
+		switch {
+		case strings.TrimSpace(v) == "":
+		case added < maxXMLFields:
 			args.Add(k, v)
 			added++
+		default:
+			rest.WriteString(v)
+			rest.WriteByte('\n')
 		}
 	}
 	var readErr error
-	for added < maxJSONArgs {
+	elements := 0
+	for {
 		tok, err := d.Token()
 		if err != nil {
-			if err != io.EOF && claimsXML {
+			if err != io.EOF && claimsXML || err == io.EOF && claimsXML && elements == 0 {
 				readErr = errXMLUnreadable
 			}
 			break
 		}
 		switch t := tok.(type) {
+		case xml.Directive:
+			if bytes.HasPrefix(t, []byte("DOCTYPE")) && bytes.IndexByte(t, '[') >= 0 {
+				// An internal subset: encoding/xml finds its end by
+				// counting '<', '>' and quotes, even inside processing
+				// instructions, where expat does not; the document after
+				// it could be read as part of it.
+				readErr = errXMLUnreadable
+			}
 		case xml.StartElement:
+			elements++
 			key := "xml"
 			if len(stack) > 0 {
 				key = stack[len(stack)-1].key
@@ -116,6 +144,9 @@ func addXMLArgs(args adder, body []byte, xmlType bool) error {
 	}
 	for i := len(stack) - 1; i >= 0; i-- {
 		add(stack[i].key, stack[i].text.String()) // open when the input ended or broke
+	}
+	if rest.Len() > 0 {
+		args.Add("xml.rest", rest.String())
 	}
 	return readErr
 }

@@ -51,7 +51,7 @@ func TestAddXMLArgs(t *testing.T) {
 	}
 }
 
-// addXMLArgs is bounded: maxJSONArgs fields, names at most maxXMLNameLen,
+// addXMLArgs is bounded: maxXMLFields fields and one for the rest, names at most maxXMLNameLen,
 // and no entity is expanded.
 func TestAddXMLArgsBounds(t *testing.T) {
 	m := argsMap{}
@@ -60,8 +60,8 @@ func TestAddXMLArgsBounds(t *testing.T) {
 	for _, v := range m {
 		n += len(v)
 	}
-	if n != maxJSONArgs {
-		t.Errorf("%d fields, want %d", n, maxJSONArgs)
+	if n != maxXMLFields+1 || len(m["xml.rest"]) != 1 || strings.Count(m["xml.rest"][0], "\n") != 6000-maxXMLFields {
+		t.Errorf("%d fields, want %d and the rest of the 6,000 values in xml.rest", n, maxXMLFields+1)
 	}
 	m = argsMap{}
 	_ = addXMLArgs(m, []byte(strings.Repeat("<abcdefgh>", 5000)+"deep&#39;"), false)
@@ -104,6 +104,9 @@ func TestAddXMLArgsRefuses(t *testing.T) {
 		{"<r><a>x</a><c>y\xffz</c></r>", true, errXMLUnreadable},
 		{"<!DOCTYPE r><r><a>x</b>", false, errXMLUnreadable},
 		{"<r><a>x</b>", false, nil}, // not claiming to be XML: read as far as it goes
+		{"<!DOCTYPE a [<?pi < ?>]><a>x</a><?x > ?>", false, errXMLUnreadable},
+		{"<?xml version=\"1.0\"?><!-- nothing -->", false, errXMLUnreadable},
+		{`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html/>`, false, nil},
 		{"<r><q>x&#39; OR 1=1", false, nil},
 		{"<r><a>x</a><c>y\xffz</c></r>", false, nil},
 		{"<?xml version=\"1.0\"?><r>x</r>", true, nil},
