@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/parapet-waf/parapet/internal/formdata"
 )
 
 // A wideEncoding is one of the encodings other than UTF-8 that Python's
@@ -144,17 +146,11 @@ func hexUnit(b []byte) (uint16, bool) {
 	}
 	var u uint16
 	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
+		v, ok := formdata.Unhex(c)
+		if !ok {
 			return 0, false
 		}
-		u = u<<4 | uint16(c)
+		u = u<<4 | uint16(v)
 	}
 	return u, true
 }

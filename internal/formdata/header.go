@@ -221,8 +221,8 @@ func UnquoteToBytes(s string) []byte {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
-			if hi, ok := unhex(s[i+1]); ok {
-				if lo, ok := unhex(s[i+2]); ok {
+			if hi, ok := Unhex(s[i+1]); ok {
+				if lo, ok := Unhex(s[i+2]); ok {
 					b = append(b, hi<<4|lo)
 					i += 2
 					continue
@@ -234,7 +234,9 @@ func UnquoteToBytes(s string) []byte {
 	return b
 }
 
-func unhex(c byte) (byte, bool) {
+// Unhex is the value of the hexadecimal digit c (either case); ok is
+// false when c is not one.
+func Unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true
