@@ -38,24 +38,24 @@ func ApplyGC(cfg *config.Config, getenv func(string) string, log *slog.Logger) {
 // scavenger gets to it; the executable's pages that only starting and
 // building used leave the RSS too (dropExecPages); then it warns when
 // what Go still holds leaves little room under the soft memory limit.
-func afterBuild(log *slog.Logger) {
+// warned records a failure to drop those pages already warned about
+// (the Runtime's, so one warning a process).
+func afterBuild(log *slog.Logger, warned *atomic.Bool) {
 	debug.FreeOSMemory()
-	releaseExecPages(log, dropExecPages)
+	releaseExecPages(log, warned, dropExecPages)
 	warnMemoryHeadroom(log, debug.SetMemoryLimit(-1), goHeldBytes())
 }
 
-// execPagesWarned keeps releaseExecPages to one warning per process: a
-// failure (no /proc, a kernel that refuses) would repeat at every reload.
-var execPagesWarned atomic.Bool
-
 // releaseExecPages runs drop (dropExecPages) and logs what it did. It is
-// never fatal: on failure the pages only stay resident.
-func releaseExecPages(log *slog.Logger, drop func() (uint64, error)) {
+// never fatal: on failure the pages only stay resident. It warns once
+// (warned false, then set), then logs failures at debug: a failure (no
+// /proc, a kernel that refuses) would repeat at every reload.
+func releaseExecPages(log *slog.Logger, warned *atomic.Bool, drop func() (uint64, error)) {
 	n, err := drop()
 	switch {
 	case err == nil:
 		log.Debug("executable's read-only pages dropped from RSS", "resident_mb", n>>20)
-	case execPagesWarned.CompareAndSwap(false, true):
+	case warned.CompareAndSwap(false, true):
 		log.Warn("could not drop the executable's read-only pages from RSS (they stay resident; nothing else changes)", "err", err)
 	default:
 		log.Debug("could not drop the executable's read-only pages from RSS", "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -45,15 +46,14 @@ func TestGoHeldBytesCountsTheHeap(t *testing.T) {
 }
 
 func TestReleaseExecPagesWarnsOnceThenLogsAtDebug(t *testing.T) {
-	execPagesWarned.Store(false)
-	t.Cleanup(func() { execPagesWarned.Store(false) })
+	var warned atomic.Bool
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fail := func() (uint64, error) { return 0, errors.New("no /proc here") }
 	for range 3 {
-		releaseExecPages(log, fail)
+		releaseExecPages(log, &warned, fail)
 	}
-	releaseExecPages(log, func() (uint64, error) { return 12 << 20, nil })
+	releaseExecPages(log, &warned, func() (uint64, error) { return 12 << 20, nil })
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("%d lines, want 4:\n%s", len(lines), buf.String())

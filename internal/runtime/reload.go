@@ -131,7 +131,7 @@ func (rt *Runtime) applyLocked(file *config.Config) error {
 	// collection, and each reload would add to the RSS the process keeps.
 	// Reloads are rare: collect and hand the pages back now, as at start
 	// (and warn if little room is left under the memory limit).
-	afterBuild(rt.log)
+	afterBuild(rt.log, &rt.execPagesWarned)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,6 +72,10 @@ type Runtime struct {
 
 	listeners []*listener // private listeners Setup asked for
 	routes    []waf.Route // routes Setup added
+
+	// execPagesWarned: a failure to drop the executable's pages from
+	// RSS was warned about (afterBuild); later ones are logged at debug.
+	execPagesWarned atomic.Bool
 
 	mu      sync.Mutex     // serialises applies (reloads, live changes)
 	fileCfg *config.Config // the config as loaded, before any overlay
@@ -192,7 +197,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) int {
 	// The first build of the detection rules allocates several times what
 	// it keeps: collected and given back to the OS now, the process
 	// starts serving at its working size instead of holding that as RSS.
-	afterBuild(log)
+	afterBuild(log, &rt.execPagesWarned)
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w)
 	}
