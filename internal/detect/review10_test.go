@@ -7,13 +7,12 @@ package detect
 // Each test failed on the tree it was written against.
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // xmlRefs writes every character of s as a numeric character reference
@@ -40,11 +39,7 @@ const review10XMLAPI = "detection:\n  exclusions:\n    - {rule_ids: [\"941100\",
 func review10Blocked(t *testing.T, s *Stage, name, body string) {
 	t.Helper()
 	for _, ct := range []string{"application/xml", "text/xml", "application/octet-stream"} {
-		r := browserRequest("POST", "/api/xml/", strings.NewReader(body))
-		r.Header.Set("Content-Type", ct)
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%s (%s, %d bytes): %s %v, want blocked", name, ct, len(body), o.action, o.rules)
-		}
+		expectBlocked(t, s, "POST", "/api/xml/", ct, body, fmt.Sprintf("%s (%s, %d bytes)", name, ct, len(body)))
 	}
 }
 
