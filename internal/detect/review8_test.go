@@ -7,10 +7,9 @@ package detect
 // JSON body taken for a file passed JSON-escaped payloads.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // jsonAttack is an attack a view only sees once json.loads decodes the
@@ -47,11 +46,7 @@ func TestReview8JSONWithASurrogateIsJSON(t *testing.T) {
 		"\xef\xbb\xbf " + `[{"a":"` + "\xed\xa0\x80" + `",` + jsonAttack + `}]`,
 		"\r\n" + `"` + "\xed\xa0\x80" + `1\u0027\u0020UNION\u0020SELECT\u0020password\u0020FROM\u0020auth_user--"`,
 	} {
-		r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/octet-stream")
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%.70q: %s %v, want blocked", body, o.action, o.rules)
-		}
+		expectBlocked(t, s, "PUT", "/api/items/1/", "application/octet-stream", body, fmt.Sprintf("%.70q", body))
 	}
 }
 
@@ -80,11 +75,7 @@ func TestReview8WideJSONAfterWhiteSpace(t *testing.T) {
 			ws = strings.Repeat("\t\r\n ", c.spaces/4)
 		}
 		body := wide(c.bom+ws+`{`+jsonAttack+`}`, c.unit, c.big)
-		r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/octet-stream")
-		if o := observed(s, r); o.action != decision.Block {
-			t.Errorf("%s: %s %v, want blocked", c.name, o.action, o.rules)
-		}
+		expectBlocked(t, s, "PUT", "/api/items/1/", "application/octet-stream", body, c.name)
 	}
 }
 
@@ -95,11 +86,7 @@ func TestReview8LatinXMLIsText(t *testing.T) {
 	s := stageFromYAML(t, "")
 	body := `<?xml version="1.0" encoding="ISO-8859-1"?><order><note>caf` + "\xe9" +
 		`</note><q>1' UNION SELECT password FROM auth_user--</q></order>`
-	r := browserRequest("PUT", "/api/items/1/", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/octet-stream")
-	if o := observed(s, r); o.action != decision.Block {
-		t.Errorf("Latin-1 XML: %s %v, want blocked", o.action, o.rules)
-	}
+	expectBlocked(t, s, "PUT", "/api/items/1/", "application/octet-stream", body, "Latin-1 XML")
 }
 
 // TestReview8SniffStillTellsFiles: the fixes read as text only what
