@@ -12,8 +12,8 @@ import (
 // or not: the decoded form of a value can be any bytes. But it cannot be
 // long. Coraza's base64Decode decodes from the start of its input up to
 // the first byte outside the alphabet (or '=', or a space), skipping CR
-// and LF, and gives 3 bytes for every 4 it read: a value whose runs of
-// base64 bytes are all shorter than 4n/3 decodes to fewer than n bytes,
+// and LF, and gives 3 bytes for every 4 it read: a value whose leading
+// run of base64 bytes is shorter than 4n/3 decodes to fewer than n bytes,
 // and the transformations after it (decoders and removals) do not make
 // it longer, in runes. A pattern whose shortest match has more runes
 // cannot match it, and the rule is skipped for that value.
@@ -46,6 +46,19 @@ type base64Slot struct {
 	minRunes   int
 	spaces     bool
 	multiMatch bool
+	// decoded is what the decoded forms of a plain value must hold for
+	// the pattern to match one of them (nil: nothing known).
+	decoded *decodedCondition
+}
+
+// A decodedCondition is what a plain value's decoded forms need for a
+// rule to match one: every literal of all and one of anyOf (when hasAny
+// is set), each looked for in the squeezed decoded text (squeezeDecoded).
+// Ids are needles of the filter's decoded matcher.
+type decodedCondition struct {
+	all    []int32
+	anyOf  []int32
+	hasAny bool
 }
 
 // planBase64 plans an @rx rule whose chain decodes base64; -1 when the
@@ -99,8 +112,182 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 	}
 	f.conds = append(f.conds, c)
 	slot := len(f.conds) - 1
-	f.base64 = append(f.base64, base64Slot{slot: slot, minRunes: minRunes, spaces: spaces, multiMatch: r.MultiMatch})
+	f.base64 = append(f.base64, base64Slot{slot: slot, minRunes: minRunes, spaces: spaces, multiMatch: r.MultiMatch,
+		decoded: f.decodedCondition(pattern)})
 	return slot
+}
+
+// The decoded forms of a plain value. Its leading run (of letters and
+// digits: a plain value has no other base64 byte, nor '%' or '\', so the
+// transformations before base64Decode leave it as it is but for its
+// spaces) decodes to arbitrary bytes, which the transformations after
+// (base64After) change only where they have '%' or '\' (urlDecode,
+// jsDecode), '+' (made a space by urlDecode), "/*" (replaceComments) or
+// whitespace (removed); the forms after decoding are the decoded bytes
+// and their transformations. squeezeDecoded refuses decoded bytes with
+// '%', '\' or "/*", and otherwise drops whitespace, '+' and the bytes
+// above 0x7f and lower-cases the rest: every ASCII literal in any
+// decoded form, so squeezed, is then in the squeezed text (dropping and
+// folding only join and equate more). A pattern whose literals are
+// missing from it cannot match any decoded form.
+
+// decodedCondition is the condition of pattern's literals on the
+// squeezed decoded text; nil when they say nothing.
+func (f *valueFilter) decodedCondition(pattern string) *decodedCondition {
+	_, all, anyOf, _, ok := corazaexp.RxLiterals(pattern)
+	if !ok {
+		return nil
+	}
+	c := &decodedCondition{}
+	for _, lit := range all {
+		if l, ok := squeezedLiteral(lit); ok {
+			c.all = append(c.all, f.decodedNeedle(l))
+		}
+	}
+	if anyOf != nil {
+		c.hasAny = true
+		for _, lit := range anyOf {
+			l, ok := squeezedLiteral(lit)
+			if !ok {
+				c.hasAny, c.anyOf = false, nil // the group says nothing we can check
+				break
+			}
+			c.anyOf = append(c.anyOf, f.decodedNeedle(l))
+		}
+	}
+	if len(c.all) == 0 && !c.hasAny {
+		return nil
+	}
+	return c
+}
+
+// squeezedLiteral is lit as it is looked for in squeezed text (dropped
+// bytes dropped, lower-cased); false when lit is not ASCII or fewer than
+// two bytes are left (a weaker condition: left out).
+func squeezedLiteral(lit string) (string, bool) {
+	if !isASCII(lit) {
+		return "", false
+	}
+	b := make([]byte, 0, len(lit))
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if squeezedOut(c) {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b), len(b) >= 2
+}
+
+// squeezedOut are the bytes squeezed text drops: whitespace
+// (unicode.IsSpace's ASCII ones), '+' and the bytes above 0x7f.
+func squeezedOut(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == '+' || c >= 0x80
+}
+
+func (f *valueFilter) decodedNeedle(s string) int32 {
+	if f.decodedNeedles == nil {
+		f.decodedNeedles = map[string]int32{}
+	}
+	if id, ok := f.decodedNeedles[s]; ok {
+		return id
+	}
+	id := int32(len(f.decodedWords))
+	f.decodedNeedles[s] = id
+	f.decodedWords = append(f.decodedWords, s)
+	return id
+}
+
+// base64Value is the value of a base64 byte; -1 for another byte.
+func base64Value(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	case '0' <= c && c <= '9':
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return -1
+}
+
+// squeezeDecoded appends to dst the squeezed text of what base64Decode
+// makes of the plain value v (spaces: removed before decoding), as
+// Coraza's decoder does it: from the start to the first byte outside the
+// alphabet (a space, when not removed, ends it too), 3 bytes for 4, and
+// 1 or 2 for a last 2 or 3. false when the decoded bytes have '%', '\'
+// or "/*".
+func squeezeDecoded(v string, spaces bool, dst []byte) ([]byte, bool) {
+	var x, n int
+	prev := byte(0)
+	emit := func(c byte) bool {
+		if c == '%' || c == '\\' || c == '*' && prev == '/' {
+			return false
+		}
+		prev = c
+		if squeezedOut(c) {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if spaces && v[i] == ' ' {
+			continue
+		}
+		d := base64Value(v[i])
+		if d < 0 {
+			break
+		}
+		x = x<<6 | d
+		if n++; n == 4 {
+			if !emit(byte(x>>16)) || !emit(byte(x>>8)) || !emit(byte(x)) {
+				return dst, false
+			}
+			x, n = 0, 0
+		}
+	}
+	switch n {
+	case 2:
+		x <<= 12
+		if !emit(byte(x >> 16)) {
+			return dst, false
+		}
+	case 3:
+		x <<= 6
+		if !emit(byte(x>>16)) || !emit(byte(x>>8)) {
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+// metBy reports whether squeezed text holding the needles of hit meets c.
+func (c *decodedCondition) metBy(hit []uint64) bool {
+	for _, id := range c.all {
+		if hit[id>>6]&(1<<(id&63)) == 0 {
+			return false
+		}
+	}
+	if !c.hasAny {
+		return true
+	}
+	for _, id := range c.anyOf {
+		if hit[id>>6]&(1<<(id&63)) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // patternMinRunes is the fewest runes a match of pattern (Go syntax) has;
@@ -147,35 +334,44 @@ func minRunes(re *syntax.Regexp) int {
 // base64Run is the most bytes base64Decode can read from v, after the
 // transformations before it, and whether that is known (false: v has
 // '%', '\' or a byte above 0x7f). spaces: whitespace is removed first.
+// Coraza's base64Decode (the strict one, not base64DecodeExt) stops at
+// the first byte outside the alphabet, '=' and ' ' included, skipping
+// only CR and LF: what it reads is v's leading run, and a run after the
+// first byte that ends it is never decoded. '+' is counted in the run
+// although urlDecode turns it into a space, which ends decoding.
 func base64Run(v string, spaces bool) (int, bool) {
-	longest, run := 0, 0
+	run := 0
+	ended := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
 		case c == '%' || c == '\\' || c >= 0x80:
 			return 0, false
+		case ended:
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+', c == '/':
 			run++
-			longest = max(longest, run)
 		case c == '\r' || c == '\n':
 			// skipped by the decoder
 		case spaces && (c == ' ' || c == '\t' || c == '\v' || c == '\f'):
 			// removed before decoding
 		default:
-			run = 0
+			ended = true // the decoder stops here
 		}
 	}
-	return longest, true
+	return run, true
 }
 
 // classifyBase64 answers for the base64 rules: for a plain value (the
-// plain pass has set the slots whose condition holds) it sets the slot
-// of each rule whose decoded form may be long enough; for another value
-// (every slot set) it clears the slot of each rule that can match
-// neither the decoded form nor, under multiMatch, the forms before it.
-func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64) {
+// plain pass has set the slots whose condition holds; sc its scratch) it
+// sets the slot of each rule whose decoded form may be long enough and,
+// when the rule's literals say something, holds them (squeezeDecoded);
+// for another value (every slot set) it clears the slot of each rule that
+// can match neither the decoded form nor, under multiMatch, the forms
+// before it.
+func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc *classifyScratch) {
 	var run [2]int
-	var known, done [2]bool
+	var known, done, squeezed, unknown [2]bool
+	var hits [2][]int32
 	for _, b := range f.base64 {
 		k := 0
 		if b.spaces {
@@ -186,6 +382,19 @@ func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64) {
 			done[k] = true
 		}
 		decoded := !known[k] || run[k]*3/4 >= b.minRunes
+		if decoded && plain && b.decoded != nil {
+			if !squeezed[k] {
+				squeezed[k] = true
+				var ok bool
+				sc.decoded, ok = squeezeDecoded(v, b.spaces, sc.decoded[:0])
+				unknown[k] = !ok
+				if ok {
+					hits[k] = f.decodedAC.find(sc.decoded, sc.decodedHit[k], sc.decodedHits[k][:0])
+					sc.decodedHits[k] = hits[k]
+				}
+			}
+			decoded = unknown[k] || b.decoded.metBy(sc.decodedHit[k])
+		}
 		bit := uint64(1) << (b.slot & 63)
 		switch {
 		case decoded:
@@ -195,6 +404,11 @@ func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64) {
 		case b.multiMatch && len(v) >= b.minRunes:
 		default:
 			mayMatch[b.slot>>6] &^= bit
+		}
+	}
+	for k := range hits {
+		for _, id := range hits[k] {
+			sc.decodedHit[k][id>>6] = 0
 		}
 	}
 }

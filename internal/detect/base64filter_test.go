@@ -17,8 +17,9 @@ import (
 // TestBase64Bound checks the bound base64filter.go skips rules by, on the
 // CRS rules that decode base64 (at paranoia 4): for values of every kind
 // (base64 of attacks and of random bytes, cut, padded, split by spaces,
-// CR/LF, '+' and '/', random text), the rule's own chain never gives more
-// runes than 3/4 of the value's longest base64 run, and when the rule
+// CR/LF, '+' and '/', after a short word and a '.', '=' or '@', random
+// text), the rule's own chain never gives more runes than 3/4 of the
+// value's leading base64 run, and when the rule
 // (Go's regexp) matches, the filter kept it.
 func TestBase64Bound(t *testing.T) {
 	f, planned := plannedCRS(t)
@@ -42,7 +43,8 @@ func TestBase64Bound(t *testing.T) {
 	var values []string
 	add := func(s string) {
 		values = append(values, s, s+"==", s[:len(s)*3/4], " "+s, s+" x", "a+b/"+s,
-			strings.ReplaceAll(s, "A", " A"), strings.ReplaceAll(s, "a", "\r\na"), "%20"+s, s+"\\x41")
+			strings.ReplaceAll(s, "A", " A"), strings.ReplaceAll(s, "a", "\r\na"), "%20"+s, s+"\\x41",
+			"x."+s, "ab="+s, "user@"+s, "x\t"+s)
 	}
 	for _, a := range attacks {
 		values = append(values, a, "x "+a, strings.ToUpper(a)) // matched before decoding (multiMatch)
@@ -76,7 +78,7 @@ func TestBase64Bound(t *testing.T) {
 			run, known := base64Run(v, b.spaces)
 			for i, out := range fs[decodeAt+1:] {
 				if known && utf8.RuneCountInString(out) > run*3/4 {
-					t.Errorf("rule %d: %q gives %d runes after %v (%q), more than 3/4 of its base64 run of %d",
+					t.Errorf("rule %d: %q gives %d runes after %v (%q), more than 3/4 of its leading base64 run of %d",
 						max(r.ID, r.ParentID), v, utf8.RuneCountInString(out), r.Transformations[:decodeAt+1+i], out, run)
 				}
 			}
@@ -150,7 +152,8 @@ func chainForms(t *testing.T, chain []string) func(string) []string {
 }
 
 // TestBase64RunStopsAtEscapes: a value with an escape the decoders
-// before base64Decode would turn into a base64 byte has no bound.
+// before base64Decode would turn into a base64 byte has no bound; the
+// bound of another is its leading run, where the decoder stops.
 func TestBase64RunStopsAtEscapes(t *testing.T) {
 	for _, c := range []struct {
 		v      string
@@ -166,6 +169,13 @@ func TestBase64RunStopsAtEscapes(t *testing.T) {
 		{"ab%41cd", false, 0, false},
 		{"ab\\x41", false, 0, false},
 		{"ab\xc2\xa0cd", true, 0, false},
+		// Only the leading run is decoded.
+		{"a.bcdefgh", false, 1, true},
+		{".abcdefgh", true, 0, true},
+		{"ab cdefgh", false, 2, true},
+		{"ab cd\tef.ghijkl", true, 6, true},
+		{"user1@example.com", false, 5, true},
+		{"ab.cd%41", false, 0, false},
 	} {
 		run, known := base64Run(c.v, c.spaces)
 		if run != c.run || known != c.known {

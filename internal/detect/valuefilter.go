@@ -140,6 +140,11 @@ type valueFilter struct {
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
 	base64 []base64Slot
+	// decodedNeedles and decodedWords are the literals of the base64
+	// rules' decodedConditions, decodedAC their matcher.
+	decodedNeedles map[string]int32
+	decodedWords   []string
+	decodedAC      *acMatcher
 	// groups are the analyzer's rules by group (analyzerfilter.go), and
 	// slotGroup their slots' groups.
 	groups    [][]analyzerSlot
@@ -398,6 +403,8 @@ func (f *valueFilter) planned() int {
 	}
 	f.ac = newACMatcher(f.words)
 	f.needles = nil
+	f.decodedAC = newACMatcher(f.decodedWords)
+	f.decodedNeedles = nil
 	return f.slots
 }
 
@@ -436,6 +443,12 @@ type classifyScratch struct {
 	hits           []int32
 	setHit         []uint64 // required sets with a member seen, by set id
 	done           []uint64 // slots decided, by slot
+	// decoded is a plain value's squeezed decoded text, decodedHit and
+	// decodedHits the decoded matcher's needles found in it, by whether
+	// spaces were removed before decoding (classifyBase64).
+	decoded     []byte
+	decodedHit  [2][]uint64
+	decodedHits [2][]int32
 }
 
 // classify sets the slot of every rule that may match v.
@@ -444,7 +457,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for i := range mayMatch {
 			mayMatch[i] = ^uint64(0)
 		}
-		f.classifyBase64(v, false, mayMatch)
+		f.classifyBase64(v, false, mayMatch, nil)
 		return
 	}
 	sig := groupsOf(v)
@@ -460,6 +473,9 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			hit:    make([]uint64, (len(f.words)+63)/64),
 			setHit: make([]uint64, (f.nSets+63)/64),
 			done:   make([]uint64, len(mayMatch)),
+		}
+		for k := range sc.decodedHit {
+			sc.decodedHit[k] = make([]uint64, (len(f.decodedWords)+63)/64)
 		}
 	}
 	sc.lower = sc.lower[:0]
@@ -497,7 +513,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			}
 		}
 	}
-	f.classifyBase64(v, true, mayMatch)
+	f.classifyBase64(v, true, mayMatch, sc)
 	// Leave the scratch clean for the next value.
 	for _, n := range sc.hits {
 		sc.hit[n>>6] = 0
