@@ -183,3 +183,73 @@ func TestBase64RunStopsAtEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestSqueezeDecodedAgreesWithCoraza runs the CRS's base64 chains over
+// plain values (base64 of attacks without padding, alone, after a word
+// and a space, a '.' or an '@', random plain text) and checks that every
+// form after decoding, squeezed (squeezedOut bytes dropped, lower-cased),
+// is the text squeezeDecoded gives, when it gives one: then a literal in
+// a decoded form is in that text.
+func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
+	f, planned := plannedCRS(t)
+	rng := rand.New(rand.NewSource(11))
+	var values []string
+	for _, a := range []string{"eval(", "new Function(", "require('child_process')", "while(true)", "this.constructor",
+		"module.exports=", "_$$ND_FUNC$$_function(){}", "String.fromCharCode(", "console.log(1)", "fork(", "a%41/*x*/b"} {
+		for _, p := range []string{"", "x", "xy"} {
+			e := base64.RawStdEncoding.EncodeToString([]byte(p + a))
+			if !plainValue(e) {
+				continue
+			}
+			values = append(values, e, "hello "+e, "user@"+e, e+".json", e[:len(e)/2]+" "+e[len(e)/2:])
+		}
+	}
+	alphabet := "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._@:-"
+	for range 3000 {
+		b := make([]byte, 1+rng.Intn(60))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		if v := string(b); plainValue(v) {
+			values = append(values, v)
+		}
+	}
+	squeeze := func(s string) string {
+		var b []byte
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; !squeezedOut(c) {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+		}
+		return string(b)
+	}
+	compared, refused := 0, 0
+	for _, b := range f.base64 {
+		r := planned[b.slot]
+		if b.decoded == nil {
+			t.Errorf("rule %d: no condition on its decoded forms", max(r.ID, r.ParentID))
+		}
+		forms := chainForms(t, r.Transformations)
+		decodeAt := slices.Index(r.Transformations, "base64Decode")
+		for _, v := range values {
+			got, ok := squeezeDecoded(v, b.spaces, nil)
+			if !ok {
+				refused++
+				continue
+			}
+			for i, out := range forms(v)[decodeAt+1:] {
+				compared++
+				if s := squeeze(out); s != string(got) {
+					t.Errorf("rule %d: %q after %v is %q, squeezed %q; squeezeDecoded gives %q",
+						max(r.ID, r.ParentID), v, r.Transformations[:decodeAt+1+i], out, s, got)
+				}
+			}
+		}
+	}
+	if compared == 0 || refused == 0 {
+		t.Fatalf("%d forms compared, %d values refused: the test does not exercise both", compared, refused)
+	}
+}
