@@ -361,6 +361,22 @@ func base64Run(v string, spaces bool) (int, bool) {
 	return run, true
 }
 
+// plainBase64Run is base64Run of a plain value (known: it has no '%',
+// '\' or byte above 0x7f), read only up to the end of its leading run.
+func plainBase64Run(v string, spaces bool) int {
+	run := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			run++
+		case spaces && c == ' ':
+		default:
+			return run
+		}
+	}
+	return run
+}
+
 // classifyBase64 answers for the base64 rules: for a plain value (the
 // plain pass has set the slots whose condition holds; sc its scratch) it
 // sets the slot of each rule whose decoded form may be long enough and,
@@ -378,7 +394,11 @@ func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc
 			k = 1
 		}
 		if !done[k] {
-			run[k], known[k] = base64Run(v, b.spaces)
+			if plain {
+				run[k], known[k] = plainBase64Run(v, b.spaces), true
+			} else {
+				run[k], known[k] = base64Run(v, b.spaces)
+			}
 			done[k] = true
 		}
 		decoded := !known[k] || run[k]*3/4 >= b.minRunes

@@ -176,10 +176,17 @@ func TestBase64RunStopsAtEscapes(t *testing.T) {
 		{"ab cd\tef.ghijkl", true, 6, true},
 		{"user1@example.com", false, 5, true},
 		{"ab.cd%41", false, 0, false},
+		{"ab cd ef", true, 6, true},
+		{"json.items.7.email", true, 4, true},
 	} {
 		run, known := base64Run(c.v, c.spaces)
 		if run != c.run || known != c.known {
 			t.Errorf("base64Run(%q, %v) = %d, %v; want %d, %v", c.v, c.spaces, run, known, c.run, c.known)
+		}
+		if plainValue(c.v) {
+			if got := plainBase64Run(c.v, c.spaces); got != c.run {
+				t.Errorf("plainBase64Run(%q, %v) = %d; want %d", c.v, c.spaces, got, c.run)
+			}
 		}
 	}
 }
