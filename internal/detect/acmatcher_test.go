@@ -10,7 +10,9 @@ import (
 // TestACMatcherFindsEveryNeedle compares acMatcher.find with a plain
 // search for every needle, on random needles and texts over a small
 // alphabet (so needles overlap, nest and share suffixes) and on the value
-// filter's own needles: the same set of needles found.
+// filter's own needles: the same set of needles found; and findPlain, on
+// the plain texts and their upper-cased forms, with a search in the text
+// and in the text without its spaces.
 func TestACMatcherFindsEveryNeedle(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	word := func(alpha string, n int) string {
@@ -20,6 +22,7 @@ func TestACMatcherFindsEveryNeedle(t *testing.T) {
 		}
 		return string(b)
 	}
+	plainChecked := 0
 	check := func(needles []string, texts []string) {
 		t.Helper()
 		m := newACMatcher(needles)
@@ -38,6 +41,29 @@ func TestACMatcherFindsEveryNeedle(t *testing.T) {
 			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("text %q: found %v, want %v", text, got, want)
+			}
+			if !plainValue(text) {
+				continue
+			}
+			// findPlain: the needles of the value lower-cased, with and
+			// without its spaces, in one pass.
+			nospace := strings.ReplaceAll(text, " ", "")
+			want = want[:0]
+			for id, n := range needles {
+				if strings.Contains(text, n) || strings.Contains(nospace, n) {
+					want = append(want, int32(id))
+				}
+			}
+			for _, v := range []string{text, strings.ToUpper(text)} {
+				got := m.findPlain(v, hit, nil)
+				for _, id := range got {
+					hit[id>>6] = 0
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("findPlain(%q): found %v, want %v", v, got, want)
+				}
+				plainChecked++
 			}
 		}
 	}
@@ -61,6 +87,9 @@ func TestACMatcherFindsEveryNeedle(t *testing.T) {
 		texts = append(texts, strings.ToLower(vf[rng.Intn(len(vf))])+word("abcdefghijklmnopqrstuvwxyz0123456789 .-_@:", rng.Intn(20))+vf[rng.Intn(len(vf))])
 	}
 	check(vf, texts)
+	if plainChecked < 1000 {
+		t.Fatalf("findPlain checked on %d texts only", plainChecked)
+	}
 }
 
 // BenchmarkValueFilterClassify classifies every value and name of the

@@ -438,11 +438,10 @@ func (f *valueFilter) lenOnlyFor(sig uint8) []lenOnlySlot {
 }
 
 type classifyScratch struct {
-	lower, nospace []byte
-	hit            []uint64 // needles seen, by id
-	hits           []int32
-	setHit         []uint64 // required sets with a member seen, by set id
-	done           []uint64 // slots decided, by slot
+	hit    []uint64 // needles seen, by id
+	hits   []int32
+	setHit []uint64 // required sets with a member seen, by set id
+	done   []uint64 // slots decided, by slot
 	// decoded is a plain value's squeezed decoded text, decodedHit and
 	// decodedHits the decoded matcher's needles found in it, by whether
 	// spaces were removed before decoding (classifyBase64).
@@ -478,25 +477,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			sc.decodedHit[k] = make([]uint64, (len(f.decodedWords)+63)/64)
 		}
 	}
-	sc.lower = sc.lower[:0]
-	sc.nospace = sc.nospace[:0]
-	spaces := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		sc.lower = append(sc.lower, c)
-		if c == ' ' {
-			spaces = true
-		} else {
-			sc.nospace = append(sc.nospace, c)
-		}
-	}
-	sc.hits = f.ac.find(sc.lower, sc.hit, sc.hits[:0])
-	if spaces {
-		sc.hits = f.ac.find(sc.nospace, sc.hit, sc.hits)
-	}
+	sc.hits = f.ac.findPlain(v, sc.hit, sc.hits[:0])
 	for _, n := range sc.hits {
 		for _, id := range f.needleSets[n] {
 			sc.setHit[id>>6] |= 1 << (id & 63)
@@ -524,7 +505,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 			sc.setHit[id>>6] = 0
 		}
 	}
-	if cap(sc.lower) <= 4096 {
+	if cap(sc.decoded) <= 4096 {
 		f.scratch.Put(sc)
 	}
 }
@@ -663,6 +644,53 @@ func (m *acMatcher) find(text []byte, hit []uint64, hits []int32) []int32 {
 				hit[id>>6] |= 1 << (id & 63)
 				hits = append(hits, id)
 			}
+		}
+	}
+	return hits
+}
+
+// findPlain is find over the plain value v lower-cased and, if it has
+// spaces, over v lower-cased without its spaces, in one pass: the second
+// walk of the automaton starts at v's first space (before it, both read
+// the same bytes) and skips the spaces.
+func (m *acMatcher) findPlain(v string, hit []uint64, hits []int32) []int32 {
+	row, row2 := uint32(0), uint32(0)
+	spaces := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		col := uint32(m.class[c])
+		e := m.next[row+col]
+		if e&acOutput != 0 {
+			hits = m.mark(e&^acOutput, hit, hits)
+		}
+		if c == ' ' {
+			if !spaces {
+				spaces, row2 = true, row
+			}
+			row = e &^ acOutput
+			continue
+		}
+		row = e &^ acOutput
+		if spaces {
+			e2 := m.next[row2+col]
+			row2 = e2 &^ acOutput
+			if e2&acOutput != 0 {
+				hits = m.mark(row2, hit, hits)
+			}
+		}
+	}
+	return hits
+}
+
+// mark marks the needles ending at the state whose row is row, as find.
+func (m *acMatcher) mark(row uint32, hit []uint64, hits []int32) []int32 {
+	for _, id := range m.output[row/uint32(m.cols)] {
+		if hit[id>>6]&(1<<(id&63)) == 0 {
+			hit[id>>6] |= 1 << (id & 63)
+			hits = append(hits, id)
 		}
 	}
 	return hits
