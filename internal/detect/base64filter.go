@@ -59,6 +59,11 @@ type decodedCondition struct {
 	all    []int32
 	anyOf  []int32
 	hasAny bool
+	// asciiOnly: the condition holds only for decoded bytes all below
+	// 0x80. A case-insensitive pattern matches U+017F (long s) for 's'
+	// and U+212A (Kelvin) for 'k', and t:lowercase after decoding turns
+	// them into ASCII; the squeezed text drops such bytes (review 12).
+	asciiOnly bool
 }
 
 // planBase64 plans an @rx rule whose chain decodes base64; -1 when the
@@ -91,10 +96,12 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 		}
 		spaces = spaces || t == "removeWhitespace"
 	}
+	lowered := false
 	for _, t := range r.Transformations[decode+1:] {
 		if !base64After[t] {
 			return -1
 		}
+		lowered = lowered || t == "lowercase"
 	}
 	pattern := "(?s)" + r.Argument
 	if matchesArbitraryBytes(pattern) {
@@ -113,7 +120,7 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 	f.conds = append(f.conds, c)
 	slot := len(f.conds) - 1
 	f.base64 = append(f.base64, base64Slot{slot: slot, minRunes: minRunes, spaces: spaces, multiMatch: r.MultiMatch,
-		decoded: f.decodedCondition(pattern)})
+		decoded: f.decodedCondition(pattern, lowered)})
 	return slot
 }
 
@@ -122,23 +129,29 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 // transformations before base64Decode leave it as it is but for its
 // spaces) decodes to arbitrary bytes, which the transformations after
 // (base64After) change only where they have '%' or '\' (urlDecode,
-// jsDecode), '+' (made a space by urlDecode), "/*" (replaceComments) or
-// whitespace (removed); the forms after decoding are the decoded bytes
-// and their transformations. squeezeDecoded refuses decoded bytes with
-// '%', '\' or "/*", and otherwise drops whitespace, '+' and the bytes
-// above 0x7f and lower-cases the rest: every ASCII literal in any
-// decoded form, so squeezed, is then in the squeezed text (dropping and
-// folding only join and equate more). A pattern whose literals are
-// missing from it cannot match any decoded form.
+// jsDecode), '+' (made a space by urlDecode), a '/' and a '*'
+// (replaceComments, once whitespace between them is removed), whitespace
+// (removed) or a byte above 0x7f (lowercase can make one ASCII: U+212A is
+// 'k'); the forms after decoding are the decoded bytes and their
+// transformations. squeezeDecoded refuses decoded bytes with '%', '\', or
+// both '/' and '*', and otherwise drops whitespace, '+' and the bytes
+// above 0x7f and lower-cases the rest: every ASCII literal in any decoded
+// form, so squeezed, is then in the squeezed text (dropping and folding
+// only join and equate more), unless a byte above 0x7f became ASCII: a
+// condition of a pattern that folds case (U+017F matches 's' under (?i))
+// or of a chain that lower-cases after decoding answers only for decoded
+// bytes below 0x80 (asciiOnly). A pattern whose literals are missing from
+// the squeezed text cannot match any decoded form.
 
 // decodedCondition is the condition of pattern's literals on the
-// squeezed decoded text; nil when they say nothing.
-func (f *valueFilter) decodedCondition(pattern string) *decodedCondition {
-	_, all, anyOf, _, ok := corazaexp.RxLiterals(pattern)
+// squeezed decoded text (lowered: the chain lower-cases after decoding);
+// nil when they say nothing.
+func (f *valueFilter) decodedCondition(pattern string, lowered bool) *decodedCondition {
+	_, all, anyOf, caseInsensitive, ok := corazaexp.RxLiterals(pattern)
 	if !ok {
 		return nil
 	}
-	c := &decodedCondition{}
+	c := &decodedCondition{asciiOnly: caseInsensitive || lowered}
 	for _, lit := range all {
 		if l, ok := squeezedLiteral(lit); ok {
 			c.all = append(c.all, f.decodedNeedle(l))
@@ -222,16 +235,26 @@ func base64Value(c byte) int {
 // makes of the plain value v (spaces: removed before decoding), as
 // Coraza's decoder does it: from the start to the first byte outside the
 // alphabet (a space, when not removed, ends it too), 3 bytes for 4, and
-// 1 or 2 for a last 2 or 3. false when the decoded bytes have '%', '\'
-// or "/*".
-func squeezeDecoded(v string, spaces bool, dst []byte) ([]byte, bool) {
+// 1 or 2 for a last 2 or 3. ok is false when the decoded bytes have '%',
+// '\', or both '/' and '*' (replaceComments makes a comment of "/*", and
+// of "/ *" after removeWhitespace: review 12); high is whether they have a
+// byte above 0x7f.
+func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high bool) {
 	var x, n int
-	prev := byte(0)
+	var slash, star bool
 	emit := func(c byte) bool {
-		if c == '%' || c == '\\' || c == '*' && prev == '/' {
+		switch c {
+		case '%', '\\':
+			return false
+		case '/':
+			slash = true
+		case '*':
+			star = true
+		}
+		if slash && star {
 			return false
 		}
-		prev = c
+		high = high || c >= 0x80
 		if squeezedOut(c) {
 			return true
 		}
@@ -252,7 +275,7 @@ func squeezeDecoded(v string, spaces bool, dst []byte) ([]byte, bool) {
 		x = x<<6 | d
 		if n++; n == 4 {
 			if !emit(byte(x>>16)) || !emit(byte(x>>8)) || !emit(byte(x)) {
-				return dst, false
+				return dst, false, high
 			}
 			x, n = 0, 0
 		}
@@ -261,15 +284,15 @@ func squeezeDecoded(v string, spaces bool, dst []byte) ([]byte, bool) {
 	case 2:
 		x <<= 12
 		if !emit(byte(x >> 16)) {
-			return dst, false
+			return dst, false, high
 		}
 	case 3:
 		x <<= 6
 		if !emit(byte(x>>16)) || !emit(byte(x>>8)) {
-			return dst, false
+			return dst, false, high
 		}
 	}
-	return dst, true
+	return dst, true, high
 }
 
 // metBy reports whether squeezed text holding the needles of hit meets c.
@@ -386,7 +409,7 @@ func plainBase64Run(v string, spaces bool) int {
 // before it.
 func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc *classifyScratch) {
 	var run [2]int
-	var known, done, squeezed, unknown [2]bool
+	var known, done, squeezed, unknown, high [2]bool
 	var hits [2][]int32
 	for _, b := range f.base64 {
 		k := 0
@@ -406,14 +429,14 @@ func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc
 			if !squeezed[k] {
 				squeezed[k] = true
 				var ok bool
-				sc.decoded, ok = squeezeDecoded(v, b.spaces, sc.decoded[:0])
+				sc.decoded, ok, high[k] = squeezeDecoded(v, b.spaces, sc.decoded[:0])
 				unknown[k] = !ok
 				if ok {
 					hits[k] = f.decodedAC.find(sc.decoded, sc.decodedHit[k], sc.decodedHits[k][:0])
 					sc.decodedHits[k] = hits[k]
 				}
 			}
-			decoded = unknown[k] || b.decoded.metBy(sc.decodedHit[k])
+			decoded = unknown[k] || (high[k] && b.decoded.asciiOnly) || b.decoded.metBy(sc.decodedHit[k])
 		}
 		bit := uint64(1) << (b.slot & 63)
 		switch {

@@ -242,7 +242,7 @@ func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
 		forms := chainForms(t, r.Transformations)
 		decodeAt := slices.Index(r.Transformations, "base64Decode")
 		for _, v := range values {
-			got, ok := squeezeDecoded(v, b.spaces, nil)
+			got, ok, _ := squeezeDecoded(v, b.spaces, nil)
 			if !ok {
 				refused++
 				continue
