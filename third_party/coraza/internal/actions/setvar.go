@@ -11,6 +11,7 @@ import (
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/macro"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	stringsutil "github.com/corazawaf/coraza/v3/internal/strings"
 	"github.com/corazawaf/coraza/v3/types/variables"
 )
 
@@ -114,7 +115,7 @@ func (a *setvarFn) Init(_ plugintypes.RuleMetadata, data string) error {
 func (a *setvarFn) Evaluate(r plugintypes.RuleMetadata, tx plugintypes.TransactionState) {
 	key := a.lowerKey
 	if key == "" {
-		key = strings.ToLower(a.key.Expand(tx))
+		key = stringsutil.ToLower(a.key.Expand(tx))
 	}
 	value := a.value.Expand(tx)
 	if l := tx.DebugLogger().Debug(); l.IsEnabled() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/internal/corazarules"
+	stringsutil "github.com/corazawaf/coraza/v3/internal/strings"
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/corazawaf/coraza/v3/types/variables"
 )
@@ -27,6 +28,10 @@ type Map struct {
 	changes uint64
 	all     matchesCache
 	keys    keyMatchesCache
+	// rxKeys holds FindRegex's matches by pattern, as keys does
+	// FindString's (nil until FindRegex is first called): Parapet's
+	// analyzer reads REQUEST_HEADERS:/^x-/ in seven rules a request.
+	rxKeys *keyMatchesCache
 	// spare holds the small value slices of the keys Reset removed, for
 	// new keys to reuse (newValues): a transaction's TX collection, its
 	// headers and arguments are filled with new keys on every request.
@@ -149,7 +154,7 @@ func (c *Map) Get(key string) []string {
 		return nil
 	}
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	values := c.data[key]
 	if len(values) == 0 {
@@ -164,6 +169,16 @@ func (c *Map) Get(key string) []string {
 
 // FindRegex returns all map elements whose key matches the regular expression.
 func (c *Map) FindRegex(key *regexp.Regexp) []types.MatchData {
+	if c.rxKeys == nil {
+		c.rxKeys = &keyMatchesCache{}
+	}
+	// Regexes with the same source match the same keys.
+	return c.rxKeys.find(key.String(), c.changes, func(string) []types.MatchData { return c.findRegex(key) })
+}
+
+// findRegex builds FindRegex's matches of key. The slice's capacity is its
+// length: an append by a caller copies.
+func (c *Map) findRegex(key *regexp.Regexp) []types.MatchData {
 	n := 0
 	// Collect matching data slices in a single pass to avoid evaluating the regex twice per key.
 	var matched [][]keyValue
@@ -204,7 +219,7 @@ func (c *Map) FindString(key string) []types.MatchData {
 		return nil
 	}
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	return c.keys.find(key, c.changes, c.findString)
 }
@@ -274,7 +289,7 @@ func (c *Map) Add(key string, value string) {
 	c.changes++
 	aVal := keyValue{key: key, value: value}
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	values, ok := c.data[key]
 	if !ok {
@@ -289,7 +304,7 @@ func (c *Map) Set(key string, values []string) {
 	c.changes++
 	originalKey := key
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	dataSlice, exists := c.data[key]
 	oldLen := len(dataSlice)
@@ -349,7 +364,7 @@ func (c *Map) SetIndex(key string, index int, value string) {
 	c.changes++
 	originalKey := key
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	values := c.data[key]
 	av := keyValue{key: originalKey, value: value}
@@ -370,7 +385,7 @@ func (c *Map) SetIndex(key string, index int, value string) {
 func (c *Map) Remove(key string) {
 	c.changes++
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	if len(c.data) == 0 {
 		return
@@ -407,7 +422,7 @@ func (c *Map) FirstValue(key string) (value string, ok bool) {
 		return "", false
 	}
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	values := c.data[key]
 	if len(values) == 0 {
@@ -422,7 +437,7 @@ func (c *Map) SetOne(key, value string) {
 	c.changes++
 	originalKey := key
 	if !c.isCaseSensitive {
-		key = strings.ToLower(key)
+		key = stringsutil.ToLower(key)
 	}
 	values, exists := c.data[key]
 	if exists && len(values) == 1 {

@@ -512,3 +512,47 @@ func TestKeyMatchesIsMatchString(t *testing.T) {
 		t.Errorf("CRS 920450's key pattern has literal prefix %q", prefix)
 	}
 }
+
+// TestFindRegexSeesEveryChange: FindRegex's matches are kept by pattern
+// until the map changes; every kind of change is seen, and regexes
+// compiled apart from the same source share the entry.
+func TestFindRegexSeesEveryChange(t *testing.T) {
+	m := NewMap(variables.RequestHeaders)
+	want := func(pattern string, values ...string) {
+		t.Helper()
+		var vals []string
+		for _, md := range m.FindRegex(regexp.MustCompile(pattern)) {
+			vals = append(vals, md.Value())
+		}
+		sort.Strings(vals)
+		if strings.Join(vals, ",") != strings.Join(values, ",") {
+			t.Errorf("FindRegex(%q) = %q, want %q", pattern, vals, values)
+		}
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 2*keyMatchesCacheSize; i++ {
+			m.Set(fmt.Sprintf("x-k%d", i), []string{fmt.Sprintf("v%d-%d", i, round)})
+		}
+		for pass := 0; pass < 2; pass++ {
+			for i := 0; i < 2*keyMatchesCacheSize; i++ {
+				want(fmt.Sprintf("^x-k%d$", i), fmt.Sprintf("v%d-%d", i, round))
+			}
+		}
+		want("^y-")
+		m.Add("y-a", "now")
+		want("^y-", "now")
+		m.Add("Y-B", "twice")
+		want("^y-", "now", "twice")
+		m.SetIndex("y-a", 1, "second")
+		want("^y-", "now", "second", "twice")
+		m.SetFirst(NewFirstValues("y-b"), 0, "first")
+		want("^y-", "first", "now", "second")
+		m.SetOne("y-a", "one")
+		want("^y-", "first", "one")
+		m.Remove("y-b")
+		want("^y-", "one")
+		m.Reset()
+		want("^y-")
+		want("^x-k0$")
+	}
+}

@@ -745,7 +745,7 @@ func (rv *ruleVariableParams) excepts(key string) bool {
 // the transaction's target removals for rv's variable among removed
 // (those of the rule being evaluated; nil when none names the variable).
 func (rv *ruleVariableParams) exceptsWith(key string, removed []ruleVariableParams) bool {
-	lkey := strings.ToLower(key)
+	lkey := stringsutil.ToLower(key)
 	for _, ex := range rv.Exceptions {
 		if exceptionNames(ex.KeyStr, ex.KeyRx, lkey) {
 			return true
