@@ -297,20 +297,7 @@ func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high boo
 
 // metBy reports whether squeezed text holding the needles of hit meets c.
 func (c *decodedCondition) metBy(hit []uint64) bool {
-	for _, id := range c.all {
-		if hit[id>>6]&(1<<(id&63)) == 0 {
-			return false
-		}
-	}
-	if !c.hasAny {
-		return true
-	}
-	for _, id := range c.anyOf {
-		if hit[id>>6]&(1<<(id&63)) != 0 {
-			return true
-		}
-	}
-	return false
+	return literalsHit(c.all, c.anyOf, c.hasAny, hit)
 }
 
 // patternMinRunes is the fewest runes a match of pattern (Go syntax) has;

@@ -21,18 +21,9 @@ import (
 // without the value filter.
 func review12Pair(t *testing.T, directives string) (with, without *Stage) {
 	t.Helper()
-	useRE2()
-	memoizeOperators()
 	cfg := config.Default()
 	cfg.Detection.Directives = directives
-	var err error
-	if with, err = buildWith(cfg, true); err != nil {
-		t.Fatal(err)
-	}
-	if without, err = buildWith(cfg, false); err != nil {
-		t.Fatal(err)
-	}
-	return with, without
+	return review6Pair(t, cfg)
 }
 
 // review12Differ sends each value as a form field (and as a query

@@ -516,20 +516,26 @@ func (c *rxCondition) metBy(n int, hit, setHit []uint64) bool {
 	if n < c.minLen {
 		return false
 	}
-	for _, id := range c.all {
-		if hit[id>>6]&(1<<(id&63)) == 0 {
-			return false
-		}
-	}
 	for _, id := range c.setIDs {
 		if setHit[id>>6]&(1<<(id&63)) == 0 {
 			return false
 		}
 	}
-	if !c.hasAny {
+	return literalsHit(c.all, c.anyOf, c.hasAny, hit)
+}
+
+// literalsHit reports whether hit holds every needle of all and, when
+// hasAny, one of anyOf.
+func literalsHit(all, anyOf []int32, hasAny bool, hit []uint64) bool {
+	for _, id := range all {
+		if hit[id>>6]&(1<<(id&63)) == 0 {
+			return false
+		}
+	}
+	if !hasAny {
 		return true
 	}
-	for _, id := range c.anyOf {
+	for _, id := range anyOf {
 		if hit[id>>6]&(1<<(id&63)) != 0 {
 			return true
 		}
