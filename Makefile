@@ -78,7 +78,7 @@ coraza-verify:
 	bash third_party/coraza/patches/series.sh verify
 
 test-race:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-coraza: Coraza's own test suite on Parapet's copy (third_party/coraza,
 ## see its PARAPET.md): the engine patches must not change what it answers.

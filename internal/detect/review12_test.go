@@ -129,7 +129,10 @@ func TestReview12PlainBase64OfAttacks(t *testing.T) {
 // (varied) attacks on 934100, 934101 and 934160.
 func review12Values() []string {
 	variations := 40
-	if testing.Short() {
+	switch {
+	case raceEnabled: // several times slower, and the volume finds no race
+		variations = 1
+	case testing.Short():
 		variations = 5
 	}
 	attacks := []string{
@@ -221,7 +224,7 @@ func TestReview12StageDifferential(t *testing.T) {
 	rng := rand.New(rand.NewSource(1212))
 	rng.Shuffle(len(values), func(i, j int) { values[i], values[j] = values[j], values[i] })
 	n := 1500
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 100
 	}
 	// Plain values 934100 matches before decoding (multiMatch), with
