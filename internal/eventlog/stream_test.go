@@ -62,10 +62,14 @@ func TestStreamTwoInstancesSeeEachOther(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		a.Emit(context.Background(), &events.Event{Time: now, Decision: "allow"})
 	}
+	// The length is read once b has a's last event: the stream then holds
+	// all of them (read earlier, a could still be writing: 842 seen in CI).
+	a.Emit(context.Background(), &events.Event{Time: now, Decision: "block", RuleID: "last"})
 	rc := redis.NewClient(&redis.Options{Addr: rd.Addr})
 	defer rc.Close()
 	waitFor(t, func() bool {
-		return len(b.Ring().Query(Filter{Decision: "allow", Limit: 1000}).Events) >= 500
+		return len(b.Ring().Query(Filter{Rule: "last", Limit: 1}).Events) == 1 &&
+			len(b.Ring().Query(Filter{Decision: "allow", Limit: 1000}).Events) == 499 // a ring of 500
 	})
 	if n, err := rc.XLen(context.Background(), "test:events").Result(); err != nil || n > 1500 || n < 1000 {
 		t.Fatalf("stream length %d (%v), want about 1000", n, err)
