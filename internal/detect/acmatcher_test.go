@@ -78,7 +78,7 @@ func TestACMatcherFindsEveryNeedle(t *testing.T) {
 		check(needles, texts)
 	}
 	f, _ := plannedCRS(t)
-	vf := f.words
+	vf := f.literals.words
 	if len(vf) < 1000 {
 		t.Fatalf("the value filter has %d needles", len(vf))
 	}

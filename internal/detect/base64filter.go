@@ -154,7 +154,7 @@ func (f *valueFilter) decodedCondition(pattern string, lowered bool) *decodedCon
 	c := &decodedCondition{asciiOnly: caseInsensitive || lowered}
 	for _, lit := range all {
 		if l, ok := squeezedLiteral(lit); ok {
-			c.all = append(c.all, f.decodedNeedle(l))
+			c.all = append(c.all, f.decoded.id(l))
 		}
 	}
 	if anyOf != nil {
@@ -165,7 +165,7 @@ func (f *valueFilter) decodedCondition(pattern string, lowered bool) *decodedCon
 				c.hasAny, c.anyOf = false, nil // the group says nothing we can check
 				break
 			}
-			c.anyOf = append(c.anyOf, f.decodedNeedle(l))
+			c.anyOf = append(c.anyOf, f.decoded.id(l))
 		}
 	}
 	if len(c.all) == 0 && !c.hasAny {
@@ -199,19 +199,6 @@ func squeezedLiteral(lit string) (string, bool) {
 // (unicode.IsSpace's ASCII ones), '+' and the bytes above 0x7f.
 func squeezedOut(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == '+' || c >= 0x80
-}
-
-func (f *valueFilter) decodedNeedle(s string) int32 {
-	if f.decodedNeedles == nil {
-		f.decodedNeedles = map[string]int32{}
-	}
-	if id, ok := f.decodedNeedles[s]; ok {
-		return id
-	}
-	id := int32(len(f.decodedWords))
-	f.decodedNeedles[s] = id
-	f.decodedWords = append(f.decodedWords, s)
-	return id
 }
 
 // base64Value is the value of a base64 byte; -1 for another byte.

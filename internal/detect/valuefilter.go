@@ -115,9 +115,8 @@ type rxCondition struct {
 
 // valueFilter plans the rules (Plan) and answers for values (Classify).
 type valueFilter struct {
-	conds   []rxCondition // by slot
-	needles map[string]int32
-	words   []string // by needle id
+	conds    []rxCondition // by slot
+	literals needleTable   // the conditions' needles
 	// lenOnly are the slots of rules with no literal to look for, by
 	// minLen: each matches a plain value of at least minLen bytes.
 	lenOnly []int
@@ -140,11 +139,10 @@ type valueFilter struct {
 	// base64 are the slots of rules that decode base64 (base64filter.go),
 	// answered for every value by the length of its base64 runs.
 	base64 []base64Slot
-	// decodedNeedles and decodedWords are the literals of the base64
-	// rules' decodedConditions, decodedAC their matcher.
-	decodedNeedles map[string]int32
-	decodedWords   []string
-	decodedAC      *acMatcher
+	// decoded are the literals of the base64 rules' decodedConditions,
+	// decodedAC their matcher.
+	decoded   needleTable
+	decodedAC *acMatcher
 	// groups are the analyzer's rules by group (analyzerfilter.go), and
 	// slotGroup their slots' groups.
 	groups    [][]analyzerSlot
@@ -153,7 +151,7 @@ type valueFilter struct {
 }
 
 func newValueFilter() *valueFilter {
-	return &valueFilter{needles: map[string]int32{}}
+	return &valueFilter{}
 }
 
 // engineFilter is f as Coraza takes it.
@@ -163,14 +161,33 @@ func (f *valueFilter) engineFilter() *corazaexp.ValueFilter {
 }
 
 // needle is the id of the lower-case literal s.
-func (f *valueFilter) needle(s string) int32 {
-	if id, ok := f.needles[s]; ok {
+func (f *valueFilter) needle(s string) int32 { return f.literals.id(s) }
+
+// A needleTable numbers the literals a matcher looks for: words by id.
+type needleTable struct {
+	ids   map[string]int32 // nil once matcher has built the matcher
+	words []string
+}
+
+// id is s's id, given the first time s is asked for.
+func (t *needleTable) id(s string) int32 {
+	if id, ok := t.ids[s]; ok {
 		return id
 	}
-	id := int32(len(f.words))
-	f.needles[s] = id
-	f.words = append(f.words, s)
+	if t.ids == nil {
+		t.ids = map[string]int32{}
+	}
+	id := int32(len(t.words))
+	t.ids[s] = id
+	t.words = append(t.words, s)
 	return id
+}
+
+// matcher builds the matcher of t's words and forgets the ids (planning
+// is over).
+func (t *needleTable) matcher() *acMatcher {
+	t.ids = nil
+	return newACMatcher(t.words)
 }
 
 // plan gives r a slot if it is an @rx rule whose transformations are
@@ -356,8 +373,8 @@ func allPlain(s string) bool {
 // planned builds the matcher once every rule has its slot.
 func (f *valueFilter) planned() int {
 	f.slots = len(f.conds)
-	f.byNeedle = make([][]int32, len(f.words))
-	f.needleSets = make([][]int32, len(f.words))
+	f.byNeedle = make([][]int32, len(f.literals.words))
+	f.needleSets = make([][]int32, len(f.literals.words))
 	setID := map[string]int32{}
 	for slot := range f.conds {
 		c := &f.conds[slot]
@@ -401,10 +418,8 @@ func (f *valueFilter) planned() int {
 			f.lenOnly[j], f.lenOnly[j-1] = f.lenOnly[j-1], f.lenOnly[j]
 		}
 	}
-	f.ac = newACMatcher(f.words)
-	f.needles = nil
-	f.decodedAC = newACMatcher(f.decodedWords)
-	f.decodedNeedles = nil
+	f.ac = f.literals.matcher()
+	f.decodedAC = f.decoded.matcher()
 	return f.slots
 }
 
@@ -469,12 +484,12 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 	sc, _ := f.scratch.Get().(*classifyScratch)
 	if sc == nil {
 		sc = &classifyScratch{
-			hit:    make([]uint64, (len(f.words)+63)/64),
+			hit:    make([]uint64, (len(f.literals.words)+63)/64),
 			setHit: make([]uint64, (f.nSets+63)/64),
 			done:   make([]uint64, len(mayMatch)),
 		}
 		for k := range sc.decodedHit {
-			sc.decodedHit[k] = make([]uint64, (len(f.decodedWords)+63)/64)
+			sc.decodedHit[k] = make([]uint64, (len(f.decoded.words)+63)/64)
 		}
 	}
 	sc.hits = f.ac.findPlain(v, sc.hit, sc.hits[:0])

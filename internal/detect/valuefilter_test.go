@@ -378,7 +378,7 @@ func TestValueFilterNeverSkipsAMatch(t *testing.T) {
 	// Seeds: what the filter looks for, and what each rule's own data
 	// says it looks for (so that a phrase or literal the filter dropped
 	// is tried too).
-	seeds := append([]string{"a", "1", "x y", "select from", "etc passwd"}, f.words...)
+	seeds := append([]string{"a", "1", "x y", "select from", "etc passwd"}, f.literals.words...)
 	for _, c := range checks {
 		if c.re != nil {
 			_, all, anyOf, _, _ := corazaexp.RxLiterals("(?s)" + c.rule.Argument)
