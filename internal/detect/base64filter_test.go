@@ -91,27 +91,16 @@ func TestBase64Bound(t *testing.T) {
 					t.Errorf("rule %d: %q has a form before decoding of more runes than its bytes: %q", max(r.ID, r.ParentID), v, out)
 				}
 			}
-			clear(mayMatch)
-			f.classify(v, mayMatch)
-			keep := mayMatch[b.slot>>6]&(1<<(b.slot&63)) != 0
+			keep := slotKept(f, v, b.slot, mayMatch)
 			if !keep {
 				skipped++
 			} else {
 				kept++
 			}
-			// What the rule matches: its final form, or any form under
-			// multiMatch.
-			check := fs[len(fs)-1:]
-			if r.MultiMatch {
-				check = fs
-			}
-			for _, out := range check {
-				if re.MatchString(out) {
-					matched++
-					if !keep {
-						t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
-					}
-					break
+			if out, ok := matchedForm(re, fs, r.MultiMatch); ok {
+				matched++
+				if !keep {
+					t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
 				}
 			}
 		}
@@ -263,4 +252,28 @@ func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
 	if compared == 0 || refused == 0 {
 		t.Fatalf("%d forms compared, %d values refused: the test does not exercise both", compared, refused)
 	}
+}
+
+// slotKept reports whether the filter keeps slot's rule for v (mayMatch:
+// scratch of the filter's size).
+func slotKept(f *valueFilter, v string, slot int, mayMatch []uint64) bool {
+	clear(mayMatch)
+	f.classify(v, mayMatch)
+	return mayMatch[slot>>6]&(1<<(slot&63)) != 0
+}
+
+// matchedForm is the first of a value's forms fs (after each
+// transformation of a rule's chain) that re matches where the rule looks:
+// its final form, or any form under multiMatch.
+func matchedForm(re *regexp.Regexp, fs []string, multiMatch bool) (string, bool) {
+	check := fs[len(fs)-1:]
+	if multiMatch {
+		check = fs
+	}
+	for _, out := range check {
+		if re.MatchString(out) {
+			return out, true
+		}
+	}
+	return "", false
 }

@@ -96,25 +96,15 @@ func TestReview12PlainBase64OfAttacks(t *testing.T) {
 		forms := chainForms(t, r.Transformations)
 		bad := 0
 		for _, v := range values {
-			clear(mayMatch)
-			f.classify(v, mayMatch)
-			keep := mayMatch[b.slot>>6]&(1<<(b.slot&63)) != 0
+			keep := slotKept(f, v, b.slot, mayMatch)
 			if !keep {
 				skipped++
 			}
-			fs := forms(v)
-			check := fs[len(fs)-1:]
-			if r.MultiMatch {
-				check = fs
-			}
-			for _, out := range check {
-				if re.MatchString(out) {
-					matched++
-					if !keep && bad < 10 {
-						bad++
-						t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
-					}
-					break
+			if out, ok := matchedForm(re, forms(v), r.MultiMatch); ok {
+				matched++
+				if !keep && bad < 10 {
+					bad++
+					t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
 				}
 			}
 		}
