@@ -106,3 +106,37 @@ SecRule REQUEST_BODY "@rx (?i)drop" "id:5,phase:2,deny,status:403"
 		})
 	}
 }
+
+// TestValueFilterRuleSteps: a planned rule's Steps are its
+// transformations one by one, so that a filter can make each form the
+// rule sees (multiMatch matches every one): run one after another they
+// give what Transform gives, and each is its named transformation.
+func TestValueFilterRuleSteps(t *testing.T) {
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(`
+SecRule ARGS "@rx x" "id:1,phase:2,pass,t:none,t:urlDecodeUni,t:base64Decode,t:lowercase,t:removeWhitespace,multiMatch"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule experimental.ValueFilterRule
+	waf.(experimental.WAFWithValueFilter).SetValueFilter(&experimental.ValueFilter{
+		Plan:     func(r experimental.ValueFilterRule) int { rule = r; return -1 },
+		Planned:  func() int { return 0 },
+		Classify: func(string, []uint64) {},
+	})
+	if len(rule.Steps) != len(rule.Transformations) || len(rule.Steps) != 4 {
+		t.Fatalf("steps %d, transformations %v", len(rule.Steps), rule.Transformations)
+	}
+	in := "SGVsbG8gV29y%62GQ" // base64 of "Hello World" with a 'b' url-encoded
+	want := []string{"SGVsbG8gV29ybGQ", "Hello World", "hello world", "helloworld"}
+	v := in
+	for i, step := range rule.Steps {
+		v = step(v)
+		if v != want[i] {
+			t.Errorf("after step %d (%s): %q, want %q", i, rule.Transformations[i], v, want[i])
+		}
+	}
+	if got := rule.Transform(in); got != v {
+		t.Errorf("Transform gives %q, the steps %q", got, v)
+	}
+}

@@ -43,6 +43,10 @@ type ValueFilterRule struct {
 	MultiMatch      bool
 	// Transform runs the rule's transformation chain (for tests).
 	Transform func(string) string
+	// Steps are the chain's transformations, one function each, in
+	// order: a value's forms are the results of the steps one after
+	// another (a step that fails leaves its input, as the engine does).
+	Steps []func(string) string
 	// Op is the rule's operator. An operator that can say what it
 	// matches (@pm and @pmFromFile: see experimental.PhraseOperator) lets
 	// the filter reason about it as it does about a pattern.
@@ -263,7 +267,8 @@ func (r *Rule) valueFilterRule() ValueFilterRule {
 			out, _ := r.executeTransformations(v)
 			return out
 		},
-		Op: r.operator.Operator,
+		Steps: transformationSteps(r.transformations),
+		Op:    r.operator.Operator,
 	}
 }
 
@@ -533,4 +538,20 @@ func (c *valueFilterCache) reset() {
 	clear(c.keys)
 	c.used = 0
 	c.bits = c.bits[:0]
+}
+
+// transformationSteps are ts as ValueFilterRule.Steps.
+func transformationSteps(ts []ruleTransformationParams) []func(string) string {
+	steps := make([]func(string) string, len(ts))
+	for i := range ts {
+		f := ts[i].Function
+		steps[i] = func(v string) string {
+			out, _, err := f(v)
+			if err != nil {
+				return v
+			}
+			return out
+		}
+	}
+	return steps
 }
