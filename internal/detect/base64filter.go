@@ -49,6 +49,11 @@ type base64Slot struct {
 	// decoded is what the decoded forms of a plain value must hold for
 	// the pattern to match one of them (nil: nothing known).
 	decoded *decodedCondition
+	// steps are the rule's transformations (decodeAt: base64Decode's
+	// place), to make the decoded forms of the values squeezeDecoded
+	// refuses (formsMeet).
+	steps    []func(string) string
+	decodeAt int
 }
 
 // A decodedCondition is what a plain value's decoded forms need for a
@@ -59,11 +64,6 @@ type decodedCondition struct {
 	all    []int32
 	anyOf  []int32
 	hasAny bool
-	// asciiOnly: the condition holds only for decoded bytes all below
-	// 0x80. A case-insensitive pattern matches U+017F (long s) for 's'
-	// and U+212A (Kelvin) for 'k', and t:lowercase after decoding turns
-	// them into ASCII; the squeezed text drops such bytes (review 12).
-	asciiOnly bool
 }
 
 // planBase64 plans an @rx rule whose chain decodes base64; -1 when the
@@ -96,12 +96,10 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 		}
 		spaces = spaces || t == "removeWhitespace"
 	}
-	lowered := false
 	for _, t := range r.Transformations[decode+1:] {
 		if !base64After[t] {
 			return -1
 		}
-		lowered = lowered || t == "lowercase"
 	}
 	pattern := "(?s)" + r.Argument
 	if matchesArbitraryBytes(pattern) {
@@ -120,7 +118,7 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 	f.conds = append(f.conds, c)
 	slot := len(f.conds) - 1
 	f.base64 = append(f.base64, base64Slot{slot: slot, minRunes: minRunes, spaces: spaces, multiMatch: r.MultiMatch,
-		decoded: f.decodedCondition(pattern, lowered)})
+		decoded: f.decodedCondition(pattern), steps: r.Steps, decodeAt: decode})
 	return slot
 }
 
@@ -131,27 +129,29 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 // (base64After) change only where they have '%' or '\' (urlDecode,
 // jsDecode), '+' (made a space by urlDecode), a '/' and a '*'
 // (replaceComments, once whitespace between them is removed), whitespace
-// (removed) or a byte above 0x7f (lowercase can make one ASCII: U+212A is
-// 'k'); the forms after decoding are the decoded bytes and their
-// transformations. squeezeDecoded refuses decoded bytes with '%', '\', or
-// both '/' and '*', and otherwise drops whitespace, '+' and the bytes
-// above 0x7f and lower-cases the rest: every ASCII literal in any decoded
-// form, so squeezed, is then in the squeezed text (dropping and folding
-// only join and equate more), unless a byte above 0x7f became ASCII: a
-// condition of a pattern that folds case (U+017F matches 's' under (?i))
-// or of a chain that lower-cases after decoding answers only for decoded
-// bytes below 0x80 (asciiOnly). A pattern whose literals are missing from
-// the squeezed text cannot match any decoded form.
+// (removed) or a byte above 0x7f (lowercase makes U+212A 'k'); the forms
+// after decoding are the decoded bytes and their transformations.
+// squeezeDecoded refuses decoded bytes with '%', '\', or both '/' and '*',
+// and otherwise drops whitespace and '+', writes each of the three runes
+// that case folding or lower-casing makes an ASCII letter (foldedToASCII)
+// as that letter, drops the other bytes above 0x7f, and lower-cases the
+// rest: every ASCII literal in any decoded form, so squeezed, is then in
+// the squeezed text (dropping and folding only join and equate more). No
+// transformation after decoding joins the bytes of such a rune across
+// others (removeWhitespace, given bytes above 0x7f, turns each invalid
+// byte into U+FFFD: a lone lead byte is not joined to what follows the
+// whitespace), so only contiguous bytes are read as one. A pattern whose
+// literals are missing from the squeezed text cannot match any decoded
+// form, whether it folds case or the chain lower-cases (review 12).
 
 // decodedCondition is the condition of pattern's literals on the
-// squeezed decoded text (lowered: the chain lower-cases after decoding);
-// nil when they say nothing.
-func (f *valueFilter) decodedCondition(pattern string, lowered bool) *decodedCondition {
-	_, all, anyOf, caseInsensitive, ok := corazaexp.RxLiterals(pattern)
+// squeezed decoded text; nil when they say nothing.
+func (f *valueFilter) decodedCondition(pattern string) *decodedCondition {
+	_, all, anyOf, _, ok := corazaexp.RxLiterals(pattern)
 	if !ok {
 		return nil
 	}
-	c := &decodedCondition{asciiOnly: caseInsensitive || lowered}
+	c := &decodedCondition{}
 	for _, lit := range all {
 		if l, ok := squeezedLiteral(lit); ok {
 			c.all = append(c.all, f.decoded.id(l))
@@ -224,11 +224,11 @@ func base64Value(c byte) int {
 // alphabet (a space, when not removed, ends it too), 3 bytes for 4, and
 // 1 or 2 for a last 2 or 3. ok is false when the decoded bytes have '%',
 // '\', or both '/' and '*' (replaceComments makes a comment of "/*", and
-// of "/ *" after removeWhitespace: review 12); high is whether they have a
-// byte above 0x7f.
-func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high bool) {
+// of "/ *" after removeWhitespace: review 12).
+func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok bool) {
 	var x, n int
 	var slash, star bool
+	var fold foldScanner
 	emit := func(c byte) bool {
 		switch c {
 		case '%', '\\':
@@ -241,14 +241,7 @@ func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high boo
 		if slash && star {
 			return false
 		}
-		high = high || c >= 0x80
-		if squeezedOut(c) {
-			return true
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
+		dst = squeezeByte(dst, c, &fold)
 		return true
 	}
 	for i := 0; i < len(v); i++ {
@@ -262,7 +255,7 @@ func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high boo
 		x = x<<6 | d
 		if n++; n == 4 {
 			if !emit(byte(x>>16)) || !emit(byte(x>>8)) || !emit(byte(x)) {
-				return dst, false, high
+				return dst, false
 			}
 			x, n = 0, 0
 		}
@@ -271,15 +264,123 @@ func squeezeDecoded(v string, spaces bool, dst []byte) (out []byte, ok, high boo
 	case 2:
 		x <<= 12
 		if !emit(byte(x >> 16)) {
-			return dst, false, high
+			return dst, false
 		}
 	case 3:
 		x <<= 6
 		if !emit(byte(x>>16)) || !emit(byte(x>>8)) {
-			return dst, false, high
+			return dst, false
 		}
 	}
-	return dst, true, high
+	return dst, true
+}
+
+// foldedToASCII are the runes above 0x7f that become an ASCII letter in a
+// match: by a pattern's case folding ((?i): Unicode simple folding, in
+// RE2 and Go's regexp) or by t:lowercase (strings.ToLower), as UTF-8,
+// with that letter. TestFoldedToASCIIIsComplete checks every rune.
+var foldedToASCII = [...]struct {
+	utf8   string
+	letter byte
+}{
+	{"\u0130", 'i'}, // LATIN CAPITAL LETTER I WITH DOT ABOVE: lower-cased, 'i'
+	{"\u017F", 's'}, // LATIN SMALL LETTER LONG S: folds with 's'
+	{"\u212A", 'k'}, // KELVIN SIGN: folds with 'k', lower-cased 'k'
+}
+
+// A foldScanner finds the runes of foldedToASCII in a stream of bytes
+// above 0x7f, as UTF-8 decoding reads them: none of their first bytes
+// continues another rune, so a rune's bytes are its wherever they are.
+type foldScanner struct {
+	held [3]byte
+	n    int
+}
+
+// next takes the next byte above 0x7f; the letter of the rune it ends, or
+// 0.
+func (s *foldScanner) next(c byte) byte {
+	s.held[s.n] = c
+	s.n++
+	for {
+		prefix := false
+		for _, f := range foldedToASCII {
+			if len(f.utf8) >= s.n && f.utf8[:s.n] == string(s.held[:s.n]) {
+				if len(f.utf8) == s.n {
+					s.n = 0
+					return f.letter
+				}
+				prefix = true
+			}
+		}
+		if prefix {
+			return 0
+		}
+		// Not the start of one: c may start one itself.
+		if s.n == 1 {
+			s.n = 0
+			return 0
+		}
+		s.held[0], s.n = c, 1
+	}
+}
+
+// reset ends a rune: the next byte (below 0x80) is not part of it.
+func (s *foldScanner) reset() { s.n = 0 }
+
+// squeezeByte appends the next byte c of a text to dst as the text's
+// squeezed form has it (fold: the runes being read).
+func squeezeByte(dst []byte, c byte, fold *foldScanner) []byte {
+	if c >= 0x80 {
+		if letter := fold.next(c); letter != 0 {
+			dst = append(dst, letter)
+		}
+		return dst
+	}
+	fold.reset()
+	if squeezedOut(c) {
+		return dst
+	}
+	if 'A' <= c && c <= 'Z' {
+		c += 'a' - 'A'
+	}
+	return append(dst, c)
+}
+
+// formSeparator ends each form in formsMeet's text: no needle (squeezed
+// literals are ASCII) runs across it.
+const formSeparator = 0x80
+
+// formsMeet reports whether a plain value's forms from decoding on, made
+// by the rule's own transformations (those it matches: each under
+// multiMatch, else the last) and squeezed, meet b's condition. It answers
+// for the values squeezeDecoded refuses: their decoded bytes have '%',
+// '\' or a comment, which the transformations after decoding change, so
+// one squeezed text does not stand for every form; each form does for
+// itself.
+func (f *valueFilter) formsMeet(v string, b *base64Slot, sc *classifyScratch) bool {
+	if b.steps == nil || b.decoded == nil {
+		return true
+	}
+	text := sc.forms[:0]
+	form := v
+	for i, step := range b.steps {
+		form = step(form)
+		if i < b.decodeAt || (!b.multiMatch && i < len(b.steps)-1) {
+			continue
+		}
+		var fold foldScanner
+		for j := 0; j < len(form); j++ {
+			text = squeezeByte(text, form[j], &fold)
+		}
+		text = append(text, formSeparator)
+	}
+	sc.forms = text
+	sc.formsHits = f.decodedAC.find(text, sc.formsHit, sc.formsHits[:0])
+	met := b.decoded.metBy(sc.formsHit)
+	for _, id := range sc.formsHits {
+		sc.formsHit[id>>6] = 0
+	}
+	return met
 }
 
 // metBy reports whether squeezed text holding the needles of hit meets c.
@@ -383,7 +484,7 @@ func plainBase64Run(v string, spaces bool) int {
 // before it.
 func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc *classifyScratch) {
 	var run [2]int
-	var known, done, squeezed, unknown, high [2]bool
+	var known, done, squeezed, unknown [2]bool
 	var hits [2][]int32
 	for _, b := range f.base64 {
 		k := 0
@@ -403,14 +504,18 @@ func (f *valueFilter) classifyBase64(v string, plain bool, mayMatch []uint64, sc
 			if !squeezed[k] {
 				squeezed[k] = true
 				var ok bool
-				sc.decoded, ok, high[k] = squeezeDecoded(v, b.spaces, sc.decoded[:0])
+				sc.decoded, ok = squeezeDecoded(v, b.spaces, sc.decoded[:0])
 				unknown[k] = !ok
 				if ok {
 					hits[k] = f.decodedAC.find(sc.decoded, sc.decodedHit[k], sc.decodedHits[k][:0])
 					sc.decodedHits[k] = hits[k]
 				}
 			}
-			decoded = unknown[k] || (high[k] && b.decoded.asciiOnly) || b.decoded.metBy(sc.decodedHit[k])
+			if unknown[k] {
+				decoded = f.formsMeet(v, &b, sc)
+			} else {
+				decoded = b.decoded.metBy(sc.decodedHit[k])
+			}
 		}
 		bit := uint64(1) << (b.slot & 63)
 		switch {

@@ -3,15 +3,18 @@ package detect
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"math/rand"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/corazawaf/coraza/v3"
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
+	"github.com/wasilibs/go-re2"
 )
 
 // TestBase64Bound checks the bound base64filter.go skips rules by, on the
@@ -214,14 +217,37 @@ func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
 			values = append(values, v)
 		}
 	}
+	// Decoded bytes with the runes case folding or lower-casing makes
+	// ASCII, among invalid UTF-8 and whitespace (base64 of them is plain
+	// when it has no '+' or '/').
+	for _, d := range []string{"\u017Fystem(", "\u212Aill", "\u0130d(", "ev\u0430l(", "\xc5\xc5\xbfx", "\xe2\xe2\x84\xaax",
+		"\xc5 \xbfx", "\xe2\x84 \xaax", "\xe2\x84\xc4\xb0", "\xc4\xc4\xb0\xb0", "\xf0\x9f\xc5\xbf", "a\u00a0b\u2000c",
+		"\xc5\u00a0\xbf", "re\u017Fquire(", "\u212A\u212A\u017F"} {
+		for _, p := range []string{"", "x", "xy", "\xc5", "\xe2\x84"} {
+			for _, e := range []string{base64.RawStdEncoding.EncodeToString([]byte(p + d)), base64.StdEncoding.EncodeToString([]byte(p + d))} {
+				if e = strings.TrimRight(e, "="); plainValue(e) {
+					values = append(values, e, "hello "+e, e[:len(e)/2]+" "+e[len(e)/2:])
+				}
+			}
+		}
+	}
+	// squeeze reads s rune by rune (squeezeDecoded reads the decoded
+	// bytes one at a time, as they are made).
 	squeeze := func(s string) string {
 		var b []byte
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; !squeezedOut(c) {
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b = append(b, c)
+		for _, r := range s {
+			switch {
+			case r == '\u017F':
+				b = append(b, 's')
+			case r == '\u212A':
+				b = append(b, 'k')
+			case r == '\u0130':
+				b = append(b, 'i')
+			case r >= utf8.RuneSelf || squeezedOut(byte(r)):
+			case 'A' <= r && r <= 'Z':
+				b = append(b, byte(r)+'a'-'A')
+			default:
+				b = append(b, byte(r))
 			}
 		}
 		return string(b)
@@ -235,7 +261,7 @@ func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
 		forms := chainForms(t, r.Transformations)
 		decodeAt := slices.Index(r.Transformations, "base64Decode")
 		for _, v := range values {
-			got, ok, _ := squeezeDecoded(v, b.spaces, nil)
+			got, ok := squeezeDecoded(v, b.spaces, nil)
 			if !ok {
 				refused++
 				continue
@@ -276,4 +302,45 @@ func matchedForm(re *regexp.Regexp, fs []string, multiMatch bool) (string, bool)
 		}
 	}
 	return "", false
+}
+
+// TestFoldedToASCIIIsComplete checks foldedToASCII against every rune: a
+// rune above 0x7f that strings.ToLower turns into ASCII, or whose case
+// folding orbit (Go's regexp) has an ASCII letter, is in it with that
+// letter, and RE2's (?i) (the @rx engine) matches an ASCII letter with no
+// other rune of the Basic Multilingual Plane than Go's regexp does.
+func TestFoldedToASCIIIsComplete(t *testing.T) {
+	got := map[rune]byte{}
+	for _, f := range foldedToASCII {
+		r, _ := utf8.DecodeRuneInString(f.utf8)
+		got[r] = f.letter
+	}
+	want := map[rune]byte{}
+	folds := map[rune]bool{} // those that fold with an ASCII letter
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		if l := strings.ToLower(string(r)); strings.IndexFunc(l, func(c rune) bool { return c < utf8.RuneSelf }) >= 0 {
+			if len(l) != 1 {
+				t.Errorf("strings.ToLower(%U) is %q: ASCII with more", r, l)
+			}
+			want[r] = l[0]
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				want[r] = byte(unicode.ToLower(f))
+				folds[r] = true
+			}
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("foldedToASCII is %v, want %v", got, want)
+	}
+	re := re2.MustCompile(`(?i)^[a-z]$`)
+	for r := rune(utf8.RuneSelf); r <= 0xffff; r++ {
+		if utf8.ValidRune(r) && re.MatchString(string(r)) != folds[r] {
+			t.Errorf("RE2: (?i)[a-z] matches %U: %v, Go's folding: %v", r, !folds[r], folds[r])
+		}
+	}
 }

@@ -463,6 +463,10 @@ type classifyScratch struct {
 	decoded     []byte
 	decodedHit  [2][]uint64
 	decodedHits [2][]int32
+	// forms, formsHit and formsHits are formsMeet's text and needles.
+	forms     []byte
+	formsHit  []uint64
+	formsHits []int32
 }
 
 // classify sets the slot of every rule that may match v.
@@ -491,6 +495,7 @@ func (f *valueFilter) classify(v string, mayMatch []uint64) {
 		for k := range sc.decodedHit {
 			sc.decodedHit[k] = make([]uint64, (len(f.decoded.words)+63)/64)
 		}
+		sc.formsHit = make([]uint64, (len(f.decoded.words)+63)/64)
 	}
 	sc.hits = f.ac.findPlain(v, sc.hit, sc.hits[:0])
 	for _, n := range sc.hits {
