@@ -52,8 +52,12 @@ type base64Slot struct {
 	// steps are the rule's transformations (decodeAt: base64Decode's
 	// place), to make the decoded forms of the values squeezeDecoded
 	// refuses (formsMeet).
-	steps    []func(string) string
+	steps    []func(string) (string, bool)
 	decodeAt int
+	// lastChange is the last step after decoding whose result squeezes
+	// differently from its input (decodeAt if none): the steps after it
+	// are squeezeKeeps.
+	lastChange int
 }
 
 // A decodedCondition is what a plain value's decoded forms need for a
@@ -118,7 +122,8 @@ func (f *valueFilter) planBase64(r corazaexp.ValueFilterRule) int {
 	f.conds = append(f.conds, c)
 	slot := len(f.conds) - 1
 	f.base64 = append(f.base64, base64Slot{slot: slot, minRunes: minRunes, spaces: spaces, multiMatch: r.MultiMatch,
-		decoded: f.decodedCondition(pattern), steps: r.Steps, decodeAt: decode})
+		decoded: f.decodedCondition(pattern), steps: r.Steps, decodeAt: decode,
+		lastChange: lastSqueezeChange(r.Transformations, decode)})
 	return slot
 }
 
@@ -289,43 +294,57 @@ var foldedToASCII = [...]struct {
 }
 
 // A foldScanner finds the runes of foldedToASCII in a stream of bytes
-// above 0x7f, as UTF-8 decoding reads them: none of their first bytes
-// continues another rune, so a rune's bytes are its wherever they are.
-type foldScanner struct {
-	held [3]byte
-	n    int
+// above 0x7f, as UTF-8 decoding reads them (none of their first bytes
+// continues another rune, so a rune's bytes are its wherever they are):
+// state is the prefix of one read so far, a state of foldNext.
+type foldScanner struct{ state uint8 }
+
+// foldNext and foldLetter are the scanner's moves on a byte above 0x7f
+// (indexed by the byte - 0x80): the next state, and the letter of the
+// rune the byte ends (0: none). Made from foldedToASCII.
+var foldNext, foldLetter = foldMoves()
+
+func foldMoves() (next [][128]uint8, letter [][128]byte) {
+	prefixes := []string{""} // state i has read prefixes[i]
+	state := map[string]uint8{"": 0}
+	runes := map[string]byte{}
+	for _, f := range foldedToASCII {
+		runes[f.utf8] = f.letter
+		for n := 1; n < len(f.utf8); n++ {
+			if _, ok := state[f.utf8[:n]]; !ok {
+				state[f.utf8[:n]] = uint8(len(prefixes))
+				prefixes = append(prefixes, f.utf8[:n])
+			}
+		}
+	}
+	next = make([][128]uint8, len(prefixes))
+	letter = make([][128]byte, len(prefixes))
+	for i, p := range prefixes {
+		for c := 0x80; c < 0x100; c++ {
+			// The longest end of what was read that is a rune or the
+			// start of one.
+			for read := p + string([]byte{byte(c)}); read != ""; read = read[1:] {
+				if l, ok := runes[read]; ok {
+					letter[i][c-0x80] = l
+					break
+				}
+				if s, ok := state[read]; ok {
+					next[i][c-0x80] = s
+					break
+				}
+			}
+		}
+	}
+	return next, letter
 }
 
 // next takes the next byte above 0x7f; the letter of the rune it ends, or
 // 0.
 func (s *foldScanner) next(c byte) byte {
-	s.held[s.n] = c
-	s.n++
-	for {
-		prefix := false
-		for _, f := range foldedToASCII {
-			if len(f.utf8) >= s.n && f.utf8[:s.n] == string(s.held[:s.n]) {
-				if len(f.utf8) == s.n {
-					s.n = 0
-					return f.letter
-				}
-				prefix = true
-			}
-		}
-		if prefix {
-			return 0
-		}
-		// Not the start of one: c may start one itself.
-		if s.n == 1 {
-			s.n = 0
-			return 0
-		}
-		s.held[0], s.n = c, 1
-	}
+	l := foldLetter[s.state][c-0x80]
+	s.state = foldNext[s.state][c-0x80]
+	return l
 }
-
-// reset ends a rune: the next byte (below 0x80) is not part of it.
-func (s *foldScanner) reset() { s.n = 0 }
 
 // squeezeByte appends the next byte c of a text to dst as the text's
 // squeezed form has it (fold: the runes being read).
@@ -336,7 +355,7 @@ func squeezeByte(dst []byte, c byte, fold *foldScanner) []byte {
 		}
 		return dst
 	}
-	fold.reset()
+	fold.state = 0
 	if squeezedOut(c) {
 		return dst
 	}
@@ -346,33 +365,88 @@ func squeezeByte(dst []byte, c byte, fold *foldScanner) []byte {
 	return append(dst, c)
 }
 
+// squeezeText appends text squeezed to dst.
+func squeezeText(dst []byte, text string) []byte {
+	var fold foldScanner
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= 0x80 {
+			if letter := fold.next(c); letter != 0 {
+				dst = append(dst, letter)
+			}
+			continue
+		}
+		fold.state = 0
+		switch {
+		case 'a' <= c && c <= 'z':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case squeezedOut(c):
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// squeezeKeeps are the transformations whose result squeezes as their
+// input does (TestSqueezeKeepsUnderWhitespaceAndCase): they remove
+// whitespace or change case, which the squeeze drops or folds itself.
+var squeezeKeeps = map[string]bool{"none": true, "removeWhitespace": true, "lowercase": true}
+
+// lastSqueezeChange is the last of chain's transformations after the one
+// at decode that is not in squeezeKeeps; decode if none.
+func lastSqueezeChange(chain []string, decode int) int {
+	last := decode
+	for i := decode + 1; i < len(chain); i++ {
+		if !squeezeKeeps[chain[i]] {
+			last = i
+		}
+	}
+	return last
+}
+
 // formSeparator ends each form in formsMeet's text: no needle (squeezed
 // literals are ASCII) runs across it.
 const formSeparator = 0x80
 
 // formsMeet reports whether a plain value's forms from decoding on, made
-// by the rule's own transformations (those it matches: each under
-// multiMatch, else the last) and squeezed, meet b's condition. It answers
-// for the values squeezeDecoded refuses: their decoded bytes have '%',
-// '\' or a comment, which the transformations after decoding change, so
-// one squeezed text does not stand for every form; each form does for
-// itself.
+// by the rule's own transformations as the engine makes them, and
+// squeezed, meet b's condition. It answers for the values squeezeDecoded
+// refuses: their decoded bytes have '%', '\' or a comment, which the
+// transformations after decoding change, so one squeezed text does not
+// stand for every form; each form does for itself.
+//
+// Without multiMatch the rule matches the last step's result. With it,
+// the engine takes a step's result only when the transformation reports
+// a change, and matches each (review 13: removeWhitespace writes invalid
+// UTF-8 as U+FFFD but reports no change without whitespace, and the next
+// decoder reads the raw bytes). The forms after lastChange squeeze as
+// its does: they are not made.
 func (f *valueFilter) formsMeet(v string, b *base64Slot, sc *classifyScratch) bool {
 	if b.steps == nil || b.decoded == nil {
 		return true
 	}
 	text := sc.forms[:0]
 	form := v
-	for i, step := range b.steps {
-		form = step(form)
-		if i < b.decodeAt || (!b.multiMatch && i < len(b.steps)-1) {
-			continue
+	for i, step := range b.steps[:b.lastChange+1] {
+		out, changed := step(form)
+		switch {
+		case !b.multiMatch:
+			form = out
+		case changed:
+			form = out
+			if i >= b.decodeAt {
+				text = append(squeezeText(text, form), formSeparator)
+			}
+		case i == b.decodeAt:
+			// No decoded form: what follows is made from the value as
+			// it is.
+			text = append(squeezeText(text, form), formSeparator)
 		}
-		var fold foldScanner
-		for j := 0; j < len(form); j++ {
-			text = squeezeByte(text, form[j], &fold)
-		}
-		text = append(text, formSeparator)
+	}
+	if !b.multiMatch {
+		text = append(squeezeText(text, form), formSeparator)
 	}
 	sc.forms = text
 	sc.formsHits = f.decodedAC.find(text, sc.formsHit, sc.formsHits[:0])

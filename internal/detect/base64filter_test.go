@@ -8,12 +8,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/corazawaf/coraza/v3"
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/wasilibs/go-re2"
 )
 
@@ -79,6 +82,7 @@ func TestBase64Bound(t *testing.T) {
 		r := planned[b.slot]
 		re := regexp.MustCompile("(?s)" + r.Argument)
 		forms := chainForms(t, r.Transformations)
+		engine := engineForms(t, r.Transformations, r.MultiMatch)
 		decodeAt := slices.Index(r.Transformations, "base64Decode")
 		for _, v := range values {
 			fs := forms(v)
@@ -100,7 +104,7 @@ func TestBase64Bound(t *testing.T) {
 			} else {
 				kept++
 			}
-			if out, ok := matchedForm(re, fs, r.MultiMatch); ok {
+			if out, ok := matchedForm(re, engine(v)); ok {
 				matched++
 				if !keep {
 					t.Errorf("rule %d matches %q (form %q) but the filter skips it", max(r.ID, r.ParentID), v, out)
@@ -231,27 +235,7 @@ func TestSqueezeDecodedAgreesWithCoraza(t *testing.T) {
 			}
 		}
 	}
-	// squeeze reads s rune by rune (squeezeDecoded reads the decoded
-	// bytes one at a time, as they are made).
-	squeeze := func(s string) string {
-		var b []byte
-		for _, r := range s {
-			switch {
-			case r == '\u017F':
-				b = append(b, 's')
-			case r == '\u212A':
-				b = append(b, 'k')
-			case r == '\u0130':
-				b = append(b, 'i')
-			case r >= utf8.RuneSelf || squeezedOut(byte(r)):
-			case 'A' <= r && r <= 'Z':
-				b = append(b, byte(r)+'a'-'A')
-			default:
-				b = append(b, byte(r))
-			}
-		}
-		return string(b)
-	}
+	squeeze := squeezeByRunes
 	compared, refused := 0, 0
 	for _, b := range f.base64 {
 		r := planned[b.slot]
@@ -291,17 +275,60 @@ func slotKept(f *valueFilter, v string, slot int, mayMatch []uint64) bool {
 // matchedForm is the first of a value's forms fs (after each
 // transformation of a rule's chain) that re matches where the rule looks:
 // its final form, or any form under multiMatch.
-func matchedForm(re *regexp.Regexp, fs []string, multiMatch bool) (string, bool) {
-	check := fs[len(fs)-1:]
-	if multiMatch {
-		check = fs
-	}
-	for _, out := range check {
+func matchedForm(re *regexp.Regexp, fs []string) (string, bool) {
+	for _, out := range fs {
 		if re.MatchString(out) {
 			return out, true
 		}
 	}
 	return "", false
+}
+
+// recordedForms are the values the parapetTestRecord operator was called
+// with (engineForms).
+var recordedForms struct {
+	sync.Mutex
+	once  sync.Once
+	forms []string
+}
+
+type recordOperator struct{}
+
+func (recordOperator) Evaluate(_ plugintypes.TransactionState, v string) bool {
+	recordedForms.forms = append(recordedForms.forms, v)
+	return false
+}
+
+// engineForms returns a function giving the forms of a value that a rule
+// with chain (and multiMatch) matches, as Coraza makes them: the values
+// its operator is called with.
+func engineForms(t *testing.T, chain []string, multiMatch bool) func(string) []string {
+	t.Helper()
+	recordedForms.once.Do(func() {
+		plugins.RegisterOperator("parapetTestRecord", func(plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+			return recordOperator{}, nil
+		})
+	})
+	mm := ""
+	if multiMatch {
+		mm = ",multiMatch"
+	}
+	ts := append([]string{"none"}, chain...)
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(fmt.Sprintf(
+		"SecRuleEngine On\nSecRule ARGS_GET:v \"@parapetTestRecord\" \"id:1,phase:1,pass,t:%s%s\"", strings.Join(ts, ",t:"), mm)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(v string) []string {
+		recordedForms.Lock()
+		defer recordedForms.Unlock()
+		recordedForms.forms = nil
+		tx := waf.NewTransaction()
+		tx.AddGetRequestArgument("v", v)
+		tx.ProcessRequestHeaders()
+		_ = tx.Close()
+		return slices.Clone(recordedForms.forms)
+	}
 }
 
 // TestFoldedToASCIIIsComplete checks foldedToASCII against every rune: a
@@ -341,6 +368,97 @@ func TestFoldedToASCIIIsComplete(t *testing.T) {
 	for r := rune(utf8.RuneSelf); r <= 0xffff; r++ {
 		if utf8.ValidRune(r) && re.MatchString(string(r)) != folds[r] {
 			t.Errorf("RE2: (?i)[a-z] matches %U: %v, Go's folding: %v", r, !folds[r], folds[r])
+		}
+	}
+}
+
+// squeezeByRunes is squeezed text made by reading s rune by rune, as
+// UTF-8 decoding does (squeezeText reads bytes one at a time).
+func squeezeByRunes(s string) string {
+	var b []byte
+	for _, r := range s {
+		switch {
+		case r == '\u017F':
+			b = append(b, 's')
+		case r == '\u212A':
+			b = append(b, 'k')
+		case r == '\u0130':
+			b = append(b, 'i')
+		case r >= utf8.RuneSelf || squeezedOut(byte(r)):
+		case 'A' <= r && r <= 'Z':
+			b = append(b, byte(r)+'a'-'A')
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	return string(b)
+}
+
+// TestSqueezeTextReadsRunes: squeezeText and squeezeByte (a byte at a
+// time) give the text squeezeByRunes gives, on random bytes made mostly of
+// the bytes of the runes foldedToASCII has, other UTF-8 and ASCII.
+func TestSqueezeTextReadsRunes(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	pieces := []string{"\xc4", "\xc5", "\xe2", "\x84", "\xaa", "\xb0", "\xbf", "\xc3", "\xf0\x9f", "\u017F", "\u212A",
+		"\u0130", "\u0131", "\u00e9", "a", "Z", " ", "+", "\t", "%", "\x00", "\xff"}
+	n := 20000
+	if raceEnabled {
+		n = 2000
+	}
+	for range n {
+		var b strings.Builder
+		for range rng.Intn(12) {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		text := b.String()
+		want := squeezeByRunes(text)
+		if got := string(squeezeText(nil, text)); got != want {
+			t.Fatalf("squeezeText(%q) = %q, want %q", text, got, want)
+		}
+		var fold foldScanner
+		var got []byte
+		for i := 0; i < len(text); i++ {
+			got = squeezeByte(got, text[i], &fold)
+		}
+		if string(got) != want {
+			t.Fatalf("squeezeByte over %q gives %q, want %q", text, got, want)
+		}
+	}
+}
+
+// TestSqueezeKeepsUnderWhitespaceAndCase: the transformations of
+// squeezeKeeps (Coraza's own) give text that squeezes as their input
+// does, for every rune alone and random bytes made mostly of the bytes
+// of foldedToASCII's runes, whitespace runes and invalid UTF-8: formsMeet
+// does not make those forms.
+func TestSqueezeKeepsUnderWhitespaceAndCase(t *testing.T) {
+	var texts []string
+	step := 1
+	if raceEnabled {
+		step = 17
+	}
+	for r := rune(0); r <= unicode.MaxRune; r += rune(step) {
+		if utf8.ValidRune(r) {
+			texts = append(texts, string(r), "\xc5"+string(r)+"\xbf", "\xe2\x84"+string(r)+"\xaa")
+		}
+	}
+	rng := rand.New(rand.NewSource(14))
+	pieces := []string{"\xc4", "\xc5", "\xe2", "\x84", "\xaa", "\xb0", "\xbf", "\u017F", "\u212A", "\u0130", "\u00a0",
+		"\u2028", "\u3000", "\u0085", " ", "\t", "+", "a", "Q", "\xff", "\xc2"}
+	for range 20000 / step {
+		var b strings.Builder
+		for range rng.Intn(10) {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		texts = append(texts, b.String())
+	}
+	for name := range squeezeKeeps {
+		forms := chainForms(t, []string{name})
+		for _, text := range texts {
+			out := forms(text)[1]
+			if a, b := squeezeText(nil, text), squeezeText(nil, out); string(a) != string(b) {
+				t.Fatalf("%s(%q) = %q squeezes to %q, its input to %q", name, text, out, b, a)
+			}
 		}
 	}
 }

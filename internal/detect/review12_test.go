@@ -94,14 +94,14 @@ func TestReview12PlainBase64OfAttacks(t *testing.T) {
 	for _, b := range f.base64 {
 		r := planned[b.slot]
 		re := regexp.MustCompile("(?s)" + r.Argument)
-		forms := chainForms(t, r.Transformations)
+		forms := engineForms(t, r.Transformations, r.MultiMatch)
 		bad := 0
 		for _, v := range values {
 			keep := slotKept(f, v, b.slot, mayMatch)
 			if !keep {
 				skipped++
 			}
-			if out, ok := matchedForm(re, forms(v), r.MultiMatch); ok {
+			if out, ok := matchedForm(re, forms(v)); ok {
 				matched++
 				if _, squeezed := squeezeDecoded(v, b.spaces, nil); !squeezed {
 					matchedRefused++ // kept by formsMeet, if at all

@@ -131,10 +131,14 @@ SecRule ARGS "@rx x" "id:1,phase:2,pass,t:none,t:urlDecodeUni,t:base64Decode,t:l
 	want := []string{"SGVsbG8gV29ybGQ", "Hello World", "hello world", "helloworld"}
 	v := in
 	for i, step := range rule.Steps {
-		v = step(v)
-		if v != want[i] {
-			t.Errorf("after step %d (%s): %q, want %q", i, rule.Transformations[i], v, want[i])
+		var changed bool
+		v, changed = step(v)
+		if v != want[i] || !changed {
+			t.Errorf("after step %d (%s): %q (changed %v), want %q", i, rule.Transformations[i], v, changed, want[i])
 		}
+	}
+	if _, changed := rule.Steps[3]("helloworld"); changed {
+		t.Error("removeWhitespace reports a change to a value without whitespace")
 	}
 	if got := rule.Transform(in); got != v {
 		t.Errorf("Transform gives %q, the steps %q", got, v)

@@ -44,9 +44,12 @@ type ValueFilterRule struct {
 	// Transform runs the rule's transformation chain (for tests).
 	Transform func(string) string
 	// Steps are the chain's transformations, one function each, in
-	// order: a value's forms are the results of the steps one after
-	// another (a step that fails leaves its input, as the engine does).
-	Steps []func(string) string
+	// order, each giving its result and whether the transformation
+	// reports a change (a step that fails gives its input, unchanged).
+	// Without multiMatch the engine takes every step's result; with it,
+	// a step's result only when reported changed, and each such result
+	// is a form the rule matches (executeTransformationsMultimatch).
+	Steps []func(string) (string, bool)
 	// Op is the rule's operator. An operator that can say what it
 	// matches (@pm and @pmFromFile: see experimental.PhraseOperator) lets
 	// the filter reason about it as it does about a pattern.
@@ -541,16 +544,16 @@ func (c *valueFilterCache) reset() {
 }
 
 // transformationSteps are ts as ValueFilterRule.Steps.
-func transformationSteps(ts []ruleTransformationParams) []func(string) string {
-	steps := make([]func(string) string, len(ts))
+func transformationSteps(ts []ruleTransformationParams) []func(string) (string, bool) {
+	steps := make([]func(string) (string, bool), len(ts))
 	for i := range ts {
 		f := ts[i].Function
-		steps[i] = func(v string) string {
-			out, _, err := f(v)
+		steps[i] = func(v string) (string, bool) {
+			out, changed, err := f(v)
 			if err != nil {
-				return v
+				return v, false
 			}
-			return out
+			return out, changed
 		}
 	}
 	return steps
