@@ -428,17 +428,15 @@ func (f *valueFilter) formsMeet(v string, b *base64Slot, sc *classifyScratch) bo
 		return true
 	}
 	text := sc.forms[:0]
-	form := v
-	for i, step := range b.steps[:b.lastChange+1] {
-		out, changed := step(form)
+	form := beforeDecoding(v, b.spaces)
+	for i := b.decodeAt; i <= b.lastChange; i++ {
+		out, changed := b.steps[i](form)
 		switch {
 		case !b.multiMatch:
 			form = out
 		case changed:
 			form = out
-			if i >= b.decodeAt {
-				text = append(squeezeText(text, form), formSeparator)
-			}
+			text = append(squeezeText(text, form), formSeparator)
 		case i == b.decodeAt:
 			// No decoded form: what follows is made from the value as
 			// it is.
@@ -455,6 +453,17 @@ func (f *valueFilter) formsMeet(v string, b *base64Slot, sc *classifyScratch) bo
 		sc.formsHit[id>>6] = 0
 	}
 	return met
+}
+
+// beforeDecoding is what the transformations before base64Decode
+// (base64Before) make of the plain value v: v, without its spaces where
+// they are removed (a plain value has no '%', '+' or '\' for the decoders;
+// TestBeforeDecodingIsTheSteps).
+func beforeDecoding(v string, spaces bool) string {
+	if spaces {
+		return strings.ReplaceAll(v, " ", "")
+	}
+	return v
 }
 
 // metBy reports whether squeezed text holding the needles of hit meets c.

@@ -462,3 +462,59 @@ func TestSqueezeKeepsUnderWhitespaceAndCase(t *testing.T) {
 		}
 	}
 }
+
+// TestBeforeDecodingIsTheSteps: for plain values, beforeDecoding gives
+// what the chain's transformations before base64Decode make (Coraza's
+// own, run as the engine runs them with and without multiMatch), for
+// chains of every transformation base64Before allows, in random orders.
+func TestBeforeDecodingIsTheSteps(t *testing.T) {
+	rng := rand.New(rand.NewSource(15))
+	var before []string
+	for name := range base64Before {
+		before = append(before, name)
+	}
+	slices.Sort(before)
+	var rules strings.Builder
+	for id := 1; id <= 60; id++ {
+		chain := []string{}
+		for n := rng.Intn(5); n > 0; n-- {
+			chain = append(chain, before[rng.Intn(len(before))])
+		}
+		chain = append(chain, "base64Decode", "lowercase")
+		mm := ""
+		if id%2 == 0 {
+			mm = ",multiMatch"
+		}
+		fmt.Fprintf(&rules, "SecRule ARGS \"@rx evil\" \"id:%d,phase:2,pass,t:%s%s\"\n", id, strings.Join(chain, ",t:"), mm)
+	}
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(rules.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newValueFilter()
+	waf.(corazaexp.WAFWithValueFilter).SetValueFilter(f.engineFilter())
+	if len(f.base64) != 60 {
+		t.Fatalf("%d of 60 rules planned as base64 rules", len(f.base64))
+	}
+	alphabet := "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._@:-"
+	for range 2000 {
+		v := make([]byte, 1+rng.Intn(40))
+		for i := range v {
+			v[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		if !plainValue(string(v)) {
+			continue
+		}
+		for _, b := range f.base64 {
+			form := string(v)
+			for _, step := range b.steps[:b.decodeAt] {
+				if out, changed := step(form); changed || !b.multiMatch {
+					form = out
+				}
+			}
+			if got := beforeDecoding(string(v), b.spaces); got != form {
+				t.Fatalf("%q: beforeDecoding gives %q, the steps %q", v, got, form)
+			}
+		}
+	}
+}
