@@ -115,10 +115,9 @@ func New(cfg *config.Config) (*Stage, error) {
 // build compiles the stage with whichever @rx operator is registered.
 func build(cfg *config.Config) (*Stage, error) { return buildWith(cfg, true) }
 
-// buildWith is build with the optimisations that must change no answer
-// (fast: the value filter, valuefilter.go, and the paranoia pruning,
-// gates.go) or without them: tests compare the two.
-func buildWith(cfg *config.Config, fast bool) (*Stage, error) {
+// buildWith is build, with the value filter (valuefilter.go) or without
+// it (tests compare the two).
+func buildWith(cfg *config.Config, filter bool) (*Stage, error) {
 	d := cfg.Detection
 	mode, _ := decision.ParseMode(d.Mode)
 	s := &Stage{
@@ -178,22 +177,11 @@ func buildWith(cfg *config.Config, fast bool) (*Stage, error) {
 	if strings.TrimSpace(d.Directives) != "" {
 		wcfg = wcfg.WithDirectives(d.Directives)
 	}
-	if fast {
-		// Last: the other directives are written as the CRS has them.
-		others := strings.Replace(pre.String(), setup, "", 1) + post.String() + d.Directives
-		pruning, err := paranoiaPruning(coreruleset.FS, d.ParanoiaLevel, others)
-		if err != nil {
-			return nil, config.Errors{cfg.Errorf("detection", "building the rule set: %v", err)}
-		}
-		if pruning != "" {
-			wcfg = wcfg.WithDirectives(pruning)
-		}
-	}
 	waf, err := coraza.NewWAF(wcfg)
 	if err != nil {
 		return nil, config.Errors{directiveError(cfg, pre.String(), post.String(), err)}
 	}
-	if fast {
+	if filter {
 		useValueFilter(waf)
 	}
 	s.waf = waf
