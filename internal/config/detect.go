@@ -236,12 +236,14 @@ func (c *Config) validateDetection(bad func(path, format string, args ...any)) {
 				bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q is not a rule id (942100) or range (942100-942199)", id)
 				continue
 			}
-			if lo, hi, ok := strings.Cut(id, "-"); ok {
-				a, _ := strconv.Atoi(lo)
-				b, _ := strconv.Atoi(hi)
-				if a > b {
-					bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q: the range is backwards", id)
-				}
+			lo, hi, isRange := strings.Cut(id, "-")
+			if a, _ := strconv.Atoi(lo); a == 0 {
+				// Coraza gives every SecMarker id 0: without its markers
+				// a CRS skip never ends (901's sampling skip then passes
+				// over the whole rule set: review 14).
+				bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q: rule ids start at 1 (id 0 is every SecMarker's; removing it turns detection off)", id)
+			} else if b, _ := strconv.Atoi(hi); isRange && a > b {
+				bad(fmt.Sprintf("%s.rule_ids[%d]", base, j), "%q: the range is backwards", id)
 			}
 		}
 		for j, t := range e.Tags {

@@ -31,6 +31,7 @@ func TestDetectionBadValuesRefusedAtTheirLines(t *testing.T) {
       fields: ["ARGS:ok", "COOKIE:x"]
     - rule_ids: ["1"]
       tags: [attack-sqli]
+    - rule_ids: ["0", "00-100", "942100"]
 `)
 	_, err := Load(p, nil)
 	if err == nil {
@@ -48,6 +49,8 @@ func TestDetectionBadValuesRefusedAtTheirLines(t *testing.T) {
 		`:10: detection.exclusions[1].rule_ids[2]: "942200-942100": the range is backwards`,
 		`:11: detection.exclusions[1].fields[1]: "COOKIE:x"`,
 		":12: detection.exclusions[2]: give rule_ids or tags",
+		`:14: detection.exclusions[3].rule_ids[0]: "0": rule ids start at 1`,
+		`:14: detection.exclusions[3].rule_ids[1]: "00-100": rule ids start at 1`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
