@@ -3,7 +3,7 @@ GO ?= go
 
 BIN ?= bin/parapet
 
-.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-coraza coraza-verify demo bench fuzz docs
+.PHONY: all build dist dist-check test lint fmt-check vet staticcheck test-race test-volume test-coraza coraza-verify demo bench fuzz docs
 
 all: build
 
@@ -50,7 +50,7 @@ dist-check:
 ## test: everything CI checks: formatting, vet, staticcheck, all tests with the race detector,
 ## and Parapet's copy of Coraza (third_party/coraza): that it is the release plus
 ## its patch series, and its own tests.
-test: lint coraza-verify test-race test-coraza
+test: lint coraza-verify test-race test-volume test-coraza
 
 ## lint: gofmt, vet and staticcheck over Parapet and its copy of Coraza (a
 ## module of its own, so ./... at the root does not reach it).
@@ -79,6 +79,13 @@ coraza-verify:
 
 test-race:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-volume: the tests that compare two engines' answers (the value filter,
+## the phase plan, RE2 against Go's regexp, the base64 checks) at their full
+## volume: under -race they run a sample (raceEnabled), several times slower
+## and finding no race by volume. About two minutes.
+test-volume:
+	$(GO) test -count=1 -timeout 10m -run 'ChangesNoAnswer|NeverSkipsAMatch|SameAnswersAsReleasedRx|StageDifferential|CustomChainsDifferential|PlainBase64OfAttacks|ChainsOfSafeTransformations' ./internal/detect
 
 ## test-coraza: Coraza's own test suite on Parapet's copy (third_party/coraza,
 ## see its PARAPET.md): the engine patches must not change what it answers.
