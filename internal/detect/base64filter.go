@@ -365,7 +365,9 @@ func squeezeByte(dst []byte, c byte, fold *foldScanner) []byte {
 	return append(dst, c)
 }
 
-// squeezeText appends text squeezed to dst.
+// squeezeText appends text squeezed to dst: squeezeByte over its bytes,
+// written out (a call a byte costs formsMeet's kilobytes;
+// TestSqueezeTextReadsRunes holds the two to one answer).
 func squeezeText(dst []byte, text string) []byte {
 	var fold foldScanner
 	for i := 0; i < len(text); i++ {
@@ -422,11 +424,9 @@ const formSeparator = 0x80
 // a change, and matches each (review 13: removeWhitespace writes invalid
 // UTF-8 as U+FFFD but reports no change without whitespace, and the next
 // decoder reads the raw bytes). The forms after lastChange squeeze as
-// its does: they are not made.
+// its does: they are not made. b has a decoded condition (classifyBase64
+// asks only then).
 func (f *valueFilter) formsMeet(v string, b *base64Slot, sc *classifyScratch) bool {
-	if b.steps == nil || b.decoded == nil {
-		return true
-	}
 	text := sc.forms[:0]
 	form := beforeDecoding(v, b.spaces)
 	for i := b.decodeAt; i <= b.lastChange; i++ {
