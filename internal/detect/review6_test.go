@@ -147,7 +147,7 @@ func review6Planned(t *testing.T, cfg *config.Config) (*valueFilter, map[int]cor
 	planned := map[int]corazaexp.ValueFilterRule{}
 	ef.Plan = func(r corazaexp.ValueFilterRule) int {
 		slot := f.plan(r)
-		if slot >= 0 {
+		if slot >= 0 && !f.conds[slot].remembered {
 			planned[slot] = r
 		}
 		return slot
@@ -260,7 +260,7 @@ func TestReview6ChainsOfSafeTransformations(t *testing.T) {
 	ef := f.engineFilter()
 	ef.Plan = func(r corazaexp.ValueFilterRule) int {
 		slot := f.plan(r)
-		if slot >= 0 {
+		if slot >= 0 && !f.conds[slot].remembered {
 			planned = append(planned, r)
 		}
 		return slot

@@ -111,6 +111,9 @@ type rxCondition struct {
 	// reach answers, by the groups of plainGroup a value's bytes fall in,
 	// whether the pattern matches any string of those bytes at all.
 	reach *alphabetReach
+	// remembered: a slot set for every value, for the answer memory
+	// alone (planRemembered).
+	remembered bool
 }
 
 // valueFilter plans the rules (Plan) and answers for values (Classify).
@@ -157,7 +160,7 @@ func newValueFilter() *valueFilter {
 // engineFilter is f as Coraza takes it.
 func (f *valueFilter) engineFilter() *corazaexp.ValueFilter {
 	return &corazaexp.ValueFilter{Plan: f.plan, Planned: f.planned, Classify: f.classify,
-		GroupOf: f.groupOf, ClassifyGroup: f.classifyGroup}
+		GroupOf: f.groupOf, ClassifyGroup: f.classifyGroup, Remember: true}
 }
 
 // needle is the id of the lower-case literal s.
@@ -194,6 +197,14 @@ func (t *needleTable) matcher() *acMatcher {
 // safe and whose pattern needs something of a value (a length, a
 // literal); -1 otherwise.
 func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
+	if slot := f.planReasoned(r); slot >= 0 {
+		return slot
+	}
+	return f.planRemembered(r)
+}
+
+// planReasoned is plan for the rules the filter can reason about.
+func (f *valueFilter) planReasoned(r corazaexp.ValueFilterRule) int {
 	if r.Operator == analyzerOperator {
 		return f.planAnalyzer(r)
 	}
@@ -223,6 +234,32 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 		return -1
 	}
 	f.conds = append(f.conds, c)
+	return len(f.conds) - 1
+}
+
+// valueOnlyOperators answer by the value they are given alone, once
+// their argument has no macro: no transaction data, no side effect but
+// captures on a match.
+var valueOnlyOperators = map[string]bool{
+	"rx": true, "pm": true, "pmf": true, "pmFromFile": true,
+	"detectSQLi": true, "detectXSS": true,
+	"validateByteRange": true, "validateUrlEncoding": true, "validateUtf8Encoding": true,
+	"streq": true, "beginsWith": true, "endsWith": true, "contains": true,
+	"containsWord": true, "within": true, "strmatch": true,
+}
+
+// planRemembered gives a rule the filter cannot reason about a slot set
+// for every value, when its operator answers by the value alone
+// (negated or not, whatever its transformations): Coraza's answer memory
+// (ValueFilter.Remember) then learns, for the values that come back in
+// later requests (a browser's headers, a client's cookies), that the rule
+// did not match them, and passes over it for them as it does for a rule
+// the filter rules out.
+func (f *valueFilter) planRemembered(r corazaexp.ValueFilterRule) int {
+	if !valueOnlyOperators[r.Operator] || strings.Contains(r.Argument, "%{") {
+		return -1
+	}
+	f.conds = append(f.conds, rxCondition{remembered: true})
 	return len(f.conds) - 1
 }
 

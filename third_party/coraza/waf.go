@@ -182,6 +182,10 @@ func (w wafWrapper) Close() error {
 // SetValueFilter implements experimental.WAFWithValueFilter.
 func (w wafWrapper) SetValueFilter(f *corazawaf.ValueFilter) { w.waf.SetValueFilter(f) }
 
+// RememberedValues is how many values the value filter's answer memory
+// holds (Parapet patch; see corazawaf.ValueFilter.Remember).
+func (w wafWrapper) RememberedValues() int { return w.waf.RememberedValues() }
+
 // SetPhasePlan builds (on) or drops the rule group's phase plan (Parapet
 // patch; see corazawaf.RuleGroup.Plan). Before the first transaction
 // only.

@@ -21,6 +21,12 @@ type WAFWithValueFilter interface {
 	SetValueFilter(*ValueFilter)
 }
 
+// WAFWithAnswerMemory is a WAF that reports how many values its value
+// filter's answer memory holds (ValueFilter.Remember). (Parapet patch.)
+type WAFWithAnswerMemory interface {
+	RememberedValues() int
+}
+
 // RxLiterals returns what the @rx literal pre-filter reasons from, for a
 // pattern (Go/RE2 syntax, flags included): the fewest bytes a match can
 // have, literals every match contains (all), literals of which every

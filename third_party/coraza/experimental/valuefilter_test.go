@@ -6,10 +6,13 @@ package experimental_test
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 )
 
 // exactRxFilter is a value filter that answers for every @rx rule without
@@ -142,5 +145,106 @@ SecRule ARGS "@rx x" "id:1,phase:2,pass,t:none,t:urlDecodeUni,t:base64Decode,t:l
 	}
 	if got := rule.Transform(in); got != v {
 		t.Errorf("Transform gives %q, the steps %q", got, v)
+	}
+}
+
+// countingOperators are the calls of @parapetTestCount (a regexp
+// operator) by value.
+var countingOperators = struct {
+	sync.Mutex
+	calls map[string]int
+}{calls: map[string]int{}}
+
+func init() {
+	plugins.RegisterOperator("parapetTestCount", func(o plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+		return countingOperator{regexp.MustCompile(o.Arguments)}, nil
+	})
+}
+
+type countingOperator struct{ re *regexp.Regexp }
+
+func (o countingOperator) Evaluate(_ plugintypes.TransactionState, value string) bool {
+	countingOperators.Lock()
+	countingOperators.calls[value]++
+	countingOperators.Unlock()
+	return o.re.MatchString(value)
+}
+
+// TestValueFilterRemembersMisses: with Remember, a rule that ran on a
+// value in two transactions without matching it is not run on it again
+// (the WAF's answer memory); a value a rule matches is matched every time;
+// and a miss is not remembered for a slot two rules share (another rule
+// of the slot may match the value).
+func TestValueFilterRemembersMisses(t *testing.T) {
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(`
+SecRuleEngine On
+SecRule ARGS "@parapetTestCount evil" "id:1,phase:1,deny,status:403"
+SecRule REQUEST_HEADERS:X-A "@parapetTestCount aaa" "id:2,phase:1,pass,nolog"
+SecRule REQUEST_HEADERS:X-A "@parapetTestCount bbb" "id:3,phase:1,deny,status:403"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := 0
+	waf.(experimental.WAFWithValueFilter).SetValueFilter(&experimental.ValueFilter{
+		Plan: func(r experimental.ValueFilterRule) int {
+			if r.Operator != "parapetTestCount" {
+				return -1
+			}
+			if r.Argument == "bbb" {
+				return 1 // rule 2's slot
+			}
+			slots++
+			return slots - 1
+		},
+		Planned: func() int { return slots },
+		Classify: func(_ string, mayMatch []uint64) {
+			for i := 0; i < slots; i++ {
+				mayMatch[i/64] |= 1 << (i % 64)
+			}
+		},
+		Remember: true,
+	})
+	send := func(uri, xa string) int {
+		tx := waf.NewTransaction()
+		defer tx.Close()
+		tx.ProcessURI(uri, "GET", "HTTP/1.1")
+		tx.AddRequestHeader("Host", "example.com")
+		if xa != "" {
+			tx.AddRequestHeader("X-A", xa)
+		}
+		if it := tx.ProcessRequestHeaders(); it != nil {
+			return it.RuleID
+		}
+		return 0
+	}
+	calls := func(v string) int {
+		countingOperators.Lock()
+		defer countingOperators.Unlock()
+		return countingOperators.calls[v]
+	}
+	for i, want := range []int{1, 2, 2, 2} {
+		if got := send("/?q=benign", ""); got != 0 {
+			t.Fatalf("benign request %d interrupted by rule %d", i+1, got)
+		}
+		if got := calls("benign"); got != want {
+			t.Errorf("after request %d the rule ran %d times on the benign value, want %d", i+1, got, want)
+		}
+	}
+	if n := waf.(experimental.WAFWithAnswerMemory).RememberedValues(); n != 1 {
+		t.Errorf("the memory holds %d values, want 1 (the benign value)", n)
+	}
+	for i := range 4 {
+		if got := send("/?q=evil", ""); got != 1 {
+			t.Errorf("request %d with the attack: interrupted by rule %d, want 1", i+1, got)
+		}
+	}
+	if got := calls("evil"); got != 4 {
+		t.Errorf("the rule ran %d times on the attack in 4 requests, want 4", got)
+	}
+	for i := range 4 {
+		if got := send("/", "bbb"); got != 3 {
+			t.Errorf("request %d with X-A: bbb: interrupted by rule %d, want 3 (rule 2's misses are not its slot's)", i+1, got)
+		}
 	}
 }

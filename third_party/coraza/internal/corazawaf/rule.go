@@ -175,6 +175,10 @@ type Rule struct {
 	// rule can be passed over when its slot is in none of them
 	// (valuefilter.go).
 	filterWhole bool
+	// filterLearns: the rule is the only one with its slot, so its misses
+	// are the slot's, and the WAF's answer memory keeps them
+	// (valuememory.go).
+	filterLearns bool
 }
 
 func (r *Rule) ParentID() int {
@@ -346,9 +350,11 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 				}
 
 				// args represents the transformed variables
+				matchedValue := false
 				for _, carg := range args[:argsLen] {
 					match := r.executeOperator(carg, tx)
 					if match {
+						matchedValue = true
 						mr := tx.matchData.next()
 						*mr = corazarules.MatchData{
 							Variable_:   arg.Variable(),
@@ -416,6 +422,11 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 							Str("arg", carg).
 							Msg("Evaluating operator: " + verdict)
 					}
+				}
+				if filtered && r.filterLearns && !matchedValue {
+					// Not a match, now or in a later transaction
+					// (valuememory.go).
+					tx.noteMissAt(answers, i, arg.Value(), r.filterSlot)
 				}
 			}
 		}

@@ -318,6 +318,9 @@ RulesLoop:
 	// Reset Skip counter at the end of each phase. Skip actions work only within the current processing phase
 	tx.Skip = 0
 
+	if filter {
+		tx.remember() // what this phase's rules learned (valuememory.go)
+	}
 	tx.stopWatches[phase] = time.Now().UnixNano() - ts
 	return tx.IsInterrupted()
 }

@@ -1805,6 +1805,7 @@ func (tx *Transaction) Close() error {
 
 	tx.variables.reset()
 	tx.valueFilter.reset() // drops the references to this request's values
+	tx.valueFilter.txSeq = 0
 	tx.transformationCache.reset()
 	if err := tx.requestBodyBuffer.Reset(); err != nil {
 		errs = append(errs, fmt.Errorf("reseting request body buffer: %v", err))

@@ -80,6 +80,11 @@ type ValueFilter struct {
 	// match the value; it leaves the other slots as they are. It is
 	// called concurrently.
 	ClassifyGroup func(group int, value string, mayMatch []uint64)
+	// Remember keeps, across transactions, the answers of values that
+	// come back, with the slots of the rules that ran on them without a
+	// match cleared (valuememory.go): exact because a slot's rule, like
+	// the filter's answer, depends on the value alone.
+	Remember bool
 }
 
 // maxFilterGroups bounds ValueFilter.GroupOf's groups (one bit each in a
@@ -89,10 +94,10 @@ const maxFilterGroups = 63
 // SetValueFilter plans every rule of the WAF with f. It must be called
 // before the WAF's first transaction; a nil f removes the filter.
 func (w *WAF) SetValueFilter(f *ValueFilter) {
-	w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped = nil, 0, false
+	w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped, w.answerMemory = nil, 0, false, nil
 	for i := range w.Rules.rules {
 		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
-			r.filterSlot = 0
+			r.filterSlot, r.filterLearns = 0, false
 			if f == nil || r.operator == nil {
 				continue
 			}
@@ -132,8 +137,26 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 		r := &w.Rules.rules[i]
 		r.filterWhole = r.filterSlot != 0 && r.filterGroup == 0 && readsWholeCollections(r)
 	}
+	// A rule learns for the answer memory only if no other rule shares
+	// its slot: a miss is the rule's, not its slot's.
+	holders := make(map[int32]int)
+	for i := range w.Rules.rules {
+		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
+			if r.filterSlot != 0 {
+				holders[r.filterSlot]++
+			}
+		}
+	}
+	for i := range w.Rules.rules {
+		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
+			r.filterLearns = f.Remember && r.filterSlot != 0 && holders[r.filterSlot] == 1
+		}
+	}
 	if slots > 0 {
 		w.valueFilter, w.valueFilterSlots, w.valueFilterGrouped = f, slots, grouped
+		if f.Remember {
+			w.answerMemory = newAnswerMemory()
+		}
 	}
 }
 
@@ -287,12 +310,24 @@ type valueFilterCache struct {
 	keys  []vfKey // a power of two long
 	used  int
 	words int
-	// stride is the words per value in bits: words, and with groups one
-	// more, the groups answered so far (bit g for group g).
+	// stride is the words per value in bits: answerWords, then, with an
+	// answer memory, words more: the slots of the rules that ran on the
+	// value without a match in this transaction (valuememory.go).
 	stride int
-	bits   []uint64
-	lists  [8]vfList // the slices read most recently
-	next   int       // the entry of lists to reuse next
+	// answerWords are the value's answers: words, and with groups one
+	// more, the groups answered so far (bit g for group g).
+	answerWords int
+	bits        []uint64
+	// meta is each value's hash in the answer memory (0: not one it
+	// holds) and whether a rule missed it since remember last ran, by
+	// value (its offset in bits over stride).
+	meta []vfMeta
+	// learned: some value has misses to remember; txSeq numbers the
+	// transaction's offers to the memory (0: none made yet).
+	learned bool
+	txSeq   uint64
+	lists   [8]vfList // the slices read most recently
+	next    int       // the entry of lists to reuse next
 	// unions holds, for the collections rules asked about in this phase
 	// (collectionUnion), the union of their values' answers: words
 	// uint64s from unionAt[variable]-1, valid while unionEpoch[variable]
@@ -316,9 +351,13 @@ func (c *valueFilterCache) newPhase() {
 // init sizes the cache for w's filter.
 func (c *valueFilterCache) init(w *WAF) {
 	c.words = (w.valueFilterSlots + 63) / 64
-	c.stride = c.words
+	c.answerWords = c.words
 	if w.valueFilterGrouped {
-		c.stride++
+		c.answerWords++
+	}
+	c.stride = c.answerWords
+	if w.answerMemory != nil {
+		c.stride += c.words
 	}
 	c.keys = make([]vfKey, 64)
 }
@@ -327,6 +366,11 @@ type vfKey struct {
 	p   *byte
 	n   int
 	off int32 // the value's first word in bits, plus one (0: empty slot)
+}
+
+type vfMeta struct {
+	hash    uint64
+	learned bool
 }
 
 // A vfList holds the answers' offsets of one slice of values, by index.
@@ -477,12 +521,24 @@ func (tx *Transaction) valueFilterOffset(value string) int32 {
 			return k.off - 1
 		}
 	}
-	// Not seen this phase: classify it.
+	// Not seen this phase: take its answers from the memory, or classify
+	// it.
 	off := int32(len(c.bits))
 	for range c.stride {
 		c.bits = append(c.bits, 0)
 	}
-	f.Classify(value, c.bits[off:off+int32(c.words)])
+	var hash uint64
+	var known []uint64
+	if m := tx.WAF.answerMemory; m != nil && n <= answerMemoryMaxLen {
+		hash = m.hash(value)
+		known = m.find(value, hash)
+	}
+	c.meta = append(c.meta, vfMeta{hash: hash})
+	if known != nil {
+		copy(c.bits[off:off+int32(c.answerWords)], known)
+	} else {
+		f.Classify(value, c.bits[off:off+int32(c.words)])
+	}
 	c.keys[i] = vfKey{p: p, n: n, off: off + 1}
 	c.used++
 	if 4*c.used > 3*len(c.keys) {
@@ -534,13 +590,15 @@ func (c *valueFilterCache) reset() {
 		return
 	}
 	if len(c.keys) > 4096 {
-		lists := c.lists
-		*c = valueFilterCache{lists: lists}
+		lists, seq := c.lists, c.txSeq
+		*c = valueFilterCache{lists: lists, txSeq: seq}
 		return
 	}
 	clear(c.keys)
 	c.used = 0
 	c.bits = c.bits[:0]
+	c.meta = c.meta[:0]
+	c.learned = false
 }
 
 // transformationSteps are ts as ValueFilterRule.Steps.

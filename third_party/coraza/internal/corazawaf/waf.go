@@ -63,6 +63,9 @@ type WAF struct {
 	valueFilterSlots int
 	// valueFilterGrouped: some slots are answered by group (valuefilter.go).
 	valueFilterGrouped bool
+	// answerMemory keeps the filter's answers for values that come back,
+	// with what rules learned of them (valuememory.go).
+	answerMemory *answerMemory
 
 	// If true, transactions will have access to the request body
 	RequestBodyAccess bool
