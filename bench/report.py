@@ -20,7 +20,9 @@ LABELS = {"direct": "direct to upstream", "bareproxy": "bare Go ReverseProxy",
           "parapet-detect-ratelimit-redis": "Parapet, detection + rate limits + Redis"}
 SCENARIOS = {"get": "benign GET (query, cookies)", "post2k": "2 KB urlencoded form POST",
              "json10k": "10 KB JSON POST", "multipart64k": "64 KB multipart upload",
-             "attack": "attack GET (?id=1' OR '1'='1)"}
+             "attack": "attack GET (?id=1' OR '1'='1)",
+             "getfresh": "benign GET, query values new in every request",
+             "json10kfresh": "10 KB JSON POST, string values new in every request"}
 
 
 def order(names):

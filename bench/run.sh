@@ -350,6 +350,36 @@ $common
 wrk.headers["Content-Type"] = "$(cat "$work/multipart64k.ctype")"
 $(body_from multipart64k)
 LUA
+# The fresh scenarios give every request values no request had before
+# (the engine remembers what its rules learnt of values that come back:
+# these show the cost without that). setup numbers wrk's threads so two
+# threads never send the same value.
+fresh_setup='local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+local function fresh() n = n + 1; return tid .. "x" .. n end'
+cat >"$work/getfresh.lua" <<LUA
+$fresh_setup
+wrk.method = "GET"
+$common
+function request()
+  local v = fresh()
+  return wrk.format(nil, "/?page=" .. v .. "&sort=-date&q=garden+chairs+" .. v)
+end
+LUA
+cat >"$work/json10kfresh.lua" <<LUA
+$fresh_setup
+wrk.method = "POST"
+wrk.path = "/api/echo/"
+$common
+wrk.headers["Content-Type"] = "application/json"
+$(body_from json10k)
+local template = wrk.body
+function request()
+  local v = fresh()
+  return wrk.format(nil, nil, nil, (template:gsub('": "', '": "' .. v .. ' ')))
+end
+LUA
 cat >"$work/attack.lua" <<LUA
 wrk.method = "GET"
 wrk.path = "/?id=1%27%20OR%20%271%27%3D%271&page=2"

@@ -1,12 +1,16 @@
 package detect
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
+	"sync"
 	"testing"
 
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
 
 	"github.com/parapet-waf/parapet/internal/config"
+	"github.com/parapet-waf/parapet/internal/decision"
 )
 
 // TestAnswerMemoryChangesNoAnswer: the engine's answer memory (Coraza
@@ -59,4 +63,55 @@ func TestAnswerMemoryChangesNoAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnswerMemoryUnderConcurrency: requests checked at once by many
+// goroutines share one memory (lock-free: entries are replaced whole).
+// The same header values and query fields come back in every request,
+// benign ones and attacks in turn; every attack is blocked and every
+// benign request passes, however the memory's entries were raced in (run
+// under -race, this also checks the memory's reads and writes).
+func TestAnswerMemoryUnderConcurrency(t *testing.T) {
+	s := stageFromYAML(t, "")
+	attacks := []string{"1' OR '1'='1", "<script>alert(1)</script>", "../../../../etc/passwd", ";cat /etc/passwd"}
+	benign := []string{"garden chairs", "2", "-date", "blue shoes size 42"}
+	const workers, rounds = 8, 40
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*rounds*2)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				ok := benign[(w+i)%len(benign)]
+				bad := attacks[(w+i)%len(attacks)]
+				r := withQuery(typicalGET(), url.Values{"q": {ok}, "page": {"2"}})
+				if d := s.Check(r.Context(), r, &decision.Info{ID: nextRequestID()}); d.Decided() {
+					errs <- fmt.Sprintf("benign q=%q blocked by %v", ok, d.Rules)
+				}
+				r = withQuery(typicalGET(), url.Values{"q": {bad}, "page": {"2"}})
+				if d := s.Check(r.Context(), r, &decision.Info{ID: nextRequestID()}); !d.Decided() {
+					errs <- fmt.Sprintf("attack q=%q passed", bad)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for e := range errs {
+		if n++; n <= 10 {
+			t.Error(e)
+		}
+	}
+	if held := s.waf.(corazaexp.WAFWithAnswerMemory).RememberedValues(); held < 5 {
+		t.Errorf("the memory holds %d values: the test did not use it", held)
+	}
+}
+
+// withQuery is r (a request made by httptest) with query q.
+func withQuery(r *http.Request, q url.Values) *http.Request {
+	r.URL.RawQuery = q.Encode()
+	r.RequestURI = r.URL.RequestURI()
+	return r
 }
