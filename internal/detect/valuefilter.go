@@ -246,6 +246,7 @@ var valueOnlyOperators = map[string]bool{
 	"validateByteRange": true, "validateUrlEncoding": true, "validateUtf8Encoding": true,
 	"streq": true, "beginsWith": true, "endsWith": true, "contains": true,
 	"containsWord": true, "within": true, "strmatch": true,
+	"eq": true, "ge": true, "gt": true, "le": true, "lt": true,
 }
 
 // planRemembered gives a rule the filter cannot reason about a slot set

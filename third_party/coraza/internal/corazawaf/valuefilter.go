@@ -319,15 +319,16 @@ type valueFilterCache struct {
 	answerWords int
 	bits        []uint64
 	// meta is each value's hash in the answer memory (0: not one it
-	// holds) and whether a rule missed it since remember last ran, by
-	// value (its offset in bits over stride).
+	// holds) and whether it has answers to offer it (classified in this
+	// transaction, or missed by a rule since remember last ran), by value
+	// (its offset in bits over stride).
 	meta []vfMeta
-	// learned: some value has misses to remember; txSeq numbers the
-	// transaction's offers to the memory (0: none made yet).
-	learned bool
-	txSeq   uint64
-	lists   [8]vfList // the slices read most recently
-	next    int       // the entry of lists to reuse next
+	// offers: some value has answers to offer the memory; txSeq numbers
+	// the transaction's offers (0: none made yet).
+	offers bool
+	txSeq  uint64
+	lists  [8]vfList // the slices read most recently
+	next   int       // the entry of lists to reuse next
 	// unions holds, for the collections rules asked about in this phase
 	// (collectionUnion), the union of their values' answers: words
 	// uint64s from unionAt[variable]-1, valid while unionEpoch[variable]
@@ -369,8 +370,8 @@ type vfKey struct {
 }
 
 type vfMeta struct {
-	hash    uint64
-	learned bool
+	hash  uint64
+	offer bool
 }
 
 // A vfList holds the answers' offsets of one slice of values, by index.
@@ -538,6 +539,11 @@ func (tx *Transaction) valueFilterOffset(value string) int32 {
 		copy(c.bits[off:off+int32(c.answerWords)], known)
 	} else {
 		f.Classify(value, c.bits[off:off+int32(c.words)])
+		if hash != 0 {
+			// Offered even if no rule learns anything of it: a value
+			// that comes back then costs a look-up, not Classify.
+			c.meta[len(c.meta)-1].offer, c.offers = true, true
+		}
 	}
 	c.keys[i] = vfKey{p: p, n: n, off: off + 1}
 	c.used++
@@ -598,7 +604,7 @@ func (c *valueFilterCache) reset() {
 	c.used = 0
 	c.bits = c.bits[:0]
 	c.meta = c.meta[:0]
-	c.learned = false
+	c.offers = false
 }
 
 // transformationSteps are ts as ValueFilterRule.Steps.

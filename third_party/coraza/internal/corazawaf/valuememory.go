@@ -126,16 +126,17 @@ func (m *answerMemory) offer(v string, h uint64, answers []uint64, tx uint64) {
 }
 
 // remember offers what this phase learned to the WAF's answer memory:
-// every value on which a rule with a slot ran without matching, with
-// that rule's slot cleared from its answers. Called at the end of each
-// phase, while the values are the transaction's.
+// the answers of every value classified in it, and of every value on
+// which a rule with a slot ran without matching, with that rule's slot
+// cleared. Called at the end of each phase, while the values are the
+// transaction's.
 func (tx *Transaction) remember() {
 	c := &tx.valueFilter
 	m := tx.WAF.answerMemory
-	if m == nil || !c.learned {
+	if m == nil || !c.offers {
 		return
 	}
-	c.learned = false
+	c.offers = false
 	if c.txSeq == 0 {
 		c.txSeq = m.txSeq.Add(1)
 	}
@@ -145,10 +146,10 @@ func (tx *Transaction) remember() {
 			continue
 		}
 		at := &c.meta[(k.off-1)/int32(c.stride)]
-		if !at.learned {
+		if !at.offer {
 			continue
 		}
-		at.learned = false
+		at.offer = false
 		off := k.off - 1
 		answers := c.bits[off : off+int32(c.answerWords)]
 		missed := c.bits[off+int32(c.answerWords) : off+int32(c.stride)]
@@ -172,7 +173,7 @@ func (tx *Transaction) noteMiss(off int32, slot int32) {
 	}
 	s := slot - 1
 	c.bits[off+int32(c.answerWords)+s>>6] |= 1 << (uint(s) & 63)
-	at.learned, c.learned = true, true
+	at.offer, c.offers = true, true
 }
 
 // noteMissAt is noteMiss for values[i] of the slice l is aligned with (l
