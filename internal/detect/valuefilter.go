@@ -245,19 +245,21 @@ var valueOnlyOperators = map[string]bool{
 	"detectSQLi": true, "detectXSS": true,
 	"validateByteRange": true, "validateUrlEncoding": true, "validateUtf8Encoding": true,
 	"streq": true, "beginsWith": true, "endsWith": true, "contains": true,
-	"containsWord": true, "within": true, "strmatch": true,
+	"within": true, "strmatch": true,
 	"eq": true, "ge": true, "gt": true, "le": true, "lt": true,
 }
 
 // planRemembered gives a rule the filter cannot reason about a slot set
 // for every value, when its operator answers by the value alone
-// (negated or not, whatever its transformations): Coraza's answer memory
+// (negated or not, whatever its transformations; but not a negated one
+// with capture, whose miss is a match of its operator that wrote
+// TX:0-9, review 15): Coraza's answer memory
 // (ValueFilter.Remember) then learns, for the values that come back in
 // later requests (a browser's headers, a client's cookies), that the rule
 // did not match them, and passes over it for them as it does for a rule
 // the filter rules out.
 func (f *valueFilter) planRemembered(r corazaexp.ValueFilterRule) int {
-	if !valueOnlyOperators[r.Operator] || strings.Contains(r.Argument, "%{") {
+	if !valueOnlyOperators[r.Operator] || strings.Contains(r.Argument, "%{") || r.Negated && r.Capture {
 		return -1
 	}
 	f.conds = append(f.conds, rxCondition{remembered: true})

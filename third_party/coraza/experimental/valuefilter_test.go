@@ -248,3 +248,43 @@ SecRule REQUEST_HEADERS:X-A "@parapetTestCount bbb" "id:3,phase:1,deny,status:40
 		}
 	}
 }
+
+// TestValueFilterRemembersNoSideEffect: a negated operator's rule misses
+// when its operator matched, and with capture that match wrote TX:0-9,
+// which a later rule may read (an allow-list of captured endpoints).
+// Such a miss is not remembered: passing over the rule would lose the
+// capture (review 15).
+func TestValueFilterRemembersNoSideEffect(t *testing.T) {
+	waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(`
+SecRuleEngine On
+SecRule ARGS:p "!@rx ^/api/(\w+)" "id:4,phase:1,pass,nolog,capture"
+SecRule TX:1 "@streq admin" "id:5,phase:1,deny,status:403"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := 0
+	waf.(experimental.WAFWithValueFilter).SetValueFilter(&experimental.ValueFilter{
+		Plan: func(experimental.ValueFilterRule) int {
+			slots++
+			return slots - 1
+		},
+		Planned: func() int { return slots },
+		Classify: func(_ string, mayMatch []uint64) {
+			for i := 0; i < slots; i++ {
+				mayMatch[i/64] |= 1 << (i % 64)
+			}
+		},
+		Remember: true,
+	})
+	for i := range 4 {
+		tx := waf.NewTransaction()
+		tx.ProcessURI("/?p=/api/admin", "GET", "HTTP/1.1")
+		tx.AddRequestHeader("Host", "example.com")
+		it := tx.ProcessRequestHeaders()
+		if it == nil || it.RuleID != 5 {
+			t.Errorf("request %d to /api/admin: %+v, want rule 5's interruption", i+1, it)
+		}
+		tx.Close()
+	}
+}

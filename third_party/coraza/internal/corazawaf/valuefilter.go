@@ -50,6 +50,8 @@ type ValueFilterRule struct {
 	// a step's result only when reported changed, and each such result
 	// is a form the rule matches (executeTransformationsMultimatch).
 	Steps []func(string) (string, bool)
+	// Capture: the rule captures its operator's matches into TX:0-9.
+	Capture bool
 	// Op is the rule's operator. An operator that can say what it
 	// matches (@pm and @pmFromFile: see experimental.PhraseOperator) lets
 	// the filter reason about it as it does about a pattern.
@@ -138,7 +140,10 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 		r.filterWhole = r.filterSlot != 0 && r.filterGroup == 0 && readsWholeCollections(r)
 	}
 	// A rule learns for the answer memory only if no other rule shares
-	// its slot: a miss is the rule's, not its slot's.
+	// its slot (a miss is the rule's, not its slot's), and its misses
+	// have no side effect: a negated operator's rule misses when the
+	// operator matched, and with capture that match wrote TX:0-9, which
+	// passing over the rule later would not (review 15).
 	holders := make(map[int32]int)
 	for i := range w.Rules.rules {
 		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
@@ -149,7 +154,8 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 	}
 	for i := range w.Rules.rules {
 		for r := &w.Rules.rules[i]; r != nil; r = r.Chain {
-			r.filterLearns = f.Remember && r.filterSlot != 0 && holders[r.filterSlot] == 1
+			r.filterLearns = f.Remember && r.filterSlot != 0 && holders[r.filterSlot] == 1 &&
+				!(r.operator.Negation && r.Capture)
 		}
 	}
 	if slots > 0 {
@@ -293,8 +299,9 @@ func (r *Rule) valueFilterRule() ValueFilterRule {
 			out, _ := r.executeTransformations(v)
 			return out
 		},
-		Steps: transformationSteps(r.transformations),
-		Op:    r.operator.Operator,
+		Steps:   transformationSteps(r.transformations),
+		Capture: r.Capture,
+		Op:      r.operator.Operator,
 	}
 }
 

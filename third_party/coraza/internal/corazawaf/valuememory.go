@@ -26,7 +26,13 @@ import (
 // match cleared: a later transaction takes the value's answers from it
 // (no Classify call) and passes over those rules as it passes over the
 // ones the filter rules out. What it keeps is learned, never guessed: a
-// slot is cleared only after its rule ran on the value without a match.
+// slot is cleared only after its rule ran on the value without a match,
+// and only for a rule whose misses leave nothing behind (not a negated
+// operator with capture: its miss is the operator's match, which wrote
+// TX:0-9).
+//
+// Learned misses are facts about the rule set: a WAF's memory lives and
+// dies with it (a new rule set is a new WAF, with an empty memory).
 
 const (
 	// answerMemorySlots is the number of values the memory holds at most.
