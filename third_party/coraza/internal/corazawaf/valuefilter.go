@@ -224,19 +224,39 @@ func readsWholeCollections(r *Rule) bool {
 
 // cannotMatch reports whether r, a rule with filterWhole, can match none
 // of the values it reads in this phase: its slot is clear in the union
-// of the answers of every value of each collection it reads. The engine
+// of the answers of every value of each collection it reads, or, for a
+// variable with a key (REQUEST_HEADERS:User-Agent), of that key's
+// values (a collection's other values do not reach the rule). The engine
 // then passes over the rule without evaluating it, which is what
 // evaluating it would come to (no value reaches the operator, so nothing
 // matches and no action runs), without collecting its variables.
 func (tx *Transaction) cannotMatch(r *Rule) bool {
 	s := r.filterSlot - 1
 	for i := range r.variables {
-		u := tx.collectionUnion(r.variables[i].Variable)
+		rv := &r.variables[i]
+		if rv.KeyStr != "" && rv.KeyRx == nil {
+			if tx.keyMayMatch(rv, s) {
+				return false
+			}
+			continue
+		}
+		u := tx.collectionUnion(rv.Variable)
 		if u[s>>6]&(1<<(uint(s)&63)) != 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// keyMayMatch reports whether slot s may match one of the values of rv's
+// key.
+func (tx *Transaction) keyMayMatch(rv *ruleVariableParams, s int32) bool {
+	for _, m := range tx.collect(rv) {
+		if tx.valueFilter.bit(tx.valueFilterOffset(m.Value()), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // collectionUnion returns the union of the answers of every value of the
