@@ -206,8 +206,11 @@ func TestPipeAccountKeepsOneOwnerToItsShare(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if !greedy.Spent() || greedy.Held() > 2<<20+PipeChunk {
-		t.Fatalf("the greedy account holds %d bytes (share 2 MB)", greedy.Held())
+	// Each of its pipes may hold one chunk over the share when it holds
+	// nothing else (so that it still moves, at its reader's pace): with
+	// three writers racing, two or three can be there at once.
+	if over := int64(len(pipes)) * PipeChunk; !greedy.Spent() || greedy.Held() > 2<<20+over {
+		t.Fatalf("the greedy account holds %d bytes (share 2 MB, and a chunk for each of its %d pipes)", greedy.Held(), len(pipes))
 	}
 	if _, disk := b.InUse(); disk > 2<<20+PipeChunk {
 		t.Fatalf("the greedy account's pipes hold %d bytes of disk, past its share", disk)
