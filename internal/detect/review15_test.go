@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"math/rand"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -233,52 +232,8 @@ func review15SymDiff(a, b []int) []int {
 	return d
 }
 
-// TestReview15ShuffledPasses is TestAnswerMemoryChangesNoAnswer with the
-// requests in a different random order on each pass, so that values the
-// memory learned from one request (a benign one) come back in others (an
-// attack's headers, cookies, names), not only in the same request again.
-func TestReview15ShuffledPasses(t *testing.T) {
-	reqs := append(sameAnswerRequests(t),
-		reqCase{"bench GET", typicalGET},
-		reqCase{"bench form", func() *http.Request { return formPOST(form2KB()) }},
-	)
-	for _, cfg := range []struct {
-		name string
-		cfg  *config.Config
-	}{{"default", config.Default()}, {"paranoia-4-monitor", paranoia4Monitor()}} {
-		t.Run(cfg.name, func(t *testing.T) {
-			useRE2()
-			memoizeOperators()
-			with, err := buildWith(cfg.cfg, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			without, err := buildWith(cfg.cfg, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := make([]string, len(reqs))
-			for i, rq := range reqs {
-				want[i] = observed(without, rq.make()).String()
-			}
-			rng := rand.New(rand.NewSource(15))
-			for pass := 1; pass <= 4; pass++ {
-				differ := 0
-				for _, i := range rng.Perm(len(reqs)) {
-					rq := reqs[i]
-					if got := observed(with, rq.make()).String(); got != want[i] {
-						differ++
-						if differ <= 10 {
-							t.Errorf("pass %d, %s:\n with the memory:    %s\n without the filter: %s", pass, rq.name, got, want[i])
-						}
-					}
-				}
-				t.Logf("pass %d: %d requests, %d answered differently; the memory holds %d values", pass, len(reqs), differ,
-					with.waf.(corazaexp.WAFWithAnswerMemory).RememberedValues())
-			}
-		})
-	}
-}
+// Review 15's shuffled passes (the corpora in a new random order on each
+// pass) are part of TestAnswerMemoryChangesNoAnswer.
 
 // TestReview15ConcurrentMemory sends the corpora's requests from several
 // goroutines at once through one stage, so that transactions offer,

@@ -204,16 +204,7 @@ func TestValueFilterChangesNoAnswer(t *testing.T) {
 		cfg  *config.Config
 	}{{"default", config.Default()}, {"paranoia-4-monitor", pl4}} {
 		t.Run(cfg.name, func(t *testing.T) {
-			useRE2()
-			memoizeOperators()
-			with, err := buildWith(cfg.cfg, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			without, err := buildWith(cfg.cfg, false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			with, without := filterStages(t, cfg.cfg)
 			differ, named := 0, 0
 			for _, rq := range reqs {
 				a, b := observed(with, rq.make()), observed(without, rq.make())
@@ -465,4 +456,21 @@ func TestValueFilterNeverSkipsAMatch(t *testing.T) {
 		}
 	}
 	t.Logf("%d plain values, %d planned rules checked (%v), %d (rule, value) matches all kept", tested, len(checks), kinds, matched)
+}
+
+// filterStages builds cfg's stage with the value filter (and Coraza's
+// answer memory) and without it, with RE2 and the memoized operators.
+func filterStages(t *testing.T, cfg *config.Config) (with, without *Stage) {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	with, err := buildWith(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err = buildWith(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return with, without
 }
