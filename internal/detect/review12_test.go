@@ -236,17 +236,7 @@ func review12Values() []string {
 // as a query argument, a form field, a cookie, an argument name and a
 // JSON string, and requires the same decision and matched rules.
 func TestReview12StageDifferential(t *testing.T) {
-	useRE2()
-	memoizeOperators()
-	cfg := paranoia4Monitor()
-	with, err := buildWith(cfg, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	without, err := buildWith(cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	with, without := filterStages(t, paranoia4Monitor())
 	values := review12Values()
 	rng := rand.New(rand.NewSource(1212))
 	rng.Shuffle(len(values), func(i, j int) { values[i], values[j] = values[j], values[i] })

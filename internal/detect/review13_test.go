@@ -16,6 +16,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3"
 	corazaexp "github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/types"
 )
 
 // TestReview13MultiMatchKeepsRawBytesPastRemoveWhitespace: formsMeet
@@ -95,6 +96,11 @@ func r13Matched(waf coraza.WAF, v string) []int {
 	tx.AddGetRequestArgument("q", v)
 	tx.ProcessRequestHeaders()
 	_, _ = tx.ProcessRequestBody()
+	return matchedIDs(tx)
+}
+
+// matchedIDs is the ids of the rules tx matched, sorted.
+func matchedIDs(tx types.Transaction) []int {
 	var ids []int
 	for _, m := range tx.MatchedRules() {
 		ids = append(ids, m.Rule().ID())

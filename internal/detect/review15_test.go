@@ -170,12 +170,7 @@ func review15Differential(t *testing.T, negatedCapture bool) {
 			tx.AddRequestHeader("Cookie", "c="+url.QueryEscape(cookie))
 			tx.ProcessRequestHeaders()
 			_, _ = tx.ProcessRequestBody()
-			var ids []int
-			for _, m := range tx.MatchedRules() {
-				ids = append(ids, m.Rule().ID())
-			}
-			slices.Sort(ids)
-			return ids
+			return matchedIDs(tx)
 		}
 		n := 3000
 		if raceEnabled {
@@ -247,17 +242,7 @@ func TestReview15ConcurrentMemory(t *testing.T) {
 			reqs = append(reqs, rq)
 		}
 	}
-	useRE2()
-	memoizeOperators()
-	cfg := config.Default()
-	with, err := buildWith(cfg, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	without, err := buildWith(cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	with, without := filterStages(t, config.Default())
 	want := make([]decision.Decision, len(reqs))
 	for i, rq := range reqs {
 		r := rq.make()
