@@ -53,6 +53,9 @@ SecRule ARGS:foo "@rx evil" "id:2,phase:2,deny,status:403"
 SecRule ARGS_NAMES|REQUEST_HEADERS_NAMES "@rx (?i)^bad" "id:3,phase:2,deny,status:403"
 SecRule &ARGS "@rx ^3$" "id:4,phase:1,deny,status:403"
 SecRule REQUEST_BODY "@rx (?i)drop" "id:5,phase:2,deny,status:403"
+SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@rx wicked" "id:6,phase:1,deny,status:403"
+SecRule REQUEST_URI "@beginsWith /skip/" "id:7,phase:1,pass,nolog,ctl:ruleRemoveTargetById=8;REQUEST_FILENAME"
+SecRule REQUEST_FILENAME|ARGS "@rx vile" "id:8,phase:1,deny,status:403"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +79,11 @@ SecRule REQUEST_BODY "@rx (?i)drop" "id:5,phase:2,deny,status:403"
 		{name: "a header's name", uri: "/", headers: [][2]string{{"Badheader", "1"}}, want: 3},
 		{name: "a count is not one of the values", uri: "/?a=1&b=2&c=x", want: 4},
 		{name: "the raw body", uri: "/", body: "x=1&y=DROP", want: 5},
+		{name: "a header a rule's exception names", uri: "/", headers: [][2]string{{"Referer", "wicked"}}},
+		{name: "a header beside the exception", uri: "/", headers: [][2]string{{"Referer", "wicked"}, {"X-Note", "wicked"}}, want: 6},
+		{name: "a variable ctl took from the rule", uri: "/skip/vile?q=ok"},
+		{name: "another variable of that rule", uri: "/skip/vile?q=vile", want: 8},
+		{name: "the variable, where ctl did not take it", uri: "/vile", want: 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx := waf.NewTransaction()

@@ -179,6 +179,10 @@ type Rule struct {
 	// are the slot's, and the WAF's answer memory keeps them
 	// (valuememory.go).
 	filterLearns bool
+	// filterExcept, for a rule with filterWhole, is by variable the
+	// variable's set of exceptions plus one (0: none), numbered per WAF
+	// (valuefilter.go's exceptUnion).
+	filterExcept []uint16
 }
 
 func (r *Rule) ParentID() int {

@@ -135,10 +135,40 @@ func (w *WAF) SetValueFilter(f *ValueFilter) {
 			}
 		}
 	}
+	sets := map[string]uint16{}
 	for i := range w.Rules.rules {
 		r := &w.Rules.rules[i]
 		r.filterWhole = r.filterSlot != 0 && r.filterGroup == 0 && readsWholeCollections(r)
+		r.filterExcept = nil
+		if !r.filterWhole {
+			continue
+		}
+		for vi := range r.variables {
+			rv := &r.variables[vi]
+			if len(rv.Exceptions) == 0 || rv.KeyStr != "" || rv.KeyRx != nil {
+				continue
+			}
+			// Variables with the same exceptions read the same values:
+			// one union per phase serves them all.
+			key := rv.Variable.Name()
+			for _, ex := range rv.Exceptions {
+				key += "\x00" + ex.KeyStr
+				if ex.KeyRx != nil {
+					key += "\x00/" + ex.KeyRx.String()
+				}
+			}
+			id, ok := sets[key]
+			if !ok {
+				id = uint16(len(sets) + 1)
+				sets[key] = id
+			}
+			if r.filterExcept == nil {
+				r.filterExcept = make([]uint16, len(r.variables))
+			}
+			r.filterExcept[vi] = id
+		}
 	}
+	w.valueFilterExceptSets = len(sets)
 	// A rule learns for the answer memory only if no other rule shares
 	// its slot (a miss is the rule's, not its slot's), and its misses
 	// have no side effect: a negated operator's rule misses when the
@@ -232,20 +262,76 @@ func readsWholeCollections(r *Rule) bool {
 // matches and no action runs), without collecting its variables.
 func (tx *Transaction) cannotMatch(r *Rule) bool {
 	s := r.filterSlot - 1
+	removed := tx.removedTargets(r.ID_)
 	for i := range r.variables {
 		rv := &r.variables[i]
+		if removesAll(removed, rv.Variable) {
+			continue // ctl took the whole variable from the rule
+		}
 		if rv.KeyStr != "" && rv.KeyRx == nil {
 			if tx.keyMayMatch(rv, s) {
 				return false
 			}
 			continue
 		}
-		u := tx.collectionUnion(rv.Variable)
+		var u []uint64
+		if r.filterExcept != nil && r.filterExcept[i] != 0 {
+			u = tx.exceptUnion(rv, r.filterExcept[i])
+		} else {
+			u = tx.collectionUnion(rv.Variable)
+		}
 		if u[s>>6]&(1<<(uint(s)&63)) != 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// removesAll reports whether one of a rule's target removals for this
+// transaction (ctl:ruleRemoveTargetById) takes every value of v: a
+// removal without a key (CRS 941010 removes REQUEST_FILENAME from the XSS
+// rules on most requests). The rule then reads none of v's values
+// (exceptsWith), so its answers do not count.
+func removesAll(removed []ruleVariableParams, v variables.RuleVariable) bool {
+	for i := range removed {
+		if c := &removed[i]; c.Variable == v && c.KeyStr == "" && c.KeyRx == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// exceptUnion is collectionUnion without the values rv's exceptions name
+// (the values a rule reading rv reads: doEvaluate skips the others), made
+// once per phase for each set of exceptions (set, from filterExcept).
+func (tx *Transaction) exceptUnion(rv *ruleVariableParams, set uint16) []uint64 {
+	c := &tx.valueFilter
+	if c.words == 0 {
+		c.init(tx.WAF)
+	}
+	if at := c.exceptAt[set-1]; at.off != 0 && at.epoch == c.epoch {
+		return c.unions[at.off-1 : at.off-1+int32(c.words)]
+	}
+	off := int32(len(c.unions))
+	for range c.words {
+		c.unions = append(c.unions, 0)
+	}
+	var values []types.MatchData
+	if col := tx.Collection(rv.Variable); col != nil {
+		values = col.FindAll()
+	}
+	for _, m := range values {
+		if rv.excepts(m.Key()) {
+			continue
+		}
+		at := tx.valueFilterOffset(m.Value())
+		u := c.unions[off : off+int32(c.words)]
+		for w := range u {
+			u[w] |= c.bits[at+int32(w)]
+		}
+	}
+	c.exceptAt[set-1] = vfUnionAt{off: off + 1, epoch: c.epoch}
+	return c.unions[off : off+int32(c.words)]
 }
 
 // keyMayMatch reports whether slot s may match one of the values of rv's
@@ -364,6 +450,8 @@ type valueFilterCache struct {
 	unionAt    [256]int32
 	unionEpoch [256]uint32
 	epoch      uint32
+	// exceptAt is exceptUnion's place in unions, by set of exceptions.
+	exceptAt []vfUnionAt
 }
 
 // newPhase forgets the collections' unions: a request phase begins after
@@ -372,6 +460,7 @@ func (c *valueFilterCache) newPhase() {
 	c.epoch++
 	if c.epoch == 0 { // wrapped: an old entry could look current
 		clear(c.unionAt[:])
+		clear(c.exceptAt)
 	}
 	c.unions = c.unions[:0]
 }
@@ -387,6 +476,7 @@ func (c *valueFilterCache) init(w *WAF) {
 	if w.answerMemory != nil {
 		c.stride += c.words
 	}
+	c.exceptAt = make([]vfUnionAt, w.valueFilterExceptSets)
 	c.keys = make([]vfKey, 64)
 }
 
@@ -394,6 +484,12 @@ type vfKey struct {
 	p   *byte
 	n   int
 	off int32 // the value's first word in bits, plus one (0: empty slot)
+}
+
+// vfUnionAt is where a union is in unions (plus one) and its phase.
+type vfUnionAt struct {
+	off   int32
+	epoch uint32
 }
 
 type vfMeta struct {

@@ -66,6 +66,9 @@ type WAF struct {
 	// answerMemory keeps the filter's answers for values that come back,
 	// with what rules learned of them (valuememory.go).
 	answerMemory *answerMemory
+	// valueFilterExceptSets numbers the sets of exceptions of the
+	// variables of rules the filter may pass over (valuefilter.go).
+	valueFilterExceptSets int
 
 	// If true, transactions will have access to the request body
 	RequestBodyAccess bool
