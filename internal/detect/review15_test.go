@@ -237,8 +237,15 @@ func review15SymDiff(a, b []int) []int {
 func TestReview15ConcurrentMemory(t *testing.T) {
 	all := sameAnswerRequests(t)
 	var reqs []reqCase
+	// Under -race (what this test is for) every fourth of them: the
+	// answers themselves are compared at full volume without it
+	// (TestAnswerMemoryChangesNoAnswer in make test-volume).
+	keep := 1
+	if raceEnabled {
+		keep = 4
+	}
 	for i, rq := range all {
-		if !strings.HasPrefix(rq.name, "CRS ") || i%7 == 0 {
+		if (!strings.HasPrefix(rq.name, "CRS ") || i%7 == 0) && i%keep == 0 {
 			reqs = append(reqs, rq)
 		}
 	}
