@@ -309,29 +309,11 @@ func (tx *Transaction) exceptUnion(rv *ruleVariableParams, set uint16) []uint64 
 	if c.words == 0 {
 		c.init(tx.WAF)
 	}
-	if at := c.exceptAt[set-1]; at.off != 0 && at.epoch == c.epoch {
-		return c.unions[at.off-1 : at.off-1+int32(c.words)]
+	at := &c.exceptAt[set-1]
+	if at.off == 0 || at.epoch != c.epoch {
+		*at = vfUnionAt{off: tx.makeUnion(rv.Variable, rv) + 1, epoch: c.epoch}
 	}
-	off := int32(len(c.unions))
-	for range c.words {
-		c.unions = append(c.unions, 0)
-	}
-	var values []types.MatchData
-	if col := tx.Collection(rv.Variable); col != nil {
-		values = col.FindAll()
-	}
-	for _, m := range values {
-		if rv.excepts(m.Key()) {
-			continue
-		}
-		at := tx.valueFilterOffset(m.Value())
-		u := c.unions[off : off+int32(c.words)]
-		for w := range u {
-			u[w] |= c.bits[at+int32(w)]
-		}
-	}
-	c.exceptAt[set-1] = vfUnionAt{off: off + 1, epoch: c.epoch}
-	return c.unions[off : off+int32(c.words)]
+	return c.unions[at.off-1 : at.off-1+int32(c.words)]
 }
 
 // keyMayMatch reports whether slot s may match one of the values of rv's
@@ -353,10 +335,18 @@ func (tx *Transaction) collectionUnion(v variables.RuleVariable) []uint64 {
 	if c.words == 0 {
 		c.init(tx.WAF)
 	}
-	if c.unionAt[v] != 0 && c.unionEpoch[v] == c.epoch {
-		off := c.unionAt[v] - 1
-		return c.unions[off : off+int32(c.words)]
+	if c.unionAt[v] == 0 || c.unionEpoch[v] != c.epoch {
+		c.unionAt[v], c.unionEpoch[v] = tx.makeUnion(v, nil)+1, c.epoch
 	}
+	off := c.unionAt[v] - 1
+	return c.unions[off : off+int32(c.words)]
+}
+
+// makeUnion appends to unions the union of the answers of every value of
+// the collection v but those except's exceptions name (nil: none), and
+// returns where it starts.
+func (tx *Transaction) makeUnion(v variables.RuleVariable, except *ruleVariableParams) int32 {
+	c := &tx.valueFilter
 	off := int32(len(c.unions))
 	for range c.words {
 		c.unions = append(c.unions, 0)
@@ -367,14 +357,16 @@ func (tx *Transaction) collectionUnion(v variables.RuleVariable) []uint64 {
 		values = col.FindAll()
 	}
 	for _, m := range values {
+		if except != nil && except.excepts(m.Key()) {
+			continue
+		}
 		at := tx.valueFilterOffset(m.Value())
 		u := c.unions[off : off+int32(c.words)]
 		for w := range u {
 			u[w] |= c.bits[at+int32(w)]
 		}
 	}
-	c.unionAt[v], c.unionEpoch[v] = off+1, c.epoch
-	return c.unions[off : off+int32(c.words)]
+	return off
 }
 
 func (r *Rule) valueFilterRule() ValueFilterRule {

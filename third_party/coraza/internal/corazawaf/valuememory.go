@@ -166,35 +166,28 @@ func (tx *Transaction) remember() {
 	}
 }
 
-// noteMiss records that the rule with slot (as stored: slot+1) ran on the
-// value whose answers are at off and did not match it.
-func (tx *Transaction) noteMiss(off int32, slot int32) {
-	c := &tx.valueFilter
-	if tx.WAF.answerMemory == nil {
-		return
+// noteMissAt records that the rule with slot (as stored: slot+1) ran on
+// values[i] of the slice l is aligned with (l nil: no list) and did not
+// match it. Only a rule with filterLearns calls it, so the WAF has a
+// memory.
+func (tx *Transaction) noteMissAt(l *vfList, i int, value string, slot int32) {
+	off := int32(-1)
+	if l != nil {
+		if a := &l.at[i]; a.off != 0 && a.p == unsafe.StringData(value) && a.n == len(value) {
+			off = a.off - 1
+		}
 	}
+	if off < 0 {
+		off = tx.valueFilterOffset(value)
+	}
+	c := &tx.valueFilter
 	at := &c.meta[off/int32(c.stride)]
 	if at.hash == 0 {
-		return // not a value the memory holds
+		return // longer than the memory holds
 	}
 	s := slot - 1
 	c.bits[off+int32(c.answerWords)+s>>6] |= 1 << (uint(s) & 63)
 	at.offer, c.offers = true, true
-}
-
-// noteMissAt is noteMiss for values[i] of the slice l is aligned with (l
-// nil: no list).
-func (tx *Transaction) noteMissAt(l *vfList, i int, value string, slot int32) {
-	if tx.WAF.answerMemory == nil {
-		return
-	}
-	if l != nil {
-		if a := &l.at[i]; a.off != 0 && a.p == unsafe.StringData(value) && a.n == len(value) {
-			tx.noteMiss(a.off-1, slot)
-			return
-		}
-	}
-	tx.noteMiss(tx.valueFilterOffset(value), slot)
 }
 
 // RememberedValues is how many values the WAF's answer memory holds.
