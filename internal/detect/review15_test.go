@@ -140,21 +140,7 @@ func review15Differential(t *testing.T, negatedCapture bool) {
 	for _, seed := range seeds {
 		rng := rand.New(rand.NewSource(seed))
 		rules := review15Rules(rng, 150, negatedCapture)
-		useRE2()
-		memoizeOperators()
-		build := func(filter, remember bool) coraza.WAF {
-			waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives("SecRuleEngine On\n" + rules))
-			if err != nil {
-				t.Fatalf("seed %d: %v\n%s", seed, err, rules)
-			}
-			if filter {
-				f := newValueFilter().engineFilter()
-				f.Remember = remember
-				waf.(corazaexp.WAFWithValueFilter).SetValueFilter(f)
-			}
-			return waf
-		}
-		with, filterOnly, without := build(true, true), build(true, false), build(false, false)
+		with, filterOnly, without := memoryWAFs(t, "SecRuleEngine On\n"+rules)
 		pool := []string{"admin", "users", "orders", "select", "union select", "Union  Select 1", "<script>", "<b>", "a b",
 			"x", "ADMIN", "adminers", "%61dmin", "sel&#101;ct", "é", "1' or '1'='1", "plain"}
 		run := func(waf coraza.WAF, path string, args [][2]string, xa, cookie string) []int {
@@ -282,4 +268,26 @@ func TestReview15ConcurrentMemory(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d requests x 3 passes x 4 goroutines; %d answered differently; the memory holds %d values", len(reqs), differ,
 		with.waf.(corazaexp.WAFWithAnswerMemory).RememberedValues())
+}
+
+// memoryWAFs builds directives three times: with the value filter and its
+// answer memory, with the filter alone, and without either (RE2 and the
+// memoized operators in all three).
+func memoryWAFs(t *testing.T, directives string) (with, filterOnly, without coraza.WAF) {
+	t.Helper()
+	useRE2()
+	memoizeOperators()
+	build := func(filter, remember bool) coraza.WAF {
+		waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives(directives))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, directives)
+		}
+		if filter {
+			f := newValueFilter().engineFilter()
+			f.Remember = remember
+			waf.(corazaexp.WAFWithValueFilter).SetValueFilter(f)
+		}
+		return waf
+	}
+	return build(true, true), build(true, false), build(false, false)
 }

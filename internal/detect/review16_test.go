@@ -103,21 +103,7 @@ func TestReview16RandomNumericKeyedDifferential(t *testing.T) {
 	for _, seed := range seeds {
 		rng := rand.New(rand.NewSource(seed))
 		rules := review16Rules(rng, 150)
-		useRE2()
-		memoizeOperators()
-		build := func(filter, remember bool) coraza.WAF {
-			waf, err := coraza.NewWAF(coraza.NewWAFConfig().WithDirectives("SecRuleEngine On\nSecRequestBodyAccess On\n" + rules))
-			if err != nil {
-				t.Fatalf("seed %d: %v\n%s", seed, err, rules)
-			}
-			if filter {
-				f := newValueFilter().engineFilter()
-				f.Remember = remember
-				waf.(corazaexp.WAFWithValueFilter).SetValueFilter(f)
-			}
-			return waf
-		}
-		with, filterOnly, without := build(true, true), build(true, false), build(false, false)
+		with, filterOnly, without := memoryWAFs(t, "SecRuleEngine On\nSecRequestBodyAccess On\n"+rules)
 		pool := []string{"0", "1", "2", " 1", "+1", "01", "-1", "1e3", "99999999999999999999", "admin", "select",
 			"x", "", "12", "1 ", "a b", "ADMIN"}
 		type req struct {
@@ -152,12 +138,7 @@ func TestReview16RandomNumericKeyedDifferential(t *testing.T) {
 				_, _, _ = tx.WriteRequestBody([]byte(rq.body))
 			}
 			_, _ = tx.ProcessRequestBody()
-			var ids []int
-			for _, m := range tx.MatchedRules() {
-				ids = append(ids, m.Rule().ID())
-			}
-			slices.Sort(ids)
-			return ids
+			return matchedIDs(tx)
 		}
 		n := 2000
 		if raceEnabled {
@@ -307,6 +288,13 @@ func TestReview16CRSKeyedWarmThenAttack(t *testing.T) {
 						continue
 					}
 					if got := observed(with, rq.r()).String(); got != want[i] {
+						if withoutCanAnswer(without, rq.r, got, 200) {
+							// Coraza walks ARGS in map order: a capture
+							// chained to TX:1 (CRS 942130) reads the last
+							// matching argument's, so some answers come
+							// only now and then, with or without the filter.
+							continue
+						}
 						differ++
 						if differ <= 8 {
 							r := rq.r()
@@ -389,4 +377,16 @@ func TestReview16NumericGatesWarmThenAttack(t *testing.T) {
 			}
 		}
 	}
+}
+
+// withoutCanAnswer reports whether stage s gives answer to the request
+// make builds in one of up to n runs: an answer the engine gives only now
+// and then (its walk of a collection in Go's map order) is not the filter's.
+func withoutCanAnswer(s *Stage, make func() *http.Request, answer string, n int) bool {
+	for range n {
+		if observed(s, make()).String() == answer {
+			return true
+		}
+	}
+	return false
 }
