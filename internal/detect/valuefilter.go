@@ -193,9 +193,9 @@ func (t *needleTable) matcher() *acMatcher {
 	return newACMatcher(t.words)
 }
 
-// plan gives r a slot if it is an @rx rule whose transformations are
-// safe and whose pattern needs something of a value (a length, a
-// literal); -1 otherwise.
+// plan gives r a slot: one the filter answers for (planReasoned), or else
+// one set for every value that Coraza's answer memory learns
+// (planRemembered); -1 when neither applies.
 func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	if slot := f.planReasoned(r); slot >= 0 {
 		return slot
@@ -203,7 +203,10 @@ func (f *valueFilter) plan(r corazaexp.ValueFilterRule) int {
 	return f.planRemembered(r)
 }
 
-// planReasoned is plan for the rules the filter can reason about.
+// planReasoned gives r a slot if it is an @rx rule whose transformations
+// are safe and whose pattern needs something of a value (a length, a
+// literal), an @pm-like rule, a base64 rule or an analyzer rule the filter
+// can answer for; -1 otherwise.
 func (f *valueFilter) planReasoned(r corazaexp.ValueFilterRule) int {
 	if r.Operator == analyzerOperator {
 		return f.planAnalyzer(r)
